@@ -1,0 +1,101 @@
+//! The OAuth client registry's domain (SPEC §4): a client's settings, built only through
+//! validation, and the secret that confidential clients authenticate with.
+
+mod settings;
+pub mod uri;
+
+pub use settings::{ClientSettings, KNOWN_SCOPES};
+
+use crate::crypto::KeyedHasher;
+use crate::ids::{ClientId, ProjectId};
+use crate::time::Timestamp;
+
+/// Domain separator of client-secret hashes.
+pub const SECRET_HASH_DOMAIN: &str = "oauth-client-secret";
+
+/// A registered client as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: ClientId,
+    pub project_id: ProjectId,
+    pub settings: ClientSettings,
+    pub official: bool,
+    pub secret: SecretHashes,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Bumped on every change; guards concurrent updates.
+    pub version: i64,
+}
+
+/// Keyed hashes of the current and (during a grace period) the previous client secret.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretHashes {
+    pub current: Option<Vec<u8>>,
+    pub previous: Option<Vec<u8>>,
+    pub previous_expires_at: Option<Timestamp>,
+    pub rotated_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for SecretHashes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretHashes")
+            .field("current", &self.current.as_ref().map(|_| "[hash]"))
+            .field("previous", &self.previous.as_ref().map(|_| "[hash]"))
+            .field("previous_expires_at", &self.previous_expires_at)
+            .field("rotated_at", &self.rotated_at)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Whether `secret` authenticates this client at `now`: the current secret, or the previous
+    /// one while its grace period lasts. Keyed hash and constant-time comparison (SPEC §4.3).
+    pub fn verify_secret(&self, hasher: &KeyedHasher, secret: &str, now: Timestamp) -> bool {
+        let id = self.id.as_str();
+        let current = self
+            .secret
+            .current
+            .as_deref()
+            .is_some_and(|h| hasher.verify(SECRET_HASH_DOMAIN, id, secret, h));
+        let previous = match (&self.secret.previous, self.secret.previous_expires_at) {
+            (Some(h), Some(until)) if now < until => hasher.verify(SECRET_HASH_DOMAIN, id, secret, h),
+            _ => false,
+        };
+        // Both are always computed so timing does not reveal which one matched.
+        current | previous
+    }
+
+    /// The wire shape (never the secret).
+    pub fn to_dto(&self) -> gatehouse_types::OAuthClient {
+        let s = &self.settings;
+        gatehouse_types::OAuthClient {
+            client_id: self.id.to_string(),
+            project_id: self.project_id.uuid(),
+            name: s.name.clone(),
+            enabled: s.enabled,
+            client_uri: s.client_uri.clone(),
+            require_client_secret: s.require_client_secret,
+            has_client_secret: self.secret.current.is_some(),
+            token_endpoint_auth_method: s.token_endpoint_auth_method.clone(),
+            grant_types: s.grant_types.clone(),
+            response_types: s.response_types.clone(),
+            redirect_uris: s.redirect_uris.clone(),
+            post_logout_redirect_uris: s.post_logout_redirect_uris.clone(),
+            allowed_cors_origins: s.allowed_cors_origins.clone(),
+            scope: s.scope.join(" "),
+            offline_access: s.offline_access(),
+            require_pkce: s.require_pkce,
+            access_token_ttl: s.access_token_ttl,
+            refresh_token_ttl: s.refresh_token_ttl,
+            id_token_ttl: s.id_token_ttl,
+            refresh_grace_seconds: s.refresh_grace_seconds,
+            id_token_signed_response_alg: s.id_token_signed_response_alg.clone(),
+            revoke_on_logout: s.revoke_on_logout,
+            metadata: s.metadata.clone(),
+            official: self.official,
+            created_at: self.created_at.rfc3339(),
+            updated_at: self.updated_at.rfc3339(),
+            secret_rotated_at: self.secret.rotated_at.map(Timestamp::rfc3339),
+        }
+    }
+}

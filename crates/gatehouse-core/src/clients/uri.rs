@@ -1,0 +1,189 @@
+//! URI rules for client registration (SPEC §4.2; RFC 6749 §3.1.2, RFC 8252 §7).
+
+use url::{Host, Url};
+
+use crate::error::{Error, Result};
+
+/// Longest URI accepted anywhere in a client registration.
+pub const MAX_URI_LEN: usize = 2000;
+
+/// Whether `url` points at a loopback host (RFC 8252 §7.3), where plain `http` is allowed.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Checks a redirect (or post-logout redirect) URI. The string itself is kept verbatim: matching
+/// is exact string equality, so nothing is normalised here.
+pub fn check_redirect_uri(field: &str, raw: &str, public_client: bool) -> Result<()> {
+    let bad = |reason: &str| Err(Error::invalid(field, format!("{raw:?} {reason}")));
+    if raw.len() > MAX_URI_LEN {
+        return Err(Error::invalid(
+            field,
+            format!("URIs are at most {MAX_URI_LEN} characters"),
+        ));
+    }
+    if raw.contains('*') {
+        return bad("must not contain a wildcard");
+    }
+    if raw.contains('#') {
+        return bad("must not contain a fragment");
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("must not contain whitespace");
+    }
+    let Ok(url) = Url::parse(raw) else {
+        return bad("is not an absolute URI");
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return bad("must not contain user information");
+    }
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" if is_loopback(&url) => Ok(()),
+        "http" => bad("must use https (http is allowed only for 127.0.0.1, [::1] and localhost)"),
+        "https" => bad("must name a host"),
+        s if public_client && is_private_use_scheme(s) => Ok(()),
+        _ if public_client => bad(
+            "must use https, http on loopback, or a private-use scheme in reverse-domain form (com.example.app:/callback)",
+        ),
+        _ => bad("must use https (private-use schemes are for public clients only)"),
+    }
+}
+
+/// RFC 8252 §7.1: a private-use scheme is a reverse domain name, so it contains a dot.
+fn is_private_use_scheme(scheme: &str) -> bool {
+    scheme.contains('.') && !matches!(scheme, "javascript" | "data" | "file" | "vbscript")
+}
+
+/// Checks an `https` (or loopback `http`) URL such as `client_uri`.
+pub fn check_web_url(field: &str, raw: &str) -> Result<()> {
+    let bad = || {
+        Err(Error::invalid(
+            field,
+            format!("{raw:?} must be an absolute https URL (http only on loopback)"),
+        ))
+    };
+    if raw.len() > MAX_URI_LEN {
+        return Err(Error::invalid(
+            field,
+            format!("URLs are at most {MAX_URI_LEN} characters"),
+        ));
+    }
+    match Url::parse(raw) {
+        Ok(u) if u.scheme() == "https" && u.host().is_some() => Ok(()),
+        Ok(u) if u.scheme() == "http" && is_loopback(&u) => Ok(()),
+        _ => bad(),
+    }
+}
+
+/// Checks a CORS origin: `scheme://host[:port]`, nothing more, and no trailing slash.
+pub fn check_cors_origin(raw: &str) -> Result<()> {
+    let field = "allowed_cors_origins";
+    let bad = |reason: &str| Err(Error::invalid(field, format!("{raw:?} {reason}")));
+    if raw.len() > MAX_URI_LEN {
+        return bad("is too long");
+    }
+    if raw.ends_with('/') {
+        return bad("must not end with a slash: an origin is scheme://host[:port]");
+    }
+    let Ok(url) = Url::parse(raw) else {
+        return bad("is not an origin of the form scheme://host[:port]");
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return bad("must be an http or https origin");
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return bad("must not have a path, query or fragment: an origin is scheme://host[:port]");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return bad("must not contain user information");
+    }
+    // The serialised origin must be exactly what was given (no default port, lowercase host).
+    if url.origin().ascii_serialization() != raw {
+        return bad(&format!(
+            "is not in canonical form; use {:?}",
+            url.origin().ascii_serialization()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn https_and_loopback_http_redirects_are_accepted() {
+        for ok in [
+            "https://app.example.com/cb",
+            "https://app.example.com/cb?x=1",
+            "http://127.0.0.1:8080/cb",
+            "http://[::1]/cb",
+            "http://localhost:3000/callback",
+        ] {
+            assert!(check_redirect_uri("redirect_uris", ok, false).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn unsafe_redirects_are_rejected() {
+        for bad in [
+            "https://app.example.com/cb#frag",
+            "https://*.example.com/cb",
+            "https://user:pw@app.example.com/cb",
+            "http://app.example.com/cb",
+            "/relative/cb",
+            "javascript:alert(1)",
+            "https://app.example.com/c b",
+        ] {
+            assert!(check_redirect_uri("redirect_uris", bad, true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn private_use_schemes_are_for_public_clients_only() {
+        assert!(check_redirect_uri("redirect_uris", "com.example.app:/cb", true).is_ok());
+        assert!(check_redirect_uri("redirect_uris", "com.example.app:/cb", false).is_err());
+        assert!(check_redirect_uri("redirect_uris", "myapp:/cb", true).is_err());
+    }
+
+    #[test]
+    fn cors_origins_have_no_path_and_no_trailing_slash() {
+        assert!(check_cors_origin("https://app.example.com").is_ok());
+        assert!(check_cors_origin("http://localhost:3000").is_ok());
+        let slash = check_cors_origin("https://app.example.com/").unwrap_err();
+        assert!(slash.to_string().contains("slash"), "{slash}");
+        assert!(check_cors_origin("https://app.example.com/path").is_err());
+        assert!(check_cors_origin("https://app.example.com:443").is_err());
+        assert!(check_cors_origin("ftp://app.example.com").is_err());
+        assert!(check_cors_origin("https://App.example.com").is_err());
+    }
+
+    #[test]
+    fn client_uri_must_be_https_or_loopback() {
+        assert!(check_web_url("client_uri", "https://example.com").is_ok());
+        assert!(check_web_url("client_uri", "http://127.0.0.1:9000").is_ok());
+        assert!(check_web_url("client_uri", "http://example.com").is_err());
+        assert!(check_web_url("client_uri", "example.com").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn redirect_check_never_panics_and_rejects_fragments(s in "\\PC{0,80}") {
+            let _ = check_redirect_uri("redirect_uris", &s, true);
+            let with_fragment = format!("https://a.example/{s}#f");
+            prop_assert!(check_redirect_uri("redirect_uris", &with_fragment, true).is_err());
+        }
+
+        #[test]
+        fn cors_check_never_panics(s in "\\PC{0,80}") {
+            let _ = check_cors_origin(&s);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Outcomes of core use cases, named for what happened rather than which library failed.
+
+/// The error type of every core use case and port.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input broke a rule; `field` names the offending field for the caller.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    /// No credential, or one that does not verify.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller is known but lacks the right.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Unknown, or not visible to the caller (never distinguished, so existence does not leak).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness or state conflict.
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else: storage down, a library failure. Detail is logged, never sent to clients.
+    #[error("unexpected failure")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Wraps any library failure as [`Error::Unexpected`].
+    pub fn unexpected(e: impl Into<anyhow::Error>) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
+/// Result of core operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

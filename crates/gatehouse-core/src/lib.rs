@@ -1,0 +1,23 @@
+//! Gatehouse core: domain types, policy, crypto, use cases and the ports they need.
+//!
+//! Knows nothing of HTTP or SQL: the server crate adapts HTTP to these use cases and the store
+//! crate implements the storage ports.
+
+pub mod access;
+pub mod api_key;
+pub mod clients;
+pub mod crypto;
+pub mod error;
+pub mod export;
+pub mod ids;
+pub mod keyring;
+pub mod model;
+pub mod password;
+pub mod ports;
+pub mod rng;
+pub mod secret;
+pub mod service;
+pub mod time;
+
+pub use error::{Error, Result};
+pub use service::{Deps, Gatehouse};

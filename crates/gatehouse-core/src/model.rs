@@ -1,0 +1,164 @@
+//! Stored records of the accounts side: projects, users, members, API keys, encrypted values.
+
+use crate::access::MemberFlags;
+use crate::ids::{ApiKeyId, DataKeyId, ProjectId, RegistrationId, SecretId, UserId};
+use crate::time::Timestamp;
+
+/// A project (tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub is_system: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A user account. `password_hash` is an Argon2id PHC string.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A member of a project with their flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user: User,
+    pub flags: MemberFlags,
+}
+
+/// A value sealed with a project's data key (SPEC §7.5).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub data_key_id: DataKeyId,
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealed")
+            .field("data_key_id", &self.data_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A project's data key, wrapped by the master key whose fingerprint is `master_key_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataKeyRecord {
+    pub id: DataKeyId,
+    pub project_id: ProjectId,
+    pub wrapped: Vec<u8>,
+    pub master_key_id: String,
+    pub created_at: Timestamp,
+}
+
+/// An API key: a keyed hash for REST authentication and the sealed secret, which the server
+/// needs to verify HS256 participant tokens (SPEC §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub description: String,
+    pub secret_hash: Vec<u8>,
+    pub secret: Sealed,
+    pub server_admin: bool,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// Endpoints of a third-party OAuth provider (SPEC §4.5).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProviderEndpoints {
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    pub issuer: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub no_pkce: bool,
+}
+
+/// An external OAuth registration, project- or room-scoped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub id: RegistrationId,
+    pub project_id: ProjectId,
+    pub room_name: Option<String>,
+    pub name: String,
+    pub endpoints: ProviderEndpoints,
+    pub client_id: String,
+    pub client_secret: Option<Sealed>,
+    pub redirect_uris: Vec<String>,
+    pub delegated_to: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+/// A project secret (SPEC §7.6); `data` is sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectSecretRecord {
+    pub id: SecretId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub kind: String,
+    pub data: Sealed,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+/// One audit event (SPEC §9.7). `details` never holds a secret value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: uuid::Uuid,
+    pub project_id: ProjectId,
+    pub at: Timestamp,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub details: serde_json::Value,
+}
+
+impl AuditRecord {
+    /// The wire shape.
+    pub fn to_dto(&self) -> gatehouse_types::AuditEvent {
+        gatehouse_types::AuditEvent {
+            id: self.id,
+            at: self.at.rfc3339(),
+            actor_type: self.actor_type.clone(),
+            actor_id: self.actor_id.clone(),
+            action: self.action.clone(),
+            target_type: self.target_type.clone(),
+            target_id: self.target_id.clone(),
+            details: self.details.clone(),
+        }
+    }
+}
+
+/// Everything the first start creates; the admin joins the system project with every right, written in one transaction (SPEC §2, §4.7).
+#[derive(Debug, Clone)]
+pub struct BootstrapPlan {
+    pub project: Project,
+    pub clients: Vec<crate::clients::Client>,
+    pub admin: User,
+    pub api_key: ApiKeyRecord,
+    pub audit: Vec<AuditRecord>,
+}

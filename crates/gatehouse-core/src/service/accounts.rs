@@ -1,0 +1,270 @@
+//! Projects, users and members (SPEC §3).
+
+use serde_json::json;
+
+use super::{Gatehouse, check_name};
+use crate::access::{Access, MemberFlags, Principal};
+use crate::error::{Error, Result};
+use crate::ids::{ProjectId, UserId, new_row_id};
+use crate::model::{Member, Project, User};
+use crate::ports::Invalidation;
+use crate::secret::SecretString;
+
+const MAX_EMAIL: usize = 254;
+
+/// How a member to add is named.
+#[derive(Debug, Clone)]
+pub enum UserRef {
+    Id(UserId),
+    Email(String),
+}
+
+impl Gatehouse {
+    /// Creates a project. Users become its admin; server-admin keys may create projects too.
+    pub async fn create_project(&self, who: &Principal, name: &str) -> Result<Project> {
+        check_name("name", name, 200)?;
+        let creator = match who {
+            Principal::User { read_only: true, .. } => {
+                return Err(Error::Forbidden("this credential is read-only".into()));
+            }
+            Principal::User { id, .. } => Some((*id, MemberFlags::ALL)),
+            Principal::ApiKey { server_admin: true, .. } => None,
+            Principal::ApiKey { .. } => {
+                return Err(Error::Forbidden(
+                    "only server-admin API keys may create projects".into(),
+                ));
+            }
+        };
+        let now = self.clock.now();
+        let project = Project {
+            id: ProjectId::from_uuid(new_row_id()),
+            name: name.to_owned(),
+            is_system: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = self.audit(
+            who,
+            project.id,
+            "project.create",
+            ("project", project.id.to_string()),
+            json!({ "name": name }),
+        );
+        self.store.insert_project(&project, creator, &audit).await?;
+        Ok(project)
+    }
+
+    /// The projects the caller belongs to (every project for server admins).
+    pub async fn list_projects(&self, who: &Principal) -> Result<Vec<Project>> {
+        match who {
+            _ if who.is_server_admin() => self.store.list_projects(None).await,
+            Principal::User { id, .. } => self.store.list_projects(Some(*id)).await,
+            Principal::ApiKey { project_id, .. } => {
+                Ok(self.store.get_project(*project_id).await?.into_iter().collect())
+            }
+        }
+    }
+
+    /// One project the caller can see.
+    pub async fn get_project(&self, who: &Principal, id: ProjectId) -> Result<Project> {
+        self.access(who, id).await?;
+        self.store.get_project(id).await?.ok_or(Error::NotFound("project"))
+    }
+
+    /// Renames a project (admins).
+    pub async fn rename_project(&self, who: &Principal, id: ProjectId, name: &str) -> Result<Project> {
+        self.access(who, id).await?.require_admin()?;
+        check_name("name", name, 200)?;
+        let audit = self.audit(
+            who,
+            id,
+            "project.update",
+            ("project", id.to_string()),
+            json!({ "name": name }),
+        );
+        if !self.store.rename_project(id, name, self.clock.now(), &audit).await? {
+            return Err(Error::NotFound("project"));
+        }
+        self.store.get_project(id).await?.ok_or(Error::NotFound("project"))
+    }
+
+    /// Deletes a project and everything in it (admins; never the system project).
+    pub async fn delete_project(&self, who: &Principal, id: ProjectId) -> Result<()> {
+        self.access(who, id).await?.require_admin()?;
+        let project = self.store.get_project(id).await?.ok_or(Error::NotFound("project"))?;
+        if project.is_system {
+            return Err(Error::Conflict("the system project cannot be deleted".into()));
+        }
+        let audit = self.audit(
+            who,
+            id,
+            "project.delete",
+            ("project", id.to_string()),
+            json!({ "name": project.name }),
+        );
+        if !self.store.delete_project(id, &audit).await? {
+            return Err(Error::NotFound("project"));
+        }
+        self.invalidate(Invalidation::Project { id: id.uuid() }).await;
+        Ok(())
+    }
+
+    /// The caller's rights in a project.
+    pub async fn role(&self, who: &Principal, id: ProjectId) -> Result<Access> {
+        self.access(who, id).await
+    }
+
+    /// Creates a user with a password (server admins only).
+    pub async fn create_user(&self, who: &Principal, email: &str, name: &str, password: &SecretString) -> Result<User> {
+        if !who.is_server_admin() || matches!(who, Principal::User { read_only: true, .. }) {
+            return Err(Error::Forbidden("only server admins may create users".into()));
+        }
+        let user = self.new_user(email, name, password).await?;
+        let audit = self.audit(
+            who,
+            ProjectId::SYSTEM,
+            "user.create",
+            ("user", user.id.to_string()),
+            json!({ "email": user.email }),
+        );
+        self.store.insert_user(&user, &audit).await?;
+        Ok(user)
+    }
+
+    /// A validated, hashed user record (not yet stored).
+    pub(crate) async fn new_user(&self, email: &str, name: &str, password: &SecretString) -> Result<User> {
+        let email = email.trim();
+        if email.len() > MAX_EMAIL || !is_plausible_email(email) {
+            return Err(Error::invalid("email", "must be an email address"));
+        }
+        check_name("name", name, 200)?;
+        let now = self.clock.now();
+        Ok(User {
+            id: UserId::from_uuid(new_row_id()),
+            email: email.to_owned(),
+            name: name.to_owned(),
+            password_hash: self.passwords.hash(self.rng.as_ref(), password).await?,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// The signed-in user's own profile.
+    pub async fn profile(&self, who: &Principal) -> Result<User> {
+        match who {
+            Principal::User { id, .. } => self.store.get_user(*id).await?.ok_or(Error::NotFound("user")),
+            Principal::ApiKey { .. } => Err(Error::Forbidden("API keys have no user profile".into())),
+        }
+    }
+
+    /// Members of a project (any member may read).
+    pub async fn list_members(&self, who: &Principal, project: ProjectId) -> Result<Vec<Member>> {
+        self.access(who, project).await?;
+        self.store.list_members(project).await
+    }
+
+    /// Adds a user to a project, or replaces their flags (admins).
+    pub async fn add_member(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        user: UserRef,
+        flags: MemberFlags,
+    ) -> Result<Member> {
+        self.access(who, project).await?.require_admin()?;
+        let found = match &user {
+            UserRef::Id(id) => self.store.get_user(*id).await?,
+            UserRef::Email(e) => self.store.find_user_by_email(e.trim()).await?,
+        };
+        let user = found.ok_or(Error::NotFound("user"))?;
+        let audit = self.audit(
+            who,
+            project,
+            "member.add",
+            ("user", user.id.to_string()),
+            flags_json(flags),
+        );
+        self.store.put_member(project, user.id, flags, &audit).await?;
+        Ok(Member { user, flags })
+    }
+
+    /// Changes a member's flags; absent flags keep their value (admins).
+    pub async fn update_member(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        user: UserId,
+        change: impl FnOnce(MemberFlags) -> MemberFlags,
+    ) -> Result<Member> {
+        self.access(who, project).await?.require_admin()?;
+        let current = self
+            .store
+            .get_member(project, user)
+            .await?
+            .ok_or(Error::NotFound("member"))?;
+        let flags = change(current);
+        let record = self.store.get_user(user).await?.ok_or(Error::NotFound("member"))?;
+        let audit = self.audit(
+            who,
+            project,
+            "member.update",
+            ("user", user.to_string()),
+            flags_json(flags),
+        );
+        self.store.put_member(project, user, flags, &audit).await?;
+        Ok(Member { user: record, flags })
+    }
+
+    /// Removes a member (admins).
+    pub async fn remove_member(&self, who: &Principal, project: ProjectId, user: UserId) -> Result<()> {
+        self.access(who, project).await?.require_admin()?;
+        let audit = self.audit(who, project, "member.remove", ("user", user.to_string()), json!({}));
+        if self.store.delete_member(project, user, &audit).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("member"))
+        }
+    }
+}
+
+fn flags_json(f: MemberFlags) -> serde_json::Value {
+    json!({
+        "is_admin": f.is_admin,
+        "is_developer": f.is_developer,
+        "can_create_rooms": f.can_create_rooms,
+        "can_use_llm_proxy": f.can_use_llm_proxy,
+    })
+}
+
+/// One `@`, a non-empty local part, a dotted domain, no spaces or control characters.
+fn is_plausible_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_plausible_email;
+
+    #[test]
+    fn emails_need_one_at_and_a_dotted_domain() {
+        assert!(is_plausible_email("ada@example.com"));
+        for bad in [
+            "ada",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "a da@example.com",
+            "ada@.com",
+        ] {
+            assert!(!is_plausible_email(bad), "{bad}");
+        }
+    }
+}

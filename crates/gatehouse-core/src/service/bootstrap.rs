@@ -1,0 +1,162 @@
+//! First start (SPEC §2, §4.7): the system project, the official clients, the first admin and a
+//! server-admin API key, written in one transaction so that concurrent first starts of several
+//! nodes create them exactly once.
+
+use gatehouse_types::ClientInput;
+use serde_json::json;
+
+use super::Gatehouse;
+use crate::clients::{Client, ClientSettings, SecretHashes};
+use crate::error::Result;
+use crate::ids::{ClientId, ProjectId, new_row_id};
+use crate::model::{AuditRecord, BootstrapPlan, Project};
+use crate::rng::random_token;
+use crate::secret::SecretString;
+
+/// Choices for the first start.
+#[derive(Debug, Clone)]
+pub struct BootstrapOptions {
+    pub admin_email: String,
+    /// Generated when absent.
+    pub admin_password: Option<SecretString>,
+    /// Public base URL; the official clients' redirect URIs derive from it.
+    pub issuer: String,
+}
+
+/// The credentials created by the first start, to be shown once.
+#[derive(Debug, Clone)]
+pub struct BootstrapOutcome {
+    pub project_id: ProjectId,
+    pub admin_email: String,
+    pub admin_password: SecretString,
+    pub api_key: SecretString,
+}
+
+impl Gatehouse {
+    /// Creates the first-start data unless it exists; `None` when it already did.
+    pub async fn bootstrap(&self, opts: &BootstrapOptions) -> Result<Option<BootstrapOutcome>> {
+        if self.store.get_project(ProjectId::SYSTEM).await?.is_some() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let project = Project {
+            id: ProjectId::SYSTEM,
+            name: "System".into(),
+            is_system: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let password = match &opts.admin_password {
+            Some(p) => p.clone(),
+            None => random_token(self.rng.as_ref()),
+        };
+        let admin = self.new_user(&opts.admin_email, "Administrator", &password).await?;
+        let (api_key, api_key_value) = self
+            .new_api_key(
+                ProjectId::SYSTEM,
+                "bootstrap",
+                "Server-admin key created at first start",
+                true,
+            )
+            .await?;
+        let clients = official_clients(&opts.issuer)?
+            .into_iter()
+            .map(|(id, settings)| Client {
+                id,
+                project_id: ProjectId::SYSTEM,
+                settings,
+                official: true,
+                secret: SecretHashes::default(),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            })
+            .collect::<Vec<_>>();
+        let event = |action: &str, target: (&str, String)| AuditRecord {
+            id: new_row_id(),
+            project_id: ProjectId::SYSTEM,
+            at: now,
+            actor_type: "system".into(),
+            actor_id: "bootstrap".into(),
+            action: action.into(),
+            target_type: target.0.into(),
+            target_id: target.1,
+            details: json!({}),
+        };
+        let mut audit = vec![
+            event("project.create", ("project", ProjectId::SYSTEM.to_string())),
+            event("user.create", ("user", admin.id.to_string())),
+            event("api_key.create", ("api_key", api_key.id.to_string())),
+        ];
+        audit.extend(
+            clients
+                .iter()
+                .map(|c| event("client.create", ("client", c.id.to_string()))),
+        );
+        let plan = BootstrapPlan {
+            project,
+            clients,
+            admin: admin.clone(),
+            api_key,
+            audit,
+        };
+        if !self.store.bootstrap(&plan).await? {
+            return Ok(None);
+        }
+        Ok(Some(BootstrapOutcome {
+            project_id: ProjectId::SYSTEM,
+            admin_email: admin.email,
+            admin_password: password,
+            api_key: api_key_value,
+        }))
+    }
+}
+
+/// `gatehouse-cli`, `gatehouse-console` and `gatehouse-api-docs` (SPEC §4.7).
+fn official_clients(issuer: &str) -> Result<Vec<(ClientId, ClientSettings)>> {
+    let issuer = issuer.trim_end_matches('/');
+    let public = |name: &str, grants: &[&str], redirect: Option<String>, scope: &str| ClientInput {
+        name: Some(name.into()),
+        require_client_secret: Some(false),
+        grant_types: Some(grants.iter().map(|g| g.to_string()).collect()),
+        redirect_uris: Some(redirect.into_iter().collect()),
+        scope: Some(scope.into()),
+        ..ClientInput::default()
+    };
+    let specs = [
+        (
+            "gatehouse-cli",
+            public(
+                "Gatehouse CLI",
+                &["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+                None,
+                "openid profile email offline_access gatehouse_api",
+            ),
+        ),
+        (
+            "gatehouse-console",
+            public(
+                "Gatehouse console",
+                &["authorization_code"],
+                Some(format!("{issuer}/console/callback")),
+                "openid profile email gatehouse_api",
+            ),
+        ),
+        (
+            "gatehouse-api-docs",
+            public(
+                "Gatehouse API reference",
+                &["authorization_code"],
+                Some(format!("{issuer}/docs/oauth2-redirect")),
+                "openid profile email gatehouse_api",
+            ),
+        ),
+    ];
+    specs
+        .into_iter()
+        .map(|(id, mut input)| {
+            input.metadata = Some([("official".to_string(), "true".to_string())].into());
+            Ok((ClientId::parse(id)?, ClientSettings::create(&input)?))
+        })
+        .collect()
+}

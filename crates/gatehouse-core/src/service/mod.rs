@@ -1,0 +1,187 @@
+//! Use cases: the one place each capability is implemented. Handlers call these; these call the
+//! ports. Every method takes the calling [`Principal`] and checks its rights first.
+
+pub mod accounts;
+mod api_keys;
+mod bootstrap;
+mod clients;
+mod project_secrets;
+mod registrations;
+
+pub use api_keys::api_key_dto;
+pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
+pub use clients::{ClientCache, ExportFile};
+pub use project_secrets::project_secret_dto;
+pub use registrations::registration_dto;
+
+use std::sync::Arc;
+
+use crate::access::{Access, MemberFlags, Principal};
+use crate::crypto::MasterKey;
+use crate::error::{Error, Result};
+use crate::ids::{ProjectId, new_row_id};
+use crate::keyring::Keyring;
+use crate::model::AuditRecord;
+use crate::password::PasswordHasher;
+use crate::ports::{Invalidation, Notifier, Page, Store};
+use crate::rng::Rng;
+use crate::time::Clock;
+
+/// Largest page any list returns (SPEC §4.6).
+pub const MAX_PAGE: u32 = 1000;
+/// Page size when none is asked for.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// What the use cases run on.
+pub struct Deps {
+    pub store: Arc<dyn Store>,
+    pub notifier: Arc<dyn Notifier>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+}
+
+/// The application: every use case is a method.
+pub struct Gatehouse {
+    store: Arc<dyn Store>,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    keys: Keyring,
+    passwords: PasswordHasher,
+    clients: ClientCache,
+    api_keys: api_keys::ApiKeyCache,
+}
+
+impl Gatehouse {
+    /// Opens the application over migrated storage; fails if `master` is not this database's key.
+    pub async fn open(deps: Deps, master: MasterKey) -> Result<Self> {
+        let keys = Keyring::load(master, deps.store.as_ref(), deps.rng.as_ref()).await?;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            store: deps.store,
+            notifier: deps.notifier,
+            clock: deps.clock,
+            rng: deps.rng,
+            keys,
+            passwords: PasswordHasher::new(workers),
+            clients: ClientCache::default(),
+            api_keys: api_keys::ApiKeyCache::default(),
+        })
+    }
+
+    /// Checks that storage answers (`/readyz`).
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
+    /// Drops cached state named by a change on this or another node.
+    pub fn apply_invalidation(&self, event: &Invalidation) {
+        match event {
+            Invalidation::Client { client_id } => self.clients.remove(client_id),
+            Invalidation::ApiKey { id } => self.api_keys.remove(*id),
+            Invalidation::Project { id } => {
+                let project = ProjectId::from_uuid(*id);
+                self.clients.remove_project(project);
+                self.api_keys.remove_project(project);
+                self.keys.forget_project(project);
+            }
+            Invalidation::All => {
+                self.clients.clear();
+                self.api_keys.clear();
+            }
+        }
+    }
+
+    /// Applies `event` here at once, then tells the other nodes.
+    async fn invalidate(&self, event: Invalidation) {
+        self.apply_invalidation(&event);
+        if let Err(e) = self.notifier.publish(&event).await {
+            // Other nodes fall back to their cache expiry; the change itself is committed.
+            tracing::error!(error = %e, "publishing a cache invalidation failed");
+        }
+    }
+
+    /// The caller's rights in `project`; `NotFound` when the project is not visible to them.
+    pub async fn access(&self, who: &Principal, project: ProjectId) -> Result<Access> {
+        let not_found = || Error::NotFound("project");
+        match who {
+            Principal::ApiKey { server_admin: true, .. } | Principal::User { server_admin: true, .. } => {
+                self.store.get_project(project).await?.ok_or_else(not_found)?;
+                let mut a = Access::admin(project);
+                a.read_only = matches!(who, Principal::User { read_only: true, .. });
+                Ok(a)
+            }
+            Principal::ApiKey { project_id, .. } if *project_id == project => Ok(Access {
+                project_id: project,
+                flags: MemberFlags {
+                    is_developer: true,
+                    can_create_rooms: true,
+                    ..MemberFlags::default()
+                },
+                read_only: false,
+            }),
+            Principal::ApiKey { .. } => Err(not_found()),
+            Principal::User { id, read_only, .. } => {
+                let flags = self.store.get_member(project, *id).await?.ok_or_else(not_found)?;
+                Ok(Access {
+                    project_id: project,
+                    flags,
+                    read_only: *read_only,
+                })
+            }
+        }
+    }
+
+    /// An audit record of `who` doing `action` to `target` in `project`.
+    fn audit(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        action: &str,
+        target: (&str, String),
+        details: serde_json::Value,
+    ) -> AuditRecord {
+        let (actor_type, actor_id) = who.actor();
+        AuditRecord {
+            id: new_row_id(),
+            project_id: project,
+            at: self.clock.now(),
+            actor_type: actor_type.into(),
+            actor_id,
+            action: action.into(),
+            target_type: target.0.into(),
+            target_id: target.1,
+            details,
+        }
+    }
+
+    /// The audit log of a project, newest first (admins and developers).
+    pub async fn list_audit(&self, who: &Principal, project: ProjectId, page: Page) -> Result<(Vec<AuditRecord>, u64)> {
+        self.access(who, project).await?.require_developer_read()?;
+        self.store.list_audit(project, page).await
+    }
+}
+
+/// A page from the optional wire parameters, bounded by [`MAX_PAGE`].
+pub fn page(count: Option<u32>, offset: Option<u64>) -> Result<Page> {
+    let count = count.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&count) {
+        return Err(Error::invalid("count", format!("must be between 1 and {MAX_PAGE}")));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset > i64::MAX as u64 {
+        return Err(Error::invalid("offset", "is too large"));
+    }
+    Ok(Page { offset, count })
+}
+
+/// Checks a required display name: 1–`max` characters, not blank, no control characters.
+pub(crate) fn check_name(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            format!("must be 1-{max} characters without control characters"),
+        ));
+    }
+    Ok(())
+}

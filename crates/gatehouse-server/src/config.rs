@@ -1,0 +1,304 @@
+//! Configuration as plain data: defaults → TOML file → `GATEHOUSE_*` environment → command-line
+//! flags (SPEC §2). Secret settings also accept `GATEHOUSE_<NAME>_FILE`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use figment::Figment;
+use figment::providers::{Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::Overrides;
+
+/// Every setting of `gatehouse serve`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Where the embedded database and the master key file live.
+    pub data_dir: PathBuf,
+    /// `sqlite:…` or `postgres://…`; defaults to `<data_dir>/gatehouse.db`.
+    pub database_url: Option<String>,
+    /// Public base URL; defaults to `http://<listen>`.
+    pub issuer: Option<String>,
+    /// Master key file; defaults to `<data_dir>/master.key`, created (mode 0600) if missing.
+    pub master_key_file: Option<PathBuf>,
+    /// The master key itself (base64 or hex), instead of a file.
+    pub master_key: Option<String>,
+    /// `text` (default) or `json`.
+    pub log_format: String,
+    /// Write first-start credentials here as JSON (mode 0600).
+    pub bootstrap_file: Option<PathBuf>,
+    /// Email of the first admin (default `admin@localhost`... see [`Config::admin_email`]).
+    pub admin_email: Option<String>,
+    /// File holding the first admin's password; generated when absent.
+    pub admin_password_file: Option<PathBuf>,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|u| redact_url(u)))
+            .field("issuer", &self.issuer)
+            .field("master_key_file", &self.master_key_file)
+            .field("master_key", &self.master_key.as_ref().map(|_| "[redacted]"))
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("gatehouse-data"),
+            database_url: None,
+            issuer: None,
+            master_key_file: None,
+            master_key: None,
+            log_format: "text".into(),
+            bootstrap_file: None,
+            admin_email: None,
+            admin_password_file: None,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Settings whose value may come from a file named by `GATEHOUSE_<NAME>_FILE`.
+const SECRET_SETTINGS: &[&str] = &["DATABASE_URL", "MASTER_KEY"];
+
+impl Config {
+    /// Layers the sources; `env` is the process environment (a parameter so tests need not touch it).
+    pub fn load(overrides: &Overrides, env: &[(String, String)]) -> anyhow::Result<(Self, Vec<String>)> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let from_env = env.iter().find(|(k, _)| k == "GATEHOUSE_CONFIG").map(|(_, v)| PathBuf::from(v));
+        if let Some(path) = overrides.config_file.clone().or(from_env) {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            figment = figment.merge(Toml::file(&path));
+        }
+        let known: Vec<String> = serde_json::to_value(Config::default())?
+            .as_object()
+            .map(|m| m.keys().map(|k| k.to_uppercase()).collect())
+            .unwrap_or_default();
+        let mut unknown = Vec::new();
+        let mut vars: Vec<(String, String)> = Vec::new();
+        for (k, v) in env {
+            let Some(name) = k.strip_prefix("GATEHOUSE_") else {
+                continue;
+            };
+            if let Some(base) = name.strip_suffix("_FILE").filter(|b| SECRET_SETTINGS.contains(b)) {
+                let contents = std::fs::read_to_string(v).with_context(|| format!("reading {k}"))?;
+                vars.push((base.to_owned(), contents.trim().to_owned()));
+            } else if known.iter().any(|n| n == name) {
+                vars.push((name.to_owned(), v.clone()));
+            } else if !is_client_variable(name) {
+                unknown.push(k.clone());
+            }
+        }
+        for (name, value) in vars {
+            figment = figment.merge((name.to_lowercase(), value));
+        }
+        figment = figment.merge(Serialized::globals(OverrideLayer::from(overrides)));
+        let config: Config = figment.extract().context("invalid configuration")?;
+        anyhow::ensure!(
+            matches!(config.log_format.as_str(), "text" | "json"),
+            "log_format must be text or json"
+        );
+        Ok((config, unknown))
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("gatehouse.db").display()))
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn issuer(&self, bound: &str) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The master key file path.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// The first admin's email.
+    pub fn admin_email(&self) -> String {
+        self.admin_email
+            .clone()
+            .unwrap_or_else(|| "admin@gatehouse.localhost".into())
+    }
+}
+
+/// Variables the CLI reads; not settings of the server, so not reported as unknown.
+fn is_client_variable(name: &str) -> bool {
+    matches!(
+        name,
+        "URL" | "API_KEY" | "PROJECT" | "TEST_POSTGRES_URL" | "TEST_BROWSER" | "LOG"
+    )
+}
+
+/// The flags given on the command line, as a figment layer of only the set values.
+#[derive(Serialize)]
+struct OverrideLayer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    master_key_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bootstrap_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admin_email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admin_password_file: Option<PathBuf>,
+}
+
+impl From<&Overrides> for OverrideLayer {
+    fn from(o: &Overrides) -> Self {
+        Self {
+            listen: o.listen.clone(),
+            data_dir: o.data_dir.clone(),
+            database_url: o.database_url.clone(),
+            issuer: o.issuer.clone(),
+            master_key_file: o.master_key_file.clone(),
+            log_format: o.log_format.clone(),
+            bootstrap_file: o.bootstrap_file.clone(),
+            admin_email: o.admin_email.clone(),
+            admin_password_file: o.admin_password_file.clone(),
+        }
+    }
+}
+
+/// A database URL with its password removed, for logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Creates `dir` with mode 0700 if it does not exist.
+pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `contents` to a new file readable only by its owner (mode 0600).
+pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let (c, unknown) = Config::load(&Overrides::default(), &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert!(c.database_url().starts_with("sqlite://gatehouse-data/"));
+        assert_eq!(c.master_key_path(), PathBuf::from("gatehouse-data/master.key"));
+        assert!(unknown.is_empty());
+    }
+
+    #[test]
+    fn env_overrides_toml_and_flags_override_env() {
+        let dir = std::env::temp_dir().join(format!("gh-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let toml = dir.join("gatehouse.toml");
+        std::fs::write(
+            &toml,
+            "listen = \"0.0.0.0:1\"\nlog_format = \"json\"\nissuer = \"https://toml.example\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config_file: Some(toml),
+            issuer: Some("https://flag.example".into()),
+            ..Default::default()
+        };
+        let (c, _) = Config::load(
+            &o,
+            &env(&[
+                ("GATEHOUSE_LISTEN", "127.0.0.1:2"),
+                ("GATEHOUSE_ISSUER", "https://env.example"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:2");
+        assert_eq!(c.log_format, "json");
+        assert_eq!(c.issuer.as_deref(), Some("https://flag.example"));
+    }
+
+    #[test]
+    fn secret_settings_are_read_from_file_variables() {
+        let path = std::env::temp_dir().join(format!("gh-db-url-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&path, "postgres://u:pw@db/x\n").unwrap();
+        let (c, _) = Config::load(
+            &Overrides::default(),
+            &env(&[("GATEHOUSE_DATABASE_URL_FILE", path.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(c.database_url.as_deref(), Some("postgres://u:pw@db/x"));
+        assert!(!format!("{c:?}").contains(":pw@"));
+    }
+
+    #[test]
+    fn unknown_variables_are_reported_and_bad_values_refused() {
+        let (_, unknown) = Config::load(
+            &Overrides::default(),
+            &env(&[("GATEHOUSE_LISTNE", "x"), ("GATEHOUSE_URL", "y")]),
+        )
+        .unwrap();
+        assert_eq!(unknown, ["GATEHOUSE_LISTNE"]);
+        assert!(Config::load(&Overrides::default(), &env(&[("GATEHOUSE_LOG_FORMAT", "xml")])).is_err());
+    }
+}

@@ -1,0 +1,284 @@
+//! The Gatehouse HTTP server: configuration, startup (storage, keys, first-start bootstrap),
+//! the router, and graceful shutdown. [`start`] binds and returns the bound address, so tests run
+//! the real server on port 0.
+
+pub mod config;
+mod error;
+mod extract;
+mod metrics;
+mod notify;
+mod openapi;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use gatehouse_core::crypto::MasterKey;
+use gatehouse_core::ports::Notifier;
+use gatehouse_core::rng::SystemRng;
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::service::{BootstrapOptions, BootstrapOutcome};
+use gatehouse_core::time::SystemClock;
+use gatehouse_core::{Deps, Gatehouse};
+use gatehouse_store::Database;
+use tokio::sync::watch;
+
+pub use config::Config;
+
+use crate::state::AppState;
+
+/// Settings given on the command line; each overrides the TOML file and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub issuer: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    pub log_format: Option<String>,
+    pub bootstrap_file: Option<PathBuf>,
+    pub admin_email: Option<String>,
+    pub admin_password_file: Option<PathBuf>,
+}
+
+/// A running server.
+pub struct Server {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The public base URL.
+    pub issuer: String,
+    /// First-start credentials, when this start created them.
+    pub bootstrap: Option<BootstrapOutcome>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    db: Database,
+}
+
+impl Server {
+    /// Stops accepting, finishes in-flight requests, and closes the database.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.db.close().await;
+    }
+}
+
+/// Opens storage, loads keys, bootstraps a new database, binds and serves in the background.
+pub async fn start(config: &Config) -> anyhow::Result<Server> {
+    config::ensure_private_dir(&config.data_dir)?;
+    let master = load_master_key(config)?;
+    let url = config.database_url();
+    let db = Database::connect(&url)
+        .await
+        .with_context(|| format!("opening {}", config::redact_url(&url)))?;
+    let ran = db.migrate().await?;
+    if !ran.is_empty() {
+        tracing::info!(versions = ?ran, "applied migrations");
+    }
+    let notifier: Arc<dyn Notifier> = match db.pg_pool() {
+        Some(pool) => Arc::new(notify::PgNotifier::new(pool.clone())),
+        None => Arc::new(notify::InProcessNotifier),
+    };
+    let deps = Deps {
+        store: db.store(),
+        notifier,
+        clock: Arc::new(SystemClock),
+        rng: Arc::new(SystemRng::default()),
+    };
+    let gh = Arc::new(Gatehouse::open(deps, master).await?);
+
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let issuer = config.issuer(&addr.to_string());
+    let bootstrap = gh.bootstrap(&bootstrap_options(config, &issuer)?).await?;
+
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    if let Some(pool) = db.pg_pool() {
+        tasks.push(tokio::spawn(notify::listen(pool.clone(), gh.clone(), stop_rx.clone())));
+    }
+    let state = Arc::new(AppState {
+        gh,
+        metrics: metrics::Metrics::default(),
+    });
+    let app = app(state, config.max_body_bytes);
+    let mut shutdown_rx = stop_rx;
+    tasks.push(tokio::spawn(async move {
+        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = shutdown_rx.wait_for(|stopped| *stopped).await;
+            });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "server failed");
+        }
+    }));
+    tracing::info!(%addr, %issuer, "gatehouse is listening");
+    Ok(Server {
+        addr,
+        issuer,
+        bootstrap,
+        stop,
+        tasks,
+        db,
+    })
+}
+
+fn app(state: Arc<AppState>, max_body: usize) -> Router {
+    routes::router()
+        .fallback(|| async { error::ApiError::not_found("route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+fn bootstrap_options(config: &Config, issuer: &str) -> anyhow::Result<BootstrapOptions> {
+    let admin_password = match &config.admin_password_file {
+        Some(path) => {
+            let p = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(SecretString::new(p.trim_end_matches(['\r', '\n'])))
+        }
+        None => None,
+    };
+    Ok(BootstrapOptions {
+        admin_email: config.admin_email(),
+        admin_password,
+        issuer: issuer.to_owned(),
+    })
+}
+
+/// The master key from `master_key`, or from its file, created (mode 0600) when missing.
+fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(k) = &config.master_key {
+        return MasterKey::parse(k.as_bytes()).context("GATEHOUSE_MASTER_KEY is unusable; refusing to start");
+    }
+    let path = config.master_key_path();
+    if !path.exists() {
+        let encoded = MasterKey::generate_encoded(&SystemRng::default());
+        config::write_private_file(&path, encoded.as_bytes())?;
+        tracing::info!(path = %path.display(), "created a new master key file");
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("reading the master key file {}", path.display()))?;
+    warn_if_shared(&path);
+    MasterKey::parse(&bytes)
+        .with_context(|| format!("the master key file {} is unusable; refusing to start", path.display()))
+}
+
+fn warn_if_shared(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+            tracing::warn!(path = %path.display(), "the master key file is readable by other users; chmod 600 it");
+        }
+    }
+}
+
+/// Installs the log subscriber: human text on a terminal, JSON with `json`.
+pub fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// `gatehouse serve`: runs until SIGTERM/SIGINT.
+pub async fn run_serve(overrides: Overrides) -> anyhow::Result<()> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let (config, unknown) = Config::load(&overrides, &env)?;
+    init_logging(&config.log_format);
+    for name in unknown {
+        tracing::warn!(variable = %name, "unknown GATEHOUSE_* environment variable ignored");
+    }
+    let server = start(&config).await?;
+    if let Some(b) = &server.bootstrap {
+        announce_bootstrap(&config, &server, b)?;
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// `gatehouse migrate`: applies pending migrations and exits.
+pub async fn run_migrate(overrides: Overrides) -> anyhow::Result<()> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let (config, _) = Config::load(&overrides, &env)?;
+    init_logging(&config.log_format);
+    config::ensure_private_dir(&config.data_dir)?;
+    let db = Database::connect(&config.database_url()).await?;
+    let ran = db.migrate().await?;
+    println!(
+        "applied {} migration(s); the database is at version {}",
+        ran.len(),
+        gatehouse_store::MIGRATIONS.len()
+    );
+    db.close().await;
+    Ok(())
+}
+
+/// Shows the first-start credentials once: on the terminal, or in the bootstrap file.
+fn announce_bootstrap(config: &Config, server: &Server, b: &BootstrapOutcome) -> anyhow::Result<()> {
+    if let Some(path) = &config.bootstrap_file {
+        let json = serde_json::json!({
+            "admin_email": b.admin_email,
+            "admin_password": b.admin_password.expose_secret(),
+            "api_key": b.api_key.expose_secret(),
+            "project_id": b.project_id.to_string(),
+        });
+        config::write_private_file(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
+        println!("First start: credentials written to {} (mode 0600).", path.display());
+        return Ok(());
+    }
+    let pw = if config.admin_password_file.is_some() {
+        "(from --admin-password-file)"
+    } else {
+        b.admin_password.expose_secret()
+    };
+    println!(
+        "\n  Gatehouse first start — these are shown only once:\n\n    Server:          {}\n    Admin email:     {}\n    Admin password:  {pw}\n    API key: {}\n    System project:  {}\n\n  export GATEHOUSE_URL={} GATEHOUSE_API_KEY={}\n",
+        server.issuer,
+        b.admin_email,
+        b.api_key.expose_secret(),
+        b.project_id,
+        server.issuer,
+        b.api_key.expose_secret(),
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,117 @@
+//! Prometheus metrics: request counts and latency histograms by route and status, rendered in
+//! the text exposition format at `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::state::AppState;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request metrics keyed by (method, route template, status).
+#[derive(Debug, Default)]
+pub struct Metrics(Mutex<BTreeMap<(String, String, u16), Series>>);
+
+impl Metrics {
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = map.entry((method.to_owned(), route.to_owned(), status)).or_default();
+        s.count += 1;
+        s.sum += seconds;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if seconds <= *le {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub fn render(&self) -> String {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let mut out = String::new();
+        out.push_str("# HELP gatehouse_http_requests_total HTTP requests by route and status.\n# TYPE gatehouse_http_requests_total counter\n");
+        for ((m, r, st), s) in &map {
+            let _ = writeln!(
+                out,
+                "gatehouse_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{st}\"}} {}",
+                escape(r),
+                s.count
+            );
+        }
+        out.push_str("# HELP gatehouse_http_request_duration_seconds HTTP request latency by route and status.\n# TYPE gatehouse_http_request_duration_seconds histogram\n");
+        for ((m, r, st), s) in &map {
+            let labels = format!("method=\"{m}\",route=\"{}\",status=\"{st}\"", escape(r));
+            for (le, n) in BUCKETS.iter().zip(s.buckets) {
+                let _ = writeln!(
+                    out,
+                    "gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(out, "gatehouse_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
+            let _ = writeln!(
+                out,
+                "gatehouse_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
+        }
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Middleware recording every request under its route template (never the raw path, which
+/// would carry ids and let cardinality grow without bound).
+pub async fn record(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let res = next.run(req).await;
+    state
+        .metrics
+        .observe(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_labelled_by_route_and_status() {
+        let m = Metrics::default();
+        m.observe("GET", "/x/{id}", 200, 0.002);
+        m.observe("GET", "/x/{id}", 200, 0.2);
+        let text = m.render();
+        assert!(text.contains("gatehouse_http_requests_total{method=\"GET\",route=\"/x/{id}\",status=\"200\"} 2"));
+        assert!(text.contains("le=\"0.0025\"} 1"));
+        assert!(text.contains("le=\"0.25\"} 2"));
+        assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+}

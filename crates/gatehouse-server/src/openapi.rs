@@ -1,0 +1,49 @@
+//! The OpenAPI 3.1 document of the REST API, generated from the handlers' `#[utoipa::path]`
+//! annotations and the wire types, so it cannot drift from the code.
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::routes::accounts::*;
+use crate::routes::system;
+use crate::routes::{api_keys, clients, external_oauth, secrets};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Gatehouse REST API", description = "Projects, API keys, the OAuth client registry, external OAuth registrations, project secrets and the audit log."),
+    paths(
+        system::healthz, system::readyz,
+        create_project, list_projects, get_project, update_project, delete_project, role,
+        list_members, add_member, update_member, remove_member, create_user, profile,
+        api_keys::create, api_keys::list, api_keys::revoke,
+        clients::create, clients::list, clients::get, clients::update, clients::delete, clients::rotate_secret, clients::export,
+        external_oauth::create, external_oauth::list, external_oauth::update, external_oauth::delete,
+        secrets::create, secrets::list, secrets::get, secrets::update, secrets::delete,
+        system::audit,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A project API key (ma-…)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document served at `/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,72 @@
+//! Health, readiness, metrics, the audit log and the OpenAPI document.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use gatehouse_core::ids::ProjectId;
+use gatehouse_core::service::page;
+use gatehouse_types as t;
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::extract::{Caller, Json, Path, Query};
+use crate::state::AppState;
+
+/// Audit query: `count` and `offset`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    count: Option<u32>,
+    offset: Option<u64>,
+}
+
+/// The project's audit log, newest first (admins and developers).
+#[utoipa::path(get, path = "/accounts/projects/{project_id}/audit", params(AuditQuery), tag = "audit",
+    responses((status = 200, body = t::AuditList), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
+pub async fn audit(
+    State(s): State<Arc<AppState>>,
+    Caller(who): Caller,
+    Path(id): Path<Uuid>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<t::AuditList>> {
+    let (events, total) =
+        s.gh.list_audit(&who, ProjectId::from_uuid(id), page(q.count, q.offset)?)
+            .await?;
+    Ok(Json(t::AuditList {
+        events: events.iter().map(|e| e.to_dto()).collect(),
+        total,
+    }))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "alive")))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "system", responses((status = 200, description = "ready"), (status = 503, description = "database unreachable")))]
+pub async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    match s.gh.ready().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers' annotations.
+pub async fn openapi() -> impl IntoResponse {
+    axum::Json(crate::openapi::document())
+}

@@ -1,0 +1,13 @@
+//! Shared state of every handler: the application and the metrics registry. No globals.
+
+use std::sync::Arc;
+
+use gatehouse_core::Gatehouse;
+
+use crate::metrics::Metrics;
+
+/// What handlers share.
+pub struct AppState {
+    pub gh: Arc<Gatehouse>,
+    pub metrics: Metrics,
+}

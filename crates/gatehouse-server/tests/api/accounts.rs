@@ -1,0 +1,357 @@
+//! Bootstrap, health, metrics, OpenAPI, projects, members, users, API keys and the audit log.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::{TestServer, api_test};
+
+api_test!(health_readiness_metrics_and_openapi_answer, |s| {
+    assert_eq!(
+        s.http.get(format!("{}/healthz", s.base)).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        s.http.get(format!("{}/readyz", s.base)).send().await.unwrap().status(),
+        200
+    );
+    let (st, _) = s.call(Method::GET, "/accounts/projects", None).await;
+    assert_eq!(st, 200);
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("gatehouse_http_requests_total{method=\"GET\",route=\"/accounts/projects\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("gatehouse_http_request_duration_seconds_bucket{method=\"GET\",route=\"/accounts/projects\",status=\"200\",le=\"+Inf\"} 1"));
+    let doc: serde_json::Value = s
+        .http
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/accounts/projects/{project_id}/oauth/clients",
+        "/accounts/projects/{project_id}/oauth/clients/{client_id}/secret",
+        "/accounts/projects/{project_id}/audit",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("ClientInput").is_some());
+});
+
+api_test!(bootstrap_key_is_a_server_admin_and_bootstrap_runs_once, |s| {
+    assert!(s.admin_key.starts_with("ma-"));
+    let (st, role) = s
+        .call(
+            Method::GET,
+            &format!("/accounts/projects/{}/role", s.system_project),
+            None,
+        )
+        .await;
+    assert_eq!((st, role["role"].as_str()), (200, Some("admin")));
+    let (st, u) = s
+        .call(
+            Method::POST,
+            "/accounts/users",
+            Some(json!({ "email": "Dev@Example.com", "name": "Dev", "password": "correct horse battery" })),
+        )
+        .await;
+    assert_eq!(st, 201, "{u}");
+    assert!(u.get("password").is_none() && u.get("password_hash").is_none());
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/accounts/users",
+            Some(json!({ "email": "dev@example.com", "name": "Dup", "password": "correct horse battery" })),
+        )
+        .await;
+    assert_eq!(st, 409, "emails are unique case-insensitively");
+    // A restart on the same database creates nothing again.
+    let again = TestServer::spawn_on(s.backend.clone(), s.dir.clone(), s.database_url.clone()).await;
+    assert!(
+        again.admin_key.is_empty(),
+        "a second start must not mint another bootstrap key"
+    );
+    let (st, _) = again
+        .call_as(&s.admin_key, Method::GET, "/accounts/projects", None)
+        .await;
+    assert_eq!(st, 200);
+    again.stop().await;
+});
+
+api_test!(project_keys_are_developers_of_their_project_only, |s| {
+    let (p, key) = s.project("Dev").await;
+    let (st, role) = s
+        .call_as(&key, Method::GET, &format!("/accounts/projects/{p}/role"), None)
+        .await;
+    assert_eq!((st, role["role"].as_str()), (200, Some("developer")));
+    let (st, e) = s
+        .call_as(&key, Method::POST, "/accounts/projects", Some(json!({ "name": "x" })))
+        .await;
+    assert_eq!((st, e["error"].as_str()), (403, Some("forbidden")));
+    let (st, _) = s
+        .call_as(
+            &key,
+            Method::POST,
+            &format!("/accounts/projects/{p}/api-keys"),
+            Some(json!({ "name": "x" })),
+        )
+        .await;
+    assert_eq!(st, 403, "API key management is for admins");
+    let (st, _) = s
+        .call_as(
+            &key,
+            Method::POST,
+            "/accounts/users",
+            Some(json!({ "email": "a@b.co", "name": "A", "password": "correct horse battery" })),
+        )
+        .await;
+    assert_eq!(st, 403);
+    let (st, _) = s.call_as(&key, Method::GET, "/accounts/profiles/me", None).await;
+    assert_eq!(st, 403);
+    let (_, list) = s.call_as(&key, Method::GET, "/accounts/projects", None).await;
+    assert_eq!(list["projects"].as_array().unwrap().len(), 1);
+});
+
+api_test!(revoked_api_keys_stop_at_once, |s| {
+    let (p, key) = s.project("Revoke").await;
+    let (_, keys) = s
+        .call(Method::GET, &format!("/accounts/projects/{p}/api-keys"), None)
+        .await;
+    let keys = keys["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].get("value").is_none());
+    let id = keys[0]["id"].as_str().unwrap();
+    let (st, _) = s
+        .call_as(&key, Method::GET, &format!("/accounts/projects/{p}"), None)
+        .await;
+    assert_eq!(st, 200);
+    let (st, _) = s
+        .call(Method::DELETE, &format!("/accounts/projects/{p}/api-keys/{id}"), None)
+        .await;
+    assert_eq!(st, 204);
+    let (st, e) = s
+        .call_as(&key, Method::GET, &format!("/accounts/projects/{p}"), None)
+        .await;
+    assert_eq!((st, e["error"].as_str()), (401, Some("unauthorized")));
+    let (st, _) = s
+        .call(Method::DELETE, &format!("/accounts/projects/{p}/api-keys/{id}"), None)
+        .await;
+    assert_eq!(st, 404, "a replayed revoke finds nothing");
+});
+
+api_test!(bad_credentials_get_401, |s| {
+    let (p, key) = s.project("Creds").await;
+    let tampered = format!("{}x", &key[..key.len() - 1]);
+    for bad in [
+        "",
+        "nonsense",
+        "ma-abc",
+        tampered.as_str(),
+        "ma-AAAAAAAAAAAAAAAAAAAAAA-AAAAAAAAAAAAAAAAAAAAAA-secret",
+    ] {
+        let (st, e) = s
+            .call_as(bad, Method::GET, &format!("/accounts/projects/{p}"), None)
+            .await;
+        assert_eq!((st, e["error"].as_str()), (401, Some("unauthorized")), "{bad:?}");
+    }
+    let res = s
+        .http
+        .get(format!("{}/accounts/projects", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().get("www-authenticate").is_some());
+});
+
+api_test!(members_are_added_updated_and_removed_by_admins, |s| {
+    let (p, key) = s.project("Team").await;
+    let (_, u) = s
+        .call(
+            Method::POST,
+            "/accounts/users",
+            Some(json!({ "email": "m@example.com", "name": "M", "password": "correct horse battery" })),
+        )
+        .await;
+    let uid = u["id"].as_str().unwrap().to_owned();
+    let (st, _) = s
+        .call_as(
+            &key,
+            Method::POST,
+            &format!("/accounts/projects/{p}/users"),
+            Some(json!({ "user_id": uid })),
+        )
+        .await;
+    assert_eq!(st, 403, "developers do not manage members");
+    let (st, m) = s
+        .call(
+            Method::POST,
+            &format!("/accounts/projects/{p}/users"),
+            Some(json!({ "email": "M@EXAMPLE.com", "is_developer": true })),
+        )
+        .await;
+    assert_eq!((st, m["is_developer"].as_bool()), (201, Some(true)), "{m}");
+    let (st, m) = s
+        .call(
+            Method::PUT,
+            &format!("/accounts/projects/{p}/users/{uid}"),
+            Some(json!({ "can_use_llm_proxy": true })),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (m["is_developer"].as_bool(), m["can_use_llm_proxy"].as_bool()),
+        (Some(true), Some(true))
+    );
+    let (_, list) = s
+        .call_as(&key, Method::GET, &format!("/accounts/projects/{p}/users"), None)
+        .await;
+    assert_eq!(list["users"].as_array().unwrap().len(), 1);
+    let (st, _) = s
+        .call(
+            Method::POST,
+            &format!("/accounts/projects/{p}/users"),
+            Some(json!({ "email": "nobody@example.com" })),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, _) = s
+        .call(
+            Method::POST,
+            &format!("/accounts/projects/{p}/users"),
+            Some(json!({ "email": "m@example.com", "user_id": uid })),
+        )
+        .await;
+    assert_eq!(st, 400);
+    let (st, _) = s
+        .call(Method::DELETE, &format!("/accounts/projects/{p}/users/{uid}"), None)
+        .await;
+    assert_eq!(st, 204);
+    let (st, _) = s
+        .call(Method::DELETE, &format!("/accounts/projects/{p}/users/{uid}"), None)
+        .await;
+    assert_eq!(st, 404);
+});
+
+api_test!(every_change_is_audited_without_secret_values, |s| {
+    let (p, key) = s.project("Audited").await;
+    let base = format!("/accounts/projects/{p}/oauth/clients");
+    let (_, c) = s
+        .call_as(
+            &key,
+            Method::POST,
+            &base,
+            Some(json!({ "name": "A", "redirect_uris": ["https://a.example/cb"] })),
+        )
+        .await;
+    let id = c["client"]["client_id"].as_str().unwrap().to_owned();
+    s.call_as(&key, Method::PUT, &format!("{base}/{id}"), Some(json!({ "name": "B" })))
+        .await;
+    let (_, rot) = s
+        .call_as(&key, Method::POST, &format!("{base}/{id}/secret"), Some(json!({})))
+        .await;
+    s.call_as(&key, Method::DELETE, &format!("{base}/{id}"), None).await;
+    s.call(
+        Method::PUT,
+        &format!("/accounts/projects/{p}"),
+        Some(json!({ "name": "Renamed" })),
+    )
+    .await;
+    let (st, log) = s
+        .call_as(
+            &key,
+            Method::GET,
+            &format!("/accounts/projects/{p}/audit?count=50"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let actions: Vec<&str> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "project.update",
+            "client.delete",
+            "client.secret.rotate",
+            "client.update",
+            "client.create",
+            "api_key.create",
+            "project.create"
+        ]
+    );
+    assert_eq!(log["total"], 7);
+    let update = &log["events"][3];
+    assert_eq!(update["details"]["fields"], json!(["name"]));
+    assert_eq!(update["actor_type"], "api_key");
+    assert!(!log.to_string().contains(rot["client_secret"].as_str().unwrap()));
+    let (_, page) = s
+        .call_as(
+            &key,
+            Method::GET,
+            &format!("/accounts/projects/{p}/audit?count=2&offset=1"),
+            None,
+        )
+        .await;
+    assert_eq!(page["events"][0]["action"], "client.delete");
+});
+
+api_test!(projects_are_renamed_and_deleted_with_everything_in_them, |s| {
+    let (p, key) = s.project("Doomed").await;
+    s.call_as(
+        &key,
+        Method::POST,
+        &format!("/accounts/projects/{p}/oauth/clients"),
+        Some(json!({ "client_id": "doomed-app", "name": "A", "redirect_uris": ["https://a.example/cb"] })),
+    )
+    .await;
+    let (st, _) = s
+        .call_as(&key, Method::DELETE, &format!("/accounts/projects/{p}"), None)
+        .await;
+    assert_eq!(st, 403, "deleting a project is for admins");
+    let (st, _) = s.call(Method::DELETE, &format!("/accounts/projects/{p}"), None).await;
+    assert_eq!(st, 204);
+    let (st, _) = s.call(Method::GET, &format!("/accounts/projects/{p}"), None).await;
+    assert_eq!(st, 404);
+    let (st, _) = s
+        .call_as(&key, Method::GET, &format!("/accounts/projects/{p}"), None)
+        .await;
+    assert_eq!(st, 401, "the project's keys died with it");
+    let (q, qk) = s.project("Reuse").await;
+    let (st, _) = s
+        .call_as(
+            &qk,
+            Method::POST,
+            &format!("/accounts/projects/{q}/oauth/clients"),
+            Some(json!({ "client_id": "doomed-app", "name": "A", "redirect_uris": ["https://a.example/cb"] })),
+        )
+        .await;
+    assert_eq!(st, 201, "the deleted project's client id is free again");
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/accounts/projects/{}", s.system_project),
+            None,
+        )
+        .await;
+    assert_eq!(st, 409);
+});

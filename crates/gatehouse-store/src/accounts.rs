@@ -1,0 +1,466 @@
+//! Projects, users, members, API keys, data keys, settings, the audit log and bootstrap.
+//! The SQL is written once and instantiated for each backend.
+
+macro_rules! accounts_impl {
+    ($module:ident, $store:ty, $db:ty, $row:ty) => {
+        pub(crate) mod $module {
+            use async_trait::async_trait;
+            use gatehouse_core::Result;
+            use gatehouse_core::access::MemberFlags;
+            use gatehouse_core::ids::*;
+            use gatehouse_core::model::*;
+            use gatehouse_core::ports::*;
+            use gatehouse_core::time::Timestamp;
+            use sqlx::Row as _;
+
+            use crate::{db_err, unexpected};
+
+            type Tx<'a> = sqlx::Transaction<'a, $db>;
+
+            pub(crate) async fn put_audit(tx: &mut Tx<'_>, a: &AuditRecord) -> Result<()> {
+                sqlx::query("INSERT INTO audit_events (id, project_id, at, actor_type, actor_id, action, target_type, target_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(a.id)
+                    .bind(a.project_id.uuid())
+                    .bind(a.at.millis())
+                    .bind(&a.actor_type)
+                    .bind(&a.actor_id)
+                    .bind(&a.action)
+                    .bind(&a.target_type)
+                    .bind(&a.target_id)
+                    .bind(a.details.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unexpected)?;
+                Ok(())
+            }
+
+            async fn put_member_tx(tx: &mut Tx<'_>, project: ProjectId, user: UserId, f: MemberFlags) -> Result<()> {
+                sqlx::query("INSERT INTO memberships (project_id, user_id, is_admin, is_developer, can_create_rooms, can_use_llm_proxy) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, user_id) DO UPDATE SET is_admin = $3, is_developer = $4, can_create_rooms = $5, can_use_llm_proxy = $6")
+                    .bind(project.uuid())
+                    .bind(user.uuid())
+                    .bind(f.is_admin)
+                    .bind(f.is_developer)
+                    .bind(f.can_create_rooms)
+                    .bind(f.can_use_llm_proxy)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unexpected)?;
+                Ok(())
+            }
+
+            async fn insert_user_tx(tx: &mut Tx<'_>, u: &User) -> Result<()> {
+                sqlx::query("INSERT INTO users (id, email, email_lower, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(u.id.uuid())
+                    .bind(&u.email)
+                    .bind(u.email.to_lowercase())
+                    .bind(&u.name)
+                    .bind(&u.password_hash)
+                    .bind(u.created_at.millis())
+                    .bind(u.updated_at.millis())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err("a user with this email"))?;
+                Ok(())
+            }
+
+            async fn insert_api_key_tx(tx: &mut Tx<'_>, k: &ApiKeyRecord) -> Result<()> {
+                sqlx::query("INSERT INTO api_keys (id, project_id, name, description, secret_hash, secret_ciphertext, data_key_id, server_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(k.id.uuid())
+                    .bind(k.project_id.uuid())
+                    .bind(&k.name)
+                    .bind(&k.description)
+                    .bind(&k.secret_hash)
+                    .bind(&k.secret.ciphertext)
+                    .bind(k.secret.data_key_id.uuid())
+                    .bind(k.server_admin)
+                    .bind(k.created_at.millis())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err("an API key with this id"))?;
+                Ok(())
+            }
+
+            fn project(r: &$row) -> Result<Project> {
+                Ok(Project {
+                    id: ProjectId::from_uuid(r.try_get("id").map_err(unexpected)?),
+                    name: r.try_get("name").map_err(unexpected)?,
+                    is_system: r.try_get("is_system").map_err(unexpected)?,
+                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
+                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
+                })
+            }
+
+            fn user(r: &$row) -> Result<User> {
+                Ok(User {
+                    id: UserId::from_uuid(r.try_get("id").map_err(unexpected)?),
+                    email: r.try_get("email").map_err(unexpected)?,
+                    name: r.try_get("name").map_err(unexpected)?,
+                    password_hash: r.try_get("password_hash").map_err(unexpected)?,
+                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
+                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
+                })
+            }
+
+            fn flags(r: &$row) -> Result<MemberFlags> {
+                Ok(MemberFlags {
+                    is_admin: r.try_get("is_admin").map_err(unexpected)?,
+                    is_developer: r.try_get("is_developer").map_err(unexpected)?,
+                    can_create_rooms: r.try_get("can_create_rooms").map_err(unexpected)?,
+                    can_use_llm_proxy: r.try_get("can_use_llm_proxy").map_err(unexpected)?,
+                })
+            }
+
+            fn api_key(r: &$row) -> Result<ApiKeyRecord> {
+                Ok(ApiKeyRecord {
+                    id: ApiKeyId::from_uuid(r.try_get("id").map_err(unexpected)?),
+                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
+                    name: r.try_get("name").map_err(unexpected)?,
+                    description: r.try_get("description").map_err(unexpected)?,
+                    secret_hash: r.try_get("secret_hash").map_err(unexpected)?,
+                    secret: Sealed {
+                        data_key_id: DataKeyId::from_uuid(r.try_get("data_key_id").map_err(unexpected)?),
+                        ciphertext: r.try_get("secret_ciphertext").map_err(unexpected)?,
+                    },
+                    server_admin: r.try_get("server_admin").map_err(unexpected)?,
+                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
+                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at").map_err(unexpected)?.map(Timestamp::from_millis),
+                })
+            }
+
+            fn data_key(r: &$row) -> Result<DataKeyRecord> {
+                Ok(DataKeyRecord {
+                    id: DataKeyId::from_uuid(r.try_get("id").map_err(unexpected)?),
+                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
+                    wrapped: r.try_get("wrapped").map_err(unexpected)?,
+                    master_key_id: r.try_get("master_key_id").map_err(unexpected)?,
+                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
+                })
+            }
+
+            fn audit(r: &$row) -> Result<AuditRecord> {
+                let details: String = r.try_get("details").map_err(unexpected)?;
+                Ok(AuditRecord {
+                    id: r.try_get("id").map_err(unexpected)?,
+                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
+                    at: Timestamp::from_millis(r.try_get("at").map_err(unexpected)?),
+                    actor_type: r.try_get("actor_type").map_err(unexpected)?,
+                    actor_id: r.try_get("actor_id").map_err(unexpected)?,
+                    action: r.try_get("action").map_err(unexpected)?,
+                    target_type: r.try_get("target_type").map_err(unexpected)?,
+                    target_id: r.try_get("target_id").map_err(unexpected)?,
+                    details: serde_json::from_str(&details).map_err(unexpected)?,
+                })
+            }
+
+            const PROJECT_COLS: &str = "p.id, p.name, p.is_system, p.created_at, p.updated_at";
+
+            #[async_trait]
+            impl ProjectStore for $store {
+                async fn insert_project(&self, p: &Project, creator: Option<(UserId, MemberFlags)>, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    sqlx::query("INSERT INTO projects (id, name, is_system, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(p.id.uuid())
+                        .bind(&p.name)
+                        .bind(p.is_system)
+                        .bind(p.created_at.millis())
+                        .bind(p.updated_at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err("project"))?;
+                    if let Some((user, f)) = creator {
+                        put_member_tx(&mut tx, p.id, user, f).await?;
+                    }
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn get_project(&self, id: ProjectId) -> Result<Option<Project>> {
+                    let sql = format!("SELECT {PROJECT_COLS} FROM projects p WHERE p.id = $1");
+                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    row.as_ref().map(project).transpose()
+                }
+
+                async fn list_projects(&self, user: Option<UserId>) -> Result<Vec<Project>> {
+                    let rows = match user {
+                        Some(u) => {
+                            let sql = format!("SELECT {PROJECT_COLS} FROM projects p JOIN memberships m ON m.project_id = p.id WHERE m.user_id = $1 ORDER BY p.created_at, p.id");
+                            sqlx::query(&sql).bind(u.uuid()).fetch_all(&self.pool).await
+                        }
+                        None => {
+                            let sql = format!("SELECT {PROJECT_COLS} FROM projects p ORDER BY p.created_at, p.id");
+                            sqlx::query(&sql).fetch_all(&self.pool).await
+                        }
+                    }
+                    .map_err(unexpected)?;
+                    rows.iter().map(project).collect()
+                }
+
+                async fn rename_project(&self, id: ProjectId, name: &str, at: Timestamp, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let n = sqlx::query("UPDATE projects SET name = $2, updated_at = $3 WHERE id = $1")
+                        .bind(id.uuid())
+                        .bind(name)
+                        .bind(at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(n == 1)
+                }
+
+                async fn delete_project(&self, id: ProjectId, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    for table in ["memberships", "api_keys", "oauth_clients", "external_oauth", "project_secrets", "data_keys"] {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1"))
+                            .bind(id.uuid())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(unexpected)?;
+                    }
+                    let n = sqlx::query("DELETE FROM projects WHERE id = $1")
+                        .bind(id.uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(n == 1)
+                }
+            }
+
+            const USER_COLS: &str = "u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at";
+
+            #[async_trait]
+            impl UserStore for $store {
+                async fn insert_user(&self, u: &User, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    insert_user_tx(&mut tx, u).await?;
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn get_user(&self, id: UserId) -> Result<Option<User>> {
+                    let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1");
+                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    row.as_ref().map(user).transpose()
+                }
+
+                async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+                    let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.email_lower = $1");
+                    let row = sqlx::query(&sql).bind(email.to_lowercase()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    row.as_ref().map(user).transpose()
+                }
+
+                async fn get_member(&self, project: ProjectId, u: UserId) -> Result<Option<MemberFlags>> {
+                    let row = sqlx::query("SELECT is_admin, is_developer, can_create_rooms, can_use_llm_proxy FROM memberships WHERE project_id = $1 AND user_id = $2")
+                        .bind(project.uuid())
+                        .bind(u.uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(flags).transpose()
+                }
+
+                async fn list_members(&self, project: ProjectId) -> Result<Vec<Member>> {
+                    let sql = format!("SELECT {USER_COLS}, m.is_admin, m.is_developer, m.can_create_rooms, m.can_use_llm_proxy FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.email_lower");
+                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(&self.pool).await.map_err(unexpected)?;
+                    rows.iter().map(|r| Ok(Member { user: user(r)?, flags: flags(r)? })).collect()
+                }
+
+                async fn put_member(&self, project: ProjectId, u: UserId, f: MemberFlags, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    put_member_tx(&mut tx, project, u, f).await?;
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn delete_member(&self, project: ProjectId, u: UserId, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let n = sqlx::query("DELETE FROM memberships WHERE project_id = $1 AND user_id = $2")
+                        .bind(project.uuid())
+                        .bind(u.uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(n == 1)
+                }
+            }
+
+            const KEY_COLS: &str = "id, project_id, name, description, secret_hash, secret_ciphertext, data_key_id, server_admin, created_at, last_used_at";
+
+            #[async_trait]
+            impl ApiKeyStore for $store {
+                async fn insert_api_key(&self, k: &ApiKeyRecord, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    insert_api_key_tx(&mut tx, k).await?;
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn get_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>> {
+                    let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1 AND revoked_at IS NULL");
+                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    row.as_ref().map(api_key).transpose()
+                }
+
+                async fn list_api_keys(&self, project: ProjectId) -> Result<Vec<ApiKeyRecord>> {
+                    let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE project_id = $1 AND revoked_at IS NULL ORDER BY created_at, id");
+                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(&self.pool).await.map_err(unexpected)?;
+                    rows.iter().map(api_key).collect()
+                }
+
+                async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    // The sealed secret is erased with the revocation: nothing can verify with it again.
+                    let n = sqlx::query("UPDATE api_keys SET revoked_at = $3, secret_ciphertext = $4, secret_hash = $4 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")
+                        .bind(project.uuid())
+                        .bind(id.uuid())
+                        .bind(audit.at.millis())
+                        .bind(Vec::<u8>::new())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(n == 1)
+                }
+
+                async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> Result<()> {
+                    sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                        .bind(id.uuid())
+                        .bind(at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+            }
+
+            #[async_trait]
+            impl DataKeyStore for $store {
+                async fn current_data_key(&self, project: ProjectId) -> Result<Option<DataKeyRecord>> {
+                    let row = sqlx::query("SELECT id, project_id, wrapped, master_key_id, created_at FROM data_keys WHERE project_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1")
+                        .bind(project.uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(data_key).transpose()
+                }
+
+                async fn get_data_key(&self, project: ProjectId, id: DataKeyId) -> Result<Option<DataKeyRecord>> {
+                    let row = sqlx::query("SELECT id, project_id, wrapped, master_key_id, created_at FROM data_keys WHERE project_id = $1 AND id = $2")
+                        .bind(project.uuid())
+                        .bind(id.uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(data_key).transpose()
+                }
+
+                async fn insert_data_key(&self, k: &DataKeyRecord) -> Result<()> {
+                    sqlx::query("INSERT INTO data_keys (id, project_id, wrapped, master_key_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(k.id.uuid())
+                        .bind(k.project_id.uuid())
+                        .bind(&k.wrapped)
+                        .bind(&k.master_key_id)
+                        .bind(k.created_at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+            }
+
+            #[async_trait]
+            impl SystemStore for $store {
+                async fn insert_audit(&self, a: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    put_audit(&mut tx, a).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn list_audit(&self, project: ProjectId, page: Page) -> Result<(Vec<AuditRecord>, u64)> {
+                    let rows = sqlx::query("SELECT id, project_id, at, actor_type, actor_id, action, target_type, target_id, details FROM audit_events WHERE project_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3")
+                        .bind(project.uuid())
+                        .bind(i64::from(page.count))
+                        .bind(page.offset as i64)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE project_id = $1")
+                        .bind(project.uuid())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok((rows.iter().map(audit).collect::<Result<_>>()?, total as u64))
+                }
+
+                async fn get_setting(&self, key: &str) -> Result<Option<Vec<u8>>> {
+                    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                        .bind(key)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)
+                }
+
+                async fn init_setting(&self, key: &str, value: &[u8]) -> Result<Vec<u8>> {
+                    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                        .bind(key)
+                        .bind(value)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                        .bind(key)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(unexpected)
+                }
+
+                async fn bootstrap(&self, plan: &BootstrapPlan) -> Result<bool> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let p = &plan.project;
+                    let created = sqlx::query("INSERT INTO projects (id, name, is_system, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")
+                        .bind(p.id.uuid())
+                        .bind(&p.name)
+                        .bind(p.is_system)
+                        .bind(p.created_at.millis())
+                        .bind(p.updated_at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    if created == 0 {
+                        return Ok(false);
+                    }
+                    insert_user_tx(&mut tx, &plan.admin).await?;
+                    put_member_tx(&mut tx, p.id, plan.admin.id, MemberFlags::ALL).await?;
+                    insert_api_key_tx(&mut tx, &plan.api_key).await?;
+                    for c in &plan.clients {
+                        crate::registry::$module::insert_client_tx(&mut tx, c).await?;
+                    }
+                    for a in &plan.audit {
+                        put_audit(&mut tx, a).await?;
+                    }
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(true)
+                }
+
+                async fn ping(&self) -> Result<()> {
+                    sqlx::query("SELECT 1").execute(&self.pool).await.map_err(unexpected)?;
+                    Ok(())
+                }
+            }
+        }
+    };
+}
+
+accounts_impl!(sqlite, crate::SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+accounts_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow);

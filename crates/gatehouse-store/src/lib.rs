@@ -1,0 +1,135 @@
+//! SQLite and PostgreSQL implementations of Gatehouse's storage ports.
+//!
+//! The backend is chosen once, from the database URL. Both backends run the same SQL (written
+//! once, in [`accounts`] and [`registry`], and instantiated per backend by macro), so behaviour
+//! cannot drift between them; only the migrations differ, in column types.
+
+mod accounts;
+mod migrate;
+mod registry;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use gatehouse_core::ports::Store;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub use migrate::{MIGRATIONS, Migration};
+
+/// The SQLite backend.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// The PostgreSQL backend.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+/// An open database of either kind.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Database {
+    /// Opens `url`: `sqlite:…` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).context("invalid PostgreSQL URL")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .context("connecting to PostgreSQL")?;
+            Ok(Self::Postgres(PgStore { pool }))
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .context("invalid SQLite URL")?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await
+                .context("opening SQLite")?;
+            Ok(Self::Sqlite(SqliteStore { pool }))
+        } else {
+            anyhow::bail!("database URL must start with sqlite: or postgres://")
+        }
+    }
+
+    /// The storage ports.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(s) => Arc::new(s.clone()),
+            Self::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The PostgreSQL pool, for `LISTEN/NOTIFY`.
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match self {
+            Self::Postgres(s) => Some(&s.pool),
+            Self::Sqlite(_) => None,
+        }
+    }
+
+    /// Applies pending migrations; refuses a database that is newer than this build.
+    pub async fn migrate(&self) -> anyhow::Result<Vec<i64>> {
+        match self {
+            Self::Sqlite(s) => migrate::run_sqlite(&s.pool).await,
+            Self::Postgres(s) => migrate::run_postgres(&s.pool).await,
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(s) => s.pool.close().await,
+            Self::Postgres(s) => s.pool.close().await,
+        }
+    }
+}
+
+/// Maps a driver error: unique violations become `Conflict(what)`, the rest `Unexpected`.
+fn db_err(what: &'static str) -> impl Fn(sqlx::Error) -> gatehouse_core::Error {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            gatehouse_core::Error::Conflict(format!("{what} already exists"))
+        }
+        _ => gatehouse_core::Error::unexpected(e),
+    }
+}
+
+fn unexpected(e: impl Into<anyhow::Error>) -> gatehouse_core::Error {
+    gatehouse_core::Error::unexpected(e)
+}
+
+/// `LIKE` pattern for a case-insensitive substring search of an already lower-cased column.
+fn like_pattern(filter: &str) -> String {
+    let escaped = filter
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(super::like_pattern("A_b%c\\"), "%a\\_b\\%c\\\\%");
+    }
+}

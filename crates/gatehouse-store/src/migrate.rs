@@ -1,0 +1,95 @@
+//! Forward-only migrations, embedded in the binary. Each version exists in both trees
+//! (`migrations/sqlite`, `migrations/postgres`); a test checks the trees list the same versions.
+
+use anyhow::{Context as _, bail};
+use sqlx::{PgPool, SqlitePool};
+
+/// One migration: its version, name and the SQL for each backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+        }
+    };
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_accounts_and_clients")];
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+macro_rules! run_migrations {
+    ($fn_name:ident, $pool:ty, $field:ident) => {
+        pub(crate) async fn $fn_name(pool: &$pool) -> anyhow::Result<Vec<i64>> {
+            let mut tx = pool.begin().await?;
+            sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
+            let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM gatehouse_migrations ORDER BY version")
+                .fetch_all(&mut *tx)
+                .await?;
+            let newest_known = MIGRATIONS.last().map_or(0, |m| m.version);
+            if let Some(v) = applied.iter().find(|v| **v > newest_known) {
+                bail!("the database has migration {v}, newer than this Gatehouse (knows up to {newest_known}); refusing to start");
+            }
+            let mut ran = Vec::new();
+            for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+                sqlx::raw_sql(m.$field).execute(&mut *tx).await.with_context(|| format!("migration {}", m.name))?;
+                sqlx::query("INSERT INTO gatehouse_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                    .bind(m.version)
+                    .bind(m.name)
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?;
+                ran.push(m.version);
+            }
+            tx.commit().await?;
+            Ok(ran)
+        }
+    };
+}
+
+run_migrations!(run_sqlite, SqlitePool, sqlite);
+run_migrations!(run_postgres, PgPool, postgres);
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(dir: &str) -> Vec<String> {
+        let path = format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn both_migration_trees_list_the_same_versions() {
+        let sqlite = versions("sqlite");
+        assert_eq!(sqlite, versions("postgres"));
+        let embedded: Vec<String> = MIGRATIONS.iter().map(|m| format!("{}.sql", m.name)).collect();
+        assert_eq!(sqlite, embedded, "every migration file is embedded, in order");
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)));
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! The OAuth client registry, external OAuth registrations and project secrets.
+//! The SQL is written once and instantiated for each backend.
+
+macro_rules! registry_impl {
+    ($module:ident, $store:ty, $db:ty, $row:ty) => {
+        pub(crate) mod $module {
+            use async_trait::async_trait;
+            use gatehouse_core::Result;
+            use gatehouse_core::clients::{Client, SecretHashes};
+            use gatehouse_core::ids::*;
+            use gatehouse_core::model::*;
+            use gatehouse_core::ports::*;
+            use gatehouse_core::time::Timestamp;
+            use sqlx::Row as _;
+
+            use crate::accounts::$module::put_audit;
+            use crate::{db_err, like_pattern, unexpected};
+
+            type Tx<'a> = sqlx::Transaction<'a, $db>;
+
+            const CLIENT_COLS: &str = "client_id, project_id, settings, official, secret_hash, previous_secret_hash, previous_secret_expires_at, secret_rotated_at, created_at, updated_at, version";
+
+            /// Lower-cased id and name: what the case-insensitive filter searches.
+            fn search_text(c: &Client) -> String {
+                format!("{}\n{}", c.id.as_str().to_lowercase(), c.settings.name.to_lowercase())
+            }
+
+            fn ms(t: Option<Timestamp>) -> Option<i64> {
+                t.map(Timestamp::millis)
+            }
+
+            fn ts(r: &$row, col: &str) -> Result<Option<Timestamp>> {
+                Ok(r.try_get::<Option<i64>, _>(col).map_err(unexpected)?.map(Timestamp::from_millis))
+            }
+
+            pub(crate) async fn insert_client_tx(tx: &mut Tx<'_>, c: &Client) -> Result<()> {
+                sqlx::query("INSERT INTO oauth_clients (client_id, project_id, name, search, settings, official, secret_hash, previous_secret_hash, previous_secret_expires_at, secret_rotated_at, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                    .bind(c.id.as_str())
+                    .bind(c.project_id.uuid())
+                    .bind(&c.settings.name)
+                    .bind(search_text(c))
+                    .bind(serde_json::to_string(&c.settings).map_err(unexpected)?)
+                    .bind(c.official)
+                    .bind(&c.secret.current)
+                    .bind(&c.secret.previous)
+                    .bind(ms(c.secret.previous_expires_at))
+                    .bind(ms(c.secret.rotated_at))
+                    .bind(c.created_at.millis())
+                    .bind(c.updated_at.millis())
+                    .bind(c.version)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err("a client with this client_id"))?;
+                Ok(())
+            }
+
+            fn client(r: &$row) -> Result<Client> {
+                let settings: String = r.try_get("settings").map_err(unexpected)?;
+                let id: String = r.try_get("client_id").map_err(unexpected)?;
+                Ok(Client {
+                    id: ClientId::parse(&id)?,
+                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
+                    settings: serde_json::from_str(&settings).map_err(unexpected)?,
+                    official: r.try_get("official").map_err(unexpected)?,
+                    secret: SecretHashes {
+                        current: r.try_get("secret_hash").map_err(unexpected)?,
+                        previous: r.try_get("previous_secret_hash").map_err(unexpected)?,
+                        previous_expires_at: ts(r, "previous_secret_expires_at")?,
+                        rotated_at: ts(r, "secret_rotated_at")?,
+                    },
+                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
+                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
+                    version: r.try_get("version").map_err(unexpected)?,
+                })
+            }
+
+            #[async_trait]
+            impl ClientStore for $store {
+                async fn insert_client(&self, c: &Client, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    insert_client_tx(&mut tx, c).await?;
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn get_client(&self, project: ProjectId, id: &ClientId) -> Result<Option<Client>> {
+                    let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients WHERE project_id = $1 AND client_id = $2");
+                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    row.as_ref().map(client).transpose()
+                }
+
+                async fn find_client(&self, id: &ClientId) -> Result<Option<Client>> {
+                    let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients WHERE client_id = $1");
+                    let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    row.as_ref().map(client).transpose()
+                }
+
+                async fn list_clients(&self, project: ProjectId, filter: Option<&str>, page: Page) -> Result<(Vec<Client>, u64)> {
+                    let pattern = filter.map(like_pattern).unwrap_or_else(|| "%".into());
+                    let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients WHERE project_id = $1 AND search LIKE $2 ESCAPE '\\' ORDER BY created_at, client_id LIMIT $3 OFFSET $4");
+                    let rows = sqlx::query(&sql)
+                        .bind(project.uuid())
+                        .bind(&pattern)
+                        .bind(i64::from(page.count))
+                        .bind(page.offset as i64)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE project_id = $1 AND search LIKE $2 ESCAPE '\\'")
+                        .bind(project.uuid())
+                        .bind(&pattern)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok((rows.iter().map(client).collect::<Result<_>>()?, total as u64))
+                }
+
+                async fn update_client(&self, c: &Client, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let n = sqlx::query("UPDATE oauth_clients SET name = $3, search = $4, settings = $5, secret_hash = $6, previous_secret_hash = $7, previous_secret_expires_at = $8, secret_rotated_at = $9, updated_at = $10, version = $11 WHERE project_id = $1 AND client_id = $2 AND version = $12")
+                        .bind(c.project_id.uuid())
+                        .bind(c.id.as_str())
+                        .bind(&c.settings.name)
+                        .bind(search_text(c))
+                        .bind(serde_json::to_string(&c.settings).map_err(unexpected)?)
+                        .bind(&c.secret.current)
+                        .bind(&c.secret.previous)
+                        .bind(ms(c.secret.previous_expires_at))
+                        .bind(ms(c.secret.rotated_at))
+                        .bind(c.updated_at.millis())
+                        .bind(c.version)
+                        .bind(c.version - 1)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    if n != 1 {
+                        return Ok(false);
+                    }
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(true)
+                }
+
+                async fn delete_client(&self, project: ProjectId, id: &ClientId, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let n = sqlx::query("DELETE FROM oauth_clients WHERE project_id = $1 AND client_id = $2")
+                        .bind(project.uuid())
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(n == 1)
+                }
+            }
+
+            const REG_COLS: &str = "id, project_id, room_name, name, endpoints, client_id, client_secret_ciphertext, data_key_id, redirect_uris, delegated_to, created_at, updated_at, version";
+
+            fn registration(r: &$row) -> Result<Registration> {
+                let endpoints: String = r.try_get("endpoints").map_err(unexpected)?;
+                let redirects: String = r.try_get("redirect_uris").map_err(unexpected)?;
+                let ciphertext: Option<Vec<u8>> = r.try_get("client_secret_ciphertext").map_err(unexpected)?;
+                let key: Option<uuid::Uuid> = r.try_get("data_key_id").map_err(unexpected)?;
+                Ok(Registration {
+                    id: RegistrationId::from_uuid(r.try_get("id").map_err(unexpected)?),
+                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
+                    room_name: r.try_get("room_name").map_err(unexpected)?,
+                    name: r.try_get("name").map_err(unexpected)?,
+                    endpoints: serde_json::from_str(&endpoints).map_err(unexpected)?,
+                    client_id: r.try_get("client_id").map_err(unexpected)?,
+                    client_secret: ciphertext.zip(key).map(|(ciphertext, k)| Sealed { data_key_id: DataKeyId::from_uuid(k), ciphertext }),
+                    redirect_uris: serde_json::from_str(&redirects).map_err(unexpected)?,
+                    delegated_to: r.try_get("delegated_to").map_err(unexpected)?,
+                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
+                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
+                    version: r.try_get("version").map_err(unexpected)?,
+                })
+            }
+
+            #[async_trait]
+            impl RegistrationStore for $store {
+                async fn insert_registration(&self, r: &Registration, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    sqlx::query("INSERT INTO external_oauth (id, project_id, room_name, name, endpoints, client_id, client_secret_ciphertext, data_key_id, redirect_uris, delegated_to, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                        .bind(r.id.uuid())
+                        .bind(r.project_id.uuid())
+                        .bind(&r.room_name)
+                        .bind(&r.name)
+                        .bind(serde_json::to_string(&r.endpoints).map_err(unexpected)?)
+                        .bind(&r.client_id)
+                        .bind(r.client_secret.as_ref().map(|s| s.ciphertext.clone()))
+                        .bind(r.client_secret.as_ref().map(|s| s.data_key_id.uuid()))
+                        .bind(serde_json::to_string(&r.redirect_uris).map_err(unexpected)?)
+                        .bind(&r.delegated_to)
+                        .bind(r.created_at.millis())
+                        .bind(r.updated_at.millis())
+                        .bind(r.version)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err("registration"))?;
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn get_registration(&self, project: ProjectId, id: RegistrationId) -> Result<Option<Registration>> {
+                    let sql = format!("SELECT {REG_COLS} FROM external_oauth WHERE project_id = $1 AND id = $2");
+                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    row.as_ref().map(registration).transpose()
+                }
+
+                async fn list_registrations(&self, project: ProjectId, room: Option<&str>) -> Result<Vec<Registration>> {
+                    let rows = match room {
+                        Some(room) => {
+                            let sql = format!("SELECT {REG_COLS} FROM external_oauth WHERE project_id = $1 AND room_name = $2 ORDER BY created_at, id");
+                            sqlx::query(&sql).bind(project.uuid()).bind(room).fetch_all(&self.pool).await
+                        }
+                        None => {
+                            let sql = format!("SELECT {REG_COLS} FROM external_oauth WHERE project_id = $1 AND room_name IS NULL ORDER BY created_at, id");
+                            sqlx::query(&sql).bind(project.uuid()).fetch_all(&self.pool).await
+                        }
+                    }
+                    .map_err(unexpected)?;
+                    rows.iter().map(registration).collect()
+                }
+
+                async fn update_registration(&self, r: &Registration, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let n = sqlx::query("UPDATE external_oauth SET name = $3, endpoints = $4, client_id = $5, client_secret_ciphertext = $6, data_key_id = $7, redirect_uris = $8, delegated_to = $9, updated_at = $10, version = $11 WHERE project_id = $1 AND id = $2 AND version = $12")
+                        .bind(r.project_id.uuid())
+                        .bind(r.id.uuid())
+                        .bind(&r.name)
+                        .bind(serde_json::to_string(&r.endpoints).map_err(unexpected)?)
+                        .bind(&r.client_id)
+                        .bind(r.client_secret.as_ref().map(|s| s.ciphertext.clone()))
+                        .bind(r.client_secret.as_ref().map(|s| s.data_key_id.uuid()))
+                        .bind(serde_json::to_string(&r.redirect_uris).map_err(unexpected)?)
+                        .bind(&r.delegated_to)
+                        .bind(r.updated_at.millis())
+                        .bind(r.version)
+                        .bind(r.version - 1)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    if n != 1 {
+                        return Ok(false);
+                    }
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(true)
+                }
+
+                async fn delete_registration(&self, project: ProjectId, id: RegistrationId, audit: &AuditRecord) -> Result<bool> {
+                    delete_row(&self.pool, "external_oauth", project, id.uuid(), audit).await
+                }
+            }
+
+            async fn delete_row(pool: &sqlx::Pool<$db>, table: &str, project: ProjectId, id: uuid::Uuid, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = pool.begin().await.map_err(unexpected)?;
+                let n = sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND id = $2"))
+                    .bind(project.uuid())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unexpected)?
+                    .rows_affected();
+                put_audit(&mut tx, audit).await?;
+                tx.commit().await.map_err(unexpected)?;
+                Ok(n == 1)
+            }
+
+            const SECRET_COLS: &str = "id, project_id, name, kind, ciphertext, data_key_id, created_at, updated_at, version";
+
+            fn project_secret(r: &$row) -> Result<ProjectSecretRecord> {
+                Ok(ProjectSecretRecord {
+                    id: SecretId::from_uuid(r.try_get("id").map_err(unexpected)?),
+                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
+                    name: r.try_get("name").map_err(unexpected)?,
+                    kind: r.try_get("kind").map_err(unexpected)?,
+                    data: Sealed {
+                        data_key_id: DataKeyId::from_uuid(r.try_get("data_key_id").map_err(unexpected)?),
+                        ciphertext: r.try_get("ciphertext").map_err(unexpected)?,
+                    },
+                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
+                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
+                    version: r.try_get("version").map_err(unexpected)?,
+                })
+            }
+
+            #[async_trait]
+            impl ProjectSecretStore for $store {
+                async fn insert_project_secret(&self, s: &ProjectSecretRecord, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    sqlx::query("INSERT INTO project_secrets (id, project_id, name, kind, ciphertext, data_key_id, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                        .bind(s.id.uuid())
+                        .bind(s.project_id.uuid())
+                        .bind(&s.name)
+                        .bind(&s.kind)
+                        .bind(&s.data.ciphertext)
+                        .bind(s.data.data_key_id.uuid())
+                        .bind(s.created_at.millis())
+                        .bind(s.updated_at.millis())
+                        .bind(s.version)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err("a secret with this name"))?;
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn get_project_secret(&self, project: ProjectId, id: SecretId) -> Result<Option<ProjectSecretRecord>> {
+                    let sql = format!("SELECT {SECRET_COLS} FROM project_secrets WHERE project_id = $1 AND id = $2");
+                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    row.as_ref().map(project_secret).transpose()
+                }
+
+                async fn list_project_secrets(&self, project: ProjectId) -> Result<Vec<ProjectSecretRecord>> {
+                    let sql = format!("SELECT {SECRET_COLS} FROM project_secrets WHERE project_id = $1 ORDER BY name");
+                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(&self.pool).await.map_err(unexpected)?;
+                    rows.iter().map(project_secret).collect()
+                }
+
+                async fn update_project_secret(&self, s: &ProjectSecretRecord, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let n = sqlx::query("UPDATE project_secrets SET name = $3, kind = $4, ciphertext = $5, data_key_id = $6, updated_at = $7, version = $8 WHERE project_id = $1 AND id = $2 AND version = $9")
+                        .bind(s.project_id.uuid())
+                        .bind(s.id.uuid())
+                        .bind(&s.name)
+                        .bind(&s.kind)
+                        .bind(&s.data.ciphertext)
+                        .bind(s.data.data_key_id.uuid())
+                        .bind(s.updated_at.millis())
+                        .bind(s.version)
+                        .bind(s.version - 1)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err("a secret with this name"))?
+                        .rows_affected();
+                    if n != 1 {
+                        return Ok(false);
+                    }
+                    put_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(true)
+                }
+
+                async fn delete_project_secret(&self, project: ProjectId, id: SecretId, audit: &AuditRecord) -> Result<bool> {
+                    delete_row(&self.pool, "project_secrets", project, id.uuid(), audit).await
+                }
+            }
+        }
+    };
+}
+
+registry_impl!(sqlite, crate::SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+registry_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow);

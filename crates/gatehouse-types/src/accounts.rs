@@ -1,0 +1,167 @@
+//! Projects, users, members and API keys (SPEC §3).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A project (tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    pub id: Uuid,
+    pub name: String,
+    /// The system project holds the official clients and the server-admin key.
+    pub is_system: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /accounts/projects` and `PUT /accounts/projects/{project_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectInput {
+    /// 1–200 characters.
+    pub name: String,
+}
+
+/// `GET /accounts/projects`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProjectList {
+    pub projects: Vec<Project>,
+}
+
+/// `GET /accounts/projects/{project_id}/role`: the caller's rights in a project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoleInfo {
+    /// `admin`, `developer`, `member` or `none`.
+    pub role: String,
+    pub is_admin: bool,
+    pub is_developer: bool,
+    pub can_create_rooms: bool,
+    pub can_use_llm_proxy: bool,
+}
+
+/// A user account as seen through the API (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// `POST /accounts/users` (server admins only).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub name: String,
+    /// 12–1024 characters.
+    pub password: String,
+}
+
+impl std::fmt::Debug for CreateUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUser")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A project member and their rights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub is_developer: bool,
+    pub can_create_rooms: bool,
+    pub can_use_llm_proxy: bool,
+}
+
+/// `GET /accounts/projects/{project_id}/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MemberList {
+    pub users: Vec<Member>,
+}
+
+/// `POST /accounts/projects/{project_id}/users`: add a user by id or email.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMember {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_admin: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_developer: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_create_rooms: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_use_llm_proxy: Option<bool>,
+}
+
+/// `PUT /accounts/projects/{project_id}/users/{user_id}`: change a member's rights.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMember {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_admin: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_developer: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_create_rooms: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_use_llm_proxy: Option<bool>,
+}
+
+/// `POST /accounts/projects/{project_id}/api-keys`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    /// 1–200 characters.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// An API key as listed: never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// The create response: the only place the key's `value` is ever shown.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    /// `ma-…`; shown once.
+    pub value: String,
+}
+
+impl std::fmt::Debug for CreatedApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedApiKey")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("value", &"[redacted]")
+            .finish()
+    }
+}
+
+/// `GET /accounts/projects/{project_id}/api-keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApiKeyList {
+    pub keys: Vec<ApiKey>,
+}

@@ -1,0 +1,44 @@
+//! Wire shapes of the Gatehouse REST API (SPEC §3, §4, §7.6, §9.7).
+//!
+//! Request bodies reject unknown fields (`deny_unknown_fields`) so that a typo never passes silently
+//! (SPEC §4.2). Response bodies are plain data. Timestamps are RFC 3339 strings in UTC.
+
+mod accounts;
+mod audit;
+mod clients;
+mod external_oauth;
+mod secrets;
+
+pub use accounts::*;
+pub use audit::*;
+pub use clients::*;
+pub use external_oauth::*;
+pub use secrets::*;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Error body of every REST endpoint (SPEC §3): a stable machine code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable code: `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `payload_too_large`, `unsupported_media_type`, `internal_error`.
+    pub error: String,
+    /// Human-readable detail; names the offending field for validation errors.
+    pub message: String,
+}
+
+/// Query of paginated list endpoints: `count` (1–1000, default 100), `offset`, `filter`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Page size, 1–1000 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Rows to skip (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// Case-insensitive substring filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+}

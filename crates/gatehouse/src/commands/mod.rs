@@ -1,0 +1,10 @@
+//! One module per command group. Each defines its clap arguments next to its handler.
+
+pub mod api_key;
+pub mod audit;
+pub mod client;
+pub mod client_args;
+pub mod project;
+pub mod secret;
+pub mod secret_data;
+pub mod serve;
