@@ -77,7 +77,10 @@ impl Config {
     /// Layers the sources; `env` is the process environment (a parameter so tests need not touch it).
     pub fn load(overrides: &Overrides, env: &[(String, String)]) -> anyhow::Result<(Self, Vec<String>)> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        let from_env = env.iter().find(|(k, _)| k == "GATEHOUSE_CONFIG").map(|(_, v)| PathBuf::from(v));
+        let from_env = env
+            .iter()
+            .find(|(k, _)| k == "GATEHOUSE_CONFIG")
+            .map(|(_, v)| PathBuf::from(v));
         if let Some(path) = overrides.config_file.clone().or(from_env) {
             anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
             figment = figment.merge(Toml::file(&path));

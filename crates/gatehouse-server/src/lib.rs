@@ -100,6 +100,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let issuer = config.issuer(&addr.to_string());
+    gatehouse_core::clients::uri::check_web_url("issuer", &issuer).map_err(|_| {
+        anyhow::anyhow!(
+            "issuer {issuer:?} must be an https URL (http only on loopback); set --issuer to the public URL"
+        )
+    })?;
     let bootstrap = gh.bootstrap(&bootstrap_options(config, &issuer)?).await?;
 
     let (stop, stop_rx) = watch::channel(false);

@@ -1,0 +1,328 @@
+//! The storage contract: the same assertions against SQLite and PostgreSQL (when
+//! `GATEHOUSE_TEST_POSTGRES_URL` is set; unreachable then means failure, not a skip). Most run
+//! through core's use cases, so they also pin the behaviour the REST API relies on.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gatehouse_core::access::{MemberFlags, Principal};
+use gatehouse_core::crypto::MasterKey;
+use gatehouse_core::ids::{ClientId, ProjectId, UserId};
+use gatehouse_core::ports::{Invalidation, Notifier, Page, Store};
+use gatehouse_core::rng::SystemRng;
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::service::BootstrapOptions;
+use gatehouse_core::service::accounts::UserRef;
+use gatehouse_core::time::{Clock as _, ManualClock, Timestamp};
+use gatehouse_core::{Deps, Error, Gatehouse};
+use gatehouse_store::Database;
+use gatehouse_types::ClientInput;
+use sqlx::Connection as _;
+
+struct NoNotifier;
+
+#[async_trait]
+impl Notifier for NoNotifier {
+    async fn publish(&self, _: &Invalidation) -> gatehouse_core::Result<()> {
+        Ok(())
+    }
+}
+
+async fn databases() -> Vec<Database> {
+    let dir = std::env::temp_dir().join(format!("gatehouse-contract-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut dbs = vec![
+        Database::connect(&format!("sqlite://{}", dir.join("c.db").display()))
+            .await
+            .unwrap(),
+    ];
+    match std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("GATEHOUSE_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}"));
+            let name = format!("gh_contract_{}", uuid::Uuid::new_v4().simple());
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+            dbs.push(Database::connect(&url).await.unwrap());
+        }
+        _ => eprintln!("note: PostgreSQL contract runs skipped: GATEHOUSE_TEST_POSTGRES_URL is not set"),
+    }
+    for db in &dbs {
+        assert_eq!(db.migrate().await.unwrap(), vec![1]);
+        assert!(db.migrate().await.unwrap().is_empty(), "migrations are idempotent");
+    }
+    dbs
+}
+
+async fn app(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Gatehouse {
+    let deps = Deps {
+        store,
+        notifier: Arc::new(NoNotifier),
+        clock,
+        rng: Arc::new(SystemRng::default()),
+    };
+    Gatehouse::open(deps, MasterKey::from_bytes(&[42; 32])).await.unwrap()
+}
+
+fn web(name: &str) -> ClientInput {
+    ClientInput {
+        name: Some(name.into()),
+        redirect_uris: Some(vec!["https://a.example/cb".into()]),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_runs_once_and_gives_a_server_admin_key() {
+    for db in databases().await {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
+        let gh = app(db.store(), clock).await;
+        let opts = BootstrapOptions {
+            admin_email: "root@example.com".into(),
+            admin_password: None,
+            issuer: "http://127.0.0.1:8080".into(),
+        };
+        let first = gh.bootstrap(&opts).await.unwrap().expect("first start bootstraps");
+        assert!(gh.bootstrap(&opts).await.unwrap().is_none());
+        let who = gh.authenticate_api_key(first.api_key.expose_secret()).await.unwrap();
+        assert!(who.is_server_admin());
+        let members = gh.list_members(&who, ProjectId::SYSTEM).await.unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].flags, MemberFlags::ALL);
+    }
+}
+
+#[tokio::test]
+async fn the_master_key_must_match_the_database() {
+    for db in databases().await {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(0)));
+        drop(app(db.store(), clock.clone()).await);
+        let deps = Deps {
+            store: db.store(),
+            notifier: Arc::new(NoNotifier),
+            clock,
+            rng: Arc::new(SystemRng::default()),
+        };
+        let other = Gatehouse::open(deps, MasterKey::from_bytes(&[7; 32])).await;
+        assert!(other.is_err(), "a different master key is refused");
+    }
+}
+
+#[tokio::test]
+async fn client_secrets_verify_with_grace_and_stop_on_disable() {
+    for db in databases().await {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
+        let gh = app(db.store(), clock.clone()).await;
+        let boot = gh
+            .bootstrap(&BootstrapOptions {
+                admin_email: "r@example.com".into(),
+                admin_password: None,
+                issuer: "http://127.0.0.1:8080".into(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let admin = gh.authenticate_api_key(boot.api_key.expose_secret()).await.unwrap();
+        let p = gh.create_project(&admin, "P").await.unwrap().id;
+        let (c, secret) = gh.create_client(&admin, p, &web("App")).await.unwrap();
+        let old = secret.unwrap();
+        let id = c.id.to_string();
+        assert!(gh.verify_client_secret(&id, &old).await.is_ok());
+        assert!(gh.verify_client_secret(&id, &SecretString::new("wrong")).await.is_err());
+        let new = gh.rotate_client_secret(&admin, p, &id, None, 60).await.unwrap();
+        assert!(gh.verify_client_secret(&id, &new).await.is_ok());
+        assert!(
+            gh.verify_client_secret(&id, &old).await.is_ok(),
+            "the old secret lives through the grace period"
+        );
+        clock.advance_secs(61);
+        assert!(gh.verify_client_secret(&id, &old).await.is_err(), "and not after it");
+        gh.update_client(
+            &admin,
+            p,
+            &id,
+            &ClientInput {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            gh.verify_client_secret(&id, &new).await.is_err(),
+            "disabled clients never authenticate"
+        );
+        gh.delete_client(&admin, p, &id, false).await.unwrap();
+        assert!(gh.verify_client_secret(&id, &new).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn members_without_developer_rights_read_but_cannot_change() {
+    for db in databases().await {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
+        let gh = app(db.store(), clock).await;
+        let boot = gh
+            .bootstrap(&BootstrapOptions {
+                admin_email: "r@example.com".into(),
+                admin_password: None,
+                issuer: "http://127.0.0.1:8080".into(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let admin = gh.authenticate_api_key(boot.api_key.expose_secret()).await.unwrap();
+        let p = gh.create_project(&admin, "P").await.unwrap().id;
+        let (c, _) = gh.create_client(&admin, p, &web("App")).await.unwrap();
+        let user = gh
+            .create_user(
+                &admin,
+                "m@example.com",
+                "M",
+                &SecretString::new("correct horse battery"),
+            )
+            .await
+            .unwrap();
+        gh.add_member(&admin, p, UserRef::Id(user.id), MemberFlags::default())
+            .await
+            .unwrap();
+        let member = Principal::User {
+            id: user.id,
+            read_only: false,
+            server_admin: false,
+        };
+        let id = c.id.to_string();
+        assert!(gh.get_client(&member, p, &id).await.is_ok());
+        assert_eq!(
+            gh.list_clients(&member, p, None, Page { offset: 0, count: 10 })
+                .await
+                .unwrap()
+                .1,
+            1
+        );
+        for denied in [
+            gh.update_client(
+                &member,
+                p,
+                &id,
+                &ClientInput {
+                    name: Some("x".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .err(),
+            gh.create_client(&member, p, &web("Mine")).await.err(),
+            gh.delete_client(&member, p, &id, false).await.err(),
+            gh.rotate_client_secret(&member, p, &id, None, 0).await.err(),
+        ] {
+            assert!(matches!(denied, Some(Error::Forbidden(_))), "{denied:?}");
+        }
+        let stranger = Principal::User {
+            id: UserId::from_uuid(uuid::Uuid::new_v4()),
+            read_only: false,
+            server_admin: false,
+        };
+        assert!(matches!(
+            gh.get_client(&stranger, p, &id).await,
+            Err(Error::NotFound(_))
+        ));
+        let read_only_admin = Principal::User {
+            id: user.id,
+            read_only: true,
+            server_admin: false,
+        };
+        gh.update_member(&admin, p, user.id, |_| MemberFlags::ALL)
+            .await
+            .unwrap();
+        assert!(matches!(
+            gh.delete_client(&read_only_admin, p, &id, false).await,
+            Err(Error::Forbidden(_))
+        ));
+        assert_eq!(
+            gh.get_client(&member, p, &id).await.unwrap().settings.name,
+            "App",
+            "nothing changed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stale_updates_lose_and_filters_count_across_pages() {
+    for db in databases().await {
+        let store = db.store();
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
+        let gh = app(store.clone(), clock.clone()).await;
+        let boot = gh
+            .bootstrap(&BootstrapOptions {
+                admin_email: "r@example.com".into(),
+                admin_password: None,
+                issuer: "http://127.0.0.1:8080".into(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let admin = gh.authenticate_api_key(boot.api_key.expose_secret()).await.unwrap();
+        let p = gh.create_project(&admin, "P").await.unwrap().id;
+        for i in 0..7 {
+            clock.advance_secs(1);
+            gh.create_client(
+                &admin,
+                p,
+                &web(&format!("{} {i}", if i < 3 { "Red_50%" } else { "Blue" })),
+            )
+            .await
+            .unwrap();
+        }
+        let (page, total) = store
+            .list_clients(p, Some("red_50%"), Page { offset: 1, count: 1 })
+            .await
+            .unwrap();
+        assert_eq!((page.len(), total), (1, 3));
+        assert_eq!(page[0].settings.name, "Red_50% 1", "oldest first");
+        let (_, none) = store
+            .list_clients(p, Some("red_5%"), Page { offset: 0, count: 10 })
+            .await
+            .unwrap();
+        assert_eq!(none, 0, "wildcards are literal");
+        let (first, _) = store.list_clients(p, None, Page { offset: 0, count: 1 }).await.unwrap();
+        let mut stale = first[0].clone();
+        stale.version += 1;
+        let audit = gatehouse_core::model::AuditRecord {
+            id: uuid::Uuid::now_v7(),
+            project_id: p,
+            at: clock.now(),
+            actor_type: "test".into(),
+            actor_id: "t".into(),
+            action: "client.update".into(),
+            target_type: "client".into(),
+            target_id: stale.id.to_string(),
+            details: serde_json::json!({}),
+        };
+        assert!(store.update_client(&stale, &audit).await.unwrap());
+        assert!(
+            !store.update_client(&stale, &audit).await.unwrap(),
+            "a second write of the same version loses"
+        );
+        let other = ProjectId::from_uuid(uuid::Uuid::new_v4());
+        assert!(
+            store
+                .get_client(other, &ClientId::parse(stale.id.as_str()).unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            store
+                .list_clients(other, None, Page { offset: 0, count: 10 })
+                .await
+                .unwrap()
+                .1,
+            0
+        );
+    }
+}
