@@ -68,6 +68,20 @@ async fn app(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Gatehouse {
     Gatehouse::open(deps, MasterKey::from_bytes(&[42; 32])).await.unwrap()
 }
 
+/// A bootstrapped application and its server-admin principal.
+async fn bootstrapped(store: Arc<dyn Store>) -> (Gatehouse, Principal, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
+    let gh = app(store, clock.clone()).await;
+    let opts = BootstrapOptions {
+        admin_email: "r@example.com".into(),
+        admin_password: None,
+        issuer: "http://127.0.0.1:8080".into(),
+    };
+    let boot = gh.bootstrap(&opts).await.unwrap().unwrap();
+    let admin = gh.authenticate_api_key(boot.api_key.expose_secret()).await.unwrap();
+    (gh, admin, clock)
+}
+
 fn web(name: &str) -> ClientInput {
     ClientInput {
         name: Some(name.into()),
@@ -115,18 +129,7 @@ async fn the_master_key_must_match_the_database() {
 #[tokio::test]
 async fn client_secrets_verify_with_grace_and_stop_on_disable() {
     for db in databases().await {
-        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
-        let gh = app(db.store(), clock.clone()).await;
-        let boot = gh
-            .bootstrap(&BootstrapOptions {
-                admin_email: "r@example.com".into(),
-                admin_password: None,
-                issuer: "http://127.0.0.1:8080".into(),
-            })
-            .await
-            .unwrap()
-            .unwrap();
-        let admin = gh.authenticate_api_key(boot.api_key.expose_secret()).await.unwrap();
+        let (gh, admin, clock) = bootstrapped(db.store()).await;
         let p = gh.create_project(&admin, "P").await.unwrap().id;
         let (c, secret) = gh.create_client(&admin, p, &web("App")).await.unwrap();
         let old = secret.unwrap();
@@ -164,18 +167,7 @@ async fn client_secrets_verify_with_grace_and_stop_on_disable() {
 #[tokio::test]
 async fn members_without_developer_rights_read_but_cannot_change() {
     for db in databases().await {
-        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
-        let gh = app(db.store(), clock).await;
-        let boot = gh
-            .bootstrap(&BootstrapOptions {
-                admin_email: "r@example.com".into(),
-                admin_password: None,
-                issuer: "http://127.0.0.1:8080".into(),
-            })
-            .await
-            .unwrap()
-            .unwrap();
-        let admin = gh.authenticate_api_key(boot.api_key.expose_secret()).await.unwrap();
+        let (gh, admin, _) = bootstrapped(db.store()).await;
         let p = gh.create_project(&admin, "P").await.unwrap().id;
         let (c, _) = gh.create_client(&admin, p, &web("App")).await.unwrap();
         let user = gh
@@ -255,18 +247,7 @@ async fn members_without_developer_rights_read_but_cannot_change() {
 async fn stale_updates_lose_and_filters_count_across_pages() {
     for db in databases().await {
         let store = db.store();
-        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
-        let gh = app(store.clone(), clock.clone()).await;
-        let boot = gh
-            .bootstrap(&BootstrapOptions {
-                admin_email: "r@example.com".into(),
-                admin_password: None,
-                issuer: "http://127.0.0.1:8080".into(),
-            })
-            .await
-            .unwrap()
-            .unwrap();
-        let admin = gh.authenticate_api_key(boot.api_key.expose_secret()).await.unwrap();
+        let (gh, admin, clock) = bootstrapped(store.clone()).await;
         let p = gh.create_project(&admin, "P").await.unwrap().id;
         for i in 0..7 {
             clock.advance_secs(1);
