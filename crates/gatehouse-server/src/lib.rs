@@ -139,10 +139,28 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
 }
 
 fn app(state: Arc<AppState>, max_body: usize) -> Router {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
     routes::router()
         .fallback(|| async { error::ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(DefaultBodyLimit::max(max_body))
+        // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .with_state(state)
 }
 

@@ -58,6 +58,7 @@ impl Database {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            create_private_file(opts.get_filename())?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(opts)
@@ -100,6 +101,24 @@ impl Database {
             Self::Postgres(s) => s.pool.close().await,
         }
     }
+}
+
+/// Creates a new SQLite file readable only by its owner; SQLite gives its `-wal` and `-shm`
+/// files the same mode.
+fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    Ok(())
 }
 
 /// Maps a driver error: unique violations become `Conflict(what)`, the rest `Unexpected`.

@@ -13,8 +13,20 @@ fn web_client(name: &str) -> Value {
 api_test!(client_lifecycle_create_get_update_rotate_delete, |s| {
     let (p, key) = s.project("Acme").await;
     let base = format!("/accounts/projects/{p}/oauth/clients");
-    let (st, created) = s.call_as(&key, Method::POST, &base, Some(web_client("Web"))).await;
-    assert_eq!(st, 201, "{created}");
+    let res = s
+        .req_as(&key, Method::POST, &base)
+        .json(&web_client("Web"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "no-store",
+        "a response with a secret is never cached"
+    );
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let created: Value = res.json().await.unwrap();
     let c = &created["client"];
     let id = c["client_id"].as_str().unwrap().to_owned();
     let secret = c["client_secret"].as_str().unwrap().to_owned();

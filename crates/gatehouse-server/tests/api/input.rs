@@ -104,6 +104,15 @@ api_test!(unknown_ids_and_routes_are_404_json, |s| {
     let (st, e) = s
         .call_as(
             &key,
+            Method::PATCH,
+            &format!("/accounts/projects/{p}/oauth/clients"),
+            None,
+        )
+        .await;
+    assert_eq!((st, e["error"].as_str()), (405, Some("method_not_allowed")));
+    let (st, e) = s
+        .call_as(
+            &key,
             Method::GET,
             &format!("/accounts/projects/{p}/oauth/clients/export?format=docx"),
             None,

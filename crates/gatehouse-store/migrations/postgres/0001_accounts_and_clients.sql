@@ -74,7 +74,7 @@ CREATE TABLE oauth_clients (
     updated_at BIGINT NOT NULL,
     version BIGINT NOT NULL
 );
-CREATE INDEX oauth_clients_by_project ON oauth_clients (project_id, created_at, client_id);
+CREATE INDEX oauth_clients_by_project ON oauth_clients (project_id, created_at, client_id) INCLUDE (search);
 
 CREATE TABLE external_oauth (
     id UUID PRIMARY KEY,

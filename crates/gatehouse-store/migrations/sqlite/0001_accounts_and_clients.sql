@@ -74,7 +74,7 @@ CREATE TABLE oauth_clients (
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL
 );
-CREATE INDEX oauth_clients_by_project ON oauth_clients (project_id, created_at, client_id);
+CREATE INDEX oauth_clients_by_project ON oauth_clients (project_id, created_at, client_id, search);
 
 CREATE TABLE external_oauth (
     id BLOB PRIMARY KEY,

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every benchmark in release mode. PostgreSQL figures need GATEHOUSE_BENCH_POSTGRES_URL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
+clients="${1:-100000}"
+cargo build --release --locked -p gatehouse -p gatehouse-bench
+bin="$CARGO_TARGET_DIR/release"
+echo "== $(date -u +%F) on $(nproc) cores: $(lscpu | sed -n 's/^Model name: *//p')"
+"$bin/micro"
+"$bin/startup"
+"$bin/registry" sqlite "$clients"
+if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then
+  "$bin/registry" postgres "$clients"
+else
+  echo "(PostgreSQL registry benchmark skipped: set GATEHOUSE_BENCH_POSTGRES_URL)"
+fi
