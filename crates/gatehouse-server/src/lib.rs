@@ -55,12 +55,18 @@ pub struct Server {
     pub issuer: String,
     /// First-start credentials, when this start created them.
     pub bootstrap: Option<BootstrapOutcome>,
+    gh: Arc<Gatehouse>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     db: Database,
 }
 
 impl Server {
+    /// The application behind the routes, for embedding (and the token-endpoint hot path's tests).
+    pub fn gatehouse(&self) -> &Arc<Gatehouse> {
+        &self.gh
+    }
+
     /// Stops accepting, finishes in-flight requests, and closes the database.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -113,7 +119,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
         tasks.push(tokio::spawn(notify::listen(pool.clone(), gh.clone(), stop_rx.clone())));
     }
     let state = Arc::new(AppState {
-        gh,
+        gh: gh.clone(),
         metrics: metrics::Metrics::default(),
     });
     let app = app(state, config.max_body_bytes);
@@ -132,6 +138,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
         addr,
         issuer,
         bootstrap,
+        gh,
         stop,
         tasks,
         db,

@@ -1,8 +1,10 @@
 //! Projects, users, members, API keys, data keys, settings, the audit log and bootstrap.
 //! The SQL is written once and instantiated for each backend.
 
+/// `$begin` starts a write transaction: SQLite takes the write lock up front (`BEGIN IMMEDIATE`),
+/// so concurrent writers wait for each other instead of failing on a lock upgrade.
 macro_rules! accounts_impl {
-    ($module:ident, $store:ty, $db:ty, $row:ty) => {
+    ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal) => {
         pub(crate) mod $module {
             use async_trait::async_trait;
             use gatehouse_core::Result;
@@ -32,6 +34,12 @@ macro_rules! accounts_impl {
                     .await
                     .map_err(unexpected)?;
                 Ok(())
+            }
+
+            /// Records `audit` in the transaction and commits both.
+            pub(crate) async fn commit(mut tx: Tx<'_>, audit: &AuditRecord) -> Result<()> {
+                put_audit(&mut tx, audit).await?;
+                tx.commit().await.map_err(unexpected)
             }
 
             async fn put_member_tx(tx: &mut Tx<'_>, project: ProjectId, user: UserId, f: MemberFlags) -> Result<()> {
@@ -157,7 +165,7 @@ macro_rules! accounts_impl {
             #[async_trait]
             impl ProjectStore for $store {
                 async fn insert_project(&self, p: &Project, creator: Option<(UserId, MemberFlags)>, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     sqlx::query("INSERT INTO projects (id, name, is_system, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(p.id.uuid())
                         .bind(&p.name)
@@ -170,8 +178,7 @@ macro_rules! accounts_impl {
                     if let Some((user, f)) = creator {
                         put_member_tx(&mut tx, p.id, user, f).await?;
                     }
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)
+                    commit(tx, audit).await
                 }
 
                 async fn get_project(&self, id: ProjectId) -> Result<Option<Project>> {
@@ -196,7 +203,7 @@ macro_rules! accounts_impl {
                 }
 
                 async fn rename_project(&self, id: ProjectId, name: &str, at: Timestamp, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     let n = sqlx::query("UPDATE projects SET name = $2, updated_at = $3 WHERE id = $1")
                         .bind(id.uuid())
                         .bind(name)
@@ -205,13 +212,12 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)?;
+                    commit(tx, audit).await?;
                     Ok(n == 1)
                 }
 
                 async fn delete_project(&self, id: ProjectId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     for table in ["memberships", "api_keys", "oauth_clients", "external_oauth", "project_secrets", "data_keys"] {
                         sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1"))
                             .bind(id.uuid())
@@ -225,8 +231,7 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)?;
+                    commit(tx, audit).await?;
                     Ok(n == 1)
                 }
             }
@@ -236,10 +241,9 @@ macro_rules! accounts_impl {
             #[async_trait]
             impl UserStore for $store {
                 async fn insert_user(&self, u: &User, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     insert_user_tx(&mut tx, u).await?;
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)
+                    commit(tx, audit).await
                 }
 
                 async fn get_user(&self, id: UserId) -> Result<Option<User>> {
@@ -271,14 +275,13 @@ macro_rules! accounts_impl {
                 }
 
                 async fn put_member(&self, project: ProjectId, u: UserId, f: MemberFlags, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     put_member_tx(&mut tx, project, u, f).await?;
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)
+                    commit(tx, audit).await
                 }
 
                 async fn delete_member(&self, project: ProjectId, u: UserId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     let n = sqlx::query("DELETE FROM memberships WHERE project_id = $1 AND user_id = $2")
                         .bind(project.uuid())
                         .bind(u.uuid())
@@ -286,8 +289,7 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)?;
+                    commit(tx, audit).await?;
                     Ok(n == 1)
                 }
             }
@@ -297,10 +299,9 @@ macro_rules! accounts_impl {
             #[async_trait]
             impl ApiKeyStore for $store {
                 async fn insert_api_key(&self, k: &ApiKeyRecord, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     insert_api_key_tx(&mut tx, k).await?;
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)
+                    commit(tx, audit).await
                 }
 
                 async fn get_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>> {
@@ -316,7 +317,7 @@ macro_rules! accounts_impl {
                 }
 
                 async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     // The sealed secret is erased with the revocation: nothing can verify with it again.
                     let n = sqlx::query("UPDATE api_keys SET revoked_at = $3, secret_ciphertext = $4, secret_hash = $4 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")
                         .bind(project.uuid())
@@ -327,8 +328,7 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)?;
+                    commit(tx, audit).await?;
                     Ok(n == 1)
                 }
 
@@ -381,7 +381,7 @@ macro_rules! accounts_impl {
             #[async_trait]
             impl SystemStore for $store {
                 async fn insert_audit(&self, a: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     put_audit(&mut tx, a).await?;
                     tx.commit().await.map_err(unexpected)
                 }
@@ -425,7 +425,7 @@ macro_rules! accounts_impl {
                 }
 
                 async fn bootstrap(&self, plan: &BootstrapPlan) -> Result<bool> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     let p = &plan.project;
                     let created = sqlx::query("INSERT INTO projects (id, name, is_system, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")
                         .bind(p.id.uuid())
@@ -462,5 +462,11 @@ macro_rules! accounts_impl {
     };
 }
 
-accounts_impl!(sqlite, crate::SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
-accounts_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+accounts_impl!(
+    sqlite,
+    crate::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow,
+    "BEGIN IMMEDIATE"
+);
+accounts_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow, "BEGIN");

@@ -57,7 +57,8 @@ impl Database {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                .optimize_on_close(true, None);
             create_private_file(opts.get_filename())?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
@@ -145,8 +146,30 @@ fn like_pattern(filter: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// `GLOB` pattern for a substring search of an already lower-cased column: SQLite's trigram index
+/// serves GLOB on a case-sensitive tokenizer. Special characters are bracketed to stand for themselves.
+fn glob_pattern(filter: &str) -> String {
+    let mut out = String::from("*");
+    for c in filter.to_lowercase().chars() {
+        if matches!(c, '*' | '?' | '[') {
+            out.push('[');
+            out.push(c);
+            out.push(']');
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('*');
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn glob_patterns_bracket_wildcards() {
+        assert_eq!(super::glob_pattern("A*b?[c"), "*a[*]b[?][[]c*");
+    }
+
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(super::like_pattern("A_b%c\\"), "%a\\_b\\%c\\\\%");

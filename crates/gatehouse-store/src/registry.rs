@@ -1,8 +1,10 @@
 //! The OAuth client registry, external OAuth registrations and project secrets.
 //! The SQL is written once and instantiated for each backend.
 
+/// `$search` selects the clients of project `$1` whose search text contains the filter, given as `$2`
+/// built by `$pattern`.
 macro_rules! registry_impl {
-    ($module:ident, $store:ty, $db:ty, $row:ty) => {
+    ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal, $search:literal, $pattern:path) => {
         pub(crate) mod $module {
             use async_trait::async_trait;
             use gatehouse_core::Result;
@@ -13,12 +15,12 @@ macro_rules! registry_impl {
             use gatehouse_core::time::Timestamp;
             use sqlx::Row as _;
 
-            use crate::accounts::$module::put_audit;
-            use crate::{db_err, like_pattern, unexpected};
+            use crate::accounts::$module::commit;
+            use crate::{db_err, unexpected};
 
             type Tx<'a> = sqlx::Transaction<'a, $db>;
 
-            const CLIENT_COLS: &str = "client_id, project_id, settings, official, secret_hash, previous_secret_hash, previous_secret_expires_at, secret_rotated_at, created_at, updated_at, version";
+            const CLIENT_COLS: &str = "c.client_id, c.project_id, c.settings, c.official, c.secret_hash, c.previous_secret_hash, c.previous_secret_expires_at, c.secret_rotated_at, c.created_at, c.updated_at, c.version";
 
             /// Lower-cased id and name: what the case-insensitive filter searches.
             fn search_text(c: &Client) -> String {
@@ -77,46 +79,55 @@ macro_rules! registry_impl {
             #[async_trait]
             impl ClientStore for $store {
                 async fn insert_client(&self, c: &Client, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     insert_client_tx(&mut tx, c).await?;
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)
+                    commit(tx, audit).await
                 }
 
                 async fn get_client(&self, project: ProjectId, id: &ClientId) -> Result<Option<Client>> {
-                    let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients WHERE project_id = $1 AND client_id = $2");
+                    let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients c WHERE c.project_id = $1 AND c.client_id = $2");
                     let row = sqlx::query(&sql).bind(project.uuid()).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(unexpected)?;
                     row.as_ref().map(client).transpose()
                 }
 
                 async fn find_client(&self, id: &ClientId) -> Result<Option<Client>> {
-                    let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients WHERE client_id = $1");
+                    let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients c WHERE c.client_id = $1");
                     let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(unexpected)?;
                     row.as_ref().map(client).transpose()
                 }
 
                 async fn list_clients(&self, project: ProjectId, filter: Option<&str>, page: Page) -> Result<(Vec<Client>, u64)> {
-                    let pattern = filter.map(like_pattern).unwrap_or_else(|| "%".into());
-                    let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients WHERE project_id = $1 AND search LIKE $2 ESCAPE '\\' ORDER BY created_at, client_id LIMIT $3 OFFSET $4");
-                    let rows = sqlx::query(&sql)
-                        .bind(project.uuid())
-                        .bind(&pattern)
-                        .bind(i64::from(page.count))
-                        .bind(page.offset as i64)
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(unexpected)?;
-                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE project_id = $1 AND search LIKE $2 ESCAPE '\\'")
-                        .bind(project.uuid())
-                        .bind(&pattern)
-                        .fetch_one(&self.pool)
-                        .await
-                        .map_err(unexpected)?;
-                    Ok((rows.iter().map(client).collect::<Result<_>>()?, total as u64))
+                    let (limit, offset) = (i64::from(page.count), page.offset as i64);
+                    let (rows, total) = match filter {
+                        Some(f) => {
+                            let pattern = $pattern(f);
+                            // One pass over the matches: sort only their keys, count them with a
+                            // window (evaluated before LIMIT), then fetch the page's rows.
+                            let sql = format!("SELECT {CLIENT_COLS}, k.total FROM (SELECT client_id, created_at, COUNT(*) OVER () AS total FROM oauth_clients WHERE {} ORDER BY created_at, client_id LIMIT $3 OFFSET $4) k JOIN oauth_clients c ON c.client_id = k.client_id ORDER BY k.created_at, k.client_id", $search);
+                            let rows = sqlx::query(&sql).bind(project.uuid()).bind(&pattern).bind(limit).bind(offset).fetch_all(&self.pool).await;
+                            let total = match rows.as_ref().ok().and_then(|r| r.first()) {
+                                Some(first) => first.try_get::<i64, _>("total"),
+                                // An empty page says nothing of the total (an offset past the end).
+                                None => {
+                                    let count = format!("SELECT COUNT(*) FROM oauth_clients WHERE {}", $search);
+                                    sqlx::query_scalar(&count).bind(project.uuid()).bind(&pattern).fetch_one(&self.pool).await
+                                }
+                            };
+                            (rows, total)
+                        }
+                        None => {
+                            let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients c WHERE c.project_id = $1 ORDER BY c.created_at, c.client_id LIMIT $2 OFFSET $3");
+                            let rows = sqlx::query(&sql).bind(project.uuid()).bind(limit).bind(offset).fetch_all(&self.pool).await;
+                            let total: sqlx::Result<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE project_id = $1").bind(project.uuid()).fetch_one(&self.pool).await;
+                            (rows, total)
+                        }
+                    };
+                    let rows = rows.map_err(unexpected)?;
+                    Ok((rows.iter().map(client).collect::<Result<_>>()?, total.map_err(unexpected)? as u64))
                 }
 
                 async fn update_client(&self, c: &Client, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     let n = sqlx::query("UPDATE oauth_clients SET name = $3, search = $4, settings = $5, secret_hash = $6, previous_secret_hash = $7, previous_secret_expires_at = $8, secret_rotated_at = $9, updated_at = $10, version = $11 WHERE project_id = $1 AND client_id = $2 AND version = $12")
                         .bind(c.project_id.uuid())
                         .bind(c.id.as_str())
@@ -137,13 +148,12 @@ macro_rules! registry_impl {
                     if n != 1 {
                         return Ok(false);
                     }
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)?;
+                    commit(tx, audit).await?;
                     Ok(true)
                 }
 
                 async fn delete_client(&self, project: ProjectId, id: &ClientId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     let n = sqlx::query("DELETE FROM oauth_clients WHERE project_id = $1 AND client_id = $2")
                         .bind(project.uuid())
                         .bind(id.as_str())
@@ -151,8 +161,7 @@ macro_rules! registry_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)?;
+                    commit(tx, audit).await?;
                     Ok(n == 1)
                 }
             }
@@ -183,7 +192,7 @@ macro_rules! registry_impl {
             #[async_trait]
             impl RegistrationStore for $store {
                 async fn insert_registration(&self, r: &Registration, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     sqlx::query("INSERT INTO external_oauth (id, project_id, room_name, name, endpoints, client_id, client_secret_ciphertext, data_key_id, redirect_uris, delegated_to, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                         .bind(r.id.uuid())
                         .bind(r.project_id.uuid())
@@ -201,8 +210,7 @@ macro_rules! registry_impl {
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err("registration"))?;
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)
+                    commit(tx, audit).await
                 }
 
                 async fn get_registration(&self, project: ProjectId, id: RegistrationId) -> Result<Option<Registration>> {
@@ -227,7 +235,7 @@ macro_rules! registry_impl {
                 }
 
                 async fn update_registration(&self, r: &Registration, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     let n = sqlx::query("UPDATE external_oauth SET name = $3, endpoints = $4, client_id = $5, client_secret_ciphertext = $6, data_key_id = $7, redirect_uris = $8, delegated_to = $9, updated_at = $10, version = $11 WHERE project_id = $1 AND id = $2 AND version = $12")
                         .bind(r.project_id.uuid())
                         .bind(r.id.uuid())
@@ -248,8 +256,7 @@ macro_rules! registry_impl {
                     if n != 1 {
                         return Ok(false);
                     }
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)?;
+                    commit(tx, audit).await?;
                     Ok(true)
                 }
 
@@ -259,7 +266,7 @@ macro_rules! registry_impl {
             }
 
             async fn delete_row(pool: &sqlx::Pool<$db>, table: &str, project: ProjectId, id: uuid::Uuid, audit: &AuditRecord) -> Result<bool> {
-                let mut tx = pool.begin().await.map_err(unexpected)?;
+                let mut tx = pool.begin_with($begin).await.map_err(unexpected)?;
                 let n = sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND id = $2"))
                     .bind(project.uuid())
                     .bind(id)
@@ -267,8 +274,7 @@ macro_rules! registry_impl {
                     .await
                     .map_err(unexpected)?
                     .rows_affected();
-                put_audit(&mut tx, audit).await?;
-                tx.commit().await.map_err(unexpected)?;
+                commit(tx, audit).await?;
                 Ok(n == 1)
             }
 
@@ -293,7 +299,7 @@ macro_rules! registry_impl {
             #[async_trait]
             impl ProjectSecretStore for $store {
                 async fn insert_project_secret(&self, s: &ProjectSecretRecord, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     sqlx::query("INSERT INTO project_secrets (id, project_id, name, kind, ciphertext, data_key_id, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                         .bind(s.id.uuid())
                         .bind(s.project_id.uuid())
@@ -307,8 +313,7 @@ macro_rules! registry_impl {
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err("a secret with this name"))?;
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)
+                    commit(tx, audit).await
                 }
 
                 async fn get_project_secret(&self, project: ProjectId, id: SecretId) -> Result<Option<ProjectSecretRecord>> {
@@ -324,7 +329,7 @@ macro_rules! registry_impl {
                 }
 
                 async fn update_project_secret(&self, s: &ProjectSecretRecord, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     let n = sqlx::query("UPDATE project_secrets SET name = $3, kind = $4, ciphertext = $5, data_key_id = $6, updated_at = $7, version = $8 WHERE project_id = $1 AND id = $2 AND version = $9")
                         .bind(s.project_id.uuid())
                         .bind(s.id.uuid())
@@ -342,8 +347,7 @@ macro_rules! registry_impl {
                     if n != 1 {
                         return Ok(false);
                     }
-                    put_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(unexpected)?;
+                    commit(tx, audit).await?;
                     Ok(true)
                 }
 
@@ -355,5 +359,22 @@ macro_rules! registry_impl {
     };
 }
 
-registry_impl!(sqlite, crate::SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
-registry_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+registry_impl!(
+    sqlite,
+    crate::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow,
+    "BEGIN IMMEDIATE",
+    // `+project_id` keeps the planner from walking the project's whole index: the trigram index drives.
+    "seq IN (SELECT rowid FROM oauth_clients_search WHERE search GLOB $2) AND +project_id = $1",
+    crate::glob_pattern
+);
+registry_impl!(
+    postgres,
+    crate::PgStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow,
+    "BEGIN",
+    "project_id = $1 AND search LIKE $2 ESCAPE '\\'",
+    crate::like_pattern
+);

@@ -265,6 +265,11 @@ async fn stale_updates_lose_and_filters_count_across_pages() {
             .unwrap();
         assert_eq!((page.len(), total), (1, 3));
         assert_eq!(page[0].settings.name, "Red_50% 1", "oldest first");
+        let (past, total) = store
+            .list_clients(p, Some("red_50%"), Page { offset: 10, count: 5 })
+            .await
+            .unwrap();
+        assert_eq!((past.len(), total), (0, 3), "a page past the end still knows the total");
         let (_, none) = store
             .list_clients(p, Some("red_5%"), Page { offset: 0, count: 10 })
             .await
@@ -305,5 +310,48 @@ async fn stale_updates_lose_and_filters_count_across_pages() {
                 .1,
             0
         );
+    }
+}
+
+#[tokio::test]
+async fn the_filter_follows_renames_and_deletes() {
+    for db in databases().await {
+        let store = db.store();
+        let (gh, admin, _) = bootstrapped(store.clone()).await;
+        let p = gh.create_project(&admin, "P").await.unwrap().id;
+        let (c, _) = gh.create_client(&admin, p, &web("Original name")).await.unwrap();
+        let id = c.id.to_string();
+        let page = Page { offset: 0, count: 10 };
+        assert_eq!(store.list_clients(p, Some("original"), page).await.unwrap().1, 1);
+        gh.update_client(
+            &admin,
+            p,
+            &id,
+            &ClientInput {
+                name: Some("Renamed *[x]?".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(store.list_clients(p, Some("original"), page).await.unwrap().1, 0);
+        assert_eq!(
+            store.list_clients(p, Some("named *[x]?"), page).await.unwrap().1,
+            1,
+            "wildcards are literal"
+        );
+        assert_eq!(store.list_clients(p, Some("named *[y]?"), page).await.unwrap().1, 0);
+        assert_eq!(
+            store.list_clients(p, Some(&id[3..9]), page).await.unwrap().1,
+            1,
+            "ids are searched too"
+        );
+        assert_eq!(
+            store.list_clients(p, Some("re"), page).await.unwrap().1,
+            1,
+            "filters under three characters work"
+        );
+        gh.delete_client(&admin, p, &id, false).await.unwrap();
+        assert_eq!(store.list_clients(p, Some("renamed"), page).await.unwrap().1, 0);
     }
 }

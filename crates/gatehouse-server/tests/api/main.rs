@@ -179,6 +179,11 @@ impl TestServer {
         }
     }
 
+    /// The application of this node.
+    pub fn gatehouse(&self) -> &std::sync::Arc<gatehouse_core::Gatehouse> {
+        self.server.as_ref().expect("running").gatehouse()
+    }
+
     /// Stops the server.
     pub async fn stop(mut self) {
         if let Some(s) = self.server.take() {

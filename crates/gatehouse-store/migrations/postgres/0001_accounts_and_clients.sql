@@ -74,7 +74,12 @@ CREATE TABLE oauth_clients (
     updated_at BIGINT NOT NULL,
     version BIGINT NOT NULL
 );
-CREATE INDEX oauth_clients_by_project ON oauth_clients (project_id, created_at, client_id) INCLUDE (search);
+CREATE INDEX oauth_clients_by_project ON oauth_clients (project_id, created_at, client_id);
+
+-- Substring search over client ids and names (`search` is the lower-cased "client_id\nname"):
+-- a trigram index serves LIKE '%…%'. pg_trgm is a trusted extension: a database owner may create it.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX oauth_clients_search ON oauth_clients USING gin (search gin_trgm_ops);
 
 CREATE TABLE external_oauth (
     id UUID PRIMARY KEY,

@@ -59,12 +59,14 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_by_project ON api_keys (project_id, created_at);
 
+-- `seq` is an explicit rowid so that the search index below can refer to rows (VACUUM may renumber
+-- implicit rowids). `search` is the lower-cased "client_id\nname" that the list filter matches.
 CREATE TABLE oauth_clients (
-    client_id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
+    client_id TEXT NOT NULL UNIQUE,
     project_id BLOB NOT NULL,
     name TEXT NOT NULL,
     search TEXT NOT NULL,
-    settings TEXT NOT NULL,
     official INTEGER NOT NULL,
     secret_hash BLOB,
     previous_secret_hash BLOB,
@@ -72,9 +74,27 @@ CREATE TABLE oauth_clients (
     secret_rotated_at INTEGER,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    -- Last: the large JSON column, so reading the columns before it never touches overflow pages.
+    settings TEXT NOT NULL
 );
-CREATE INDEX oauth_clients_by_project ON oauth_clients (project_id, created_at, client_id, search);
+CREATE INDEX oauth_clients_by_project ON oauth_clients (project_id, created_at, client_id);
+
+-- Substring search over client ids and names: a trigram index (case-sensitive over the lower-cased
+-- column, so GLOB patterns use it), kept in step with the table by triggers.
+CREATE VIRTUAL TABLE oauth_clients_search USING fts5(
+    search, content = 'oauth_clients', content_rowid = 'seq', tokenize = 'trigram case_sensitive 1'
+);
+CREATE TRIGGER oauth_clients_search_insert AFTER INSERT ON oauth_clients BEGIN
+    INSERT INTO oauth_clients_search (rowid, search) VALUES (new.seq, new.search);
+END;
+CREATE TRIGGER oauth_clients_search_delete AFTER DELETE ON oauth_clients BEGIN
+    INSERT INTO oauth_clients_search (oauth_clients_search, rowid, search) VALUES ('delete', old.seq, old.search);
+END;
+CREATE TRIGGER oauth_clients_search_update AFTER UPDATE OF search ON oauth_clients BEGIN
+    INSERT INTO oauth_clients_search (oauth_clients_search, rowid, search) VALUES ('delete', old.seq, old.search);
+    INSERT INTO oauth_clients_search (rowid, search) VALUES (new.seq, new.search);
+END;
 
 CREATE TABLE external_oauth (
     id BLOB PRIMARY KEY,
