@@ -19,6 +19,11 @@ macro_rules! accounts_impl {
 
             type Tx<'a> = sqlx::Transaction<'a, $db>;
 
+            /// Column `col` of a row, decoded as `T`.
+            pub(crate) fn get<'r, T: sqlx::Decode<'r, $db> + sqlx::Type<$db>>(r: &'r $row, col: &str) -> Result<T> {
+                r.try_get(col).map_err(unexpected)
+            }
+
             pub(crate) async fn put_audit(tx: &mut Tx<'_>, a: &AuditRecord) -> Result<()> {
                 sqlx::query("INSERT INTO audit_events (id, project_id, at, actor_type, actor_id, action, target_type, target_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(a.id)
@@ -90,72 +95,72 @@ macro_rules! accounts_impl {
 
             fn project(r: &$row) -> Result<Project> {
                 Ok(Project {
-                    id: ProjectId::from_uuid(r.try_get("id").map_err(unexpected)?),
-                    name: r.try_get("name").map_err(unexpected)?,
-                    is_system: r.try_get("is_system").map_err(unexpected)?,
-                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
-                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
+                    id: ProjectId::from_uuid(get(r, "id")?),
+                    name: get(r, "name")?,
+                    is_system: get(r, "is_system")?,
+                    created_at: Timestamp::from_millis(get(r, "created_at")?),
+                    updated_at: Timestamp::from_millis(get(r, "updated_at")?),
                 })
             }
 
             fn user(r: &$row) -> Result<User> {
                 Ok(User {
-                    id: UserId::from_uuid(r.try_get("id").map_err(unexpected)?),
-                    email: r.try_get("email").map_err(unexpected)?,
-                    name: r.try_get("name").map_err(unexpected)?,
-                    password_hash: r.try_get("password_hash").map_err(unexpected)?,
-                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
-                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
+                    id: UserId::from_uuid(get(r, "id")?),
+                    email: get(r, "email")?,
+                    name: get(r, "name")?,
+                    password_hash: get(r, "password_hash")?,
+                    created_at: Timestamp::from_millis(get(r, "created_at")?),
+                    updated_at: Timestamp::from_millis(get(r, "updated_at")?),
                 })
             }
 
             fn flags(r: &$row) -> Result<MemberFlags> {
                 Ok(MemberFlags {
-                    is_admin: r.try_get("is_admin").map_err(unexpected)?,
-                    is_developer: r.try_get("is_developer").map_err(unexpected)?,
-                    can_create_rooms: r.try_get("can_create_rooms").map_err(unexpected)?,
-                    can_use_llm_proxy: r.try_get("can_use_llm_proxy").map_err(unexpected)?,
+                    is_admin: get(r, "is_admin")?,
+                    is_developer: get(r, "is_developer")?,
+                    can_create_rooms: get(r, "can_create_rooms")?,
+                    can_use_llm_proxy: get(r, "can_use_llm_proxy")?,
                 })
             }
 
             fn api_key(r: &$row) -> Result<ApiKeyRecord> {
                 Ok(ApiKeyRecord {
-                    id: ApiKeyId::from_uuid(r.try_get("id").map_err(unexpected)?),
-                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
-                    name: r.try_get("name").map_err(unexpected)?,
-                    description: r.try_get("description").map_err(unexpected)?,
-                    secret_hash: r.try_get("secret_hash").map_err(unexpected)?,
+                    id: ApiKeyId::from_uuid(get(r, "id")?),
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    name: get(r, "name")?,
+                    description: get(r, "description")?,
+                    secret_hash: get(r, "secret_hash")?,
                     secret: Sealed {
-                        data_key_id: DataKeyId::from_uuid(r.try_get("data_key_id").map_err(unexpected)?),
-                        ciphertext: r.try_get("secret_ciphertext").map_err(unexpected)?,
+                        data_key_id: DataKeyId::from_uuid(get(r, "data_key_id")?),
+                        ciphertext: get(r, "secret_ciphertext")?,
                     },
-                    server_admin: r.try_get("server_admin").map_err(unexpected)?,
-                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
-                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at").map_err(unexpected)?.map(Timestamp::from_millis),
+                    server_admin: get(r, "server_admin")?,
+                    created_at: Timestamp::from_millis(get(r, "created_at")?),
+                    last_used_at: get::<Option<i64>>(r, "last_used_at")?.map(Timestamp::from_millis),
                 })
             }
 
             fn data_key(r: &$row) -> Result<DataKeyRecord> {
                 Ok(DataKeyRecord {
-                    id: DataKeyId::from_uuid(r.try_get("id").map_err(unexpected)?),
-                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
-                    wrapped: r.try_get("wrapped").map_err(unexpected)?,
-                    master_key_id: r.try_get("master_key_id").map_err(unexpected)?,
-                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
+                    id: DataKeyId::from_uuid(get(r, "id")?),
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    wrapped: get(r, "wrapped")?,
+                    master_key_id: get(r, "master_key_id")?,
+                    created_at: Timestamp::from_millis(get(r, "created_at")?),
                 })
             }
 
             fn audit(r: &$row) -> Result<AuditRecord> {
-                let details: String = r.try_get("details").map_err(unexpected)?;
+                let details: String = get(r, "details")?;
                 Ok(AuditRecord {
-                    id: r.try_get("id").map_err(unexpected)?,
-                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
-                    at: Timestamp::from_millis(r.try_get("at").map_err(unexpected)?),
-                    actor_type: r.try_get("actor_type").map_err(unexpected)?,
-                    actor_id: r.try_get("actor_id").map_err(unexpected)?,
-                    action: r.try_get("action").map_err(unexpected)?,
-                    target_type: r.try_get("target_type").map_err(unexpected)?,
-                    target_id: r.try_get("target_id").map_err(unexpected)?,
+                    id: get(r, "id")?,
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    at: Timestamp::from_millis(get(r, "at")?),
+                    actor_type: get(r, "actor_type")?,
+                    actor_id: get(r, "actor_id")?,
+                    action: get(r, "action")?,
+                    target_type: get(r, "target_type")?,
+                    target_id: get(r, "target_id")?,
                     details: serde_json::from_str(&details).map_err(unexpected)?,
                 })
             }

@@ -15,7 +15,7 @@ macro_rules! registry_impl {
             use gatehouse_core::time::Timestamp;
             use sqlx::Row as _;
 
-            use crate::accounts::$module::commit;
+            use crate::accounts::$module::{commit, get};
             use crate::{db_err, unexpected};
 
             type Tx<'a> = sqlx::Transaction<'a, $db>;
@@ -32,7 +32,7 @@ macro_rules! registry_impl {
             }
 
             fn ts(r: &$row, col: &str) -> Result<Option<Timestamp>> {
-                Ok(r.try_get::<Option<i64>, _>(col).map_err(unexpected)?.map(Timestamp::from_millis))
+                Ok(get::<Option<i64>>(r, col)?.map(Timestamp::from_millis))
             }
 
             pub(crate) async fn insert_client_tx(tx: &mut Tx<'_>, c: &Client) -> Result<()> {
@@ -57,22 +57,22 @@ macro_rules! registry_impl {
             }
 
             fn client(r: &$row) -> Result<Client> {
-                let settings: String = r.try_get("settings").map_err(unexpected)?;
-                let id: String = r.try_get("client_id").map_err(unexpected)?;
+                let settings: String = get(r, "settings")?;
+                let id: String = get(r, "client_id")?;
                 Ok(Client {
                     id: ClientId::parse(&id)?,
-                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
                     settings: serde_json::from_str(&settings).map_err(unexpected)?,
-                    official: r.try_get("official").map_err(unexpected)?,
+                    official: get(r, "official")?,
                     secret: SecretHashes {
-                        current: r.try_get("secret_hash").map_err(unexpected)?,
-                        previous: r.try_get("previous_secret_hash").map_err(unexpected)?,
+                        current: get(r, "secret_hash")?,
+                        previous: get(r, "previous_secret_hash")?,
                         previous_expires_at: ts(r, "previous_secret_expires_at")?,
                         rotated_at: ts(r, "secret_rotated_at")?,
                     },
-                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
-                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
-                    version: r.try_get("version").map_err(unexpected)?,
+                    created_at: Timestamp::from_millis(get(r, "created_at")?),
+                    updated_at: Timestamp::from_millis(get(r, "updated_at")?),
+                    version: get(r, "version")?,
                 })
             }
 
@@ -103,7 +103,9 @@ macro_rules! registry_impl {
                             let pattern = $pattern(f);
                             // One pass over the matches: sort only their keys, count them with a
                             // window (evaluated before LIMIT), then fetch the page's rows.
-                            let sql = format!("SELECT {CLIENT_COLS}, k.total FROM (SELECT client_id, created_at, COUNT(*) OVER () AS total FROM oauth_clients WHERE {} ORDER BY created_at, client_id LIMIT $3 OFFSET $4) k JOIN oauth_clients c ON c.client_id = k.client_id ORDER BY k.created_at, k.client_id", $search);
+                            // The matches are collected first, unordered, so the planner uses the trigram index
+                            // instead of walking the project's rows in page order.
+                            let sql = format!("WITH m AS MATERIALIZED (SELECT client_id, created_at FROM oauth_clients WHERE {}) SELECT {CLIENT_COLS}, k.total FROM (SELECT client_id, created_at, COUNT(*) OVER () AS total FROM m ORDER BY created_at, client_id LIMIT $3 OFFSET $4) k JOIN oauth_clients c ON c.client_id = k.client_id ORDER BY k.created_at, k.client_id", $search);
                             let rows = sqlx::query(&sql).bind(project.uuid()).bind(&pattern).bind(limit).bind(offset).fetch_all(&self.pool).await;
                             let total = match rows.as_ref().ok().and_then(|r| r.first()) {
                                 Some(first) => first.try_get::<i64, _>("total"),
@@ -169,23 +171,23 @@ macro_rules! registry_impl {
             const REG_COLS: &str = "id, project_id, room_name, name, endpoints, client_id, client_secret_ciphertext, data_key_id, redirect_uris, delegated_to, created_at, updated_at, version";
 
             fn registration(r: &$row) -> Result<Registration> {
-                let endpoints: String = r.try_get("endpoints").map_err(unexpected)?;
-                let redirects: String = r.try_get("redirect_uris").map_err(unexpected)?;
-                let ciphertext: Option<Vec<u8>> = r.try_get("client_secret_ciphertext").map_err(unexpected)?;
-                let key: Option<uuid::Uuid> = r.try_get("data_key_id").map_err(unexpected)?;
+                let endpoints: String = get(r, "endpoints")?;
+                let redirects: String = get(r, "redirect_uris")?;
+                let ciphertext: Option<Vec<u8>> = get(r, "client_secret_ciphertext")?;
+                let key: Option<uuid::Uuid> = get(r, "data_key_id")?;
                 Ok(Registration {
-                    id: RegistrationId::from_uuid(r.try_get("id").map_err(unexpected)?),
-                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
-                    room_name: r.try_get("room_name").map_err(unexpected)?,
-                    name: r.try_get("name").map_err(unexpected)?,
+                    id: RegistrationId::from_uuid(get(r, "id")?),
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    room_name: get(r, "room_name")?,
+                    name: get(r, "name")?,
                     endpoints: serde_json::from_str(&endpoints).map_err(unexpected)?,
-                    client_id: r.try_get("client_id").map_err(unexpected)?,
+                    client_id: get(r, "client_id")?,
                     client_secret: ciphertext.zip(key).map(|(ciphertext, k)| Sealed { data_key_id: DataKeyId::from_uuid(k), ciphertext }),
                     redirect_uris: serde_json::from_str(&redirects).map_err(unexpected)?,
-                    delegated_to: r.try_get("delegated_to").map_err(unexpected)?,
-                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
-                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
-                    version: r.try_get("version").map_err(unexpected)?,
+                    delegated_to: get(r, "delegated_to")?,
+                    created_at: Timestamp::from_millis(get(r, "created_at")?),
+                    updated_at: Timestamp::from_millis(get(r, "updated_at")?),
+                    version: get(r, "version")?,
                 })
             }
 
@@ -282,17 +284,17 @@ macro_rules! registry_impl {
 
             fn project_secret(r: &$row) -> Result<ProjectSecretRecord> {
                 Ok(ProjectSecretRecord {
-                    id: SecretId::from_uuid(r.try_get("id").map_err(unexpected)?),
-                    project_id: ProjectId::from_uuid(r.try_get("project_id").map_err(unexpected)?),
-                    name: r.try_get("name").map_err(unexpected)?,
-                    kind: r.try_get("kind").map_err(unexpected)?,
+                    id: SecretId::from_uuid(get(r, "id")?),
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    name: get(r, "name")?,
+                    kind: get(r, "kind")?,
                     data: Sealed {
-                        data_key_id: DataKeyId::from_uuid(r.try_get("data_key_id").map_err(unexpected)?),
-                        ciphertext: r.try_get("ciphertext").map_err(unexpected)?,
+                        data_key_id: DataKeyId::from_uuid(get(r, "data_key_id")?),
+                        ciphertext: get(r, "ciphertext")?,
                     },
-                    created_at: Timestamp::from_millis(r.try_get("created_at").map_err(unexpected)?),
-                    updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(unexpected)?),
-                    version: r.try_get("version").map_err(unexpected)?,
+                    created_at: Timestamp::from_millis(get(r, "created_at")?),
+                    updated_at: Timestamp::from_millis(get(r, "updated_at")?),
+                    version: get(r, "version")?,
                 })
             }
 
