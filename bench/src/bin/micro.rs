@@ -7,10 +7,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use gatehouse_bench::{rate, time};
+use gatehouse_core::cache::Cache;
 use gatehouse_core::clients::{Client, ClientSettings, SECRET_HASH_DOMAIN, SecretHashes};
 use gatehouse_core::crypto::KeyedHasher;
 use gatehouse_core::ids::{ClientId, ProjectId};
-use gatehouse_core::service::ClientCache;
 use gatehouse_core::time::Timestamp;
 use gatehouse_types::ClientInput;
 
@@ -25,7 +25,7 @@ fn main() {
         ..ClientInput::default()
     };
     let now = Timestamp::from_millis(1_700_000_000_000);
-    let cache = ClientCache::default();
+    let cache: Cache<String, Client> = Cache::default();
     for i in 0..10_000 {
         let cid = ClientId::parse(&format!("bench-client-{i:04}")).expect("valid id");
         let client = Client {
@@ -41,11 +41,11 @@ fn main() {
             updated_at: now,
             version: 1,
         };
-        cache.put(Arc::new(client));
+        cache.insert(cache.ticket(), client.id.to_string(), Arc::new(client), now);
     }
     let n = 3_000_000;
     let verify = || {
-        let c = cache.get(black_box(id.as_str())).expect("cached");
+        let c = cache.get(black_box(id.as_str()), now).expect("cached");
         assert!(c.verify_secret(&hasher, black_box(secret), now));
     };
     time(100_000, verify);

@@ -75,7 +75,10 @@ impl ClientId {
         let ok_chars = s
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'));
-        if ok_len && ok_chars {
+        if s == "export" {
+            // `…/oauth/clients/export` is the export route: such a client could never be managed.
+            Err(Error::invalid("client_id", "\"export\" is reserved"))
+        } else if ok_len && ok_chars {
             Ok(Self(s.to_owned()))
         } else {
             Err(Error::invalid(
@@ -88,8 +91,13 @@ impl ClientId {
     /// A server-generated id: 128 random bits, base64url (22 characters).
     pub fn generate(rng: &dyn crate::rng::Rng) -> Self {
         use base64::Engine;
-        let bytes = crate::rng::random_bytes::<16>(rng);
-        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+        // Drawn again while it starts with '-' or '_' (1 in 32), so exports never guard or mangle it.
+        loop {
+            let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::rng::random_bytes::<16>(rng));
+            if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                return Self(id);
+            }
+        }
     }
 
     /// The id as sent on the wire.
@@ -144,13 +152,21 @@ mod tests {
         assert!(ClientId::parse(&"a".repeat(129)).is_err());
         assert!(ClientId::parse("has space").is_err());
         assert!(ClientId::parse("slash/no").is_err());
+        assert!(
+            ClientId::parse("export").is_err(),
+            "the export route's name is reserved"
+        );
     }
 
     #[test]
-    fn generated_client_ids_are_long_enough_and_valid() {
-        let id = ClientId::generate(&crate::rng::SystemRng::default());
-        assert_eq!(id.as_str().len(), 22);
-        assert!(ClientId::parse(id.as_str()).is_ok());
+    fn generated_client_ids_are_long_enough_valid_and_start_alphanumeric() {
+        let rng = crate::rng::SystemRng::default();
+        for _ in 0..500 {
+            let id = ClientId::generate(&rng);
+            assert_eq!(id.as_str().len(), 22);
+            assert!(ClientId::parse(id.as_str()).is_ok());
+            assert!(id.as_str().starts_with(|c: char| c.is_ascii_alphanumeric()));
+        }
     }
 
     #[test]
@@ -167,7 +183,8 @@ mod tests {
         #[test]
         fn client_id_parse_agrees_with_the_pattern(s in "\\PC{0,140}") {
             let expected = (3..=128).contains(&s.len())
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b));
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
+                && s != "export";
             prop_assert_eq!(ClientId::parse(&s).is_ok(), expected);
         }
 

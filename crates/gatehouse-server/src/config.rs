@@ -95,11 +95,11 @@ impl Config {
             let Some(name) = k.strip_prefix("GATEHOUSE_") else {
                 continue;
             };
-            if let Some(base) = name.strip_suffix("_FILE").filter(|b| SECRET_SETTINGS.contains(b)) {
+            if known.iter().any(|n| n == name) {
+                vars.push((name.to_owned(), v.clone()));
+            } else if let Some(base) = name.strip_suffix("_FILE").filter(|b| SECRET_SETTINGS.contains(b)) {
                 let contents = std::fs::read_to_string(v).with_context(|| format!("reading {k}"))?;
                 vars.push((base.to_owned(), contents.trim().to_owned()));
-            } else if known.iter().any(|n| n == name) {
-                vars.push((name.to_owned(), v.clone()));
             } else if !is_client_variable(name) {
                 unknown.push(k.clone());
             }
@@ -151,7 +151,7 @@ impl Config {
 fn is_client_variable(name: &str) -> bool {
     matches!(
         name,
-        "URL" | "API_KEY" | "PROJECT" | "TEST_POSTGRES_URL" | "TEST_BROWSER" | "LOG"
+        "CONFIG" | "URL" | "API_KEY" | "PROJECT" | "TEST_POSTGRES_URL" | "TEST_BROWSER" | "LOG"
     )
 }
 
@@ -218,9 +218,8 @@ pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `contents` to a new file readable only by its owner (mode 0600).
-pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
+/// Creates a new file readable only by its owner (mode 0600); fails if it exists.
+pub fn create_private_file(path: &Path) -> anyhow::Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -228,9 +227,13 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    opts.open(path).with_context(|| format!("creating {}", path.display()))
+}
+
+/// Writes `contents` to a new file readable only by its owner (mode 0600).
+pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut f = create_private_file(path)?;
     f.write_all(contents)?;
     f.sync_all()?;
     Ok(())
@@ -302,6 +305,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(unknown, ["GATEHOUSE_LISTNE"]);
+        let (c, unknown) = Config::load(
+            &Overrides::default(),
+            &env(&[("GATEHOUSE_MASTER_KEY_FILE", "/no/such/master.key")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.master_key_file,
+            Some(PathBuf::from("/no/such/master.key")),
+            "a path, not a file to read"
+        );
+        assert!(c.master_key.is_none() && unknown.is_empty());
         assert!(Config::load(&Overrides::default(), &env(&[("GATEHOUSE_LOG_FORMAT", "xml")])).is_err());
     }
 }

@@ -111,7 +111,19 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
             "issuer {issuer:?} must be an https URL (http only on loopback); set --issuer to the public URL"
         )
     })?;
+    // The bootstrap file is created before the first-start data is committed: credentials that
+    // cannot be written must not be generated, or they would be lost for good.
+    let reserved = match &config.bootstrap_file {
+        Some(path) if !gh.is_bootstrapped().await? => Some((path, config::create_private_file(path)?)),
+        _ => None,
+    };
     let bootstrap = gh.bootstrap(&bootstrap_options(config, &issuer)?).await?;
+    gh.sync_official_clients(&issuer).await?;
+    match (reserved, &bootstrap) {
+        (Some((_, file)), Some(b)) => write_bootstrap_file(file, b)?,
+        (Some((path, _)), None) => std::fs::remove_file(path)?,
+        (None, _) => {}
+    }
 
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -145,6 +157,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
     })
 }
 
+/// Longest time a request may take, body included (exports of 100,000 clients fit well inside).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn app(state: Arc<AppState>, max_body: usize) -> Router {
     use axum::http::{HeaderValue, StatusCode, header};
     use tower_http::set_header::SetResponseHeaderLayer;
@@ -159,6 +174,11 @@ fn app(state: Arc<AppState>, max_body: usize) -> Router {
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(DefaultBodyLimit::max(max_body))
+        // A slow client cannot hold a request (and its body read) open for ever.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -237,7 +257,7 @@ pub async fn run_serve(overrides: Overrides) -> anyhow::Result<()> {
     }
     let server = start(&config).await?;
     if let Some(b) = &server.bootstrap {
-        announce_bootstrap(&config, &server, b)?;
+        announce_bootstrap(&config, &server, b);
     }
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -262,18 +282,25 @@ pub async fn run_migrate(overrides: Overrides) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Shows the first-start credentials once: on the terminal, or in the bootstrap file.
-fn announce_bootstrap(config: &Config, server: &Server, b: &BootstrapOutcome) -> anyhow::Result<()> {
+/// `{"admin_email", "admin_password", "api_key", "project_id"}` (SPEC §2).
+fn write_bootstrap_file(mut file: std::fs::File, b: &BootstrapOutcome) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let json = serde_json::json!({
+        "admin_email": b.admin_email,
+        "admin_password": b.admin_password.expose_secret(),
+        "api_key": b.api_key.expose_secret(),
+        "project_id": b.project_id.to_string(),
+    });
+    file.write_all(serde_json::to_string_pretty(&json)?.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Shows the first-start credentials once: on the terminal, or where the bootstrap file is.
+fn announce_bootstrap(config: &Config, server: &Server, b: &BootstrapOutcome) {
     if let Some(path) = &config.bootstrap_file {
-        let json = serde_json::json!({
-            "admin_email": b.admin_email,
-            "admin_password": b.admin_password.expose_secret(),
-            "api_key": b.api_key.expose_secret(),
-            "project_id": b.project_id.to_string(),
-        });
-        config::write_private_file(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
         println!("First start: credentials written to {} (mode 0600).", path.display());
-        return Ok(());
+        return;
     }
     let pw = if config.admin_password_file.is_some() {
         "(from --admin-password-file)"
@@ -289,7 +316,6 @@ fn announce_bootstrap(config: &Config, server: &Server, b: &BootstrapOutcome) ->
         server.issuer,
         b.api_key.expose_secret(),
     );
-    Ok(())
 }
 
 async fn shutdown_signal() {

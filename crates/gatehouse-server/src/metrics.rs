@@ -83,11 +83,25 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// Methods are a fixed set of labels: any other token would add a series per distinct value.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    match m.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware recording every request under its route template (never the raw path, which
 /// would carry ids and let cardinality grow without bound).
 pub async fn record(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -95,7 +109,7 @@ pub async fn record(State(state): State<Arc<AppState>>, req: Request, next: Next
     let res = next.run(req).await;
     state
         .metrics
-        .observe(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
+        .observe(method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
     res
 }
 
@@ -113,5 +127,20 @@ mod tests {
         assert!(text.contains("le=\"0.0025\"} 1"));
         assert!(text.contains("le=\"0.25\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        for (m, label) in [
+            ("GET", "GET"),
+            ("DELETE", "DELETE"),
+            ("BREW", "other"),
+            ("WHEN", "other"),
+        ] {
+            assert_eq!(
+                method_label(&axum::http::Method::from_bytes(m.as_bytes()).unwrap()),
+                label
+            );
+        }
     }
 }

@@ -57,7 +57,7 @@ macro_rules! accounts_impl {
                     .bind(f.can_use_llm_proxy)
                     .execute(&mut **tx)
                     .await
-                    .map_err(unexpected)?;
+                    .map_err(db_err("membership"))?;
                 Ok(())
             }
 
@@ -217,7 +217,9 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    commit(tx, audit).await?;
+                    if n == 1 {
+                        commit(tx, audit).await?;
+                    }
                     Ok(n == 1)
                 }
 
@@ -236,7 +238,9 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    commit(tx, audit).await?;
+                    if n == 1 {
+                        commit(tx, audit).await?;
+                    }
                     Ok(n == 1)
                 }
             }
@@ -294,7 +298,9 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    commit(tx, audit).await?;
+                    if n == 1 {
+                        commit(tx, audit).await?;
+                    }
                     Ok(n == 1)
                 }
             }
@@ -333,7 +339,9 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    commit(tx, audit).await?;
+                    if n == 1 {
+                        commit(tx, audit).await?;
+                    }
                     Ok(n == 1)
                 }
 

@@ -128,6 +128,8 @@ fn db_err(what: &'static str) -> impl Fn(sqlx::Error) -> gatehouse_core::Error {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             gatehouse_core::Error::Conflict(format!("{what} already exists"))
         }
+        // The project (or user) the row belongs to was deleted meanwhile.
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => gatehouse_core::Error::NotFound("project"),
         _ => gatehouse_core::Error::unexpected(e),
     }
 }

@@ -163,7 +163,9 @@ macro_rules! registry_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    commit(tx, audit).await?;
+                    if n == 1 {
+                        commit(tx, audit).await?;
+                    }
                     Ok(n == 1)
                 }
             }
@@ -276,7 +278,9 @@ macro_rules! registry_impl {
                     .await
                     .map_err(unexpected)?
                     .rows_affected();
-                commit(tx, audit).await?;
+                if n == 1 {
+                    commit(tx, audit).await?;
+                }
                 Ok(n == 1)
             }
 

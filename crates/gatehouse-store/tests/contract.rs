@@ -295,6 +295,14 @@ async fn stale_updates_lose_and_filters_count_across_pages() {
             "a second write of the same version loses"
         );
         let other = ProjectId::from_uuid(uuid::Uuid::new_v4());
+        let mut orphan = first[0].clone();
+        orphan.id = ClientId::parse("orphan-client").unwrap();
+        orphan.project_id = other;
+        let err = store.insert_client(&orphan, &audit).await.unwrap_err();
+        assert!(
+            matches!(err, Error::NotFound("project")),
+            "rows of a missing project are refused: {err:?}"
+        );
         assert!(
             store
                 .get_client(other, &ClientId::parse(stale.id.as_str()).unwrap())

@@ -111,6 +111,16 @@ impl ClientSettings {
     /// These settings with `input` applied; absent fields are left as they are.
     pub fn update(&self, input: &ClientInput) -> Result<Self> {
         let mut s = self.merged(input)?;
+        // New grants without new response types: keep the response types the grants still allow,
+        // and give a client that gains the authorization_code grant the `code` response type.
+        if input.grant_types.is_some() && input.response_types.is_none() {
+            let (code, implicit) = (s.has_grant("authorization_code"), s.has_grant("implicit"));
+            s.response_types
+                .retain(|rt| rt.split(' ').all(|part| if part == "code" { code } else { implicit }));
+            if code && !s.response_types.iter().any(|rt| rt == "code") {
+                s.response_types.push("code".into());
+            }
+        }
         // Switching between public and confidential moves the auth method with it unless given.
         if input.require_client_secret.is_some() && input.token_endpoint_auth_method.is_none() {
             s.token_endpoint_auth_method = match (s.require_client_secret, self.require_client_secret) {

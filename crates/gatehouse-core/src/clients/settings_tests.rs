@@ -501,3 +501,27 @@ fn switching_to_public_moves_the_auth_method() {
         .unwrap();
     assert_eq!(back.token_endpoint_auth_method, "client_secret_basic");
 }
+
+#[test]
+fn response_types_follow_a_change_of_grants() {
+    let s = ClientSettings::create(&web_app()).unwrap();
+    let machine = s
+        .update(&ClientInput {
+            grant_types: Some(vec!["client_credentials".into()]),
+            redirect_uris: Some(vec![]),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        machine.response_types.is_empty(),
+        "code went with the authorization_code grant"
+    );
+    let back = machine
+        .update(&ClientInput {
+            grant_types: Some(vec!["authorization_code".into()]),
+            redirect_uris: Some(vec!["https://a.example/cb".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(back.response_types, ["code"]);
+}

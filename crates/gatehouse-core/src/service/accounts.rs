@@ -177,6 +177,11 @@ impl Gatehouse {
             UserRef::Email(e) => self.store.find_user_by_email(e.trim()).await?,
         };
         let user = found.ok_or(Error::NotFound("user"))?;
+        if self.store.get_member(project, user.id).await?.is_some() {
+            return Err(Error::Conflict(
+                "the user is already a member; change their rights with PUT".into(),
+            ));
+        }
         let audit = self.audit(
             who,
             project,
@@ -203,6 +208,9 @@ impl Gatehouse {
             .await?
             .ok_or(Error::NotFound("member"))?;
         let flags = change(current);
+        if current.is_admin && !flags.is_admin {
+            self.keep_an_admin(project, user).await?;
+        }
         let record = self.store.get_user(user).await?.ok_or(Error::NotFound("member"))?;
         let audit = self.audit(
             who,
@@ -218,6 +226,9 @@ impl Gatehouse {
     /// Removes a member (admins).
     pub async fn remove_member(&self, who: &Principal, project: ProjectId, user: UserId) -> Result<()> {
         self.access(who, project).await?.require_admin()?;
+        if self.store.get_member(project, user).await?.is_some_and(|f| f.is_admin) {
+            self.keep_an_admin(project, user).await?;
+        }
         let audit = self.audit(who, project, "member.remove", ("user", user.to_string()), json!({}));
         if self.store.delete_member(project, user, &audit).await? {
             Ok(())
@@ -234,6 +245,18 @@ fn flags_json(f: MemberFlags) -> serde_json::Value {
         "can_create_rooms": f.can_create_rooms,
         "can_use_llm_proxy": f.can_use_llm_proxy,
     })
+}
+
+impl Gatehouse {
+    /// Refuses to leave a project without an admin when `leaving` stops being one.
+    async fn keep_an_admin(&self, project: ProjectId, leaving: UserId) -> Result<()> {
+        let others = self.store.list_members(project).await?;
+        if others.iter().any(|m| m.flags.is_admin && m.user.id != leaving) {
+            Ok(())
+        } else {
+            Err(Error::Conflict("a project keeps at least one admin".into()))
+        }
+    }
 }
 
 /// One `@`, a non-empty local part, a dotted domain, no spaces or control characters.

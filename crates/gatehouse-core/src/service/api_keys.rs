@@ -1,7 +1,6 @@
 //! API keys (SPEC §3): created with a value shown once, verified by keyed hash, revoked at once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -11,7 +10,6 @@ use crate::api_key::ApiKeyValue;
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, ProjectId, new_row_id};
-use crate::keyring::{read, write};
 use crate::model::ApiKeyRecord;
 use crate::ports::Invalidation;
 use crate::rng::random_token;
@@ -22,24 +20,6 @@ use crate::time::Timestamp;
 const HASH_DOMAIN: &str = "api-key-secret";
 /// `last_used_at` is written at most this often per key, to keep authentication read-only.
 const TOUCH_EVERY_MS: i64 = 60_000;
-
-/// Verified key records by id; dropped on revocation (on every node through the notifier).
-#[derive(Debug, Default)]
-pub(crate) struct ApiKeyCache(RwLock<HashMap<ApiKeyId, Arc<ApiKeyRecord>>>);
-
-impl ApiKeyCache {
-    pub(crate) fn remove(&self, id: uuid::Uuid) {
-        write(&self.0).remove(&ApiKeyId::from_uuid(id));
-    }
-
-    pub(crate) fn remove_project(&self, project: ProjectId) {
-        write(&self.0).retain(|_, k| k.project_id != project);
-    }
-
-    pub(crate) fn clear(&self) {
-        write(&self.0).clear();
-    }
-}
 
 /// The binding of an API key's sealed secret to its row.
 pub(crate) fn secret_aad(project: ProjectId, id: ApiKeyId) -> RowAad {
@@ -136,12 +116,13 @@ impl Gatehouse {
     /// Authenticates an `ma-…` bearer value.
     pub async fn authenticate_api_key(&self, value: &str) -> Result<Principal> {
         let parsed = ApiKeyValue::parse(value)?;
-        let cached = read(&self.api_keys.0).get(&parsed.id).cloned();
-        let record = match cached {
+        let now = self.clock.now();
+        let record = match self.api_keys.get(&parsed.id, now) {
             Some(r) => r,
             None => {
+                let ticket = self.api_keys.ticket();
                 let r = Arc::new(self.store.get_api_key(parsed.id).await?.ok_or_else(invalid_key)?);
-                write(&self.api_keys.0).insert(parsed.id, r.clone());
+                self.api_keys.insert(ticket, parsed.id, r.clone(), now);
                 r
             }
         };
@@ -172,7 +153,7 @@ impl Gatehouse {
         }
         let mut updated = record.clone();
         updated.last_used_at = Some(now);
-        write(&self.api_keys.0).insert(record.id, Arc::new(updated));
+        self.api_keys.refresh(&record.id, Arc::new(updated));
         if let Err(e) = self.store.touch_api_key(record.id, now).await {
             tracing::warn!(error = %e, "recording API key use failed");
         }

@@ -33,9 +33,14 @@ pub struct BootstrapOutcome {
 }
 
 impl Gatehouse {
+    /// Whether the first-start data exists.
+    pub async fn is_bootstrapped(&self) -> Result<bool> {
+        Ok(self.store.get_project(ProjectId::SYSTEM).await?.is_some())
+    }
+
     /// Creates the first-start data unless it exists; `None` when it already did.
     pub async fn bootstrap(&self, opts: &BootstrapOptions) -> Result<Option<BootstrapOutcome>> {
-        if self.store.get_project(ProjectId::SYSTEM).await?.is_some() {
+        if self.is_bootstrapped().await? {
             return Ok(None);
         }
         let now = self.clock.now();
@@ -109,6 +114,45 @@ impl Gatehouse {
             admin_password: password,
             api_key: api_key_value,
         }))
+    }
+}
+
+impl Gatehouse {
+    /// Points the official clients' redirect URIs at the configured issuer (SPEC §2: every URL
+    /// derives from it), so that a server first started on loopback and later published under
+    /// its public URL keeps working. Runs at every start; official clients deleted with
+    /// `force=true` stay deleted.
+    pub async fn sync_official_clients(&self, issuer: &str) -> Result<()> {
+        for (id, expected) in official_clients(issuer)? {
+            let Some(current) = self.store.get_client(ProjectId::SYSTEM, &id).await? else {
+                continue;
+            };
+            if !current.official || current.settings.redirect_uris == expected.redirect_uris {
+                continue;
+            }
+            let mut next = current.clone();
+            next.settings.redirect_uris = expected.redirect_uris;
+            next.updated_at = self.clock.now();
+            next.version += 1;
+            let audit = AuditRecord {
+                id: new_row_id(),
+                project_id: ProjectId::SYSTEM,
+                at: next.updated_at,
+                actor_type: "system".into(),
+                actor_id: "start".into(),
+                action: "client.update".into(),
+                target_type: "client".into(),
+                target_id: id.to_string(),
+                details: json!({ "fields": ["redirect_uris"], "reason": "the issuer changed" }),
+            };
+            if self.store.update_client(&next, &audit).await? {
+                self.invalidate(crate::ports::Invalidation::Client {
+                    client_id: id.to_string(),
+                })
+                .await;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,6 @@
 //! The OAuth client registry's use cases (SPEC §4.3–§4.7) and the cache behind secret checks.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use gatehouse_types::ClientInput;
 use serde_json::json;
@@ -12,7 +11,6 @@ use crate::clients::{Client, ClientSettings, SECRET_HASH_DOMAIN, SecretHashes};
 use crate::error::{Error, Result};
 use crate::export::{ExportFormat, ExportRow, render};
 use crate::ids::{ClientId, ProjectId};
-use crate::keyring::{read, write};
 use crate::ports::{Invalidation, Page};
 use crate::rng::random_token;
 use crate::secret::SecretString;
@@ -25,34 +23,6 @@ const MAX_SECRET: usize = 512;
 const MAX_GRACE: u32 = 30 * 86_400;
 /// Most rows one export writes.
 pub const MAX_EXPORT_ROWS: u64 = 100_000;
-
-/// Clients by id, for the token endpoint's hot path; dropped on change on every node.
-#[derive(Debug, Default)]
-pub struct ClientCache(RwLock<HashMap<String, Arc<Client>>>);
-
-impl ClientCache {
-    /// The cached client, if any.
-    pub fn get(&self, id: &str) -> Option<Arc<Client>> {
-        read(&self.0).get(id).cloned()
-    }
-
-    /// Caches `client`.
-    pub fn put(&self, client: Arc<Client>) {
-        write(&self.0).insert(client.id.to_string(), client);
-    }
-
-    pub(crate) fn remove(&self, id: &str) {
-        write(&self.0).remove(id);
-    }
-
-    pub(crate) fn remove_project(&self, project: ProjectId) {
-        write(&self.0).retain(|_, c| c.project_id != project);
-    }
-
-    pub(crate) fn clear(&self) {
-        write(&self.0).clear();
-    }
-}
 
 /// An export ready to send.
 #[derive(Debug)]
@@ -313,16 +283,18 @@ impl Gatehouse {
     /// Authenticates a client by id and secret: a cache hit costs one keyed hash and a
     /// constant-time comparison (the token endpoint's hot path). Disabled clients never verify.
     pub async fn verify_client_secret(&self, id: &str, secret: &SecretString) -> Result<Arc<Client>> {
-        let client = match self.clients.get(id) {
+        let now = self.clock.now();
+        let client = match self.clients.get(id, now) {
             Some(c) => c,
             None => {
                 let parsed = ClientId::parse(id).map_err(|_| invalid_client())?;
+                let ticket = self.clients.ticket();
                 let c = Arc::new(self.store.find_client(&parsed).await?.ok_or_else(invalid_client)?);
-                self.clients.put(c.clone());
+                self.clients.insert(ticket, id.to_owned(), c.clone(), now);
                 c
             }
         };
-        let ok = client.verify_secret(self.keys.hasher(), secret.expose_secret(), self.clock.now());
+        let ok = client.verify_secret(self.keys.hasher(), secret.expose_secret(), now);
         if ok && client.settings.enabled {
             Ok(client)
         } else {

@@ -10,18 +10,20 @@ mod registrations;
 
 pub use api_keys::api_key_dto;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
-pub use clients::{ClientCache, ExportFile};
+pub use clients::ExportFile;
 pub use project_secrets::project_secret_dto;
 pub use registrations::registration_dto;
 
 use std::sync::Arc;
 
 use crate::access::{Access, MemberFlags, Principal};
+use crate::cache::Cache;
+use crate::clients::Client;
 use crate::crypto::MasterKey;
 use crate::error::{Error, Result};
-use crate::ids::{ProjectId, new_row_id};
+use crate::ids::{ApiKeyId, ProjectId, new_row_id};
 use crate::keyring::Keyring;
-use crate::model::AuditRecord;
+use crate::model::{ApiKeyRecord, AuditRecord};
 use crate::password::PasswordHasher;
 use crate::ports::{Invalidation, Notifier, Page, Store};
 use crate::rng::Rng;
@@ -48,8 +50,8 @@ pub struct Gatehouse {
     rng: Arc<dyn Rng>,
     keys: Keyring,
     passwords: PasswordHasher,
-    clients: ClientCache,
-    api_keys: api_keys::ApiKeyCache,
+    clients: Cache<String, Client>,
+    api_keys: Cache<ApiKeyId, ApiKeyRecord>,
 }
 
 impl Gatehouse {
@@ -64,8 +66,8 @@ impl Gatehouse {
             rng: deps.rng,
             keys,
             passwords: PasswordHasher::new(workers),
-            clients: ClientCache::default(),
-            api_keys: api_keys::ApiKeyCache::default(),
+            clients: Cache::default(),
+            api_keys: Cache::default(),
         })
     }
 
@@ -77,17 +79,17 @@ impl Gatehouse {
     /// Drops cached state named by a change on this or another node.
     pub fn apply_invalidation(&self, event: &Invalidation) {
         match event {
-            Invalidation::Client { client_id } => self.clients.remove(client_id),
-            Invalidation::ApiKey { id } => self.api_keys.remove(*id),
+            Invalidation::Client { client_id } => self.clients.invalidate(|k, _| k != client_id),
+            Invalidation::ApiKey { id } => self.api_keys.invalidate(|k, _| k.uuid() != *id),
             Invalidation::Project { id } => {
                 let project = ProjectId::from_uuid(*id);
-                self.clients.remove_project(project);
-                self.api_keys.remove_project(project);
+                self.clients.invalidate(|_, c| c.project_id != project);
+                self.api_keys.invalidate(|_, k| k.project_id != project);
                 self.keys.forget_project(project);
             }
             Invalidation::All => {
-                self.clients.clear();
-                self.api_keys.clear();
+                self.clients.invalidate(|_, _| false);
+                self.api_keys.invalidate(|_, _| false);
             }
         }
     }

@@ -152,6 +152,16 @@ api_test!(revoked_api_keys_stop_at_once, |s| {
         .call(Method::DELETE, &format!("/accounts/projects/{p}/api-keys/{id}"), None)
         .await;
     assert_eq!(st, 404, "a replayed revoke finds nothing");
+    let (_, log) = s
+        .call(Method::GET, &format!("/accounts/projects/{p}/audit"), None)
+        .await;
+    let revokes = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "api_key.revoke")
+        .count();
+    assert_eq!(revokes, 1, "a revoke that changed nothing is not audited");
 });
 
 api_test!(bad_credentials_get_401, |s| {
@@ -239,9 +249,57 @@ api_test!(members_are_added_updated_and_removed_by_admins, |s| {
         .await;
     assert_eq!(st, 400);
     let (st, _) = s
+        .call(
+            Method::POST,
+            &format!("/accounts/projects/{p}/users"),
+            Some(json!({ "user_id": uid })),
+        )
+        .await;
+    assert_eq!(
+        st, 409,
+        "adding an existing member is a conflict, not a silent overwrite"
+    );
+    let (st, _) = s
+        .call(
+            Method::PUT,
+            &format!("/accounts/projects/{p}/users/{uid}"),
+            Some(json!({ "is_admin": true })),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, e) = s
+        .call(
+            Method::PUT,
+            &format!("/accounts/projects/{p}/users/{uid}"),
+            Some(json!({ "is_admin": false })),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (409, Some("conflict")),
+        "the last admin stays: {e}"
+    );
+    let (st, _) = s
         .call(Method::DELETE, &format!("/accounts/projects/{p}/users/{uid}"), None)
         .await;
-    assert_eq!(st, 204);
+    assert_eq!(st, 409, "the last admin cannot be removed");
+    let (_, u2) = s
+        .call(
+            Method::POST,
+            "/accounts/users",
+            Some(json!({ "email": "n@example.com", "name": "N", "password": "correct horse battery" })),
+        )
+        .await;
+    s.call(
+        Method::POST,
+        &format!("/accounts/projects/{p}/users"),
+        Some(json!({ "user_id": u2["id"], "is_admin": true })),
+    )
+    .await;
+    let (st, _) = s
+        .call(Method::DELETE, &format!("/accounts/projects/{p}/users/{uid}"), None)
+        .await;
+    assert_eq!(st, 204, "with another admin, the first may go");
     let (st, _) = s
         .call(Method::DELETE, &format!("/accounts/projects/{p}/users/{uid}"), None)
         .await;
@@ -355,3 +413,80 @@ api_test!(projects_are_renamed_and_deleted_with_everything_in_them, |s| {
         .await;
     assert_eq!(st, 409);
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bootstrap_file_is_reserved_before_anything_is_created() {
+    for backend in crate::backends() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-boot-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let database_url = match &backend {
+            crate::Backend::Sqlite => format!("sqlite://{}", dir.join("gatehouse.db").display()),
+            crate::Backend::Postgres { admin_url } => crate::create_pg_database(admin_url).await,
+        };
+        let file = dir.join("bootstrap.json");
+        std::fs::write(&file, "stale").unwrap();
+        let mut config = gatehouse_server::Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.clone(),
+            database_url: Some(database_url),
+            bootstrap_file: Some(file.clone()),
+            ..gatehouse_server::Config::default()
+        };
+        let err = gatehouse_server::start(&config)
+            .await
+            .err()
+            .expect("an existing bootstrap file is refused");
+        assert!(format!("{err:#}").contains("bootstrap.json"), "{err:#}");
+        std::fs::remove_file(&file).unwrap();
+        let server = gatehouse_server::start(&config)
+            .await
+            .expect("nothing was committed by the failed start");
+        let b = server.bootstrap.as_ref().expect("the first start happens now");
+        let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(written["api_key"], b.api_key.expose_secret());
+        assert_eq!(written["project_id"], b.project_id.to_string());
+        assert!(written["admin_password"].as_str().unwrap().len() >= 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        server.shutdown().await;
+        config.bootstrap_file = Some(dir.join("second.json"));
+        let again = gatehouse_server::start(&config).await.unwrap();
+        assert!(
+            again.bootstrap.is_none() && !dir.join("second.json").exists(),
+            "later starts write nothing"
+        );
+        again.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_clients_follow_the_configured_issuer() {
+    for backend in crate::backends() {
+        let first = TestServer::spawn(backend).await;
+        let sys = first.system_project.clone();
+        let path = format!("/accounts/projects/{sys}/oauth/clients/gatehouse-console");
+        let (_, before) = first.call(Method::GET, &path, None).await;
+        assert_eq!(
+            before["client"]["redirect_uris"],
+            json!([format!("{}/console/callback", first.base)])
+        );
+        let config = gatehouse_server::Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: first.dir.clone(),
+            database_url: Some(first.database_url.clone()),
+            issuer: Some("https://auth.example.com/".into()),
+            ..gatehouse_server::Config::default()
+        };
+        let published = gatehouse_server::start(&config).await.unwrap();
+        let (_, after) = first.call_as(&first.admin_key, Method::GET, &path, None).await;
+        assert_eq!(
+            after["client"]["redirect_uris"],
+            json!(["https://auth.example.com/console/callback"])
+        );
+        published.shutdown().await;
+        first.stop().await;
+    }
+}

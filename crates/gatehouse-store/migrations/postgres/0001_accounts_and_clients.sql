@@ -25,8 +25,8 @@ CREATE TABLE users (
 );
 
 CREATE TABLE memberships (
-    project_id UUID NOT NULL,
-    user_id UUID NOT NULL,
+    project_id UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    user_id UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     is_admin BOOLEAN NOT NULL,
     is_developer BOOLEAN NOT NULL,
     can_create_rooms BOOLEAN NOT NULL,
@@ -35,6 +35,7 @@ CREATE TABLE memberships (
 );
 CREATE INDEX memberships_by_user ON memberships (user_id);
 
+-- No foreign key: a project's first data key is created while the project itself is being created.
 CREATE TABLE data_keys (
     id UUID PRIMARY KEY,
     project_id UUID NOT NULL,
@@ -46,7 +47,7 @@ CREATE INDEX data_keys_by_project ON data_keys (project_id, created_at);
 
 CREATE TABLE api_keys (
     id UUID PRIMARY KEY,
-    project_id UUID NOT NULL,
+    project_id UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     description TEXT NOT NULL,
     secret_hash BYTEA NOT NULL,
@@ -61,7 +62,7 @@ CREATE INDEX api_keys_by_project ON api_keys (project_id, created_at);
 
 CREATE TABLE oauth_clients (
     client_id TEXT PRIMARY KEY,
-    project_id UUID NOT NULL,
+    project_id UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     search TEXT NOT NULL,
     settings TEXT NOT NULL,
@@ -83,7 +84,7 @@ CREATE INDEX oauth_clients_search ON oauth_clients USING gin (search gin_trgm_op
 
 CREATE TABLE external_oauth (
     id UUID PRIMARY KEY,
-    project_id UUID NOT NULL,
+    project_id UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     room_name TEXT,
     name TEXT NOT NULL,
     endpoints TEXT NOT NULL,
@@ -100,7 +101,7 @@ CREATE INDEX external_oauth_by_project ON external_oauth (project_id, room_name,
 
 CREATE TABLE project_secrets (
     id UUID PRIMARY KEY,
-    project_id UUID NOT NULL,
+    project_id UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     kind TEXT NOT NULL,
     ciphertext BYTEA NOT NULL,

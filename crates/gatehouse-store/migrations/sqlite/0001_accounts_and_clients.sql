@@ -25,8 +25,8 @@ CREATE TABLE users (
 );
 
 CREATE TABLE memberships (
-    project_id BLOB NOT NULL,
-    user_id BLOB NOT NULL,
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    user_id BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     is_admin INTEGER NOT NULL,
     is_developer INTEGER NOT NULL,
     can_create_rooms INTEGER NOT NULL,
@@ -35,6 +35,7 @@ CREATE TABLE memberships (
 );
 CREATE INDEX memberships_by_user ON memberships (user_id);
 
+-- No foreign key: a project's first data key is created while the project itself is being created.
 CREATE TABLE data_keys (
     id BLOB PRIMARY KEY,
     project_id BLOB NOT NULL,
@@ -46,7 +47,7 @@ CREATE INDEX data_keys_by_project ON data_keys (project_id, created_at);
 
 CREATE TABLE api_keys (
     id BLOB PRIMARY KEY,
-    project_id BLOB NOT NULL,
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     description TEXT NOT NULL,
     secret_hash BLOB NOT NULL,
@@ -64,7 +65,7 @@ CREATE INDEX api_keys_by_project ON api_keys (project_id, created_at);
 CREATE TABLE oauth_clients (
     seq INTEGER PRIMARY KEY,
     client_id TEXT NOT NULL UNIQUE,
-    project_id BLOB NOT NULL,
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     search TEXT NOT NULL,
     official INTEGER NOT NULL,
@@ -98,7 +99,7 @@ END;
 
 CREATE TABLE external_oauth (
     id BLOB PRIMARY KEY,
-    project_id BLOB NOT NULL,
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     room_name TEXT,
     name TEXT NOT NULL,
     endpoints TEXT NOT NULL,
@@ -115,7 +116,7 @@ CREATE INDEX external_oauth_by_project ON external_oauth (project_id, room_name,
 
 CREATE TABLE project_secrets (
     id BLOB PRIMARY KEY,
-    project_id BLOB NOT NULL,
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     kind TEXT NOT NULL,
     ciphertext BLOB NOT NULL,
