@@ -381,6 +381,6 @@ registry_impl!(
     sqlx::Postgres,
     sqlx::postgres::PgRow,
     "BEGIN",
-    "project_id = $1 AND search LIKE $2 ESCAPE '\\'",
+    "project_id = $1 AND (lower(name) LIKE $2 ESCAPE '\\' OR lower(client_id) LIKE $2 ESCAPE '\\')",
     crate::like_pattern
 );

@@ -459,6 +459,10 @@ async fn the_bootstrap_file_is_reserved_before_anything_is_created() {
             "later starts write nothing"
         );
         again.shutdown().await;
+        if let crate::Backend::Postgres { admin_url } = &backend {
+            crate::drop_pg_database(admin_url, config.database_url.as_deref().unwrap_or_default()).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 

@@ -48,6 +48,18 @@ pub async fn create_pg_database(admin_url: &str) -> String {
     url.to_string()
 }
 
+/// Drops a database made by [`create_pg_database`] (best effort: a leftover costs only disk).
+pub async fn drop_pg_database(admin_url: &str, database_url: &str) {
+    let Some(name) = database_url.rsplit('/').next().filter(|n| n.starts_with("gh_test_")) else {
+        return;
+    };
+    if let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
+}
+
 /// A running server with its bootstrap (server-admin) API key.
 pub struct TestServer {
     pub base: String,
@@ -58,6 +70,8 @@ pub struct TestServer {
     pub database_url: String,
     pub backend: Backend,
     server: Option<Server>,
+    /// Whether this server created the database and directory (and so removes them on stop).
+    owned: bool,
 }
 
 impl TestServer {
@@ -68,7 +82,9 @@ impl TestServer {
             Backend::Sqlite => format!("sqlite://{}", dir.join("gatehouse.db").display()),
             Backend::Postgres { admin_url } => create_pg_database(admin_url).await,
         };
-        Self::spawn_on(backend, dir, database_url).await
+        let mut s = Self::spawn_on(backend, dir, database_url).await;
+        s.owned = true;
+        s
     }
 
     /// Starts a server on an existing data directory and database (a second node, a restart).
@@ -94,6 +110,7 @@ impl TestServer {
             database_url,
             backend,
             server: Some(server),
+            owned: false,
         }
     }
 
@@ -184,10 +201,17 @@ impl TestServer {
         self.server.as_ref().expect("running").gatehouse()
     }
 
-    /// Stops the server.
+    /// Stops the server; a server that created its database and directory removes them.
     pub async fn stop(mut self) {
         if let Some(s) = self.server.take() {
             s.shutdown().await;
+        }
+        if !self.owned {
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Backend::Postgres { admin_url } = &self.backend {
+            drop_pg_database(admin_url, &self.database_url).await;
         }
     }
 }

@@ -77,10 +77,12 @@ CREATE TABLE oauth_clients (
 );
 CREATE INDEX oauth_clients_by_project ON oauth_clients (project_id, created_at, client_id);
 
--- Substring search over client ids and names (`search` is the lower-cased "client_id\nname"):
--- a trigram index serves LIKE '%…%'. pg_trgm is a trusted extension: a database owner may create it.
+-- Substring search over client ids and names: one trigram index per field (a trigram index over
+-- both together would also match trigrams that span the two, and recheck many more rows).
+-- pg_trgm is a trusted extension: a database owner may create it. (`search` serves SQLite's index.)
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX oauth_clients_search ON oauth_clients USING gin (search gin_trgm_ops);
+CREATE INDEX oauth_clients_name_search ON oauth_clients USING gin (lower(name) gin_trgm_ops);
+CREATE INDEX oauth_clients_id_search ON oauth_clients USING gin (lower(client_id) gin_trgm_ops);
 
 CREATE TABLE external_oauth (
     id UUID PRIMARY KEY,
