@@ -29,14 +29,15 @@ pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_accounts_and_clients"
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
-/// `$begin` starts the migration transaction; on PostgreSQL an advisory lock then serialises nodes
-/// that start together on one database (released at commit).
+/// `$begin` starts the migration transaction and `$lock`, when given, then serialises nodes that
+/// start together on one database (SQLite's `BEGIN IMMEDIATE` already takes the write lock).
 macro_rules! run_migrations {
-    ($fn_name:ident, $pool:ty, $field:ident, $begin:literal) => {
+    ($fn_name:ident, $pool:ty, $field:ident, $begin:literal, $lock:expr) => {
         pub(crate) async fn $fn_name(pool: &$pool) -> anyhow::Result<Vec<i64>> {
             let mut tx = pool.begin_with($begin).await?;
-            if $begin == "BEGIN" {
-                sqlx::query("SELECT pg_advisory_xact_lock(7412051961)").execute(&mut *tx).await?;
+            let lock: Option<&str> = $lock;
+            if let Some(sql) = lock {
+                sqlx::query(sql).execute(&mut *tx).await?;
             }
             sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
             let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM gatehouse_migrations ORDER BY version")
@@ -63,8 +64,15 @@ macro_rules! run_migrations {
     };
 }
 
-run_migrations!(run_sqlite, SqlitePool, sqlite, "BEGIN IMMEDIATE");
-run_migrations!(run_postgres, PgPool, postgres, "BEGIN");
+run_migrations!(run_sqlite, SqlitePool, sqlite, "BEGIN IMMEDIATE", None);
+// Released at commit.
+run_migrations!(
+    run_postgres,
+    PgPool,
+    postgres,
+    "BEGIN",
+    Some("SELECT pg_advisory_xact_lock(7412051961)")
+);
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()

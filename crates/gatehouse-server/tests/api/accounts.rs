@@ -426,11 +426,8 @@ async fn the_bootstrap_file_is_reserved_before_anything_is_created() {
         let file = dir.join("bootstrap.json");
         std::fs::write(&file, "stale").unwrap();
         let mut config = gatehouse_server::Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.clone(),
-            database_url: Some(database_url),
             bootstrap_file: Some(file.clone()),
-            ..gatehouse_server::Config::default()
+            ..crate::test_config(&dir, &database_url)
         };
         let err = gatehouse_server::start(&config)
             .await
@@ -478,11 +475,8 @@ async fn official_clients_follow_the_configured_issuer() {
             json!([format!("{}/console/callback", first.base)])
         );
         let config = gatehouse_server::Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: first.dir.clone(),
-            database_url: Some(first.database_url.clone()),
             issuer: Some("https://auth.example.com/".into()),
-            ..gatehouse_server::Config::default()
+            ..crate::test_config(&first.dir, &first.database_url)
         };
         let published = gatehouse_server::start(&config).await.unwrap();
         let (_, after) = first.call_as(&first.admin_key, Method::GET, &path, None).await;

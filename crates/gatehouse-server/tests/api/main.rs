@@ -60,6 +60,16 @@ pub async fn drop_pg_database(admin_url: &str, database_url: &str) {
     }
 }
 
+/// A server configuration on port 0 over `dir` and `database_url`.
+pub fn test_config(dir: &std::path::Path, database_url: &str) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        database_url: Some(database_url.to_owned()),
+        ..Config::default()
+    }
+}
+
 /// A running server with its bootstrap (server-admin) API key.
 pub struct TestServer {
     pub base: String,
@@ -90,11 +100,8 @@ impl TestServer {
     /// Starts a server on an existing data directory and database (a second node, a restart).
     pub async fn spawn_on(backend: Backend, dir: PathBuf, database_url: String) -> Self {
         let config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.clone(),
-            database_url: Some(database_url.clone()),
             max_body_bytes: 64 * 1024,
-            ..Config::default()
+            ..test_config(&dir, &database_url)
         };
         let server = gatehouse_server::start(&config).await.expect("server starts");
         let (admin_key, system_project) = match &server.bootstrap {
