@@ -14,6 +14,8 @@ use crate::time::Timestamp;
 
 /// Longest time an entry is trusted without reloading it.
 pub const TTL_MS: i64 = 30_000;
+/// Most entries kept: past it, expired entries are swept, and if none were, the cache starts over.
+pub const MAX_ENTRIES: usize = 100_000;
 
 struct Inner<K, V> {
     generation: u64,
@@ -67,9 +69,16 @@ impl<K: Eq + Hash, V> Cache<K, V> {
     /// Caches `value` loaded at `now`, unless an invalidation happened since `ticket` was taken.
     pub fn insert(&self, ticket: Ticket, key: K, value: Arc<V>, now: Timestamp) {
         let mut inner = write(&self.0);
-        if inner.generation == ticket.0 {
-            inner.entries.insert(key, (value, now));
+        if inner.generation != ticket.0 {
+            return;
         }
+        if inner.entries.len() >= MAX_ENTRIES {
+            inner.entries.retain(|_, (_, at)| now.millis() - at.millis() < TTL_MS);
+            if inner.entries.len() >= MAX_ENTRIES {
+                inner.entries.clear();
+            }
+        }
+        inner.entries.insert(key, (value, now));
     }
 
     /// Replaces an entry that is still cached (never re-adds a removed one).
@@ -113,6 +122,16 @@ mod tests {
         c.insert(c.ticket(), "key", Arc::new(1), at(0));
         assert!(c.get("key", at(TTL_MS - 1)).is_some());
         assert!(c.get("key", at(TTL_MS)).is_none());
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let c: Cache<usize, u32> = Cache::default();
+        for i in 0..=MAX_ENTRIES {
+            c.insert(c.ticket(), i, Arc::new(1), at(0));
+        }
+        assert!(read(&c.0).entries.len() <= MAX_ENTRIES);
+        assert!(c.get(&MAX_ENTRIES, at(0)).is_some(), "the newest entry is kept");
     }
 
     #[test]

@@ -76,6 +76,16 @@ impl MasterKey {
         seal_with(&self.key, rng, context.as_bytes(), key)
     }
 
+    /// Encrypts a secret of any length (a signing key's PKCS#8) bound to `context`.
+    pub fn wrap_blob(&self, rng: &dyn Rng, secret: &[u8], context: &str) -> Vec<u8> {
+        seal_with(&self.key, rng, context.as_bytes(), secret)
+    }
+
+    /// Decrypts what [`MasterKey::wrap_blob`] wrapped with the same context.
+    pub fn unwrap_blob(&self, wrapped: &[u8], context: &str) -> Result<Vec<u8>> {
+        open_with(&self.key, context.as_bytes(), wrapped)
+    }
+
     /// Unwraps a data key; fails if the key, the context or the bytes differ.
     pub fn unwrap_key(&self, wrapped: &[u8], context: &str) -> Result<[u8; KEY_LEN]> {
         let plain = open_with(&self.key, context.as_bytes(), wrapped)?;

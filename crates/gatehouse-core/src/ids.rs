@@ -53,6 +53,15 @@ uuid_id!(
     DataKeyId
 );
 
+uuid_id!(
+    /// A browser sign-in session.
+    SessionId
+);
+uuid_id!(
+    /// An authorization grant: the family of tokens issued from one code or device approval.
+    GrantId
+);
+
 impl ProjectId {
     /// The system project: official clients and the server-admin key live here, and server-wide
     /// events (user creation) are audited here.

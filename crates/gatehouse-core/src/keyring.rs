@@ -51,6 +51,11 @@ impl Keyring {
         })
     }
 
+    /// The master key, for secrets wrapped directly by it (signing keys).
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     /// The keyed hash for high-entropy secrets.
     pub fn hasher(&self) -> &KeyedHasher {
         &self.hasher

@@ -1,11 +1,11 @@
-//! Password hashing: Argon2id with OWASP parameters on a bounded pool of blocking threads, so a
-//! burst of sign-ins cannot starve other work (SPEC §5.2).
+//! Password hashing: Argon2id with OWASP parameters on a bounded pool of dedicated threads that
+//! run at a lower scheduling priority, so a burst of sign-ins cannot starve token requests
+//! (SPEC §5.2): when the CPU is contended, request handling wins and sign-ins queue.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::rng::{Rng, random_bytes};
@@ -16,10 +16,12 @@ pub const MIN_PASSWORD: usize = 12;
 /// Longest password accepted (hashing cost grows with length).
 pub const MAX_PASSWORD: usize = 1024;
 
-/// Hashes and verifies passwords with at most `permits` running at once.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords on `permits` low-priority threads.
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -30,11 +32,33 @@ fn argon2() -> Argon2<'static> {
 }
 
 impl PasswordHasher {
-    /// A hasher running at most `permits` hashes at once.
+    /// A hasher running at most `permits` hashes at once, on threads of its own.
     pub fn new(permits: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(permits.max(1))),
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..permits.max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("gatehouse-argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            // Every hasher handle is gone.
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
         }
+        Self { jobs }
     }
 
     /// Checks the length rules and hashes `password`.
@@ -73,8 +97,46 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-        let _permit = self.permits.acquire().await.map_err(Error::unexpected)?;
-        tokio::task::spawn_blocking(f).await.map_err(Error::unexpected)?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .map_err(|_| Error::unexpected(anyhow::anyhow!("the password hashing threads stopped")))?;
+        rx.await
+            .map_err(|_| Error::unexpected(anyhow::anyhow!("a password hashing thread failed")))?
+    }
+}
+
+/// Niceness 9 with `SCHED_BATCH`: under contention the request threads get about nine tenths
+/// of the CPU, and hashing still progresses. Where this is not possible, hashing runs at normal
+/// priority.
+fn lower_priority() {
+    use thread_priority::{ThreadPriority, ThreadPriorityValue};
+    #[cfg(target_os = "linux")]
+    let result = {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy, thread_native_id,
+        };
+        ThreadPriorityValue::try_from(25u8)
+            .map_err(|e| format!("{e:?}"))
+            .and_then(|p| {
+                set_thread_priority_and_policy(
+                    thread_native_id(),
+                    ThreadPriority::Crossplatform(p),
+                    ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
+                )
+                .map_err(|e| format!("{e:?}"))
+            })
+    };
+    #[cfg(not(target_os = "linux"))]
+    let result = ThreadPriorityValue::try_from(25u8)
+        .map_err(|e| format!("{e:?}"))
+        .and_then(|p| {
+            thread_priority::set_current_thread_priority(ThreadPriority::Crossplatform(p)).map_err(|e| format!("{e:?}"))
+        });
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "password hashing runs at normal priority");
     }
 }
 

@@ -10,8 +10,11 @@ use async_trait::async_trait;
 use crate::access::MemberFlags;
 use crate::clients::Client;
 use crate::error::Result;
-use crate::ids::{ApiKeyId, ClientId, DataKeyId, ProjectId, RegistrationId, SecretId, UserId};
+use crate::ids::{ApiKeyId, ClientId, DataKeyId, GrantId, ProjectId, RegistrationId, SecretId, SessionId, UserId};
 use crate::model::*;
+use crate::oauth::{
+    AuthCode, CodeRedemption, DeviceApproval, DeviceGrant, Grant, RefreshToken, Session, SigningKeyRecord,
+};
 use crate::time::Timestamp;
 
 /// Projects.
@@ -87,6 +90,8 @@ pub trait ClientStore: Send + Sync {
     /// Writes `c` if the stored version is still `c.version - 1`; false otherwise.
     async fn update_client(&self, c: &Client, audit: &AuditRecord) -> Result<bool>;
     async fn delete_client(&self, project: ProjectId, id: &ClientId, audit: &AuditRecord) -> Result<bool>;
+    /// Whether some client lists `origin` in its `allowed_cors_origins` (CORS preflight, SPEC §5.2).
+    async fn cors_origin_registered(&self, origin: &str) -> Result<bool>;
 }
 
 /// External OAuth registrations.
@@ -127,6 +132,94 @@ pub trait SystemStore: Send + Sync {
     async fn ping(&self) -> Result<()>;
 }
 
+/// The authorization server's signing keys (SPEC §5.3).
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<()>;
+    /// Schedules a *next* key to start signing; false when another node scheduled it first.
+    async fn schedule_signing_key(&self, kid: &str, activate_at: Timestamp) -> Result<bool>;
+    async fn delete_signing_key(&self, kid: &str) -> Result<()>;
+}
+
+/// Browser sessions, remembered consent and password changes (SPEC §5.4).
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, s: &Session) -> Result<()>;
+    async fn get_session(&self, id: SessionId) -> Result<Option<Session>>;
+    /// The user's unexpired sessions, newest first.
+    async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<Session>>;
+    /// Deletes a session of `user` and revokes the grants issued in it: to the clients in
+    /// `revoke` only, or all of them when `revoke` is `None`. False when there was no such session.
+    async fn end_session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        revoke: Option<&[ClientId]>,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// The scopes `user` has consented to for `client`.
+    async fn get_consent(&self, user: UserId, client: &ClientId) -> Result<Option<String>>;
+    async fn put_consent(&self, user: UserId, client: &ClientId, scope: &str, at: Timestamp) -> Result<()>;
+    /// Replaces the password hash and, in the same transaction, ends every session and revokes
+    /// every grant of the user.
+    async fn change_password(&self, user: UserId, hash: &str, at: Timestamp, audit: &AuditRecord) -> Result<()>;
+}
+
+/// Authorization codes, grants (token families), refresh tokens, device authorizations and
+/// revoked access tokens: the provider's hot tables.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn insert_code(&self, c: &AuthCode) -> Result<()>;
+    /// Spends a code. A code already spent revokes its grant in the same transaction
+    /// (RFC 6749 §4.1.2).
+    async fn redeem_code(&self, code_hash: &[u8], at: Timestamp) -> Result<CodeRedemption>;
+    /// Writes a grant and its first refresh token together.
+    async fn insert_grant(&self, g: &Grant, refresh: Option<&RefreshToken>) -> Result<()>;
+    async fn get_grant(&self, id: GrantId) -> Result<Option<Grant>>;
+    /// Revokes a grant and so every token issued from it; false when already revoked or unknown.
+    async fn revoke_grant(&self, id: GrantId, at: Timestamp) -> Result<bool>;
+    /// The clients with grants issued in a session.
+    async fn session_grant_clients(&self, session: SessionId) -> Result<Vec<ClientId>>;
+    async fn get_refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshToken>>;
+    /// One atomic compare-and-set: if `old` is neither rotated nor expired and its grant is not
+    /// revoked, marks it rotated with `successor` (the sealed response that replaced it), stores
+    /// `new`, and extends the grant to `new`'s expiry. False when someone else rotated it first.
+    async fn rotate_refresh_token(
+        &self,
+        old: &[u8],
+        new: &RefreshToken,
+        successor: &Sealed,
+        at: Timestamp,
+    ) -> Result<bool>;
+    async fn insert_device_grant(&self, d: &DeviceGrant) -> Result<()>;
+    async fn get_device_grant(&self, device_code_hash: &[u8]) -> Result<Option<DeviceGrant>>;
+    async fn find_device_grant(&self, user_code: &str) -> Result<Option<DeviceGrant>>;
+    async fn record_device_poll(&self, device_code_hash: &[u8], at: Timestamp, interval_secs: i64) -> Result<()>;
+    /// Approves (`Some`) or denies (`None`) a pending, unexpired request; false otherwise.
+    async fn decide_device_grant(
+        &self,
+        user_code: &str,
+        approval: Option<&DeviceApproval>,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// Spends an approved request, writing its grant and first refresh token in the same
+    /// transaction; false when it was not approved (or already spent).
+    async fn redeem_device_grant(
+        &self,
+        device_code_hash: &[u8],
+        g: &Grant,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<bool>;
+    /// Revokes one access token until it would have expired anyway.
+    async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> Result<()>;
+    /// Whether an access token is still good: its `jti` is not revoked and its grant, if it has
+    /// one, exists and is not revoked.
+    async fn token_active(&self, jti: &str, grant: Option<GrantId>) -> Result<bool>;
+    /// Deletes what has expired from the hot tables; the number of rows deleted.
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64>;
+}
+
 /// All storage ports, implemented by one backend chosen from the database URL.
 pub trait Store:
     ProjectStore
@@ -137,6 +230,9 @@ pub trait Store:
     + RegistrationStore
     + ProjectSecretStore
     + SystemStore
+    + SigningKeyStore
+    + SessionStore
+    + GrantStore
 {
 }
 
@@ -149,6 +245,9 @@ impl<T> Store for T where
         + RegistrationStore
         + ProjectSecretStore
         + SystemStore
+        + SigningKeyStore
+        + SessionStore
+        + GrantStore
 {
 }
 
@@ -165,6 +264,8 @@ pub enum Invalidation {
     Project {
         id: uuid::Uuid,
     },
+    /// Signing keys were added, scheduled or removed.
+    SigningKeys,
     /// Everything: after a node lost its notification connection and may have missed events.
     All,
 }

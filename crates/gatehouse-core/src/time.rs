@@ -20,6 +20,11 @@ impl Timestamp {
         self.0
     }
 
+    /// Whole seconds since the epoch (JWT `NumericDate`, RFC 7519 §2).
+    pub const fn secs(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
     /// This instant plus `secs` seconds.
     pub const fn plus_secs(self, secs: i64) -> Self {
         Self(self.0 + secs * 1000)

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod migrate;
+mod provider;
 mod registry;
 
 use std::str::FromStr;

@@ -25,7 +25,10 @@ macro_rules! migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_accounts_and_clients")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_accounts_and_clients"),
+    migration!(2, "0002_oauth_provider"),
+];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 

@@ -163,10 +163,40 @@ macro_rules! registry_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    if n == 1 {
-                        commit(tx, audit).await?;
+                    if n != 1 {
+                        return Ok(false);
                     }
-                    Ok(n == 1)
+                    // Nothing issued to the client outlives it: a client created later with the
+                    // same id (in any project) inherits no consent, code or token.
+                    for sql in [
+                        "DELETE FROM consents WHERE client_id = $1",
+                        "DELETE FROM auth_codes WHERE client_id = $1",
+                        "DELETE FROM device_grants WHERE client_id = $1",
+                    ] {
+                        sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await.map_err(unexpected)?;
+                    }
+                    sqlx::query("UPDATE oauth_grants SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
+                        .bind(id.as_str())
+                        .bind(audit.at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    commit(tx, audit).await?;
+                    Ok(true)
+                }
+
+                async fn cors_origin_registered(&self, origin: &str) -> Result<bool> {
+                    // The JSON text narrows the candidates; the parsed settings decide exactly.
+                    let escaped = origin.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    let rows: Vec<String> = sqlx::query_scalar("SELECT settings FROM oauth_clients WHERE settings LIKE $1 ESCAPE '\\' LIMIT 200")
+                        .bind(format!("%\"{escaped}\"%"))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(rows.iter().any(|json| {
+                        serde_json::from_str::<gatehouse_core::clients::ClientSettings>(json)
+                            .is_ok_and(|s| s.enabled && s.allowed_cors_origins.iter().any(|o| o == origin))
+                    }))
                 }
             }
 

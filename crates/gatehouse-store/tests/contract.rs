@@ -11,8 +11,8 @@ use gatehouse_core::ids::{ClientId, ProjectId, UserId};
 use gatehouse_core::ports::{Invalidation, Notifier, Page, Store};
 use gatehouse_core::rng::SystemRng;
 use gatehouse_core::secret::SecretString;
-use gatehouse_core::service::BootstrapOptions;
 use gatehouse_core::service::accounts::UserRef;
+use gatehouse_core::service::{BootstrapOptions, ProviderConfig};
 use gatehouse_core::time::{Clock as _, ManualClock, Timestamp};
 use gatehouse_core::{Deps, Error, Gatehouse};
 use gatehouse_store::Database;
@@ -52,7 +52,7 @@ async fn databases() -> Vec<Database> {
         _ => eprintln!("note: PostgreSQL contract runs skipped: GATEHOUSE_TEST_POSTGRES_URL is not set"),
     }
     for db in &dbs {
-        assert_eq!(db.migrate().await.unwrap(), vec![1]);
+        assert_eq!(db.migrate().await.unwrap(), vec![1, 2]);
         assert!(db.migrate().await.unwrap().is_empty(), "migrations are idempotent");
     }
     dbs
@@ -65,7 +65,13 @@ async fn app(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Gatehouse {
         clock,
         rng: Arc::new(SystemRng::default()),
     };
-    Gatehouse::open(deps, MasterKey::from_bytes(&[42; 32])).await.unwrap()
+    Gatehouse::open(
+        deps,
+        MasterKey::from_bytes(&[42; 32]),
+        ProviderConfig::new("http://127.0.0.1"),
+    )
+    .await
+    .unwrap()
 }
 
 /// A bootstrapped application and its server-admin principal.
@@ -121,7 +127,12 @@ async fn the_master_key_must_match_the_database() {
             clock,
             rng: Arc::new(SystemRng::default()),
         };
-        let other = Gatehouse::open(deps, MasterKey::from_bytes(&[7; 32])).await;
+        let other = Gatehouse::open(
+            deps,
+            MasterKey::from_bytes(&[7; 32]),
+            ProviderConfig::new("http://127.0.0.1"),
+        )
+        .await;
         assert!(other.is_err(), "a different master key is refused");
     }
 }
@@ -361,5 +372,86 @@ async fn the_filter_follows_renames_and_deletes() {
         );
         gh.delete_client(&admin, p, &id, false).await.unwrap();
         assert_eq!(store.list_clients(p, Some("renamed"), page).await.unwrap().1, 0);
+    }
+}
+
+/// The `kid` that signed a client-credentials token issued now.
+async fn signing_kid(gh: &Gatehouse, client: &gatehouse_core::clients::Client) -> String {
+    let params = gatehouse_core::service::oauth::TokenParams {
+        grant_type: Some("client_credentials".into()),
+        ..Default::default()
+    };
+    let t = gh.token(client, params).await.unwrap();
+    gatehouse_core::jose::decode_header(&t.access_token)
+        .unwrap()
+        .kid
+        .unwrap()
+}
+
+fn kids(jwks: &serde_json::Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn signing_keys_go_from_next_to_current_to_retired_to_removed() {
+    for db in databases().await {
+        let (gh, admin, clock) = bootstrapped(db.store()).await;
+        let p = gh.create_project(&admin, "Keys").await.unwrap().id;
+        let input = ClientInput {
+            name: Some("svc".into()),
+            grant_types: Some(vec!["client_credentials".into()]),
+            response_types: Some(vec![]),
+            ..Default::default()
+        };
+        let (c, _) = gh.create_client(&admin, p, &input).await.unwrap();
+        // Private keys are stored sealed by the master key, never as a parsable key.
+        let stored = db.store().list_signing_keys().await.unwrap();
+        assert_eq!(
+            stored.len(),
+            6,
+            "a current and a next key for each of ES256, RS256, EdDSA"
+        );
+        for r in &stored {
+            let alg = gatehouse_core::jose::SigningAlg::parse(&r.alg).unwrap();
+            assert!(gatehouse_core::jose::SigningKey::from_pkcs8(r.kid.clone(), alg, &r.private_key).is_err());
+        }
+        let old = signing_kid(&gh, &c).await;
+        let before = kids(&gh.jwks());
+        assert!(before.contains(&old));
+        // Rotation schedules the published next key one JWKS cache period out (300 s by default).
+        let scheduled = gh
+            .rotate_signing_keys(&[gatehouse_core::jose::SigningAlg::Es256])
+            .await
+            .unwrap();
+        let (_, next, at) = &scheduled[0];
+        assert!(before.contains(next), "the key that will sign was already published");
+        assert_eq!(at.millis(), clock.now().millis() + 300_000);
+        assert_eq!(signing_kid(&gh, &c).await, old, "the current key signs until then");
+        assert_eq!(kids(&gh.jwks()).len(), 7, "a new next key is published");
+        clock.advance_secs(301);
+        assert_eq!(&signing_kid(&gh, &c).await, next, "the next key is current");
+        assert!(kids(&gh.jwks()).contains(&old), "the retired key stays published");
+        // Once every token the old key signed has expired, maintenance removes it.
+        clock.advance_secs(gatehouse_core::oauth::keys::RETIRED_PUBLISH_SECS);
+        gh.provider_maintenance().await.unwrap();
+        assert!(!kids(&gh.jwks()).contains(&old));
+        assert!(
+            db.store()
+                .list_signing_keys()
+                .await
+                .unwrap()
+                .iter()
+                .all(|k| k.kid != old)
+        );
+        // The scheduled rotation: after the period (30 days), maintenance rotates by itself.
+        clock.advance_secs(30 * 86_400);
+        gh.provider_maintenance().await.unwrap();
+        clock.advance_secs(301);
+        assert_ne!(&signing_kid(&gh, &c).await, next, "rotated on schedule");
     }
 }

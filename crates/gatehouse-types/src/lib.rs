@@ -7,12 +7,14 @@ mod accounts;
 mod audit;
 mod clients;
 mod external_oauth;
+mod oauth;
 mod secrets;
 
 pub use accounts::*;
 pub use audit::*;
 pub use clients::*;
 pub use external_oauth::*;
+pub use oauth::*;
 pub use secrets::*;
 
 use serde::{Deserialize, Serialize};

@@ -55,6 +55,39 @@ pub fn check_redirect_uri(field: &str, raw: &str, public_client: bool) -> Result
     }
 }
 
+/// Whether a presented redirect URI matches a registered one: exact string equality, except that
+/// the port of an `http` loopback URI may differ (RFC 8252 §7.3; SPEC §5.2). Nothing else is
+/// normalised: a changed path, query or case does not match.
+pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
+    if registered == presented {
+        return true;
+    }
+    match (split_loopback(registered), split_loopback(presented)) {
+        (Some((h1, rest1)), Some((h2, rest2))) => h1 == h2 && rest1 == rest2,
+        _ => false,
+    }
+}
+
+/// `http://HOST[:PORT]REST` with a loopback HOST → `(HOST, REST)`.
+fn split_loopback(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("http://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => {
+            let port = &authority[i + 1..];
+            if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            &authority[..i]
+        }
+        _ => authority,
+    };
+    let loopback =
+        host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback()) || host == "[::1]";
+    loopback.then_some((host, tail))
+}
+
 /// RFC 8252 §7.1: a private-use scheme is a reverse domain name, so it contains a dot.
 fn is_private_use_scheme(scheme: &str) -> bool {
     scheme.contains('.') && !matches!(scheme, "javascript" | "data" | "file" | "vbscript")
@@ -116,6 +149,35 @@ pub fn check_cors_origin(raw: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirect_uris_match_exactly_except_the_loopback_port() {
+        assert!(redirect_uri_matches("https://a.example/cb", "https://a.example/cb"));
+        assert!(!redirect_uri_matches(
+            "https://a.example/cb",
+            "https://a.example/cb?x=1"
+        ));
+        assert!(!redirect_uri_matches(
+            "https://a.example/cb?x=1",
+            "https://a.example/cb?x=2"
+        ));
+        assert!(!redirect_uri_matches("https://a.example/cb", "https://A.example/cb"));
+        assert!(!redirect_uri_matches(
+            "https://a.example:443/cb",
+            "https://a.example:444/cb"
+        ));
+        assert!(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:49152/cb"));
+        assert!(redirect_uri_matches("http://[::1]:80/cb", "http://[::1]:8080/cb"));
+        assert!(!redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:49152/cb/"
+        ));
+        assert!(!redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.2:49152/cb"
+        ));
+        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:x/cb"));
+    }
     use proptest::prelude::*;
 
     #[test]

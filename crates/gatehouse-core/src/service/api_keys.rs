@@ -69,15 +69,7 @@ impl Gatehouse {
         }
         .encode();
         let sealed = self
-            .keys
-            .seal(
-                self.store.as_ref(),
-                self.rng.as_ref(),
-                self.clock.as_ref(),
-                project,
-                &secret_aad(project, id),
-                secret.expose_secret().as_bytes(),
-            )
+            .seal(project, &secret_aad(project, id), secret.expose_secret().as_bytes())
             .await?;
         let record = ApiKeyRecord {
             id,

@@ -284,16 +284,7 @@ impl Gatehouse {
     /// constant-time comparison (the token endpoint's hot path). Disabled clients never verify.
     pub async fn verify_client_secret(&self, id: &str, secret: &SecretString) -> Result<Arc<Client>> {
         let now = self.clock.now();
-        let client = match self.clients.get(id, now) {
-            Some(c) => c,
-            None => {
-                let parsed = ClientId::parse(id).map_err(|_| invalid_client())?;
-                let ticket = self.clients.ticket();
-                let c = Arc::new(self.store.find_client(&parsed).await?.ok_or_else(invalid_client)?);
-                self.clients.insert(ticket, id.to_owned(), c.clone(), now);
-                c
-            }
-        };
+        let client = self.cached_client(id).await?.ok_or_else(invalid_client)?;
         let ok = client.verify_secret(self.keys.hasher(), secret.expose_secret(), now);
         if ok && client.settings.enabled {
             Ok(client)

@@ -5,12 +5,14 @@ pub mod accounts;
 mod api_keys;
 mod bootstrap;
 mod clients;
+pub mod oauth;
 mod project_secrets;
 mod registrations;
 
 pub use api_keys::api_key_dto;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
 pub use clients::ExportFile;
+pub use oauth::ProviderConfig;
 pub use project_secrets::project_secret_dto;
 pub use registrations::registration_dto;
 
@@ -20,10 +22,11 @@ use crate::access::{Access, MemberFlags, Principal};
 use crate::cache::Cache;
 use crate::clients::Client;
 use crate::crypto::MasterKey;
+use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, ProjectId, new_row_id};
 use crate::keyring::Keyring;
-use crate::model::{ApiKeyRecord, AuditRecord};
+use crate::model::{ApiKeyRecord, AuditRecord, Sealed};
 use crate::password::PasswordHasher;
 use crate::ports::{Invalidation, Notifier, Page, Store};
 use crate::rng::Rng;
@@ -52,14 +55,16 @@ pub struct Gatehouse {
     passwords: PasswordHasher,
     clients: Cache<String, Client>,
     api_keys: Cache<ApiKeyId, ApiKeyRecord>,
+    provider: oauth::Provider,
 }
 
 impl Gatehouse {
     /// Opens the application over migrated storage; fails if `master` is not this database's key.
-    pub async fn open(deps: Deps, master: MasterKey) -> Result<Self> {
+    /// Signing keys are created when missing and loaded.
+    pub async fn open(deps: Deps, master: MasterKey, provider: ProviderConfig) -> Result<Self> {
         let keys = Keyring::load(master, deps.store.as_ref(), deps.rng.as_ref()).await?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Ok(Self {
+        let gh = Self {
             store: deps.store,
             notifier: deps.notifier,
             clock: deps.clock,
@@ -68,7 +73,10 @@ impl Gatehouse {
             passwords: PasswordHasher::new(workers),
             clients: Cache::default(),
             api_keys: Cache::default(),
-        })
+            provider: oauth::Provider::new(provider),
+        };
+        gh.ensure_signing_keys().await?;
+        Ok(gh)
     }
 
     /// Checks that storage answers (`/readyz`).
@@ -77,26 +85,43 @@ impl Gatehouse {
     }
 
     /// Drops cached state named by a change on this or another node.
-    pub fn apply_invalidation(&self, event: &Invalidation) {
+    pub async fn apply_invalidation(&self, event: &Invalidation) {
         match event {
-            Invalidation::Client { client_id } => self.clients.invalidate(|k, _| k != client_id),
+            Invalidation::Client { client_id } => {
+                self.clients.invalidate(|k, _| k != client_id);
+                self.provider.cors.invalidate(|_, _| false);
+            }
             Invalidation::ApiKey { id } => self.api_keys.invalidate(|k, _| k.uuid() != *id),
             Invalidation::Project { id } => {
                 let project = ProjectId::from_uuid(*id);
                 self.clients.invalidate(|_, c| c.project_id != project);
                 self.api_keys.invalidate(|_, k| k.project_id != project);
                 self.keys.forget_project(project);
+                self.provider.cors.invalidate(|_, _| false);
             }
             Invalidation::All => {
                 self.clients.invalidate(|_, _| false);
                 self.api_keys.invalidate(|_, _| false);
+                self.provider.cors.invalidate(|_, _| false);
+                self.reload_keys_logged().await;
             }
+            Invalidation::SigningKeys => {
+                self.provider.verified.invalidate(|_, _| false);
+                self.reload_keys_logged().await;
+            }
+        }
+    }
+
+    async fn reload_keys_logged(&self) {
+        if let Err(e) = self.reload_signing_keys().await {
+            // The periodic maintenance reloads again; signing continues with the keys in memory.
+            tracing::error!(error = %e, "reloading signing keys failed");
         }
     }
 
     /// Applies `event` here at once, then tells the other nodes.
     async fn invalidate(&self, event: Invalidation) {
-        self.apply_invalidation(&event);
+        self.apply_invalidation(&event).await;
         if let Err(e) = self.notifier.publish(&event).await {
             // Other nodes fall back to their cache expiry; the change itself is committed.
             tracing::error!(error = %e, "publishing a cache invalidation failed");
@@ -132,6 +157,25 @@ impl Gatehouse {
                 })
             }
         }
+    }
+
+    /// Seals `plaintext` with the project's current data key.
+    pub(crate) async fn seal(&self, project: ProjectId, aad: &RowAad, plaintext: &[u8]) -> Result<Sealed> {
+        self.keys
+            .seal(
+                self.store.as_ref(),
+                self.rng.as_ref(),
+                self.clock.as_ref(),
+                project,
+                aad,
+                plaintext,
+            )
+            .await
+    }
+
+    /// Opens a value sealed for `project` under `aad`.
+    pub(crate) async fn open_sealed(&self, project: ProjectId, aad: &RowAad, sealed: &Sealed) -> Result<Vec<u8>> {
+        self.keys.open_sealed(self.store.as_ref(), project, aad, sealed).await
     }
 
     /// An audit record of `who` doing `action` to `target` in `project`.

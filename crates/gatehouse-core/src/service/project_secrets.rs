@@ -81,17 +81,7 @@ impl Gatehouse {
         let data = decode_data(kind, data_base64.expose_secret())?;
         let now = self.clock.now();
         let id = SecretId::from_uuid(new_row_id());
-        let sealed = self
-            .keys
-            .seal(
-                self.store.as_ref(),
-                self.rng.as_ref(),
-                self.clock.as_ref(),
-                project,
-                &aad(project, id, 1),
-                &data,
-            )
-            .await?;
+        let sealed = self.seal(project, &aad(project, id, 1), &data).await?;
         let record = ProjectSecretRecord {
             id,
             project_id: project,
@@ -133,13 +123,7 @@ impl Gatehouse {
             .await?
             .ok_or(Error::NotFound("secret"))?;
         let plain = self
-            .keys
-            .open_sealed(
-                self.store.as_ref(),
-                project,
-                &aad(project, id, record.version),
-                &record.data,
-            )
+            .open_sealed(project, &aad(project, id, record.version), &record.data)
             .await?;
         let audit = self.audit(
             who,
@@ -171,17 +155,7 @@ impl Gatehouse {
             .await?
             .ok_or(Error::NotFound("secret"))?;
         let version = current.version + 1;
-        let data = self
-            .keys
-            .seal(
-                self.store.as_ref(),
-                self.rng.as_ref(),
-                self.clock.as_ref(),
-                project,
-                &aad(project, id, version),
-                &data,
-            )
-            .await?;
+        let data = self.seal(project, &aad(project, id, version), &data).await?;
         let next = ProjectSecretRecord {
             name: name.to_owned(),
             kind: kind.to_owned(),

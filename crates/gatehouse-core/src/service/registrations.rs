@@ -92,11 +92,7 @@ impl Gatehouse {
         self.access(who, project).await?.require_developer()?;
         let current = self.load_registration(project, room, id).await?;
         let kept_secret = match (&input.client_secret, &current.client_secret) {
-            (None, Some(sealed)) => Some(
-                self.keys
-                    .open_sealed(self.store.as_ref(), project, &secret_aad(&current), sealed)
-                    .await?,
-            ),
+            (None, Some(sealed)) => Some(self.open_sealed(project, &secret_aad(&current), sealed).await?),
             _ => None,
         };
         let mut next = Registration {
@@ -188,16 +184,7 @@ impl Gatehouse {
     }
 
     async fn seal_registration_secret(&self, r: &Registration, plaintext: &[u8]) -> Result<Sealed> {
-        self.keys
-            .seal(
-                self.store.as_ref(),
-                self.rng.as_ref(),
-                self.clock.as_ref(),
-                r.project_id,
-                &secret_aad(r),
-                plaintext,
-            )
-            .await
+        self.seal(r.project_id, &secret_aad(r), plaintext).await
     }
 
     async fn load_registration(

@@ -1,0 +1,221 @@
+//! The authorization server's domain (SPEC §5): the records it stores, the protocol errors it
+//! answers with, and the pure rules (scopes, PKCE, redirect matching, user codes, brute-force
+//! delays) that the use cases in [`crate::service::oauth`] apply.
+
+mod error;
+pub mod keys;
+pub mod limiter;
+pub mod pkce;
+pub mod scope;
+pub mod user_code;
+
+pub use error::{OAuthError, OAuthErrorCode};
+
+use crate::ids::{ClientId, GrantId, ProjectId, SessionId, UserId};
+use crate::model::Sealed;
+use crate::time::Timestamp;
+
+/// Authorization codes live 60 s (SPEC §5.2).
+pub const CODE_TTL_SECS: i64 = 60;
+/// Device codes live 10 minutes (RFC 8628 §3.2 `expires_in`).
+pub const DEVICE_CODE_TTL_SECS: i64 = 600;
+/// The polling interval a device starts with (RFC 8628 §3.2 default 5 s).
+pub const DEVICE_INTERVAL_SECS: i64 = 5;
+
+/// A stored signing key; `private_key` is PKCS#8 wrapped by the master key (SPEC §5.3).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub private_key: Vec<u8>,
+    pub public_jwk: String,
+    pub created_at: Timestamp,
+    /// `None` while the key is *next*: published but not scheduled to sign.
+    pub activate_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("created_at", &self.created_at)
+            .field("activate_at", &self.activate_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A browser sign-in session. The cookie holds `id.secret`; only a keyed hash of the secret is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub secret_hash: Vec<u8>,
+    pub created_at: Timestamp,
+    /// When the user last entered their password (OIDC `auth_time`).
+    pub auth_time: Timestamp,
+    pub expires_at: Timestamp,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("auth_time", &self.auth_time)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An authorization grant: every token issued from one code redemption or device approval
+/// belongs to it, so revoking it revokes them all (RFC 6749 §4.1.2, §10.5; SPEC §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: GrantId,
+    pub project_id: ProjectId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub session_id: Option<SessionId>,
+    pub scope: String,
+    pub auth_time: Timestamp,
+    pub created_at: Timestamp,
+    /// When the last token of the grant expires; the row is purged afterwards.
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// An issued authorization code, stored under the keyed hash of its value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    pub code_hash: Vec<u8>,
+    /// Allocated with the code, so a replayed code can revoke what the first redemption issued.
+    pub grant_id: GrantId,
+    pub project_id: ProjectId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub redirect_uri: String,
+    /// Whether the request named it: then the token request must repeat it (RFC 6749 §4.1.3).
+    pub redirect_uri_given: bool,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: Timestamp,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for AuthCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthCode")
+            .field("grant_id", &self.grant_id)
+            .field("client_id", &self.client_id)
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What redeeming a code found.
+#[derive(Debug)]
+pub enum CodeRedemption {
+    /// First redemption: the code is now spent.
+    Redeemed(Box<AuthCode>),
+    /// Already spent: its grant has been revoked in the same transaction.
+    Replayed,
+    Unknown,
+}
+
+/// A refresh token, stored under the keyed hash of its value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: Vec<u8>,
+    pub grant_id: GrantId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub rotated_at: Option<Timestamp>,
+    pub successor_hash: Option<Vec<u8>>,
+    /// The sealed token response that replaced this one, kept through the grace window.
+    pub successor: Option<Sealed>,
+}
+
+impl std::fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshToken")
+            .field("grant_id", &self.grant_id)
+            .field("expires_at", &self.expires_at)
+            .field("rotated_at", &self.rotated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state of a device authorization (RFC 8628).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Pending,
+    Approved,
+    Denied,
+    Redeemed,
+}
+
+impl DeviceStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Redeemed => "redeemed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "denied" => Self::Denied,
+            "redeemed" => Self::Redeemed,
+            _ => return None,
+        })
+    }
+}
+
+/// The user who approved a device authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceApproval {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub auth_time: Timestamp,
+}
+
+/// A device authorization request, stored under the keyed hash of its device code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceGrant {
+    pub device_code_hash: Vec<u8>,
+    /// Normalised: eight characters of [`user_code::ALPHABET`], no dash.
+    pub user_code: String,
+    pub grant_id: GrantId,
+    pub project_id: ProjectId,
+    pub client_id: ClientId,
+    pub scope: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub interval_secs: i64,
+    pub last_polled_at: Option<Timestamp>,
+    pub status: DeviceStatus,
+    pub approval: Option<DeviceApproval>,
+}
+
+impl std::fmt::Debug for DeviceGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceGrant")
+            .field("client_id", &self.client_id)
+            .field("status", &self.status)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,416 @@
+//! The authorization server's use cases (SPEC §5): sign-in and sessions, the authorization
+//! endpoint's decisions, the token endpoint's grants, the device flow, introspection, revocation,
+//! userinfo and logout. Tokens are issued and checked here, in one place.
+
+pub mod authorize;
+mod device;
+mod introspect;
+mod keys;
+pub mod sessions;
+mod token;
+
+pub use authorize::{AuthorizeParams, AuthorizeRequest, AuthorizeStep, RedirectResponse, ResponseMode};
+pub use device::DeviceView;
+pub use introspect::{IntrospectionCaller, LogoutPlan};
+pub use sessions::{SignIn, SignInOutcome};
+pub use token::{ClientCredentials, TokenParams};
+
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use super::Gatehouse;
+use crate::cache::Cache;
+use crate::clients::Client;
+use crate::error::Result;
+use crate::ids::{ClientId, GrantId, ProjectId, SessionId, UserId};
+use crate::jose::{self, SigningAlg};
+use crate::keyring::read;
+use crate::model::User;
+use crate::oauth::keys::KeySet;
+use crate::oauth::limiter::Limiter;
+use crate::oauth::scope::Scopes;
+use crate::oauth::{OAuthError, OAuthErrorCode};
+use crate::rng::random_bytes;
+use crate::time::Timestamp;
+
+const CSRF_DOMAIN: &str = "csrf";
+const LOGIN_MARKER_DOMAIN: &str = "login-marker";
+
+/// Settings of the authorization server.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// The issuer: public base URL, no trailing slash.
+    pub issuer: String,
+    /// How long a browser session lasts.
+    pub session_ttl_secs: i64,
+    /// Scheduled signing-key rotation period (SPEC §5.3, default 30 days).
+    pub key_rotation_secs: i64,
+    /// `Cache-Control: max-age` of the JWKS; a new key is published at least this long before it signs.
+    pub jwks_max_age_secs: i64,
+    /// The algorithm of access tokens.
+    pub access_token_alg: SigningAlg,
+}
+
+impl ProviderConfig {
+    /// Defaults for `issuer`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into().trim_end_matches('/').to_owned(),
+            session_ttl_secs: 14 * 86_400,
+            key_rotation_secs: 30 * 86_400,
+            jwks_max_age_secs: 300,
+            access_token_alg: SigningAlg::Es256,
+        }
+    }
+}
+
+/// Brute-force delays per key (SPEC §5.2).
+#[derive(Debug)]
+pub(crate) struct Limits {
+    /// One account from one address.
+    login_account: Limiter,
+    /// One account from anywhere: slows attackers spread over many addresses.
+    login_account_any: Limiter,
+    /// One address, whatever the account.
+    login_ip: Limiter,
+    /// Client authentication at the token, introspection and revocation endpoints.
+    client: Limiter,
+    /// Guesses of device user codes by one session.
+    user_code: Limiter,
+}
+
+/// The provider's state inside [`Gatehouse`].
+#[derive(Debug)]
+pub(crate) struct Provider {
+    pub(crate) config: ProviderConfig,
+    keys: RwLock<Arc<KeySet>>,
+    limits: Limits,
+    /// Verified against when an email is unknown, so both cases cost one Argon2 verification.
+    dummy_hash: tokio::sync::OnceCell<String>,
+    /// Whether an origin is some client's CORS origin.
+    pub(crate) cors: Cache<String, bool>,
+    /// Access tokens whose signature verified, by SHA-256 of the token: verifying ES256 costs
+    /// about three times signing, and resource servers introspect the same token many times.
+    /// Revocation and the client are still checked on every use.
+    pub(crate) verified: Cache<[u8; 32], AccessClaims>,
+}
+
+impl Provider {
+    pub(crate) fn new(config: ProviderConfig) -> Self {
+        Self {
+            config,
+            keys: RwLock::default(),
+            limits: Limits {
+                login_account: Limiter::new(5),
+                login_account_any: Limiter::new(20),
+                login_ip: Limiter::new(100),
+                client: Limiter::new(10),
+                user_code: Limiter::new(5),
+            },
+            dummy_hash: tokio::sync::OnceCell::new(),
+            cors: Cache::default(),
+            verified: Cache::default(),
+        }
+    }
+
+    fn keys(&self) -> Arc<KeySet> {
+        read(&self.keys).clone()
+    }
+}
+
+/// Claims of a Gatehouse access token (RFC 9068 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub project_id: uuid::Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+impl AccessClaims {
+    /// The grant a user token belongs to, encoded in its `jti` as `grant.random`.
+    pub fn grant(&self) -> Option<GrantId> {
+        let (grant, _) = self.jti.split_once('.')?;
+        uuid::Uuid::try_parse(grant).ok().map(GrantId::from_uuid)
+    }
+
+    /// The user, for tokens issued to one (client credentials tokens have `sub = client_id`).
+    pub fn user(&self) -> Option<UserId> {
+        self.grant()?;
+        uuid::Uuid::try_parse(&self.sub).ok().map(UserId::from_uuid)
+    }
+
+    /// The granted scopes.
+    pub fn scopes(&self) -> Scopes {
+        Scopes::parse(&self.scope).unwrap_or_default()
+    }
+}
+
+/// What a set of issued tokens is about.
+pub(crate) struct Issue<'a> {
+    pub client: &'a Client,
+    pub user: Option<&'a User>,
+    pub scopes: &'a Scopes,
+    pub grant: Option<GrantId>,
+    pub session: Option<SessionId>,
+    pub nonce: Option<&'a str>,
+    pub auth_time: Option<Timestamp>,
+    /// The refresh token to hand out with the access token.
+    pub refresh_token: Option<String>,
+}
+
+impl Gatehouse {
+    /// The provider's settings.
+    pub fn provider_config(&self) -> &ProviderConfig {
+        &self.provider.config
+    }
+
+    /// The client with `id` (cached), if it exists.
+    pub(crate) async fn cached_client(&self, id: &str) -> Result<Option<Arc<Client>>> {
+        let now = self.clock.now();
+        if let Some(c) = self.clients.get(id, now) {
+            return Ok(Some(c));
+        }
+        let Ok(parsed) = ClientId::parse(id) else {
+            return Ok(None);
+        };
+        let ticket = self.clients.ticket();
+        let Some(c) = self.store.find_client(&parsed).await? else {
+            return Ok(None);
+        };
+        let c = Arc::new(c);
+        self.clients.insert(ticket, id.to_owned(), c.clone(), now);
+        Ok(Some(c))
+    }
+
+    /// An enabled client by id, for the endpoints that name one.
+    pub async fn enabled_client(&self, id: &str) -> Result<Option<Arc<Client>>> {
+        Ok(self.cached_client(id).await?.filter(|c| c.settings.enabled))
+    }
+
+    /// Whether `origin` is listed by some enabled client (preflight of the token, revocation,
+    /// userinfo, JWKS and discovery endpoints; SPEC §5.2).
+    pub async fn cors_origin_allowed(&self, origin: &str) -> Result<bool> {
+        let now = self.clock.now();
+        if let Some(v) = self.provider.cors.get(origin, now) {
+            return Ok(*v);
+        }
+        let ticket = self.provider.cors.ticket();
+        let allowed = origin.len() <= 300 && self.store.cors_origin_registered(origin).await?;
+        self.provider
+            .cors
+            .insert(ticket, origin.to_owned(), Arc::new(allowed), now);
+        Ok(allowed)
+    }
+
+    /// A marker for a trip to the sign-in page and back: the current time, MACed. A session
+    /// authenticated after it satisfies `prompt=login` and `max_age` on the way back.
+    pub fn login_marker(&self) -> String {
+        let now = self.clock.now().millis().to_string();
+        let mac = URL_SAFE_NO_PAD.encode(self.keys.hasher().hash(LOGIN_MARKER_DOMAIN, "", &now));
+        format!("{now}.{mac}")
+    }
+
+    /// The time of a genuine marker from [`Gatehouse::login_marker`] at most ten minutes old.
+    pub fn check_login_marker(&self, marker: &str) -> Option<Timestamp> {
+        let (at, mac) = marker.split_once('.')?;
+        let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
+        if !self.keys.hasher().verify(LOGIN_MARKER_DOMAIN, "", at, &mac) {
+            return None;
+        }
+        let at = Timestamp::from_millis(at.parse().ok()?);
+        (self.clock.now() < at.plus_secs(600)).then_some(at)
+    }
+
+    /// The CSRF token for forms of the browser holding `cookie` (signed double submit).
+    pub fn csrf_token(&self, cookie: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.keys.hasher().hash(CSRF_DOMAIN, "", cookie))
+    }
+
+    /// Whether a form's CSRF token belongs to the browser's CSRF cookie (constant time).
+    pub fn check_csrf(&self, cookie: &str, token: &str) -> bool {
+        let Ok(mac) = URL_SAFE_NO_PAD.decode(token) else {
+            return false;
+        };
+        !cookie.is_empty() && self.keys.hasher().verify(CSRF_DOMAIN, "", cookie, &mac)
+    }
+
+    /// Signs the access token, and the ID token when `openid` was granted to a user, and builds
+    /// the token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+    pub(crate) async fn issue_tokens(&self, i: Issue<'_>) -> Result<gatehouse_types::TokenResponse, OAuthError> {
+        let now = self.clock.now();
+        let s = &i.client.settings;
+        let jti = match i.grant {
+            Some(g) => format!(
+                "{}.{}",
+                g.uuid().simple(),
+                URL_SAFE_NO_PAD.encode(random_bytes::<12>(self.rng.as_ref()))
+            ),
+            None => URL_SAFE_NO_PAD.encode(random_bytes::<16>(self.rng.as_ref())),
+        };
+        let claims = AccessClaims {
+            iss: self.provider.config.issuer.clone(),
+            sub: i.user.map_or_else(|| i.client.id.to_string(), |u| u.id.to_string()),
+            aud: self.provider.config.issuer.clone(),
+            client_id: i.client.id.to_string(),
+            scope: i.scopes.to_wire(),
+            exp: now.secs() + i64::from(s.access_token_ttl),
+            iat: now.secs(),
+            jti,
+            project_id: i.client.project_id.uuid(),
+            auth_time: i.auth_time.map(Timestamp::secs),
+        };
+        let access_token = self.sign(self.provider.config.access_token_alg, "at+jwt", &claims)?;
+        let id_token = match i.user {
+            Some(user) if i.scopes.contains("openid") => Some(self.id_token(&i, user, &access_token, now).await?),
+            _ => None,
+        };
+        Ok(gatehouse_types::TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: u64::from(s.access_token_ttl),
+            refresh_token: i.refresh_token,
+            id_token,
+            scope: i.scopes.to_wire(),
+        })
+    }
+
+    async fn id_token(
+        &self,
+        i: &Issue<'_>,
+        user: &User,
+        access_token: &str,
+        now: Timestamp,
+    ) -> Result<String, OAuthError> {
+        let s = &i.client.settings;
+        let alg = SigningAlg::parse(&s.id_token_signed_response_alg).unwrap_or(SigningAlg::Es256);
+        let mut claims = serde_json::json!({
+            "iss": self.provider.config.issuer,
+            "sub": user.id.to_string(),
+            "aud": i.client.id.as_str(),
+            "azp": i.client.id.as_str(),
+            "exp": now.secs() + i64::from(s.id_token_ttl),
+            "iat": now.secs(),
+            "at_hash": jose::left_hash(alg, access_token),
+        });
+        let obj = claims
+            .as_object_mut()
+            .ok_or_else(|| OAuthError::invalid_request("claims"))?;
+        if let Some(t) = i.auth_time {
+            obj.insert("auth_time".into(), t.secs().into());
+        }
+        if let Some(n) = i.nonce {
+            obj.insert("nonce".into(), n.into());
+        }
+        if let Some(sid) = i.session {
+            obj.insert("sid".into(), sid.to_string().into());
+        }
+        obj.extend(self.user_claims(user, i.scopes, Some(i.client.project_id)).await?);
+        self.sign(alg, "JWT", &claims)
+    }
+
+    /// Profile claims by scope (OIDC Core §5.4): `profile` → name, `email` → email and
+    /// email_verified, `role` → the user's role in `role_project` (the client's project).
+    pub(crate) async fn user_claims(
+        &self,
+        user: &User,
+        scopes: &Scopes,
+        role_project: Option<ProjectId>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let mut out = serde_json::Map::new();
+        if scopes.contains("profile") {
+            out.insert("name".into(), user.name.clone().into());
+            out.insert("updated_at".into(), user.updated_at.secs().into());
+        }
+        if scopes.contains("email") {
+            out.insert("email".into(), user.email.clone().into());
+            // Gatehouse does not verify addresses; admins create accounts.
+            out.insert("email_verified".into(), false.into());
+        }
+        if let Some(project) = role_project.filter(|_| scopes.contains("role")) {
+            // Only the role in the client's own project: other tenants are none of its business.
+            let mut roles = serde_json::Map::new();
+            if let Some(flags) = self.store.get_member(project, user.id).await? {
+                let access = crate::access::Access {
+                    project_id: project,
+                    flags,
+                    read_only: false,
+                };
+                roles.insert(project.to_string(), access.role().as_str().into());
+            }
+            out.insert("roles".into(), roles.into());
+        }
+        Ok(out)
+    }
+
+    fn sign(&self, alg: SigningAlg, typ: &str, claims: &impl Serialize) -> Result<String, OAuthError> {
+        let keys = self.provider.keys();
+        let key = keys
+            .current(alg, self.clock.now())
+            .ok_or_else(|| OAuthError::new(OAuthErrorCode::ServerError, "no signing key is active"))?;
+        key.signer.sign(typ, claims).map_err(OAuthError::from)
+    }
+
+    /// Verifies a JWT signed by one of this server's published keys and returns its claims;
+    /// expiry is not checked here.
+    pub(crate) fn verify_own_jwt(&self, token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let header = jose::decode_header(token).ok()?;
+        let keys = self.provider.keys();
+        let key = keys.verifier(header.kid.as_deref()?, self.clock.now())?;
+        key.verify(token).ok()
+    }
+
+    /// Checks an access token: our signature, `typ: at+jwt`, issuer, expiry, an enabled client,
+    /// and no revocation (SPEC §5.2: revoked tokens fail on every node).
+    pub async fn validate_access_token(&self, token: &str) -> Result<AccessClaims, OAuthError> {
+        let invalid = || OAuthError::new(OAuthErrorCode::InvalidToken, "the access token is invalid or expired");
+        let now = self.clock.now();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
+        let claims = match self.provider.verified.get(&key, now) {
+            Some(c) => c,
+            None => {
+                let ticket = self.provider.verified.ticket();
+                let header = jose::decode_header(token).map_err(|_| invalid())?;
+                if !header.typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
+                    return Err(invalid());
+                }
+                let raw = self.verify_own_jwt(token).ok_or_else(invalid)?;
+                let claims: AccessClaims = serde_json::from_value(raw.into()).map_err(|_| invalid())?;
+                if claims.iss != self.provider.config.issuer {
+                    return Err(invalid());
+                }
+                let claims = Arc::new(claims);
+                self.provider.verified.insert(ticket, key, claims.clone(), now);
+                claims
+            }
+        };
+        if claims.exp <= now.secs() {
+            return Err(invalid());
+        }
+        let client = self.enabled_client(&claims.client_id).await?.ok_or_else(invalid)?;
+        if client.project_id.uuid() != claims.project_id {
+            return Err(invalid());
+        }
+        if !self.store.token_active(&claims.jti, claims.grant()).await? {
+            return Err(invalid());
+        }
+        Ok(AccessClaims::clone(&claims))
+    }
+
+    /// Hash of a high-entropy protocol secret (code, refresh token, device code, session secret).
+    pub(crate) fn secret_hash(&self, domain: &str, secret: &str) -> Vec<u8> {
+        self.keys.hasher().hash(domain, "", secret)
+    }
+}

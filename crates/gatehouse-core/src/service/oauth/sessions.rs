@@ -1,0 +1,196 @@
+//! Sign-in, browser sessions and the account pages' operations (SPEC §5.4).
+
+use tracing::instrument;
+
+use super::super::Gatehouse;
+use crate::error::{Error, Result};
+use crate::ids::{SessionId, UserId, new_row_id};
+use crate::model::User;
+use crate::oauth::Session;
+use crate::password::MAX_PASSWORD;
+use crate::rng::random_token;
+use crate::secret::{SecretString, ct_eq};
+
+const SESSION_DOMAIN: &str = "session";
+const MAX_EMAIL: usize = 320;
+
+/// A sign-in attempt from the login form.
+#[derive(Debug)]
+pub struct SignIn {
+    pub email: String,
+    pub password: SecretString,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// What a sign-in attempt led to.
+#[derive(Debug)]
+pub enum SignInOutcome {
+    /// Signed in: set `cookie` (the session's `id.secret`).
+    SignedIn { session: Session, cookie: SecretString },
+    /// Wrong email or password (never said which).
+    Invalid,
+    /// Too many failures for this account from this address, or from this address: try again later.
+    Throttled { retry_after_secs: u64 },
+}
+
+impl Gatehouse {
+    /// Checks an email and password on the bounded hashing pool and opens a session. Unknown
+    /// emails cost the same Argon2 verification as wrong passwords (SPEC §5.2).
+    #[instrument(skip_all)]
+    pub async fn sign_in(&self, req: SignIn) -> Result<SignInOutcome> {
+        let now = self.clock.now();
+        let email = req.email.trim().to_lowercase();
+        // Per account from this address, per account from anywhere (more free attempts, so an
+        // attacker cannot lock the owner out cheaply), and per address.
+        let keys = [
+            format!("{email}|{}", req.ip),
+            format!("{email}|*"),
+            format!("*|{}", req.ip),
+        ];
+        let limits = &self.provider.limits;
+        let limiters = [&limits.login_account, &limits.login_account_any, &limits.login_ip];
+        for (limiter, key) in limiters.iter().zip(&keys) {
+            if let Err(retry_after_secs) = limiter.check(key, now) {
+                return Ok(SignInOutcome::Throttled { retry_after_secs });
+            }
+        }
+        let plausible =
+            !email.is_empty() && email.len() <= MAX_EMAIL && req.password.expose_secret().len() <= MAX_PASSWORD * 4;
+        let user = if plausible {
+            self.store.find_user_by_email(&email).await?
+        } else {
+            None
+        };
+        let hash = match &user {
+            Some(u) => u.password_hash.clone(),
+            None => self.dummy_hash().await?,
+        };
+        let ok = plausible && self.passwords.verify(&req.password, &hash).await? && user.is_some();
+        let Some(user) = user.filter(|_| ok) else {
+            for (limiter, key) in limiters.iter().zip(&keys) {
+                limiter.failure(key, now);
+            }
+            tracing::info!("sign-in failed");
+            return Ok(SignInOutcome::Invalid);
+        };
+        limits.login_account.success(&keys[0]);
+        // auth_time is when the password was found correct, after hashing.
+        let now = self.clock.now();
+        let secret = random_token(self.rng.as_ref());
+        let id = SessionId::from_uuid(new_row_id());
+        let session = Session {
+            id,
+            user_id: user.id,
+            secret_hash: self.session_hash(id, &secret),
+            created_at: now,
+            auth_time: now,
+            expires_at: now.plus_secs(self.provider.config.session_ttl_secs),
+            user_agent: truncate(&req.user_agent, 300),
+            ip: truncate(&req.ip, 64),
+        };
+        self.store.insert_session(&session).await?;
+        tracing::info!(user = %user.id, session = %id, "signed in");
+        let cookie = SecretString::new(format!("{}.{}", id.uuid().simple(), secret.expose_secret()));
+        Ok(SignInOutcome::SignedIn { session, cookie })
+    }
+
+    async fn dummy_hash(&self) -> Result<String> {
+        self.provider
+            .dummy_hash
+            .get_or_try_init(|| async {
+                self.passwords
+                    .hash(self.rng.as_ref(), &random_token(self.rng.as_ref()))
+                    .await
+            })
+            .await
+            .cloned()
+    }
+
+    fn session_hash(&self, id: SessionId, secret: &SecretString) -> Vec<u8> {
+        self.keys
+            .hasher()
+            .hash(SESSION_DOMAIN, &id.to_string(), secret.expose_secret())
+    }
+
+    /// The live session a cookie value names, with its user.
+    pub async fn session_from_cookie(&self, cookie: &str) -> Result<Option<(Session, User)>> {
+        let Some((id, secret)) = cookie.split_once('.') else {
+            return Ok(None);
+        };
+        let Ok(id) = uuid::Uuid::try_parse(id) else {
+            return Ok(None);
+        };
+        let Some(session) = self.store.get_session(SessionId::from_uuid(id)).await? else {
+            return Ok(None);
+        };
+        let expected = self.session_hash(session.id, &SecretString::new(secret));
+        if !ct_eq(&expected, &session.secret_hash) || session.expires_at <= self.clock.now() {
+            return Ok(None);
+        }
+        Ok(self.store.get_user(session.user_id).await?.map(|u| (session, u)))
+    }
+
+    /// Signs out: ends the session and revokes the refresh tokens issued in it to clients with
+    /// `revoke_on_logout` (SPEC §5.2).
+    #[instrument(skip_all, fields(session = %session.id))]
+    pub async fn sign_out(&self, session: &Session) -> Result<()> {
+        let mut revoke = Vec::new();
+        for id in self.store.session_grant_clients(session.id).await? {
+            let keep = self
+                .cached_client(id.as_str())
+                .await?
+                .is_some_and(|c| !c.settings.revoke_on_logout);
+            if !keep {
+                revoke.push(id);
+            }
+        }
+        self.store
+            .end_session(session.user_id, session.id, Some(&revoke), self.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// The user's live sessions (the account page).
+    pub async fn list_own_sessions(&self, user: UserId) -> Result<Vec<Session>> {
+        self.store.list_sessions(user, self.clock.now()).await
+    }
+
+    /// Ends one of the user's own sessions and revokes every token issued in it.
+    pub async fn revoke_own_session(&self, user: UserId, id: SessionId) -> Result<()> {
+        if self.store.end_session(user, id, None, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("session"))
+        }
+    }
+
+    /// Changes the user's password after checking the current one, then ends every session and
+    /// revokes every grant of the user (SPEC §5.4).
+    #[instrument(skip_all, fields(user = %user.id))]
+    pub async fn change_password(&self, user: &User, current: &SecretString, new: &SecretString) -> Result<()> {
+        if !self.passwords.verify(current, &user.password_hash).await? {
+            return Err(Error::invalid("current_password", "is not correct"));
+        }
+        let hash = self.passwords.hash(self.rng.as_ref(), new).await?;
+        let who = crate::access::Principal::User {
+            id: user.id,
+            read_only: false,
+            server_admin: false,
+        };
+        let audit = self.audit(
+            &who,
+            crate::ids::ProjectId::SYSTEM,
+            "user.password_change",
+            ("user", user.id.to_string()),
+            serde_json::json!({}),
+        );
+        self.store
+            .change_password(user.id, &hash, self.clock.now(), &audit)
+            .await
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max).collect()
+}

@@ -1,0 +1,487 @@
+//! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6; RFC 7636 §4.6; RFC 8628 §3.4–3.5):
+//! client authentication and the four grants, with refresh-token rotation in families.
+
+use std::sync::Arc;
+
+use gatehouse_types::TokenResponse;
+use tracing::instrument;
+
+use super::super::Gatehouse;
+use super::Issue;
+use super::authorize::CODE_DOMAIN;
+use crate::clients::Client;
+use crate::crypto::RowAad;
+use crate::error::Result;
+use crate::ids::GrantId;
+use crate::model::User;
+use crate::oauth::scope::Scopes;
+use crate::oauth::{CodeRedemption, DeviceStatus, Grant, OAuthError, OAuthErrorCode, RefreshToken, pkce};
+use crate::rng::random_token;
+use crate::secret::SecretString;
+
+pub(crate) const REFRESH_DOMAIN: &str = "refresh-token";
+pub(crate) const DEVICE_DOMAIN: &str = "device-code";
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// How the client authenticated (RFC 6749 §2.3; at most one method per request).
+#[derive(Debug)]
+pub enum ClientCredentials {
+    /// `client_secret_basic`: the HTTP Basic header, already form-decoded.
+    Basic { id: String, secret: SecretString },
+    /// `client_secret_post`: `client_id` and `client_secret` in the body.
+    Post { id: String, secret: SecretString },
+    /// `none`: a public client naming itself with `client_id`.
+    None { id: String },
+}
+
+impl ClientCredentials {
+    /// The client id the caller claims.
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { id, .. } | Self::Post { id, .. } | Self::None { id } => id,
+        }
+    }
+}
+
+/// The grant parameters of a token request.
+#[derive(Debug, Default)]
+pub struct TokenParams {
+    pub grant_type: Option<String>,
+    pub code: Option<SecretString>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<SecretString>,
+    pub refresh_token: Option<SecretString>,
+    pub device_code: Option<SecretString>,
+    pub scope: Option<String>,
+}
+
+impl Gatehouse {
+    /// Authenticates a client with the method it registered (SPEC §4.1), the secret checked by
+    /// keyed hash in constant time. Repeated failures for one client id are delayed (SPEC §5.2).
+    #[instrument(skip_all, fields(client_id = %creds.client_id()))]
+    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Arc<Client>, OAuthError> {
+        let now = self.clock.now();
+        let id = creds.client_id();
+        let key = format!("client|{id}");
+        if let Err(secs) = self.provider.limits.client.check(&key, now) {
+            return Err(OAuthError::invalid_client(format!(
+                "too many failed attempts for this client; retry in {secs} s"
+            )));
+        }
+        let client = self.enabled_client(id).await?;
+        let ok = match (&client, creds) {
+            (Some(c), ClientCredentials::Basic { secret, .. }) => {
+                c.settings.token_endpoint_auth_method == "client_secret_basic"
+                    && c.verify_secret(self.keys.hasher(), secret.expose_secret(), now)
+            }
+            (Some(c), ClientCredentials::Post { secret, .. }) => {
+                c.settings.token_endpoint_auth_method == "client_secret_post"
+                    && c.verify_secret(self.keys.hasher(), secret.expose_secret(), now)
+            }
+            (Some(c), ClientCredentials::None { .. }) => c.settings.token_endpoint_auth_method == "none",
+            (None, _) => false,
+        };
+        match client.filter(|_| ok) {
+            Some(c) => Ok(c),
+            None => {
+                self.provider.limits.client.failure(&key, now);
+                Err(OAuthError::invalid_client("client authentication failed"))
+            }
+        }
+    }
+
+    /// Runs one token request for an authenticated client.
+    #[instrument(skip_all, fields(client_id = %client.id, grant_type = p.grant_type.as_deref().unwrap_or("")))]
+    pub async fn token(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+        let grant_type = p
+            .grant_type
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+        let allowed = |g: &str| {
+            if client.settings.has_grant(g) {
+                Ok(())
+            } else {
+                Err(OAuthError::new(
+                    OAuthErrorCode::UnauthorizedClient,
+                    format!("this client may not use the {g} grant"),
+                ))
+            }
+        };
+        match grant_type {
+            "authorization_code" => {
+                allowed(grant_type)?;
+                self.code_grant(client, p).await
+            }
+            "refresh_token" => {
+                allowed(grant_type)?;
+                self.refresh_grant(client, p).await
+            }
+            "client_credentials" => {
+                allowed(grant_type)?;
+                self.client_credentials_grant(client, p).await
+            }
+            DEVICE_GRANT => {
+                allowed(grant_type)?;
+                self.device_grant(client, p).await
+            }
+            _ => Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "grant_type must be authorization_code, refresh_token, client_credentials or device_code",
+            )),
+        }
+    }
+
+    async fn code_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+        let code = p.code.ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+        let now = self.clock.now();
+        let hash = self.secret_hash(CODE_DOMAIN, code.expose_secret());
+        let code = match self.store.redeem_code(&hash, now).await? {
+            CodeRedemption::Redeemed(c) => c,
+            CodeRedemption::Replayed => {
+                tracing::warn!("an authorization code was presented twice; its tokens are revoked");
+                return Err(OAuthError::invalid_grant(
+                    "the code was already used; every token issued from it is revoked",
+                ));
+            }
+            CodeRedemption::Unknown => return Err(OAuthError::invalid_grant("the code is unknown")),
+        };
+        if code.client_id != client.id || code.project_id != client.project_id || code.expires_at <= now {
+            return Err(OAuthError::invalid_grant(
+                "the code is expired or was issued to another client",
+            ));
+        }
+        let redirect_ok = match &p.redirect_uri {
+            Some(r) => *r == code.redirect_uri,
+            None => !code.redirect_uri_given,
+        };
+        if !redirect_ok {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ));
+        }
+        match (&code.code_challenge, &p.code_verifier) {
+            (Some(challenge), Some(verifier)) if pkce::verify(verifier.expose_secret(), challenge) => {}
+            (Some(_), _) => {
+                return Err(OAuthError::invalid_grant(
+                    "the code_verifier does not match the challenge",
+                ));
+            }
+            // RFC 9700 §2.1.1: a verifier for a request that had no challenge is a downgrade attempt.
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_grant(
+                    "a code_verifier was sent but no challenge was",
+                ));
+            }
+            (None, None) => {}
+        }
+        let user = self.live_user(code.user_id).await?;
+        let scopes = Scopes::parse(&code.scope)?;
+        let new = self.new_grant(
+            client,
+            &scopes,
+            Grant {
+                id: code.grant_id,
+                project_id: code.project_id,
+                client_id: code.client_id.clone(),
+                user_id: code.user_id,
+                session_id: Some(code.session_id),
+                scope: code.scope.clone(),
+                auth_time: code.auth_time,
+                created_at: now,
+                expires_at: now,
+                revoked_at: None,
+            },
+        );
+        match self.store.insert_grant(&new.grant, new.refresh()).await {
+            Ok(()) => {}
+            // A replay of the code got in first and wrote the grant as revoked.
+            Err(crate::Error::Conflict(_)) => {
+                return Err(OAuthError::invalid_grant(
+                    "the code was already used; every token issued from it is revoked",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.issue_for_grant(client, &user, &scopes, new, code.nonce.as_deref())
+            .await
+    }
+
+    /// A new grant with its expiry, and its first refresh token when the client may refresh and
+    /// `offline_access` was granted (SPEC §5.2).
+    fn new_grant(&self, client: &Client, scopes: &Scopes, mut grant: Grant) -> NewGrant {
+        let s = &client.settings;
+        grant.expires_at = grant
+            .created_at
+            .plus_secs(i64::from(s.access_token_ttl.max(s.id_token_ttl)));
+        if !(s.offline_access() && scopes.contains("offline_access")) {
+            return NewGrant { grant, refresh: None };
+        }
+        let (token, value) = self.new_refresh(client, grant.id);
+        grant.expires_at = grant.expires_at.max(token.expires_at);
+        NewGrant {
+            grant,
+            refresh: Some((token, value)),
+        }
+    }
+
+    /// The first tokens of a new user grant.
+    async fn issue_for_grant(
+        &self,
+        client: &Client,
+        user: &User,
+        scopes: &Scopes,
+        new: NewGrant,
+        nonce: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        self.issue_tokens(Issue {
+            client,
+            user: Some(user),
+            scopes,
+            grant: Some(new.grant.id),
+            session: new.grant.session_id,
+            nonce,
+            auth_time: Some(new.grant.auth_time),
+            refresh_token: new.refresh.map(|(_, v)| v.expose_secret().to_owned()),
+        })
+        .await
+    }
+
+    fn new_refresh(&self, client: &Client, grant: GrantId) -> (RefreshToken, SecretString) {
+        let now = self.clock.now();
+        let value = random_token(self.rng.as_ref());
+        let token = RefreshToken {
+            token_hash: self.secret_hash(REFRESH_DOMAIN, value.expose_secret()),
+            grant_id: grant,
+            created_at: now,
+            expires_at: now.plus_secs(i64::from(client.settings.refresh_token_ttl)),
+            rotated_at: None,
+            successor_hash: None,
+            successor: None,
+        };
+        (token, value)
+    }
+
+    async fn live_user(&self, id: crate::ids::UserId) -> Result<User, OAuthError> {
+        self.store
+            .get_user(id)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))
+    }
+
+    /// Refresh with rotation (SPEC §5.2, RFC 9700 §4.14.2). The compare-and-set in the store
+    /// decides the one winner across requests and nodes; the immediately previous token, inside
+    /// the grace window, gets the very same successor pair; any other reuse revokes the family.
+    async fn refresh_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+        let value = p
+            .refresh_token
+            .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+        let hash = self.secret_hash(REFRESH_DOMAIN, value.expose_secret());
+        let requested = p.scope.as_deref().map(Scopes::parse).transpose()?;
+        // Two rounds at most: losing the compare-and-set means someone rotated it a moment ago.
+        for _ in 0..2 {
+            let now = self.clock.now();
+            let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+            let token = self.store.get_refresh_token(&hash).await?.ok_or_else(invalid)?;
+            let grant = self.store.get_grant(token.grant_id).await?.ok_or_else(invalid)?;
+            // Another client's token: refused, and the family is left alone (it is not a replay).
+            if grant.client_id != client.id || grant.project_id != client.project_id {
+                return Err(invalid());
+            }
+            if grant.revoked_at.is_some() || token.expires_at <= now {
+                return Err(invalid());
+            }
+            if token.rotated_at.is_some() {
+                return self.replayed_refresh(client, &grant, &token).await;
+            }
+            // The client's current settings bound what a refresh can give (they may have shrunk).
+            let allowed = &client.settings.scope;
+            if !client.settings.offline_access() || !allowed.iter().any(|s| s == "offline_access") {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::UnauthorizedClient,
+                    "this client may not refresh",
+                ));
+            }
+            let granted = Scopes::for_user(Some(&Scopes::parse(&grant.scope)?), allowed, true)?;
+            let scopes = match &requested {
+                Some(r) if r.is_subset(&granted) => r.clone(),
+                Some(_) => {
+                    return Err(OAuthError::new(
+                        OAuthErrorCode::InvalidScope,
+                        "a refresh may only narrow the granted scopes",
+                    ));
+                }
+                None => granted,
+            };
+            let user = self.live_user(grant.user_id).await?;
+            let (next, next_value) = self.new_refresh(client, grant.id);
+            let response = self
+                .issue_tokens(Issue {
+                    client,
+                    user: Some(&user),
+                    scopes: &scopes,
+                    grant: Some(grant.id),
+                    session: grant.session_id,
+                    nonce: None,
+                    auth_time: Some(grant.auth_time),
+                    refresh_token: Some(next_value.expose_secret().to_owned()),
+                })
+                .await?;
+            let json = serde_json::to_vec(&response).map_err(crate::Error::unexpected)?;
+            let sealed = self
+                .seal(grant.project_id, &successor_aad(&grant, &hash), &json)
+                .await?;
+            if self.store.rotate_refresh_token(&hash, &next, &sealed, now).await? {
+                return Ok(response);
+            }
+        }
+        Err(OAuthError::invalid_grant(
+            "the refresh token is invalid, expired or revoked",
+        ))
+    }
+
+    /// A rotated token presented again: the same successor inside the grace window if it is the
+    /// immediately previous token, otherwise the whole family is revoked.
+    async fn replayed_refresh(
+        &self,
+        client: &Client,
+        grant: &Grant,
+        token: &RefreshToken,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = self.clock.now();
+        let grace = i64::from(client.settings.refresh_grace_seconds);
+        let in_window = token.rotated_at.is_some_and(|t| now < t.plus_secs(grace));
+        if in_window && let (Some(sealed), Some(next_hash)) = (&token.successor, &token.successor_hash) {
+            let successor_live = self
+                .store
+                .get_refresh_token(next_hash)
+                .await?
+                .is_some_and(|n| n.rotated_at.is_none());
+            if successor_live {
+                let json = self
+                    .open_sealed(grant.project_id, &successor_aad(grant, &token.token_hash), sealed)
+                    .await?;
+                return serde_json::from_slice(&json).map_err(|e| OAuthError::from(crate::Error::unexpected(e)));
+            }
+        }
+        self.store.revoke_grant(grant.id, now).await?;
+        tracing::warn!(grant = %grant.id, "a rotated refresh token was reused; its family is revoked");
+        Err(OAuthError::invalid_grant(
+            "the refresh token was already used; the session's tokens are revoked",
+        ))
+    }
+
+    async fn client_credentials_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+        if !client.settings.require_client_secret {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "public clients cannot use client_credentials",
+            ));
+        }
+        let requested = p.scope.as_deref().map(Scopes::parse).transpose()?;
+        let scopes = Scopes::for_client(requested.as_ref(), &client.settings.scope)?;
+        self.issue_tokens(Issue {
+            client,
+            user: None,
+            scopes: &scopes,
+            grant: None,
+            session: None,
+            nonce: None,
+            auth_time: None,
+            refresh_token: None,
+        })
+        .await
+    }
+
+    /// RFC 8628 §3.4–3.5: pending, slow_down, denied, expired, or the tokens once.
+    async fn device_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+        let code = p
+            .device_code
+            .ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
+        let now = self.clock.now();
+        let hash = self.secret_hash(DEVICE_DOMAIN, code.expose_secret());
+        let d = self
+            .store
+            .get_device_grant(&hash)
+            .await?
+            .filter(|d| d.client_id == client.id && d.project_id == client.project_id)
+            .ok_or_else(|| OAuthError::invalid_grant("the device_code is unknown"))?;
+        if d.expires_at <= now {
+            return Err(OAuthError::new(
+                OAuthErrorCode::ExpiredToken,
+                "the device_code has expired",
+            ));
+        }
+        let too_fast = d.last_polled_at.is_some_and(|t| now < t.plus_secs(d.interval_secs));
+        let interval = if too_fast { d.interval_secs + 5 } else { d.interval_secs };
+        self.store.record_device_poll(&hash, now, interval).await?;
+        if too_fast && d.status == DeviceStatus::Pending {
+            return Err(OAuthError::new(
+                OAuthErrorCode::SlowDown,
+                format!("polling too fast; wait {interval} s between requests"),
+            ));
+        }
+        let approval = match (d.status, d.approval) {
+            (DeviceStatus::Pending, _) => {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::AuthorizationPending,
+                    "the user has not answered yet",
+                ));
+            }
+            (DeviceStatus::Denied, _) => {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::AccessDenied,
+                    "the user denied the request",
+                ));
+            }
+            (DeviceStatus::Approved, Some(a)) => a,
+            _ => return Err(OAuthError::invalid_grant("the device_code was already used")),
+        };
+        let user = self.live_user(approval.user_id).await?;
+        let scopes = Scopes::parse(&d.scope)?;
+        let new = self.new_grant(
+            client,
+            &scopes,
+            Grant {
+                id: d.grant_id,
+                project_id: d.project_id,
+                client_id: d.client_id.clone(),
+                user_id: approval.user_id,
+                session_id: Some(approval.session_id),
+                scope: d.scope.clone(),
+                auth_time: approval.auth_time,
+                created_at: now,
+                expires_at: now,
+                revoked_at: None,
+            },
+        );
+        if !self.store.redeem_device_grant(&hash, &new.grant, new.refresh()).await? {
+            return Err(OAuthError::invalid_grant("the device_code was already used"));
+        }
+        self.issue_for_grant(client, &user, &scopes, new, None).await
+    }
+}
+
+/// A grant about to be stored, with its first refresh token and that token's value.
+struct NewGrant {
+    grant: Grant,
+    refresh: Option<(RefreshToken, SecretString)>,
+}
+
+impl NewGrant {
+    fn refresh(&self) -> Option<&RefreshToken> {
+        self.refresh.as_ref().map(|(r, _)| r)
+    }
+}
+
+/// Binds a sealed successor response to its grant and predecessor token.
+fn successor_aad(grant: &Grant, token_hash: &[u8]) -> RowAad {
+    let hex: String = token_hash.iter().map(|b| format!("{b:02x}")).collect();
+    RowAad::new(
+        "refresh-successor",
+        &grant.project_id.to_string(),
+        "",
+        grant.client_id.as_str(),
+        &hex,
+        0,
+    )
+}

@@ -1,0 +1,614 @@
+//! The authorization server's tables: signing keys, sessions, consent, grants, codes, refresh
+//! tokens, device authorizations and revoked access tokens. The SQL is written once and
+//! instantiated for each backend; every state change that must not race (spending a code,
+//! rotating a refresh token, deciding a device request) is a single conditional `UPDATE`.
+
+macro_rules! provider_impl {
+    ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal) => {
+        pub(crate) mod $module {
+            use async_trait::async_trait;
+            use gatehouse_core::Result;
+            use gatehouse_core::ids::*;
+            use gatehouse_core::model::*;
+            use gatehouse_core::oauth::*;
+            use gatehouse_core::ports::*;
+            use gatehouse_core::time::Timestamp;
+
+            use crate::accounts::$module::{commit, get};
+            use crate::{db_err, unexpected};
+
+            type Tx<'a> = sqlx::Transaction<'a, $db>;
+
+            const SESSION_COLS: &str = "id, user_id, secret_hash, created_at, auth_time, expires_at, user_agent, ip";
+            const CODE_COLS: &str = "code_hash, grant_id, project_id, client_id, user_id, session_id, redirect_uri, redirect_uri_given, scope, nonce, code_challenge, auth_time, created_at, expires_at";
+            const GRANT_COLS: &str = "id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at";
+            const REFRESH_COLS: &str = "token_hash, grant_id, created_at, expires_at, rotated_at, successor_hash, successor_ciphertext, successor_key_id";
+            const DEVICE_COLS: &str = "device_code_hash, user_code, grant_id, project_id, client_id, scope, created_at, expires_at, interval_secs, last_polled_at, status, user_id, session_id, auth_time";
+
+            fn at(r: &$row, col: &str) -> Result<Timestamp> {
+                Ok(Timestamp::from_millis(get(r, col)?))
+            }
+
+            fn at_opt(r: &$row, col: &str) -> Result<Option<Timestamp>> {
+                Ok(get::<Option<i64>>(r, col)?.map(Timestamp::from_millis))
+            }
+
+            fn signing_key(r: &$row) -> Result<SigningKeyRecord> {
+                Ok(SigningKeyRecord {
+                    kid: get(r, "kid")?,
+                    alg: get(r, "alg")?,
+                    private_key: get(r, "private_key")?,
+                    public_jwk: get(r, "public_jwk")?,
+                    created_at: at(r, "created_at")?,
+                    activate_at: at_opt(r, "activate_at")?,
+                })
+            }
+
+            fn session(r: &$row) -> Result<Session> {
+                Ok(Session {
+                    id: SessionId::from_uuid(get(r, "id")?),
+                    user_id: UserId::from_uuid(get(r, "user_id")?),
+                    secret_hash: get(r, "secret_hash")?,
+                    created_at: at(r, "created_at")?,
+                    auth_time: at(r, "auth_time")?,
+                    expires_at: at(r, "expires_at")?,
+                    user_agent: get(r, "user_agent")?,
+                    ip: get(r, "ip")?,
+                })
+            }
+
+            fn code(r: &$row) -> Result<AuthCode> {
+                Ok(AuthCode {
+                    code_hash: get(r, "code_hash")?,
+                    grant_id: GrantId::from_uuid(get(r, "grant_id")?),
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    client_id: ClientId::parse(&get::<String>(r, "client_id")?)?,
+                    user_id: UserId::from_uuid(get(r, "user_id")?),
+                    session_id: SessionId::from_uuid(get(r, "session_id")?),
+                    redirect_uri: get(r, "redirect_uri")?,
+                    redirect_uri_given: get(r, "redirect_uri_given")?,
+                    scope: get(r, "scope")?,
+                    nonce: get(r, "nonce")?,
+                    code_challenge: get(r, "code_challenge")?,
+                    auth_time: at(r, "auth_time")?,
+                    created_at: at(r, "created_at")?,
+                    expires_at: at(r, "expires_at")?,
+                })
+            }
+
+            fn grant(r: &$row) -> Result<Grant> {
+                Ok(Grant {
+                    id: GrantId::from_uuid(get(r, "id")?),
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    client_id: ClientId::parse(&get::<String>(r, "client_id")?)?,
+                    user_id: UserId::from_uuid(get(r, "user_id")?),
+                    session_id: get::<Option<uuid::Uuid>>(r, "session_id")?.map(SessionId::from_uuid),
+                    scope: get(r, "scope")?,
+                    auth_time: at(r, "auth_time")?,
+                    created_at: at(r, "created_at")?,
+                    expires_at: at(r, "expires_at")?,
+                    revoked_at: at_opt(r, "revoked_at")?,
+                })
+            }
+
+            fn refresh(r: &$row) -> Result<RefreshToken> {
+                let ciphertext: Option<Vec<u8>> = get(r, "successor_ciphertext")?;
+                let key: Option<uuid::Uuid> = get(r, "successor_key_id")?;
+                Ok(RefreshToken {
+                    token_hash: get(r, "token_hash")?,
+                    grant_id: GrantId::from_uuid(get(r, "grant_id")?),
+                    created_at: at(r, "created_at")?,
+                    expires_at: at(r, "expires_at")?,
+                    rotated_at: at_opt(r, "rotated_at")?,
+                    successor_hash: get(r, "successor_hash")?,
+                    successor: match (ciphertext, key) {
+                        (Some(ciphertext), Some(k)) => Some(Sealed {
+                            data_key_id: DataKeyId::from_uuid(k),
+                            ciphertext,
+                        }),
+                        _ => None,
+                    },
+                })
+            }
+
+            fn device(r: &$row) -> Result<DeviceGrant> {
+                let status: String = get(r, "status")?;
+                let user: Option<uuid::Uuid> = get(r, "user_id")?;
+                let session: Option<uuid::Uuid> = get(r, "session_id")?;
+                let auth_time = at_opt(r, "auth_time")?;
+                Ok(DeviceGrant {
+                    device_code_hash: get(r, "device_code_hash")?,
+                    user_code: get(r, "user_code")?,
+                    grant_id: GrantId::from_uuid(get(r, "grant_id")?),
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    client_id: ClientId::parse(&get::<String>(r, "client_id")?)?,
+                    scope: get(r, "scope")?,
+                    created_at: at(r, "created_at")?,
+                    expires_at: at(r, "expires_at")?,
+                    interval_secs: get(r, "interval_secs")?,
+                    last_polled_at: at_opt(r, "last_polled_at")?,
+                    status: DeviceStatus::parse(&status)
+                        .ok_or_else(|| unexpected(anyhow::anyhow!("unknown device status {status:?}")))?,
+                    approval: match (user, session, auth_time) {
+                        (Some(u), Some(s), Some(t)) => Some(DeviceApproval {
+                            user_id: UserId::from_uuid(u),
+                            session_id: SessionId::from_uuid(s),
+                            auth_time: t,
+                        }),
+                        _ => None,
+                    },
+                })
+            }
+
+            async fn insert_grant_tx(tx: &mut Tx<'_>, g: &Grant, refresh: Option<&RefreshToken>) -> Result<()> {
+                sqlx::query(&format!("INSERT INTO oauth_grants ({GRANT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+                    .bind(g.id.uuid())
+                    .bind(g.project_id.uuid())
+                    .bind(g.client_id.as_str())
+                    .bind(g.user_id.uuid())
+                    .bind(g.session_id.map(SessionId::uuid))
+                    .bind(&g.scope)
+                    .bind(g.auth_time.millis())
+                    .bind(g.created_at.millis())
+                    .bind(g.expires_at.millis())
+                    .bind(g.revoked_at.map(Timestamp::millis))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err("this grant"))?;
+                if let Some(t) = refresh {
+                    insert_refresh_tx(tx, t).await?;
+                }
+                Ok(())
+            }
+
+            async fn insert_refresh_tx(tx: &mut Tx<'_>, t: &RefreshToken) -> Result<()> {
+                sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&t.token_hash)
+                    .bind(t.grant_id.uuid())
+                    .bind(t.created_at.millis())
+                    .bind(t.expires_at.millis())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err("this refresh token"))?;
+                Ok(())
+            }
+
+            async fn revoke_grant_tx(tx: &mut Tx<'_>, id: GrantId, at: Timestamp) -> Result<bool> {
+                let r = sqlx::query("UPDATE oauth_grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id.uuid())
+                    .bind(at.millis())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unexpected)?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            #[async_trait]
+            impl SigningKeyStore for $store {
+                async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+                    let rows = sqlx::query("SELECT kid, alg, private_key, public_jwk, created_at, activate_at FROM signing_keys ORDER BY created_at")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    rows.iter().map(signing_key).collect()
+                }
+
+                async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<()> {
+                    sqlx::query("INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, activate_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(&k.kid)
+                        .bind(&k.alg)
+                        .bind(&k.private_key)
+                        .bind(&k.public_jwk)
+                        .bind(k.created_at.millis())
+                        .bind(k.activate_at.map(Timestamp::millis))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err("a signing key with this kid"))?;
+                    Ok(())
+                }
+
+                async fn schedule_signing_key(&self, kid: &str, activate_at: Timestamp) -> Result<bool> {
+                    let r = sqlx::query("UPDATE signing_keys SET activate_at = $2 WHERE kid = $1 AND activate_at IS NULL")
+                        .bind(kid)
+                        .bind(activate_at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn delete_signing_key(&self, kid: &str) -> Result<()> {
+                    sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+                        .bind(kid)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+            }
+
+            #[async_trait]
+            impl SessionStore for $store {
+                async fn insert_session(&self, s: &Session) -> Result<()> {
+                    sqlx::query(&format!("INSERT INTO user_sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+                        .bind(s.id.uuid())
+                        .bind(s.user_id.uuid())
+                        .bind(&s.secret_hash)
+                        .bind(s.created_at.millis())
+                        .bind(s.auth_time.millis())
+                        .bind(s.expires_at.millis())
+                        .bind(&s.user_agent)
+                        .bind(&s.ip)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err("this session"))?;
+                    Ok(())
+                }
+
+                async fn get_session(&self, id: SessionId) -> Result<Option<Session>> {
+                    let row = sqlx::query(&format!("SELECT {SESSION_COLS} FROM user_sessions WHERE id = $1"))
+                        .bind(id.uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(session).transpose()
+                }
+
+                async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<Session>> {
+                    let rows = sqlx::query(&format!("SELECT {SESSION_COLS} FROM user_sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 1000"))
+                        .bind(user.uuid())
+                        .bind(now.millis())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    rows.iter().map(session).collect()
+                }
+
+                async fn end_session(&self, user: UserId, id: SessionId, revoke: Option<&[ClientId]>, at: Timestamp) -> Result<bool> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let gone = sqlx::query("DELETE FROM user_sessions WHERE id = $1 AND user_id = $2")
+                        .bind(id.uuid())
+                        .bind(user.uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    if gone == 0 {
+                        return Ok(false);
+                    }
+                    // Codes and device approvals of the session die with it.
+                    for sql in [
+                        "DELETE FROM auth_codes WHERE session_id = $1 AND redeemed_at IS NULL",
+                        "UPDATE device_grants SET status = 'denied' WHERE session_id = $1 AND status = 'approved'",
+                    ] {
+                        sqlx::query(sql).bind(id.uuid()).execute(&mut *tx).await.map_err(unexpected)?;
+                    }
+                    const REVOKE: &str = "UPDATE oauth_grants SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL";
+                    match revoke {
+                        None => {
+                            sqlx::query(REVOKE).bind(id.uuid()).bind(at.millis()).execute(&mut *tx).await.map_err(unexpected)?;
+                        }
+                        Some(clients) => {
+                            for c in clients {
+                                sqlx::query(&format!("{REVOKE} AND client_id = $3"))
+                                    .bind(id.uuid())
+                                    .bind(at.millis())
+                                    .bind(c.as_str())
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(unexpected)?;
+                            }
+                        }
+                    }
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(true)
+                }
+
+                async fn get_consent(&self, user: UserId, client: &ClientId) -> Result<Option<String>> {
+                    sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+                        .bind(user.uuid())
+                        .bind(client.as_str())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)
+                }
+
+                async fn put_consent(&self, user: UserId, client: &ClientId, scope: &str, at: Timestamp) -> Result<()> {
+                    sqlx::query("INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = $3, granted_at = $4")
+                        .bind(user.uuid())
+                        .bind(client.as_str())
+                        .bind(scope)
+                        .bind(at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err("consent"))?;
+                    Ok(())
+                }
+
+                async fn change_password(&self, user: UserId, hash: &str, at: Timestamp, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let changed = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                        .bind(user.uuid())
+                        .bind(hash)
+                        .bind(at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    if changed == 0 {
+                        return Err(gatehouse_core::Error::NotFound("user"));
+                    }
+                    for sql in [
+                        "DELETE FROM user_sessions WHERE user_id = $1",
+                        "DELETE FROM auth_codes WHERE user_id = $1 AND redeemed_at IS NULL",
+                        "UPDATE device_grants SET status = 'denied' WHERE user_id = $1 AND status = 'approved'",
+                    ] {
+                        sqlx::query(sql).bind(user.uuid()).execute(&mut *tx).await.map_err(unexpected)?;
+                    }
+                    sqlx::query("UPDATE oauth_grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                        .bind(user.uuid())
+                        .bind(at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    commit(tx, audit).await
+                }
+            }
+
+            #[async_trait]
+            impl GrantStore for $store {
+                async fn insert_code(&self, c: &AuthCode) -> Result<()> {
+                    sqlx::query(&format!("INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+                        .bind(&c.code_hash)
+                        .bind(c.grant_id.uuid())
+                        .bind(c.project_id.uuid())
+                        .bind(c.client_id.as_str())
+                        .bind(c.user_id.uuid())
+                        .bind(c.session_id.uuid())
+                        .bind(&c.redirect_uri)
+                        .bind(c.redirect_uri_given)
+                        .bind(&c.scope)
+                        .bind(&c.nonce)
+                        .bind(&c.code_challenge)
+                        .bind(c.auth_time.millis())
+                        .bind(c.created_at.millis())
+                        .bind(c.expires_at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err("this code"))?;
+                    Ok(())
+                }
+
+                async fn redeem_code(&self, code_hash: &[u8], at: Timestamp) -> Result<CodeRedemption> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let spent = sqlx::query(&format!("UPDATE auth_codes SET redeemed_at = $2 WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING {CODE_COLS}"))
+                        .bind(code_hash)
+                        .bind(at.millis())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    let outcome = match spent {
+                        Some(r) => CodeRedemption::Redeemed(Box::new(code(&r)?)),
+                        None => {
+                            let grant: Option<uuid::Uuid> = sqlx::query_scalar("SELECT grant_id FROM auth_codes WHERE code_hash = $1")
+                                .bind(code_hash)
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(unexpected)?;
+                            match grant {
+                                Some(_) => {
+                                    // The first redemption may not have written its grant yet: a
+                                    // revoked grant written now makes its insert fail instead.
+                                    sqlx::query("INSERT INTO oauth_grants (id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at) SELECT grant_id, project_id, client_id, user_id, session_id, scope, auth_time, $2, $3, $2 FROM auth_codes WHERE code_hash = $1 ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(oauth_grants.revoked_at, excluded.revoked_at)")
+                                        .bind(code_hash)
+                                        .bind(at.millis())
+                                        .bind(at.millis() + 86_400_000)
+                                        .execute(&mut *tx)
+                                        .await
+                                        .map_err(unexpected)?;
+                                    CodeRedemption::Replayed
+                                }
+                                None => CodeRedemption::Unknown,
+                            }
+                        }
+                    };
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(outcome)
+                }
+
+                async fn insert_grant(&self, g: &Grant, refresh: Option<&RefreshToken>) -> Result<()> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    insert_grant_tx(&mut tx, g, refresh).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn get_grant(&self, id: GrantId) -> Result<Option<Grant>> {
+                    let row = sqlx::query(&format!("SELECT {GRANT_COLS} FROM oauth_grants WHERE id = $1"))
+                        .bind(id.uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(grant).transpose()
+                }
+
+                async fn revoke_grant(&self, id: GrantId, at: Timestamp) -> Result<bool> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let revoked = revoke_grant_tx(&mut tx, id, at).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(revoked)
+                }
+
+                async fn session_grant_clients(&self, session: SessionId) -> Result<Vec<ClientId>> {
+                    let ids: Vec<String> = sqlx::query_scalar("SELECT DISTINCT client_id FROM oauth_grants WHERE session_id = $1 AND revoked_at IS NULL")
+                        .bind(session.uuid())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    ids.iter().map(|s| ClientId::parse(s)).collect()
+                }
+
+                async fn get_refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshToken>> {
+                    let row = sqlx::query(&format!("SELECT {REFRESH_COLS} FROM refresh_tokens WHERE token_hash = $1"))
+                        .bind(token_hash)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(refresh).transpose()
+                }
+
+                async fn rotate_refresh_token(&self, old: &[u8], new: &RefreshToken, successor: &Sealed, at: Timestamp) -> Result<bool> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let won = sqlx::query("UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3, successor_ciphertext = $4, successor_key_id = $5 WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 AND EXISTS (SELECT 1 FROM oauth_grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL)")
+                        .bind(old)
+                        .bind(at.millis())
+                        .bind(&new.token_hash)
+                        .bind(&successor.ciphertext)
+                        .bind(successor.data_key_id.uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected()
+                        == 1;
+                    if !won {
+                        return Ok(false);
+                    }
+                    insert_refresh_tx(&mut tx, new).await?;
+                    sqlx::query("UPDATE oauth_grants SET expires_at = CASE WHEN expires_at < $2 THEN $2 ELSE expires_at END WHERE id = $1")
+                        .bind(new.grant_id.uuid())
+                        .bind(new.expires_at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(true)
+                }
+
+                async fn insert_device_grant(&self, d: &DeviceGrant) -> Result<()> {
+                    sqlx::query(&format!("INSERT INTO device_grants ({DEVICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, NULL, NULL, NULL)"))
+                        .bind(&d.device_code_hash)
+                        .bind(&d.user_code)
+                        .bind(d.grant_id.uuid())
+                        .bind(d.project_id.uuid())
+                        .bind(d.client_id.as_str())
+                        .bind(&d.scope)
+                        .bind(d.created_at.millis())
+                        .bind(d.expires_at.millis())
+                        .bind(d.interval_secs)
+                        .bind(d.status.as_str())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err("a device request with this user code"))?;
+                    Ok(())
+                }
+
+                async fn get_device_grant(&self, device_code_hash: &[u8]) -> Result<Option<DeviceGrant>> {
+                    let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM device_grants WHERE device_code_hash = $1"))
+                        .bind(device_code_hash)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(device).transpose()
+                }
+
+                async fn find_device_grant(&self, user_code: &str) -> Result<Option<DeviceGrant>> {
+                    let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM device_grants WHERE user_code = $1"))
+                        .bind(user_code)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(device).transpose()
+                }
+
+                async fn record_device_poll(&self, device_code_hash: &[u8], at: Timestamp, interval_secs: i64) -> Result<()> {
+                    sqlx::query("UPDATE device_grants SET last_polled_at = $2, interval_secs = $3 WHERE device_code_hash = $1")
+                        .bind(device_code_hash)
+                        .bind(at.millis())
+                        .bind(interval_secs)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+
+                async fn decide_device_grant(&self, user_code: &str, approval: Option<&DeviceApproval>, at: Timestamp) -> Result<bool> {
+                    let status = if approval.is_some() { DeviceStatus::Approved } else { DeviceStatus::Denied };
+                    let r = sqlx::query("UPDATE device_grants SET status = $2, user_id = $3, session_id = $4, auth_time = $5 WHERE user_code = $1 AND status = 'pending' AND expires_at > $6")
+                        .bind(user_code)
+                        .bind(status.as_str())
+                        .bind(approval.map(|a| a.user_id.uuid()))
+                        .bind(approval.map(|a| a.session_id.uuid()))
+                        .bind(approval.map(|a| a.auth_time.millis()))
+                        .bind(at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn redeem_device_grant(&self, device_code_hash: &[u8], g: &Grant, refresh: Option<&RefreshToken>) -> Result<bool> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let won = sqlx::query("UPDATE device_grants SET status = 'redeemed' WHERE device_code_hash = $1 AND status = 'approved'")
+                        .bind(device_code_hash)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected()
+                        == 1;
+                    if !won {
+                        return Ok(false);
+                    }
+                    insert_grant_tx(&mut tx, g, refresh).await?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(true)
+                }
+
+                async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> Result<()> {
+                    sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+                        .bind(jti)
+                        .bind(expires_at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+
+                async fn token_active(&self, jti: &str, grant: Option<GrantId>) -> Result<bool> {
+                    sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AND ($2 IS NULL OR EXISTS (SELECT 1 FROM oauth_grants WHERE id = $2 AND revoked_at IS NULL))")
+                        .bind(jti)
+                        .bind(grant.map(GrantId::uuid))
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(unexpected)
+                }
+
+                async fn purge_expired(&self, now: Timestamp) -> Result<u64> {
+                    // Spent codes are kept ten minutes past expiry so a late replay still finds
+                    // (and revokes) its grant; successors are kept only through the longest grace window.
+                    let statements: [(&str, i64); 7] = [
+                        ("DELETE FROM auth_codes WHERE expires_at < $1", now.millis() - 600_000),
+                        ("DELETE FROM oauth_grants WHERE expires_at < $1", now.millis()),
+                        ("DELETE FROM refresh_tokens WHERE expires_at < $1", now.millis()),
+                        ("UPDATE refresh_tokens SET successor_ciphertext = NULL, successor_key_id = NULL WHERE rotated_at < $1 AND successor_ciphertext IS NOT NULL", now.millis() - 300_000),
+                        ("DELETE FROM device_grants WHERE expires_at < $1", now.millis()),
+                        ("DELETE FROM user_sessions WHERE expires_at < $1", now.millis()),
+                        ("DELETE FROM revoked_tokens WHERE expires_at < $1", now.millis()),
+                    ];
+                    let mut n = 0;
+                    for (sql, before) in statements {
+                        n += sqlx::query(sql).bind(before).execute(&self.pool).await.map_err(unexpected)?.rows_affected();
+                    }
+                    Ok(n)
+                }
+            }
+        }
+    };
+}
+
+provider_impl!(
+    sqlite,
+    crate::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow,
+    "BEGIN IMMEDIATE"
+);
+provider_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow, "BEGIN");
