@@ -36,6 +36,14 @@ pub struct Config {
     pub admin_password_file: Option<PathBuf>,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// How long a browser sign-in session lasts, in seconds (default 14 days).
+    pub session_ttl_secs: i64,
+    /// Scheduled signing-key rotation period, in days (SPEC §5.3, default 30).
+    pub key_rotation_days: i64,
+    /// `Cache-Control: max-age` of the JWKS in seconds; new keys are published this long before they sign.
+    pub jwks_max_age_secs: i64,
+    /// Algorithm of access tokens: `ES256` (default), `EdDSA` or `RS256`.
+    pub access_token_alg: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -66,6 +74,10 @@ impl Default for Config {
             admin_email: None,
             admin_password_file: None,
             max_body_bytes: 256 * 1024,
+            session_ttl_secs: 14 * 86_400,
+            key_rotation_days: 30,
+            jwks_max_age_secs: 300,
+            access_token_alg: "ES256".into(),
         }
     }
 }
@@ -113,7 +125,28 @@ impl Config {
             matches!(config.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
         );
+        anyhow::ensure!(
+            gatehouse_core::jose::SigningAlg::parse(&config.access_token_alg).is_some(),
+            "access_token_alg must be ES256, EdDSA or RS256"
+        );
+        anyhow::ensure!(config.session_ttl_secs >= 60, "session_ttl_secs must be at least 60");
+        anyhow::ensure!(config.key_rotation_days >= 1, "key_rotation_days must be at least 1");
+        anyhow::ensure!(
+            (0..=86_400).contains(&config.jwks_max_age_secs),
+            "jwks_max_age_secs must be between 0 and 86400"
+        );
         Ok((config, unknown))
+    }
+
+    /// The authorization server's settings for `issuer`.
+    pub fn provider(&self, issuer: &str) -> gatehouse_core::service::ProviderConfig {
+        let mut p = gatehouse_core::service::ProviderConfig::new(issuer);
+        p.session_ttl_secs = self.session_ttl_secs;
+        p.key_rotation_secs = self.key_rotation_days * 86_400;
+        p.jwks_max_age_secs = self.jwks_max_age_secs;
+        p.access_token_alg = gatehouse_core::jose::SigningAlg::parse(&self.access_token_alg)
+            .unwrap_or(gatehouse_core::jose::SigningAlg::Es256);
+        p
     }
 
     /// The database URL, defaulting to SQLite in the data directory.

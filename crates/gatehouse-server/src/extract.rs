@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use gatehouse_core::access::Principal;
 
-/// The authenticated caller of a REST endpoint: `Authorization: Bearer <API key>`.
+/// The authenticated caller of a REST endpoint: `Authorization: Bearer <API key or user access token>`.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
@@ -31,7 +31,12 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("the Authorization header must be Bearer <credential>"))?;
-        let principal = state.gh.authenticate_api_key(token).await?;
+        // API keys carry the MeshAgent prefix; anything else must be a Gatehouse access token.
+        let principal = if token.starts_with("ma-") {
+            state.gh.authenticate_api_key(token).await?
+        } else {
+            state.gh.authenticate_user_token(token).await?
+        };
         Ok(Self(principal))
     }
 }

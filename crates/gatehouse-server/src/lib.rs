@@ -89,18 +89,6 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
     if !ran.is_empty() {
         tracing::info!(versions = ?ran, "applied migrations");
     }
-    let notifier: Arc<dyn Notifier> = match db.pg_pool() {
-        Some(pool) => Arc::new(notify::PgNotifier::new(pool.clone())),
-        None => Arc::new(notify::InProcessNotifier),
-    };
-    let deps = Deps {
-        store: db.store(),
-        notifier,
-        clock: Arc::new(SystemClock),
-        rng: Arc::new(SystemRng::default()),
-    };
-    let gh = Arc::new(Gatehouse::open(deps, master).await?);
-
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -111,6 +99,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
             "issuer {issuer:?} must be an https URL (http only on loopback); set --issuer to the public URL"
         )
     })?;
+    let gh = Arc::new(open_gatehouse(&db, master, config.provider(&issuer)).await?);
     // The bootstrap file is created before the first-start data is committed: credentials that
     // cannot be written must not be generated, or they would be lost for good.
     let reserved = match &config.bootstrap_file {
@@ -130,6 +119,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
     if let Some(pool) = db.pg_pool() {
         tasks.push(tokio::spawn(notify::listen(pool.clone(), gh.clone(), stop_rx.clone())));
     }
+    tasks.push(tokio::spawn(maintenance(gh.clone(), stop_rx.clone())));
     let state = Arc::new(AppState {
         gh: gh.clone(),
         metrics: metrics::Metrics::default(),
@@ -155,6 +145,48 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
         tasks,
         db,
     })
+}
+
+/// The application over `db`, with the notifier its backend needs.
+async fn open_gatehouse(
+    db: &Database,
+    master: MasterKey,
+    provider: gatehouse_core::service::ProviderConfig,
+) -> anyhow::Result<Gatehouse> {
+    let notifier: Arc<dyn Notifier> = match db.pg_pool() {
+        Some(pool) => Arc::new(notify::PgNotifier::new(pool.clone())),
+        None => Arc::new(notify::InProcessNotifier),
+    };
+    let deps = Deps {
+        store: db.store(),
+        notifier,
+        clock: Arc::new(SystemClock),
+        rng: Arc::new(SystemRng::default()),
+    };
+    Ok(Gatehouse::open(deps, master, provider).await?)
+}
+
+/// How often each node runs the provider's upkeep (key rotation and removal, purging).
+const MAINTENANCE_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs [`Gatehouse::provider_maintenance`] every minute until shutdown.
+async fn maintenance(gh: Arc<Gatehouse>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(MAINTENANCE_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = gh.provider_maintenance().await {
+                    tracing::error!(error = %e, "provider maintenance failed");
+                }
+            }
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// Longest time a request may take, body included (exports of 100,000 clients fit well inside).
@@ -280,6 +312,41 @@ pub async fn run_migrate(overrides: Overrides) -> anyhow::Result<()> {
     );
     db.close().await;
     Ok(())
+}
+
+/// A signing key scheduled by `gatehouse keys rotate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledKey {
+    pub alg: String,
+    pub kid: String,
+    /// RFC 3339: when it starts signing (one JWKS cache period after it was published).
+    pub activate_at: String,
+}
+
+/// `gatehouse keys rotate`: schedules every algorithm's *next* signing key and creates new *next*
+/// keys (SPEC §5.3). Running nodes hear of it through `LISTEN/NOTIFY` on PostgreSQL, and through
+/// their periodic reload otherwise.
+pub async fn run_keys_rotate(overrides: Overrides) -> anyhow::Result<Vec<ScheduledKey>> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let (config, _) = Config::load(&overrides, &env)?;
+    init_logging(&config.log_format);
+    config::ensure_private_dir(&config.data_dir)?;
+    let master = load_master_key(&config)?;
+    let db = Database::connect(&config.database_url()).await?;
+    db.migrate().await?;
+    let gh = open_gatehouse(&db, master, config.provider(&config.issuer(&config.listen))).await?;
+    let rotated = gh
+        .rotate_signing_keys(&gatehouse_core::jose::SigningAlg::ALL)
+        .await?
+        .into_iter()
+        .map(|(alg, kid, at)| ScheduledKey {
+            alg: alg.as_str().to_owned(),
+            kid,
+            activate_at: at.rfc3339(),
+        })
+        .collect();
+    db.close().await;
+    Ok(rotated)
 }
 
 /// `{"admin_email", "admin_password", "api_key", "project_id"}` (SPEC §2).

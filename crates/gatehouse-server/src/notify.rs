@@ -66,17 +66,17 @@ pub async fn listen(pool: PgPool, gh: Arc<Gatehouse>, mut stop: watch::Receiver<
                 }
             }
         };
-        gh.apply_invalidation(&Invalidation::All);
+        gh.apply_invalidation(&Invalidation::All).await;
         loop {
             tokio::select! {
                 msg = listener.try_recv() => match msg {
                     Ok(Some(n)) => match serde_json::from_str::<Invalidation>(n.payload()) {
-                        Ok(event) => gh.apply_invalidation(&event),
+                        Ok(event) => gh.apply_invalidation(&event).await,
                         Err(e) => tracing::warn!(error = %e, "ignoring a malformed invalidation"),
                     },
                     Ok(None) => {
                         tracing::warn!("LISTEN connection lost; dropping caches and reconnecting");
-                        gh.apply_invalidation(&Invalidation::All);
+                        gh.apply_invalidation(&Invalidation::All).await;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "LISTEN failed; reconnecting");

@@ -36,7 +36,7 @@ impl utoipa::Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A project API key (ma-…)"))
+                    .description(Some("A project API key (ma-…) or a user access token with the gatehouse_api or gatehouse_api.read_only scope"))
                     .build(),
             ),
         );

@@ -1,11 +1,15 @@
-//! The router: one module per resource; every route is also listed in [`crate::openapi`].
+//! The router: one module per resource. Every REST route is also listed in [`crate::openapi`]; the
+//! OAuth/OIDC endpoints are described by discovery instead (RFC 8414).
 
 pub(crate) mod accounts;
 pub(crate) mod api_keys;
 pub(crate) mod clients;
 pub(crate) mod external_oauth;
+pub(crate) mod oauth;
+pub(crate) mod pages;
 pub(crate) mod secrets;
 pub(crate) mod system;
+pub(crate) mod web;
 
 use std::sync::Arc;
 
@@ -21,6 +25,7 @@ pub fn router() -> Router<Arc<AppState>> {
     let ext = get(external_oauth::list).post(external_oauth::create);
     let ext_one = axum::routing::put(external_oauth::update).delete(external_oauth::delete);
     Router::new()
+        .merge(provider_routes())
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
@@ -84,4 +89,35 @@ pub fn router() -> Router<Arc<AppState>> {
             get(secrets::get).put(secrets::update).delete(secrets::delete),
         )
         .route("/accounts/projects/{project_id}/audit", get(system::audit))
+}
+
+/// The authorization server: protocol endpoints and the sign-in pages.
+fn provider_routes() -> Router<Arc<AppState>> {
+    use oauth::{authorize, discovery, token};
+    use pages::{account, device};
+    let config = get(discovery::configuration).options(discovery::configuration);
+    Router::new()
+        .route("/.well-known/openid-configuration", config.clone())
+        .route("/.well-known/oauth-authorization-server", config)
+        .route("/oauth/jwks", get(discovery::jwks).options(discovery::jwks))
+        .route("/oauth/authorize", get(authorize::authorize).post(authorize::authorize))
+        .route("/oauth/token", post(token::token).options(token::token))
+        .route("/oauth/device_authorization", post(token::device_authorization))
+        .route(
+            "/oauth/userinfo",
+            get(token::userinfo).post(token::userinfo).options(token::userinfo),
+        )
+        .route("/oauth/revoke", post(token::revoke).options(token::revoke))
+        .route("/oauth/introspect", post(token::introspect))
+        .route("/oauth/logout", get(pages::logout).post(pages::logout))
+        .route("/logout", get(pages::logout).post(pages::logout))
+        .route("/login", get(pages::login_page).post(pages::login))
+        .route("/consent", post(authorize::consent))
+        .route("/device", get(device::device_page).post(device::device_lookup))
+        .route("/device/confirm", post(device::device_confirm))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/account/sessions/{session_id}/revoke", post(account::revoke_session))
+        .route("/assets/gatehouse.css", get(web::stylesheet))
+        .route("/assets/form_post.js", get(web::form_post_script))
 }

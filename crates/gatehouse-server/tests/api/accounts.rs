@@ -81,7 +81,7 @@ api_test!(bootstrap_key_is_a_server_admin_and_bootstrap_runs_once, |s| {
         .await;
     assert_eq!(st, 409, "emails are unique case-insensitively");
     // A restart on the same database creates nothing again.
-    let again = TestServer::spawn_on(s.backend.clone(), s.dir.clone(), s.database_url.clone()).await;
+    let again = TestServer::spawn_on(s.backend.clone(), s.dir.clone(), s.database_url.clone(), None).await;
     assert!(
         again.admin_key.is_empty(),
         "a second start must not mint another bootstrap key"

@@ -6,7 +6,10 @@ mod accounts;
 mod clients;
 mod exports;
 mod input;
+mod logs;
 mod nodes;
+mod oauth_flows;
+mod oidc_interop;
 mod secrets;
 
 use std::path::PathBuf;
@@ -92,15 +95,17 @@ impl TestServer {
             Backend::Sqlite => format!("sqlite://{}", dir.join("gatehouse.db").display()),
             Backend::Postgres { admin_url } => create_pg_database(admin_url).await,
         };
-        let mut s = Self::spawn_on(backend, dir, database_url).await;
+        let mut s = Self::spawn_on(backend, dir, database_url, None).await;
         s.owned = true;
         s
     }
 
     /// Starts a server on an existing data directory and database (a second node, a restart).
-    pub async fn spawn_on(backend: Backend, dir: PathBuf, database_url: String) -> Self {
+    /// Nodes behind one load balancer share one `issuer`.
+    pub async fn spawn_on(backend: Backend, dir: PathBuf, database_url: String, issuer: Option<&str>) -> Self {
         let config = Config {
             max_body_bytes: 64 * 1024,
+            issuer: issuer.map(str::to_owned),
             ..test_config(&dir, &database_url)
         };
         let server = gatehouse_server::start(&config).await.expect("server starts");
@@ -173,6 +178,36 @@ impl TestServer {
             .await;
         assert_eq!(st, 201, "{k}");
         (id, k["value"].as_str().unwrap().to_owned())
+    }
+
+    /// A user with a known password, created by the server admin; returns its id.
+    pub async fn user(&self, email: &str, password: &str) -> String {
+        let (st, u) = self
+            .call(
+                Method::POST,
+                "/accounts/users",
+                Some(json!({ "email": email, "name": email, "password": password })),
+            )
+            .await;
+        assert_eq!(st, 201, "{u}");
+        u["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A client in `project` created with `settings` (JSON of SPEC §4.1); returns `(client_id, secret)`.
+    pub async fn client(&self, key: &str, project: &str, settings: Value) -> (String, Option<String>) {
+        let (st, c) = self
+            .call_as(
+                key,
+                Method::POST,
+                &format!("/accounts/projects/{project}/oauth/clients"),
+                Some(settings),
+            )
+            .await;
+        assert_eq!(st, 201, "{c}");
+        (
+            c["client"]["client_id"].as_str().unwrap().to_owned(),
+            c["client"]["client_secret"].as_str().map(str::to_owned),
+        )
     }
 
     /// Everything the database holds, as bytes: the SQLite files, or a `pg_dump`.

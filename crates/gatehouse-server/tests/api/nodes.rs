@@ -11,19 +11,19 @@ use gatehouse_core::secret::SecretString;
 use crate::{Backend, TestServer, backends};
 
 /// Two nodes on one fresh PostgreSQL database, or `None` without PostgreSQL.
-async fn two_nodes() -> Option<(TestServer, TestServer)> {
+pub async fn two_nodes() -> Option<(TestServer, TestServer)> {
     let Some(pg) = backends().into_iter().find(|b| matches!(b, Backend::Postgres { .. })) else {
         eprintln!("note: two-node test skipped: GATEHOUSE_TEST_POSTGRES_URL is not set");
         return None;
     };
     let a = TestServer::spawn(pg.clone()).await;
-    let mut b = TestServer::spawn_on(pg, a.dir.clone(), a.database_url.clone()).await;
+    let mut b = TestServer::spawn_on(pg, a.dir.clone(), a.database_url.clone(), Some(&a.base)).await;
     b.admin_key = a.admin_key.clone();
     Some((a, b))
 }
 
 /// Polls `check` until it holds, failing after one second.
-async fn within_a_second(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub async fn within_a_second(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let start = Instant::now();
     while !check().await {
         assert!(

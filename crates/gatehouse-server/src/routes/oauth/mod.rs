@@ -1,0 +1,154 @@
+//! The OAuth 2.0 / OpenID Connect endpoints (SPEC §5.1). Errors here take the RFC 6749 §5.2
+//! shape `{"error", "error_description"}`, not the REST API's.
+
+pub(crate) mod authorize;
+pub(crate) mod discovery;
+pub(crate) mod token;
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use gatehouse_core::oauth::{OAuthError, OAuthErrorCode};
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::service::oauth::ClientCredentials;
+use gatehouse_types::OAuthErrorBody;
+
+use crate::routes::web::Form;
+use crate::state::AppState;
+
+/// An OAuth error answered as JSON: 401 for `invalid_client` (with a Basic challenge) and
+/// `invalid_token`, 403 for `insufficient_scope`, 400 otherwise.
+pub struct OAuthJsonError(pub OAuthError);
+
+impl From<OAuthError> for OAuthJsonError {
+    fn from(error: OAuthError) -> Self {
+        Self(error)
+    }
+}
+
+impl From<gatehouse_core::Error> for OAuthJsonError {
+    fn from(e: gatehouse_core::Error) -> Self {
+        OAuthError::from(e).into()
+    }
+}
+
+impl IntoResponse for OAuthJsonError {
+    fn into_response(self) -> Response {
+        let status = match self.0.code {
+            OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            OAuthErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+            OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = OAuthErrorBody {
+            error: self.0.code.as_str().into(),
+            error_description: Some(self.0.description.clone()),
+        };
+        let mut res = (status, axum::Json(body)).into_response();
+        let challenge = match self.0.code {
+            // RFC 9110 §15.5.2: every 401 carries a challenge.
+            OAuthErrorCode::InvalidClient => Some("Basic realm=\"gatehouse\"".to_owned()),
+            OAuthErrorCode::InvalidToken | OAuthErrorCode::InsufficientScope => Some(format!(
+                "Bearer realm=\"gatehouse\", error=\"{}\"",
+                self.0.code.as_str()
+            )),
+            _ => None,
+        };
+        if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, c);
+        }
+        res.headers_mut()
+            .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        res
+    }
+}
+
+/// The client's credentials from the Basic header or the body (RFC 6749 §2.3.1): exactly one
+/// method; the Basic user and password are form-decoded after base64.
+pub fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<ClientCredentials, OAuthJsonError> {
+    let invalid = |m: &str| OAuthJsonError::from(OAuthError::invalid_request(m));
+    let body_id = form.single("client_id").map_err(|e| invalid(&e))?;
+    let body_secret = form.single("client_secret").map_err(|e| invalid(&e))?;
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let basic = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+            .and_then(|b| STANDARD.decode(b.trim()).ok())
+            .and_then(|b| String::from_utf8(b).ok());
+        let fail = || OAuthJsonError(OAuthError::invalid_client("malformed Basic credentials"));
+        let decoded = basic.ok_or_else(fail)?;
+        let (id, secret) = decoded.split_once(':').ok_or_else(fail)?;
+        let id = form_decode(id);
+        if body_secret.is_some() {
+            return Err(invalid("use one client authentication method, not several"));
+        }
+        if body_id.is_some_and(|b| b != id) {
+            return Err(invalid("client_id differs from the Basic credentials"));
+        }
+        return Ok(ClientCredentials::Basic {
+            id,
+            secret: SecretString::new(form_decode(secret)),
+        });
+    }
+    match (body_id, body_secret) {
+        (Some(id), Some(secret)) => Ok(ClientCredentials::Post {
+            id: id.to_owned(),
+            secret: SecretString::new(secret),
+        }),
+        (Some(id), None) => Ok(ClientCredentials::None { id: id.to_owned() }),
+        (None, _) => Err(OAuthJsonError::from(OAuthError::invalid_client(
+            "no client authentication",
+        ))),
+    }
+}
+
+fn form_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// CORS for the endpoints browsers call directly (SPEC §5.2). `allowed` says whether the
+/// request's origin may read the response; preflights are answered for any registered origin.
+pub fn cors(headers: &HeaderMap, allowed: bool, mut res: Response) -> Response {
+    if let Some(origin) = headers.get(header::ORIGIN).filter(|_| allowed) {
+        let h = res.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    res
+}
+
+/// Whether the request's `Origin` is some client's registered CORS origin.
+pub async fn origin_registered(state: &Arc<AppState>, headers: &HeaderMap) -> bool {
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        Some(o) => state.gh.cors_origin_allowed(o).await.unwrap_or(false),
+        None => false,
+    }
+}
+
+/// Answers a CORS preflight for a registered origin.
+pub async fn preflight(state: &Arc<AppState>, headers: &HeaderMap, methods: &'static str) -> Response {
+    let allowed = origin_registered(state, headers).await;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if allowed {
+        let h = res.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type"),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    }
+    cors(headers, allowed, res)
+}
+
+/// Whether this is a CORS preflight.
+pub fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}

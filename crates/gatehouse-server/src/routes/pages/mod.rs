@@ -1,0 +1,184 @@
+//! Server-rendered pages (SPEC §5.1, §5.4): sign in, sign out (also RP-initiated logout), the
+//! device verification page and the account page. Plain forms: they work without JavaScript and
+//! a form-following HTTP client can use them.
+
+pub(crate) mod account;
+pub(crate) mod device;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::service::oauth::{SignIn, SignInOutcome};
+
+use crate::routes::web::{
+    Browser, Form, SESSION_COOKIE, error_page, esc, hidden, is_form, local_path, page, see_other, set_cookie,
+};
+use crate::state::AppState;
+
+/// Redirects to the sign-in page, returning to `next` afterwards.
+pub fn to_login(next: &str) -> Response {
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    see_other(&format!("/login?{q}"))
+}
+
+fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, error: Option<&str>) -> String {
+    let error = error.map_or(String::new(), |e| {
+        format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))
+    });
+    format!(
+        "{error}<form method=\"post\" action=\"/login\">{}{}\
+         <label for=\"email\">Email</label><input type=\"text\" id=\"email\" name=\"email\" value=\"{}\" autocomplete=\"username\" required autofocus>\
+         <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Sign in</button></form>",
+        browser.csrf_field(state),
+        hidden("next", next),
+        esc(email),
+    )
+}
+
+/// The `login_hint` of the authorization request being returned to, to prefill the email.
+fn login_hint(next: &str) -> String {
+    next.split_once('?')
+        .map(|(_, q)| Form::parse(q.as_bytes()))
+        .and_then(|f| f.get("login_hint").map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// `GET /login`.
+pub async fn login_page(State(state): State<Arc<AppState>>, browser: Browser, RawQuery(query): RawQuery) -> Response {
+    let form = Form::parse(query.unwrap_or_default().as_bytes());
+    let next = form.get("next").and_then(local_path).unwrap_or("/account");
+    let body = login_form(&state, &browser, next, &login_hint(next), None);
+    browser.finish(page(StatusCode::OK, "Sign in", &body))
+}
+
+/// `POST /login`: on success sets the session cookie and returns to `next`.
+pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, browser: Browser, body: Bytes) -> Response {
+    if !is_form(&headers) {
+        return browser.finish(error_page(StatusCode::BAD_REQUEST, "Expected a form post."));
+    }
+    let form = Form::parse(&body);
+    let next = form.get("next").and_then(local_path).unwrap_or("/account").to_owned();
+    let email = form.get("email").unwrap_or("").to_owned();
+    let again = |status: StatusCode, message: &str| {
+        browser.finish(page(
+            status,
+            "Sign in",
+            &login_form(&state, &browser, &next, &email, Some(message)),
+        ))
+    };
+    if !browser.check_csrf(&state, &form) {
+        return again(StatusCode::FORBIDDEN, "The form expired; please sign in again.");
+    }
+    let attempt = SignIn {
+        email: email.clone(),
+        password: SecretString::new(form.get("password").unwrap_or("")),
+        ip: browser.ip.clone(),
+        user_agent: browser.user_agent.clone(),
+    };
+    match state.gh.sign_in(attempt).await {
+        Ok(SignInOutcome::SignedIn { session, cookie }) => {
+            let max_age = (session.expires_at.millis() - session.created_at.millis()) / 1000;
+            let mut res = see_other(&next);
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, cookie.expose_secret(), Some(max_age), browser.secure),
+            );
+            browser.finish(res)
+        }
+        Ok(SignInOutcome::Invalid) => again(StatusCode::UNAUTHORIZED, "The email or password is not correct."),
+        Ok(SignInOutcome::Throttled { retry_after_secs }) => {
+            let mut res = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("Too many failed attempts. Try again in {retry_after_secs} s."),
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in failed");
+            again(StatusCode::INTERNAL_SERVER_ERROR, "Signing in failed; try again.")
+        }
+    }
+}
+
+/// `GET, POST /logout` and `/oauth/logout` (OIDC RP-Initiated Logout 1.0). A signed-in browser
+/// confirms with a CSRF-protected form, so no third party can sign a user out; then the session
+/// ends and the browser goes to the registered `post_logout_redirect_uri`.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    browser: Browser,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let form = Form::of_request(&method, &headers, query.as_deref(), &body).unwrap_or_default();
+    let field = |n: &str| form.single(n).ok().flatten();
+    let plan = state
+        .gh
+        .plan_logout(
+            field("id_token_hint"),
+            field("client_id"),
+            field("post_logout_redirect_uri"),
+            field("state"),
+        )
+        .await;
+    let plan = match plan {
+        Ok(p) => p,
+        Err(e) => return browser.finish(error_page(StatusCode::BAD_REQUEST, &e.to_string())),
+    };
+    let confirmed = method == Method::POST && form.get("confirm") == Some("yes") && browser.check_csrf(&state, &form);
+    let done = |signed_out: bool| -> Response {
+        let mut res = match &plan.redirect {
+            Some(to) => see_other(to),
+            None => page(
+                StatusCode::OK,
+                "Signed out",
+                "<p>You are signed out of Gatehouse.</p><p><a href=\"/login\">Sign in again</a></p>",
+            ),
+        };
+        if signed_out {
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, "", Some(0), browser.secure),
+            );
+        }
+        res
+    };
+    let res = match (&browser.session, confirmed) {
+        (None, _) => done(false),
+        (Some((session, _)), true) => match state.gh.sign_out(session).await {
+            Ok(()) => done(true),
+            Err(e) => {
+                tracing::error!(error = %e, "sign-out failed");
+                error_page(StatusCode::INTERNAL_SERVER_ERROR, "Signing out failed; try again.")
+            }
+        },
+        (Some((_, user)), false) => {
+            let keep: String = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"]
+                .iter()
+                .filter_map(|n| field(n).map(|v| hidden(n, v)))
+                .collect();
+            let asking = plan.client_name.as_deref().map_or(String::new(), |c| {
+                format!("<p><strong>{}</strong> asks you to sign out.</p>", esc(c))
+            });
+            let body = format!(
+                "{asking}<p>Sign <strong>{}</strong> out of Gatehouse?</p><form method=\"post\" action=\"/oauth/logout\">{}{keep}{}<button type=\"submit\">Sign out</button></form>",
+                esc(&user.email),
+                browser.csrf_field(&state),
+                hidden("confirm", "yes"),
+            );
+            page(StatusCode::OK, "Sign out", &body)
+        }
+    };
+    browser.finish(res)
+}
