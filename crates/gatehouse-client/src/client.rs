@@ -140,6 +140,22 @@ impl Client {
         self.send_json(self.request(method, segments)?.json(body)).await
     }
 
+    /// `POST segments` with a form body and **no** bearer credential, for the OAuth endpoints:
+    /// they authenticate the client in the body (RFC 6749 §2.3.1), and an `Authorization`
+    /// header would be read as client authentication. Error bodies are read in the RFC 6749
+    /// §5.2 shape.
+    pub(crate) async fn oauth_form(&self, segments: &[&str], form: &[(&str, &str)]) -> Result<Vec<u8>, Error> {
+        let request = self.http.post(self.url(segments)?).form(form);
+        let response = request.send().await.map_err(Error::Transport)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(Error::Transport)?;
+        if status.is_success() {
+            Ok(body.to_vec())
+        } else {
+            Err(Error::from_oauth_response(status.as_u16(), &body))
+        }
+    }
+
     /// `DELETE segments`, expecting `204`.
     pub(crate) async fn delete(&self, segments: &[&str]) -> Result<(), Error> {
         self.send_empty(self.request(Method::DELETE, segments)?).await

@@ -1,6 +1,6 @@
 //! The one error type of the client, and how a failed response body becomes one.
 
-use gatehouse_types::ErrorBody;
+use gatehouse_types::{ErrorBody, OAuthErrorBody};
 
 /// Longest excerpt of a non-JSON error body kept in [`Error::Api`]'s message.
 const MAX_BODY_EXCERPT: usize = 200;
@@ -71,6 +71,31 @@ impl Error {
             status,
             error: format!("http_{status}"),
             message,
+        }
+    }
+}
+
+impl Error {
+    /// Builds the error for a non-success answer of an OAuth endpoint, whose body is
+    /// `{"error", "error_description"}` (RFC 6749 §5.2): `error` becomes the code
+    /// (`authorization_pending`, `invalid_grant`, …) and the description the message.
+    pub(crate) fn from_oauth_response(status: u16, body: &[u8]) -> Self {
+        if serde_json::from_slice::<ErrorBody>(body).is_ok() {
+            return Self::from_response(status, body);
+        }
+        match serde_json::from_slice::<OAuthErrorBody>(body) {
+            Ok(OAuthErrorBody {
+                error,
+                error_description,
+            }) => Self::Api {
+                status,
+                error: one_line(&error),
+                message: match error_description {
+                    Some(text) if !text.trim().is_empty() => one_line(&text),
+                    _ => reason_phrase(status).to_owned(),
+                },
+            },
+            Err(_) => Self::from_response(status, body),
         }
     }
 }
@@ -154,6 +179,29 @@ mod tests {
         };
         assert_eq!(message.chars().count(), MAX_BODY_EXCERPT + 1);
         assert!(message.ends_with('…'));
+    }
+
+    #[test]
+    fn oauth_error_body_becomes_api_error_with_the_oauth_code() {
+        let err = Error::from_oauth_response(
+            400,
+            br#"{"error":"authorization_pending","error_description":"the user has not answered yet"}"#,
+        );
+        assert_eq!(err.code(), Some("authorization_pending"));
+        assert_eq!(
+            err.to_string(),
+            "400 authorization_pending: the user has not answered yet"
+        );
+        let bare = Error::from_oauth_response(400, br#"{"error":"slow_down"}"#);
+        assert_eq!(bare.to_string(), "400 slow_down: Bad Request");
+    }
+
+    #[test]
+    fn non_oauth_error_body_of_an_oauth_endpoint_is_read_as_usual() {
+        let err = Error::from_oauth_response(502, b"bad gateway");
+        assert_eq!(err.code(), Some("http_502"));
+        let rest = Error::from_oauth_response(404, br#"{"error":"not_found","message":"no such route"}"#);
+        assert_eq!(rest.to_string(), "404 not_found: no such route");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Typed client for the Gatehouse REST management API (SPEC §3, §4, §7.6, §9.7).
+//! Typed client for the Gatehouse REST management API (SPEC §3, §4, §7.6, §9.7) and the OAuth
+//! endpoints a native client needs (device sign-in, refresh, revocation; SPEC §5.1).
 //!
 //! Every endpoint is one async method on [`Client`], typed with the wire shapes of
 //! [`gatehouse_types`] (re-exported as [`types`]). The CLI talks to servers only through this
@@ -25,6 +26,7 @@ mod error;
 
 pub use client::{Client, ExportFile, ExportFormat};
 pub use credential::Credential;
+pub use endpoints::DEVICE_CODE_GRANT;
 pub use error::Error;
 /// The wire types every method takes and returns.
 pub use gatehouse_types as types;

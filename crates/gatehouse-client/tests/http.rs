@@ -158,3 +158,89 @@ async fn unreachable_server_is_a_transport_error() {
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert!(!err.to_string().contains('\n'));
 }
+
+#[tokio::test]
+async fn device_authorization_posts_the_client_id_as_a_form_without_the_bearer_credential() {
+    let (base, peer) = one_shot(
+        "200 OK",
+        &[("Content-Type", "application/json")],
+        br#"{"device_code":"dc","user_code":"BCDF-GHJK","verification_uri":"http://h/device",
+"verification_uri_complete":"http://h/device?user_code=BCDF-GHJK","expires_in":600,"interval":5}"#,
+    );
+    let started = client(&base)
+        .device_authorization("gatehouse-cli", "openid gatehouse_api")
+        .await
+        .expect("device authorization");
+    assert_eq!((started.user_code.as_str(), started.interval), ("BCDF-GHJK", 5));
+    let request = peer.join().expect("peer");
+    assert!(
+        request.starts_with("POST /oauth/device_authorization HTTP/1.1\r\n"),
+        "{request}"
+    );
+    let lower = request.to_ascii_lowercase();
+    assert!(
+        lower.contains("content-type: application/x-www-form-urlencoded\r\n"),
+        "{request}"
+    );
+    assert!(!lower.contains("authorization: bearer"), "{request}");
+    assert!(
+        request.ends_with("client_id=gatehouse-cli&scope=openid+gatehouse_api"),
+        "{request}"
+    );
+}
+
+#[tokio::test]
+async fn a_pending_device_grant_is_an_error_carrying_the_oauth_code() {
+    let (base, peer) = one_shot(
+        "400 Bad Request",
+        &[("Content-Type", "application/json")],
+        br#"{"error":"authorization_pending","error_description":"the user has not answered yet"}"#,
+    );
+    let err = client(&base)
+        .device_token("gatehouse-cli", "the-device-code")
+        .await
+        .expect_err("pending");
+    assert_eq!(err.code(), Some("authorization_pending"));
+    let request = peer.join().expect("peer");
+    assert!(request.starts_with("POST /oauth/token HTTP/1.1\r\n"), "{request}");
+    assert!(
+        request.ends_with(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=the-device-code&client_id=gatehouse-cli"
+        ),
+        "{request}"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_returns_the_rotated_pair() {
+    let (base, peer) = one_shot(
+        "200 OK",
+        &[("Content-Type", "application/json")],
+        br#"{"access_token":"at2","token_type":"Bearer","expires_in":900,"refresh_token":"rt2","scope":"openid"}"#,
+    );
+    let tokens = client(&base)
+        .refresh_token("gatehouse-cli", "rt1")
+        .await
+        .expect("refresh");
+    assert_eq!(tokens.refresh_token.as_deref(), Some("rt2"));
+    let request = peer.join().expect("peer");
+    assert!(
+        request.ends_with("grant_type=refresh_token&refresh_token=rt1&client_id=gatehouse-cli"),
+        "{request}"
+    );
+}
+
+#[tokio::test]
+async fn revocation_names_the_token_type() {
+    let (base, peer) = one_shot("200 OK", &[], b"");
+    client(&base)
+        .revoke_refresh_token("gatehouse-cli", "rt1")
+        .await
+        .expect("revoke");
+    let request = peer.join().expect("peer");
+    assert!(request.starts_with("POST /oauth/revoke HTTP/1.1\r\n"), "{request}");
+    assert!(
+        request.ends_with("token=rt1&token_type_hint=refresh_token&client_id=gatehouse-cli"),
+        "{request}"
+    );
+}

@@ -11,8 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse_client::Credential;
 
 use crate::commands::{
-    api_key::ApiKeyCommand, audit::AuditCommand, client::ClientCommand, project::ProjectCommand, secret::SecretCommand,
-    serve::MigrateArgs, serve::ServeArgs,
+    api_key::ApiKeyCommand, audit::AuditCommand, auth::AuthCommand, client::ClientCommand, keys::KeysCommand,
+    project::ProjectCommand, secret::SecretCommand, serve::MigrateArgs, serve::ServeArgs,
 };
 
 /// Help heading of the options every command accepts.
@@ -38,7 +38,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "GATEHOUSE_URL", default_value = DEFAULT_SERVER, value_name = "URL", help_heading = GLOBAL)]
     pub server: String,
 
-    /// Project API key (or user access token) sent as the bearer credential.
+    /// Project API key (or user access token) sent as the bearer credential [default: the
+    /// sign-in saved by `gatehouse auth login`].
     #[arg(
         long,
         global = true,
@@ -57,7 +58,8 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = GLOBAL)]
     pub output: OutputFormat,
 
-    /// CLI settings file [default: $XDG_CONFIG_HOME/gatehouse/cli.json or ~/.config/gatehouse/cli.json].
+    /// CLI settings file; `auth login` keeps its tokens in credentials.json beside it
+    /// [default: $XDG_CONFIG_HOME/gatehouse/cli.json or ~/.config/gatehouse/cli.json].
     #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub cli_config: Option<PathBuf>,
 }
@@ -78,6 +80,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(MigrateArgs),
+    /// Signing keys of the server's tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sign in to a server as a user (device authorization), sign out, and show who you are.
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Projects (tenants) you belong to, and the active project.
     #[command(subcommand)]
     Project(ProjectCommand),

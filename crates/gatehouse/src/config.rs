@@ -55,16 +55,23 @@ pub fn load(path: &Path) -> Result<CliConfig> {
     }
 }
 
-/// Writes `config` to `path` with mode 0600: to a temporary file beside it, then renamed over it,
-/// so a crash never leaves a half-written file and an older file's looser mode is not kept.
+/// Writes `config` to `path` with mode 0600, atomically (see [`write_private_atomic`]).
 pub fn save(path: &Path, config: &CliConfig) -> Result<()> {
+    let mut json = serde_json::to_vec_pretty(config)?;
+    json.push(b'\n');
+    write_private_atomic(path, &json)
+}
+
+/// Replaces `path` with `bytes`: written to a temporary file beside it, created with mode 0600
+/// (never readable by others, not even for a moment), then renamed over it, so a crash never
+/// leaves a half-written file and an older file's looser mode is not kept. A missing parent
+/// directory is created with mode 0700.
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut json = serde_json::to_vec_pretty(config)?;
-    json.push(b'\n');
     let file_name = path
         .file_name()
         .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
@@ -74,7 +81,7 @@ pub fn save(path: &Path, config: &CliConfig) -> Result<()> {
     let tmp = dir.join(tmp_name);
     // A leftover from a crashed run of this same pid would make `create_new` fail.
     let _ = fs::remove_file(&tmp);
-    let written = write_private(&tmp, &json).and_then(|()| fs::rename(&tmp, path));
+    let written = write_private(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
     if written.is_err() {
         // Best effort: the temporary file is ours and useless now.
         let _ = fs::remove_file(&tmp);

@@ -1,4 +1,5 @@
-//! What every client command needs: the API client, the project it acts on, and where to print.
+//! What every client command needs: the API client (API key or saved sign-in), the project it
+//! acts on, and where to print.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use uuid::Uuid;
 use crate::UsageError;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::config::{self, ActiveProject};
+use crate::credentials;
 
 /// Shared state of one command run.
 pub struct Ctx<'a> {
@@ -33,14 +35,23 @@ impl<'a> Ctx<'a> {
         self.global.output == OutputFormat::Json
     }
 
-    /// An authenticated client for `--server`. Fails early, with a hint, without an API key.
-    pub fn client(&self) -> Result<Client> {
-        let credential = self
-            .global
-            .api_key
-            .clone()
-            .ok_or_else(|| anyhow!("no API key: pass --api-key or set GATEHOUSE_API_KEY"))?;
-        Client::new(&self.global.server, Some(credential)).map_err(Into::into)
+    /// An authenticated client for `--server`: with the API key when one is given, else with
+    /// the access token of `gatehouse auth login`, refreshed first when it is about to expire.
+    /// Fails early, with a hint, when there is neither.
+    pub async fn client(&self) -> Result<Client> {
+        let server = &self.global.server;
+        if let Some(credential) = &self.global.api_key {
+            return Ok(Client::new(server, Some(credential.clone()))?);
+        }
+        let anonymous = Client::new(server, None)?;
+        let token = credentials::access_token(&anonymous, &self.credentials_path()?, credentials::now()).await?;
+        let token = token.ok_or_else(|| {
+            anyhow!(
+                "not signed in to {}: run `gatehouse auth login`, or pass --api-key or set GATEHOUSE_API_KEY",
+                anonymous.base_url()
+            )
+        })?;
+        Ok(Client::new(server, Some(token))?)
     }
 
     /// Path of `cli.json` (`--cli-config`, else the XDG default).
@@ -49,6 +60,11 @@ impl<'a> Ctx<'a> {
             Some(path) => Ok(path.clone()),
             None => config::default_path(),
         }
+    }
+
+    /// Path of `credentials.json`: beside `cli.json`.
+    pub fn credentials_path(&self) -> Result<PathBuf> {
+        Ok(credentials::path_beside(&self.config_path()?))
     }
 
     /// The saved active project, when it was activated against this same server.
@@ -94,6 +110,11 @@ impl<'a> Ctx<'a> {
     /// Prints one line.
     pub fn line(&mut self, text: &str) -> Result<()> {
         writeln!(self.out, "{text}").context("writing output")
+    }
+
+    /// Pushes what was printed so far to the reader (before a long wait).
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.flush().context("writing output")
     }
 
     /// Writes raw bytes (a `--out -` export).

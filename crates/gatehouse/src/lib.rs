@@ -1,5 +1,6 @@
-//! The `gatehouse` command: `serve` and `migrate` run the server; every other command is a client
-//! of the REST API through `gatehouse-client` (SPEC §11).
+//! The `gatehouse` command: `serve`, `migrate` and `keys` work on the server and its storage;
+//! every other command is a client of the REST API through `gatehouse-client` (SPEC §11),
+//! authenticated with an API key or the sign-in of `auth login`.
 //!
 //! `main.rs` only parses arguments and reports errors; the commands live here so that tests can
 //! run them in-process: parse a [`Cli`] with `Cli::try_parse_from` and call [`run_with_output`]
@@ -9,6 +10,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod credentials;
+pub mod device_flow;
 pub mod output;
 
 use std::fmt;
@@ -33,6 +36,8 @@ pub async fn run_with_output(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::
     match command {
         Command::Serve(args) => commands::serve::serve(args).await,
         Command::Migrate(args) => commands::serve::migrate(args).await,
+        Command::Keys(cmd) => commands::keys::run(&mut ctx, cmd).await,
+        Command::Auth(cmd) => commands::auth::run(&mut ctx, cmd).await,
         Command::Project(cmd) => commands::project::run(&mut ctx, cmd).await,
         Command::Client(cmd) => commands::client::run(&mut ctx, cmd).await,
         Command::ApiKey(cmd) => commands::api_key::run(&mut ctx, cmd).await,

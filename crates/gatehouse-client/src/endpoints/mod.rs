@@ -1,5 +1,8 @@
-//! One method per REST endpoint, grouped by resource.
+//! One method per REST endpoint, grouped by resource, and the OAuth endpoints of a native client.
 
 mod accounts;
+mod oauth;
 mod oauth_clients;
 mod project_data;
+
+pub use oauth::DEVICE_CODE_GRANT;

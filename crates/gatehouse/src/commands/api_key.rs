@@ -31,7 +31,7 @@ pub enum ApiKeyCommand {
 
 /// Runs an API key command.
 pub async fn run(ctx: &mut Ctx<'_>, cmd: ApiKeyCommand) -> Result<()> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let project = ctx.project_id(&client).await?;
     match cmd {
         ApiKeyCommand::List => {

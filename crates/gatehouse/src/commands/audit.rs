@@ -22,7 +22,7 @@ pub enum AuditCommand {
 
 /// Runs an audit command.
 pub async fn run(ctx: &mut Ctx<'_>, cmd: AuditCommand) -> Result<()> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let project = ctx.project_id(&client).await?;
     match cmd {
         AuditCommand::List { count, offset } => {

@@ -103,7 +103,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
     // reported as such even without an API key.
     match cmd {
         ClientCommand::List(args) => {
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let query = ListQuery {
                 count: args.count,
@@ -136,7 +136,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
             Ok(())
         }
         ClientCommand::Get { client_id } => {
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let response = client.get_client(project, &client_id).await?;
             if ctx.json() {
@@ -149,7 +149,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
                 Some(path) => read_client_json(path)?,
                 None => create_input(&args)?,
             };
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let created = client.create_client(project, &input).await?;
             let secret = created.client.client_secret.as_deref();
@@ -170,7 +170,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
                 Some(path) => read_client_json(path)?,
                 None => update_input(&args)?,
             };
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let response = client.update_client(project, &args.client_id, &input).await?;
             if ctx.json() {
@@ -179,7 +179,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
             ctx.print(&fields(&describe(&response.client)))
         }
         ClientCommand::Delete { client_id, force } => {
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             client.delete_client(project, &client_id, force).await?;
             if !ctx.json() {
@@ -193,7 +193,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
             grace_seconds,
         } => {
             let client_secret = secret_file.as_deref().map(read_secret_file).transpose()?;
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let input = SetClientSecret {
                 client_secret,
@@ -219,7 +219,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
 
 async fn export(ctx: &mut Ctx<'_>, args: ExportArgs) -> Result<()> {
     let format = ExportFormat::from(args.format);
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let project = ctx.project_id(&client).await?;
     let file = client.export_clients(project, format, args.filter.as_deref()).await?;
     let path = args

@@ -2,8 +2,10 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod auth;
 pub mod client;
 pub mod client_args;
+pub mod keys;
 pub mod project;
 pub mod secret;
 pub mod secret_data;

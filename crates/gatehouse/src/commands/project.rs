@@ -44,7 +44,7 @@ pub enum ProjectCommand {
 
 /// Runs a project command.
 pub async fn run(ctx: &mut Ctx<'_>, cmd: ProjectCommand) -> Result<()> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     match cmd {
         ProjectCommand::List => {
             let list = client.list_projects().await?;

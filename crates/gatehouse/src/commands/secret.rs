@@ -66,7 +66,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: SecretCommand) -> Result<()> {
     // reported as such even without an API key.
     match cmd {
         SecretCommand::List => {
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let list = client.list_secrets(project).await?;
             if ctx.json() {
@@ -85,7 +85,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: SecretCommand) -> Result<()> {
             ctx.print(&table.render())
         }
         SecretCommand::Get { secret_id } => {
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let secret = client.get_secret(project, secret_id).await?;
             if ctx.json() {
@@ -101,7 +101,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: SecretCommand) -> Result<()> {
                 kind: kind.as_str().to_owned(),
                 data_base64: encode(&load_data(kind, &args.data)?),
             };
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let info = client.create_secret(project, &input).await?;
             if ctx.json() {
@@ -113,7 +113,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: SecretCommand) -> Result<()> {
             let kind = resolve_kind(args.kind, &args.data)?
                 .ok_or_else(|| UsageError::new("give the new data: --from-env-file, --data, or the docker flags"))?;
             let data_base64 = encode(&load_data(kind, &args.data)?);
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             // The body replaces the secret, so an omitted name keeps the stored one.
             let name = match args.name {
@@ -132,7 +132,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: SecretCommand) -> Result<()> {
             ctx.line(&format!("Updated {} secret {} ({}).", info.kind, info.name, info.id))
         }
         SecretCommand::Delete { secret_id } => {
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             client.delete_secret(project, secret_id).await?;
             if !ctx.json() {

@@ -3,7 +3,8 @@
 //! is set (then it must be reachable: an unreachable database fails the run instead of skipping).
 //!
 //! Commands are parsed and run as `main.rs` runs them, with stdout captured; a failure is seen as
-//! the user sees it, an exit code and the `{err:#}` line.
+//! the user sees it, an exit code and the `{err:#}` line. The sign-in commands are in [`auth`],
+//! `keys rotate` in [`keys`].
 
 use std::path::PathBuf;
 
@@ -93,6 +94,8 @@ struct Gatehouse {
     admin_key: String,
     system_project: String,
     dir: PathBuf,
+    /// The server's database, for commands that open storage directly (`keys rotate`).
+    database_url: String,
     /// The PostgreSQL admin URL and the database created for this server.
     pg: Option<(String, String)>,
 }
@@ -119,7 +122,7 @@ impl Gatehouse {
         let config = gatehouse_server::Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.clone(),
-            database_url: Some(database_url),
+            database_url: Some(database_url.clone()),
             ..gatehouse_server::Config::default()
         };
         let server = gatehouse_server::start(&config).await.expect("the server starts");
@@ -130,6 +133,7 @@ impl Gatehouse {
             system_project: bootstrap.project_id.to_string(),
             server: Some(server),
             dir,
+            database_url,
             pg,
         }
     }
@@ -203,15 +207,19 @@ macro_rules! e2e_test {
     ($name:ident, |$gh:ident| $body:block) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
-            for backend in backends() {
-                eprintln!("backend: {}", if matches!(backend, Backend::Sqlite) { "sqlite" } else { "postgres" });
-                let $gh = Gatehouse::start(&backend).await;
+            for backend in crate::backends() {
+                eprintln!("backend: {}", if matches!(backend, crate::Backend::Sqlite) { "sqlite" } else { "postgres" });
+                let $gh = crate::Gatehouse::start(&backend).await;
                 $body
                 $gh.stop().await;
             }
         }
     };
 }
+
+mod auth;
+mod keys;
+mod nodes;
 
 e2e_test!(the_readme_walkthrough_works_end_to_end, |gh| {
     assert!(
