@@ -1,0 +1,150 @@
+//! SPEC §5.5 end to end: a real Gatehouse (SQLite, port 0), a project client and a user made
+//! through the REST API, the example app on port 0, and a form-following browser going
+//! `/login` → Gatehouse sign-in and consent → `/callback`.
+
+use gatehouse_client::types::{ClientInput, CreateUser, ProjectInput};
+use gatehouse_client::{Client, Credential};
+use gatehouse_testkit::Browser;
+use seed_flow::Settings;
+use serde_json::Value;
+
+/// A running Gatehouse on a fresh SQLite database in a temporary directory.
+struct Gatehouse {
+    server: Option<gatehouse_server::Server>,
+    url: String,
+    admin: Client,
+    dir: std::path::PathBuf,
+}
+
+impl Gatehouse {
+    async fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("gatehouse-seed-flow-{}", uuid::Uuid::new_v4().simple()));
+        let config = gatehouse_server::Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.clone(),
+            database_url: Some(format!("sqlite://{}", dir.join("gatehouse.db").display())),
+            ..gatehouse_server::Config::default()
+        };
+        let server = gatehouse_server::start(&config).await.expect("the server starts");
+        let bootstrap = server.bootstrap.as_ref().expect("a fresh database is bootstrapped");
+        let url = format!("http://{}", server.addr);
+        let key = Credential::new(bootstrap.api_key.expose_secret());
+        Self {
+            admin: Client::new(&url, Some(key)).expect("client"),
+            url,
+            server: Some(server),
+            dir,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+impl Drop for Gatehouse {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Serves the example app on a loopback port; returns its base URL.
+async fn serve_app(gh: &Gatehouse, client_id: &str, client_secret: &str, listener: tokio::net::TcpListener) -> String {
+    let public_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = seed_flow::app(Settings {
+        issuer: gh.url.clone(),
+        client_id: client_id.into(),
+        client_secret: client_secret.into(),
+        public_url: public_url.clone(),
+    })
+    .await
+    .expect("the app discovers Gatehouse");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    public_url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_signs_in_through_gatehouse_and_gets_the_room_of_their_domain() {
+    let gh = Gatehouse::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app_url = format!("http://{}", listener.local_addr().expect("addr"));
+
+    let project = gh
+        .admin
+        .create_project(&ProjectInput { name: "Acme".into() })
+        .await
+        .expect("project");
+    let input = ClientInput {
+        name: Some("Seed flow example".into()),
+        redirect_uris: Some(vec![format!("{app_url}/callback")]),
+        scope: Some("openid profile email".into()),
+        ..ClientInput::default()
+    };
+    let created = gh.admin.create_client(project.id, &input).await.expect("client");
+    let secret = created
+        .client
+        .client_secret
+        .clone()
+        .expect("a confidential client has a secret");
+    let (email, password) = ("dana@acme.example", "correct horse battery staple");
+    let user = gh
+        .admin
+        .create_user(&CreateUser {
+            email: email.into(),
+            name: "Dana".into(),
+            password: password.into(),
+        })
+        .await
+        .expect("user");
+
+    let app_url = serve_app(&gh, &created.client.client.client_id, &secret, listener).await;
+    let browser = Browser::new(&gh.url);
+    let start = browser.get(&format!("{app_url}/login")).await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let authorize = start.location.clone().expect("a redirect to Gatehouse");
+    assert!(
+        authorize.starts_with(&format!("{}/oauth/authorize?", gh.url)),
+        "{authorize}"
+    );
+    for part in ["code_challenge_method=S256", "response_type=code", "nonce=", "state="] {
+        assert!(authorize.contains(part), "{part} missing from {authorize}");
+    }
+
+    let back = browser.authorize(&authorize, email, password).await;
+    let callback = back.location.clone().expect("a redirect back to the app");
+    assert!(callback.starts_with(&format!("{app_url}/callback?")), "{callback}");
+    let answer = browser.get(&callback).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let decision: Value = serde_json::from_str(&answer.body).expect("JSON");
+    assert_eq!(decision["sub"], user.id.to_string());
+    assert_eq!(decision["email"], email);
+    assert_eq!(decision["room"], "acme-example");
+    assert_eq!(decision["allowed"], true);
+
+    // The state is single use: replaying the callback is refused.
+    let replay = browser.get(&callback).await;
+    assert_eq!(replay.status, 400, "{}", replay.body);
+    gh.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_without_the_browsers_state_cookie_is_refused() {
+    let gh = Gatehouse::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app_url = serve_app(&gh, "unused", "unused", listener).await;
+    let started = Browser::new(&gh.url).get(&format!("{app_url}/login")).await;
+    let authorize = url::Url::parse(started.location.as_deref().expect("redirect")).expect("url");
+    let state = authorize
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state");
+    // Another browser (an attacker's link) presents the state without its cookie.
+    let other = Browser::new(&gh.url);
+    let page = other.get(&format!("{app_url}/callback?code=x&state={state}")).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("does not belong to this browser"), "{}", page.body);
+    gh.stop().await;
+}
