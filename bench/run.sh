@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark in release mode. PostgreSQL figures need GATEHOUSE_BENCH_POSTGRES_URL.
+# The authorization-server load runs its servers on GATEHOUSE_BENCH_SERVER_CPUS (default 0) and the
+# load generator on GATEHOUSE_BENCH_LOAD_CPUS (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
@@ -15,3 +17,5 @@ if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then
 else
   echo "(PostgreSQL registry benchmark skipped: set GATEHOUSE_BENCH_POSTGRES_URL)"
 fi
+echo "== load before the authorization-server benchmark: $(cut -d' ' -f1-3 /proc/loadavg)"
+taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/oauth_load"

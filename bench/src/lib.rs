@@ -1,4 +1,10 @@
-//! Shared helpers of the Gatehouse benchmarks.
+//! Shared helpers of the Gatehouse benchmarks: timing, the HTTP load generator, CPU accounting,
+//! servers as pinned child processes, and the setup of the authorization-server scenarios.
+
+pub mod cpu;
+pub mod load;
+pub mod oauth;
+pub mod server;
 
 use std::time::{Duration, Instant};
 

@@ -3,11 +3,12 @@
 //!
 //! `cargo run --release -p gatehouse-bench --bin registry -- [sqlite|postgres] [CLIENTS]`
 //! (PostgreSQL: `GATEHOUSE_BENCH_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/test`;
-//! a fresh database is created.)
+//! a fresh database is created, and dropped at the end.)
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use gatehouse_bench::server::{PgDatabase, psql};
 use gatehouse_server::Config;
 use serde_json::{Value, json};
 
@@ -20,9 +21,10 @@ async fn main() -> anyhow::Result<()> {
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let clients: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(100_000);
     let dir = std::env::temp_dir().join(format!("gatehouse-bench-{}", uuid::Uuid::new_v4()));
+    let mut pg = None;
     let database_url = match backend.as_str() {
         "sqlite" => format!("sqlite://{}", dir.join("gatehouse.db").display()),
-        "postgres" => fresh_pg_database().await?,
+        "postgres" => pg.insert(PgDatabase::create()?).url.clone(),
         other => anyhow::bail!("unknown backend {other}: sqlite or postgres"),
     };
     let config = Config {
@@ -107,6 +109,9 @@ async fn main() -> anyhow::Result<()> {
         report(&format!("{label} (total {total})"), &mut times);
     }
     server.shutdown().await;
+    if let Some(mut pg) = pg {
+        pg.drop_now()?;
+    }
     Ok(())
 }
 
@@ -160,22 +165,4 @@ fn report(label: &str, times: &mut [Duration]) {
         pct(0.99),
         times.len()
     );
-}
-
-async fn fresh_pg_database() -> anyhow::Result<String> {
-    let admin = std::env::var("GATEHOUSE_BENCH_POSTGRES_URL").context("set GATEHOUSE_BENCH_POSTGRES_URL")?;
-    let name = format!("gh_bench_{}", uuid::Uuid::new_v4().simple());
-    psql(&admin, &format!("CREATE DATABASE {name}"))?;
-    let (prefix, _) = admin.rsplit_once('/').context("database URL has no path")?;
-    Ok(format!("{prefix}/{name}"))
-}
-
-fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
-    let out = std::process::Command::new("psql")
-        .arg(url)
-        .arg("-qc")
-        .arg(sql)
-        .output()?;
-    anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
-    Ok(())
 }

@@ -3,23 +3,13 @@
 //! `cargo build --release -p gatehouse -p gatehouse-bench && target/release/startup`
 //! (uses the `gatehouse` binary next to this one, or the path in `GATEHOUSE_BIN`).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-fn binary() -> anyhow::Result<PathBuf> {
-    if let Ok(p) = std::env::var("GATEHOUSE_BIN") {
-        return Ok(PathBuf::from(p));
-    }
-    Ok(std::env::current_exe()?
-        .parent()
-        .context("no parent")?
-        .join("gatehouse"))
-}
-
-fn spawn(bin: &PathBuf, dir: &PathBuf, port: u16) -> anyhow::Result<Child> {
+fn spawn(bin: &Path, dir: &Path, port: u16) -> anyhow::Result<Child> {
     Ok(Command::new(bin)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
@@ -55,7 +45,7 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let bin = binary()?;
+    let bin = gatehouse_bench::server::sibling_binary("gatehouse")?;
     let dir = std::env::temp_dir().join(format!("gatehouse-startup-{}", uuid::Uuid::new_v4()));
     let http = reqwest::Client::new();
     let port = 18_000 + (std::process::id() % 1000) as u16;

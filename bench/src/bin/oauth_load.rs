@@ -1,0 +1,442 @@
+//! Load benchmark of the authorization server (SPEC §5): client credentials (ES256 and EdDSA
+//! access tokens), introspection, refresh-token rotation, complete code flows with PKCE, password
+//! sign-in, and client credentials during a sign-in storm. Each figure comes with the share it is
+//! of a bare axum handler (`ceiling`) measured just before it with the same load generator (the
+//! machine is shared, so only adjacent figures compare), the server's CPU time per request, and
+//! how much CPU other processes took meanwhile.
+//!
+//! `taskset -c 1 target/release/oauth_load [sqlite|postgres|all] [--warmup S] [--window S]
+//! [--connections N] [--only a,b,…]` — the servers run pinned to `GATEHOUSE_BENCH_SERVER_CPUS`
+//! (default `0`); PostgreSQL needs `GATEHOUSE_BENCH_POSTGRES_URL` (a fresh database per run).
+//! `GATEHOUSE_BENCH_KEEP=1` keeps each server's data directory and log; the servers inherit the
+//! environment, so e.g. `GATEHOUSE_LOG=info,sqlx::query=debug` logs every statement.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use gatehouse_bench::load::{self, Operation, Outcome, Window};
+use gatehouse_bench::oauth::ops::{CodeFlow, Login, Refresh, Repeat};
+use gatehouse_bench::oauth::{Fixture, LoginForm};
+use gatehouse_bench::server::{Gatehouse, PgDatabase, Pinned, own_cpus, server_cpus, sibling_binary};
+use hyper::header::HeaderValue;
+
+/// The ceiling measurement taken before each scenario.
+const CEILING_WINDOW: Window = Window {
+    warmup: Duration::from_secs(1),
+    measure: Duration::from_secs(4),
+};
+
+/// A server under load: where it listens and its process id (for its CPU time).
+#[derive(Clone, Copy)]
+struct Target {
+    addr: SocketAddr,
+    pid: u32,
+}
+
+impl From<&Pinned> for Target {
+    fn from(p: &Pinned) -> Self {
+        Self {
+            addr: p.addr,
+            pid: p.pid(),
+        }
+    }
+}
+
+/// One figure of the report.
+struct Row {
+    scenario: String,
+    backend: &'static str,
+    unit: &'static str,
+    outcome: Outcome,
+    /// The ceiling's requests per second, measured just before.
+    ceiling: Option<f64>,
+    /// Target in operations per second.
+    target: Option<f64>,
+}
+
+impl Row {
+    fn share(&self) -> String {
+        self.ceiling.map_or("–".into(), |c| {
+            format!("{:.1} % of {:.0}", 100.0 * self.outcome.requests_per_sec() / c, c)
+        })
+    }
+
+    fn verdict(&self) -> Option<(f64, bool)> {
+        self.target.map(|t| (t, self.outcome.ops_per_sec() >= t))
+    }
+
+    fn busy(&self) -> (f64, f64) {
+        let o = &self.outcome;
+        let w = o.window.as_secs_f64();
+        (100.0 * o.cpu.server.as_secs_f64() / w, o.cpu.others.as_secs_f64() / w)
+    }
+}
+
+struct Bench {
+    window: Window,
+    connections: usize,
+    only: Option<Vec<String>>,
+    /// The bare axum server, running for the whole benchmark.
+    ceiling: Option<Pinned>,
+    rows: Vec<Row>,
+}
+
+impl Bench {
+    fn wants(&self, name: &str) -> bool {
+        self.only.as_ref().is_none_or(|o| o.iter().any(|n| n == name))
+    }
+
+    fn ceiling_load(&self) -> Option<(Target, Vec<Repeat>)> {
+        let c = self.ceiling.as_ref()?;
+        Some((Target::from(c), vec![Repeat::get("/", b"\"ok\""); self.connections]))
+    }
+
+    /// The ceiling's requests per second now (a short window).
+    async fn ceiling_now(&self) -> anyhow::Result<Option<f64>> {
+        let Some((t, ops)) = self.ceiling_load() else {
+            return Ok(None);
+        };
+        let out = load::prepare(t.addr, ops)
+            .await?
+            .run(CEILING_WINDOW, Some(t.pid))
+            .await?;
+        Ok(Some(out.requests_per_sec()))
+    }
+
+    /// The ceiling over a full window, as a row of its own.
+    async fn ceiling_row(&mut self, label: &str) -> anyhow::Result<()> {
+        if let Some((t, ops)) = self.ceiling_load() {
+            let outcome = load::prepare(t.addr, ops).await?.run(self.window, Some(t.pid)).await?;
+            self.record(Row {
+                scenario: label.into(),
+                backend: "—",
+                unit: "req/s",
+                outcome,
+                ceiling: None,
+                target: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Measures `ops` (one connection each) against `target` after a ceiling measurement.
+    async fn measure<O: Operation>(
+        &mut self,
+        target: Target,
+        scenario: &str,
+        backend: &'static str,
+        unit: &'static str,
+        goal: Option<f64>,
+        ops: Vec<O>,
+    ) -> anyhow::Result<()> {
+        let ceiling = self.ceiling_now().await?;
+        let outcome = load::prepare(target.addr, ops)
+            .await?
+            .run(self.window, Some(target.pid))
+            .await?;
+        self.record(Row {
+            scenario: scenario.into(),
+            backend,
+            unit,
+            outcome,
+            ceiling,
+            target: goal,
+        });
+        Ok(())
+    }
+
+    fn record(&mut self, row: Row) {
+        let o = &row.outcome;
+        let (busy, others) = row.busy();
+        let target = row.verdict().map_or(String::new(), |(t, met)| {
+            format!("; target ≥ {t:.0}: {}", if met { "met" } else { "MISSED" })
+        });
+        let failed = o.first_error.as_ref().map_or(String::new(), |e| {
+            format!(
+                "\n    !! {} connection(s) stopped; first error: {e}",
+                o.failed_connections
+            )
+        });
+        println!(
+            "{:<44} {:<8} {:>6.0} {} ({:.0} req/s, {} ceiling); p50 {:.2} ms, p99 {:.2} ms; \
+             server {:.1} µs CPU/req, core {busy:.0} % busy; others {others:.2} cores{target}{failed}",
+            row.scenario,
+            row.backend,
+            o.ops_per_sec(),
+            row.unit,
+            o.requests_per_sec(),
+            row.share(),
+            ms(o.latency(0.5)),
+            ms(o.latency(0.99)),
+            o.server_us_per_request(),
+        );
+        self.rows.push(row);
+    }
+
+    fn table(&self) {
+        println!(
+            "\n| scenario | backend | result | share of ceiling (ceiling req/s) | server CPU per request (core busy) \
+             | others' CPU | p50 / p99 | target |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        for r in &self.rows {
+            let o = &r.outcome;
+            let (busy, others) = r.busy();
+            let target = r.verdict().map_or("—".into(), |(t, met)| {
+                format!("≥ {t:.0}: {}", if met { "met" } else { "**missed**" })
+            });
+            println!(
+                "| {} | {} | **{:.0} {}** | {} | {:.1} µs ({busy:.0} %) | {others:.2} cores | {:.2} / {:.2} ms | {target} |",
+                r.scenario,
+                r.backend,
+                o.ops_per_sec(),
+                r.unit,
+                r.share(),
+                o.server_us_per_request(),
+                ms(o.latency(0.5)),
+                ms(o.latency(0.99)),
+            );
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The `alg` in a JWT's header.
+fn jwt_alg(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+        .and_then(|h| h["alg"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Every scenario against one server backend, in a fresh data directory (and database).
+async fn backend(bench: &mut Bench, backend: &'static str) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("gatehouse-oauth-load-{}", uuid::Uuid::new_v4()));
+    let mut pg = if backend == "postgres" {
+        Some(PgDatabase::create()?)
+    } else {
+        None
+    };
+    let result = scenarios(bench, backend, &dir, pg.as_ref().map(|p| p.url.as_str())).await;
+    if let Some(pg) = pg.as_mut() {
+        pg.drop_now()?;
+    }
+    if result.is_ok() && std::env::var_os("GATEHOUSE_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("server data and log kept in {}", dir.display());
+    }
+    result
+}
+
+async fn scenarios(
+    bench: &mut Bench,
+    backend: &'static str,
+    dir: &Path,
+    database_url: Option<&str>,
+) -> anyhow::Result<()> {
+    let n = bench.connections;
+    let gh = Gatehouse::start(dir, database_url, &[]).await?;
+    let target = Target::from(&gh.process);
+    let fixture = Arc::new(Fixture::create(&gh).await?);
+    println!(
+        "-- {backend}: server pid {} on CPUs {}; setting up {n} signed-in browsers and refresh chains…",
+        target.pid,
+        server_cpus()
+    );
+    let signed = fixture.signed_in(n).await?;
+    let forms = fixture.login_forms(n).await?;
+    let access_token = fixture.client_token().await?;
+    let basic = HeaderValue::from_str(&fixture.basic)?;
+    let cc = || vec![Repeat::client_credentials(&basic); n];
+    let logins = |forms: &[LoginForm]| {
+        forms
+            .iter()
+            .map(|f| Login::new(&fixture, f))
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    let sqlite_goal = |goal: f64| (backend == "sqlite").then_some(goal);
+
+    if bench.wants("healthz") {
+        let ops = vec![Repeat::get("/healthz", b"ok"); n];
+        let label = "GET /healthz: middleware and routing only";
+        bench.measure(target, label, backend, "req/s", None, ops).await?;
+    }
+    if bench.wants("cc") {
+        let label = format!("client_credentials, {} access tokens", jwt_alg(&access_token));
+        bench
+            .measure(target, &label, backend, "req/s", Some(18_000.0), cc())
+            .await?;
+    }
+    if bench.wants("introspect") {
+        let key = HeaderValue::from_str(&format!("Bearer {}", fixture.project_key))?;
+        let ops = vec![Repeat::introspection(key, &access_token); n];
+        let label = "introspection, project API key";
+        bench
+            .measure(target, label, backend, "req/s", Some(20_000.0), ops)
+            .await?;
+        let ops = vec![Repeat::introspection(basic.clone(), &access_token); n];
+        let label = "introspection, client Basic";
+        bench
+            .measure(target, label, backend, "req/s", Some(20_000.0), ops)
+            .await?;
+    }
+    if bench.wants("refresh") {
+        let ops = signed.iter().map(|s| Refresh::new(&basic, &s.refresh_token)).collect();
+        let label = "refresh_token rotation (chain per connection)";
+        bench
+            .measure(target, label, backend, "req/s", sqlite_goal(5_000.0), ops)
+            .await?;
+    }
+    if bench.wants("code") {
+        let ops = signed
+            .iter()
+            .map(|s| CodeFlow::new(&fixture, &basic, &s.session_cookie, &s.csrf_cookie))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let label = "code flow: authorize 303 + PKCE exchange";
+        bench
+            .measure(target, label, backend, "flows/s", sqlite_goal(2_500.0), ops)
+            .await?;
+    }
+    if bench.wants("login") {
+        let label = "password sign-in (POST /login)";
+        bench
+            .measure(target, label, backend, "logins/s", None, logins(&forms)?)
+            .await?;
+    }
+    if bench.wants("storm") {
+        let label = "client_credentials solo (before the storm)";
+        bench.measure(target, label, backend, "req/s", None, cc()).await?;
+        let solo = bench.rows.last().map_or(0.0, |r| r.outcome.ops_per_sec());
+        let ceiling = bench.ceiling_now().await?;
+        let cc_load = load::prepare(target.addr, cc()).await?;
+        let login_load = load::prepare(target.addr, logins(&forms)?).await?;
+        let (cc_out, login_out) = tokio::join!(
+            cc_load.run(bench.window, Some(target.pid)),
+            login_load.run(bench.window, Some(target.pid))
+        );
+        bench.record(Row {
+            scenario: format!("client_credentials during a sign-in storm ({n} + {n} conns)"),
+            backend,
+            unit: "req/s",
+            outcome: cc_out?,
+            ceiling,
+            target: Some(solo / 2.0),
+        });
+        bench.record(Row {
+            scenario: "password sign-in during the storm (same window)".into(),
+            backend,
+            unit: "logins/s",
+            outcome: login_out?,
+            ceiling,
+            target: None,
+        });
+    }
+    drop(gh);
+
+    if backend == "sqlite" && bench.wants("eddsa") {
+        // Same database, the server restarted with EdDSA access tokens.
+        let env = [("GATEHOUSE_ACCESS_TOKEN_ALG".to_owned(), "EdDSA".to_owned())];
+        let gh = Gatehouse::start(dir, database_url, &env).await?;
+        let fixture = Fixture::create(&gh).await?;
+        let alg = jwt_alg(&fixture.client_token().await?);
+        anyhow::ensure!(
+            alg == "EdDSA",
+            "GATEHOUSE_ACCESS_TOKEN_ALG=EdDSA gave {alg} access tokens"
+        );
+        let basic = HeaderValue::from_str(&fixture.basic)?;
+        let ops = vec![Repeat::client_credentials(&basic); n];
+        let label = format!("client_credentials, {alg} access tokens");
+        bench
+            .measure(Target::from(&gh.process), &label, backend, "req/s", None, ops)
+            .await?;
+    }
+    Ok(())
+}
+
+fn parse_args() -> anyhow::Result<(Vec<&'static str>, Bench)> {
+    let mut backends = Vec::new();
+    let mut bench = Bench {
+        window: Window {
+            warmup: Duration::from_secs(3),
+            measure: Duration::from_secs(10),
+        },
+        connections: 64,
+        only: None,
+        ceiling: None,
+        rows: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "sqlite" => backends.push("sqlite"),
+            "postgres" => backends.push("postgres"),
+            "all" => backends.extend(["sqlite", "postgres"]),
+            "--warmup" => bench.window.warmup = Duration::from_secs_f64(value()?.parse()?),
+            "--window" => bench.window.measure = Duration::from_secs_f64(value()?.parse()?),
+            "--connections" => bench.connections = value()?.parse()?,
+            "--only" => bench.only = Some(value()?.split(',').map(str::to_owned).collect()),
+            other => anyhow::bail!(
+                "unknown argument {other}; usage: oauth_load [sqlite|postgres|all] [--warmup S] [--window S] \
+                 [--connections N] [--only ceiling,healthz,cc,introspect,refresh,code,login,storm,eddsa]"
+            ),
+        }
+    }
+    if backends.is_empty() {
+        backends.push("sqlite");
+        if std::env::var("GATEHOUSE_BENCH_POSTGRES_URL").is_ok() {
+            backends.push("postgres");
+        } else {
+            println!("(PostgreSQL scenarios skipped: set GATEHOUSE_BENCH_POSTGRES_URL)");
+        }
+    }
+    Ok((backends, bench))
+}
+
+fn main() -> anyhow::Result<()> {
+    let (backends, mut bench) = parse_args()?;
+    // One thread: the generator costs exactly the one core it is pinned to.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        println!(
+            "load generator on CPUs {}, servers on CPUs {}; {} connections; warm-up {:?}, window {:?}",
+            own_cpus(),
+            server_cpus(),
+            bench.connections,
+            bench.window.warmup,
+            bench.window.measure
+        );
+        if own_cpus() == server_cpus() || own_cpus().contains('-') || own_cpus().contains(',') {
+            println!("(warning: pin the generator to its own core: taskset -c 1 oauth_load …)");
+        }
+        if bench.wants("ceiling") {
+            let log = std::env::temp_dir().join(format!("gatehouse-ceiling-{}.log", std::process::id()));
+            let program = sibling_binary("ceiling")?;
+            let mut c = Pinned::spawn(&server_cpus(), &program, &["{addr}".into()], &[], &log)?;
+            c.wait_ready("/").await?;
+            bench.ceiling = Some(c);
+            let _ = std::fs::remove_file(&log);
+            bench.ceiling_row("ceiling: bare axum, fixed JSON").await?;
+        }
+        for b in backends {
+            backend(&mut bench, b).await?;
+        }
+        // The ceiling over a full window again: how far the machine drifted during the run.
+        bench.ceiling_row("ceiling again, at the end").await?;
+        bench.table();
+        let failed = bench.rows.iter().filter(|r| r.outcome.failed_connections > 0).count();
+        anyhow::ensure!(failed == 0, "{failed} scenario(s) had failing connections");
+        Ok(())
+    })
+}

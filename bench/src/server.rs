@@ -1,0 +1,236 @@
+//! Servers under load as child processes: the release `gatehouse serve` binary (or the bare axum
+//! ceiling) pinned to its own cores with `taskset`, and the fresh PostgreSQL databases they use.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+/// A binary built next to the running one (`target/release/NAME`), or the path in `GATEHOUSE_BIN`
+/// for `gatehouse`.
+pub fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
+    if name == "gatehouse"
+        && let Ok(p) = std::env::var("GATEHOUSE_BIN")
+    {
+        return Ok(PathBuf::from(p));
+    }
+    let path = std::env::current_exe()?.parent().context("no parent")?.join(name);
+    anyhow::ensure!(path.exists(), "{} is missing: build it first", path.display());
+    Ok(path)
+}
+
+/// The CPUs the server runs on (`taskset -c` syntax): `GATEHOUSE_BENCH_SERVER_CPUS`, default `0`.
+pub fn server_cpus() -> String {
+    std::env::var("GATEHOUSE_BENCH_SERVER_CPUS").unwrap_or_else(|_| "0".into())
+}
+
+/// The CPUs this process may run on, as the kernel reports them.
+pub fn own_cpus() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+/// A port free at the time of asking.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A child process pinned with `taskset`, stopped with SIGTERM when dropped.
+pub struct Pinned {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Pinned {
+    /// Starts `program args…` on `cpus`, its output appended to `log`.
+    pub fn spawn(
+        cpus: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> anyhow::Result<Self> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+        let args: Vec<String> = args.iter().map(|a| a.replace("{addr}", &addr.to_string())).collect();
+        let child = Command::new("taskset")
+            .arg("-c")
+            .arg(cpus)
+            .arg(program)
+            .args(&args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .context("running taskset (util-linux)")?;
+        Ok(Self { child, addr })
+    }
+
+    /// The process id (taskset execs the program, so it is the server's own).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until `GET path` answers 2xx.
+    pub async fn wait_ready(&mut self, path: &str) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        let url = format!("http://{}{path}", self.addr);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!("the server exited with {status} before it was ready");
+            }
+            if http.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        anyhow::bail!("{url} not ready within 60 s")
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s.
+    pub fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The first-start credentials `serve --bootstrap-file` writes (SPEC §2).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Bootstrap {
+    pub admin_email: String,
+    pub admin_password: String,
+    /// A server-admin API key of the system project.
+    pub api_key: String,
+    pub project_id: String,
+}
+
+/// A running `gatehouse serve` and its first-start credentials.
+pub struct Gatehouse {
+    pub process: Pinned,
+    pub bootstrap: Bootstrap,
+    pub base: String,
+}
+
+impl Gatehouse {
+    /// Starts `gatehouse serve` on the server CPUs with its data in `dir` (SQLite there unless
+    /// `database_url` is given), extra environment `env`, and the log in `dir/server.log`.
+    /// The first start creates the admin and writes `dir/boot.json`; later starts reuse them.
+    pub async fn start(dir: &Path, database_url: Option<&str>, env: &[(String, String)]) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let password_file = dir.join("admin-password");
+        if !password_file.exists() {
+            std::fs::write(&password_file, "bench-admin-password-0001")?;
+        }
+        let boot = dir.join("boot.json");
+        let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), "{addr}".into(), "--data-dir".into()];
+        args.push(dir.display().to_string());
+        args.extend(["--bootstrap-file".into(), boot.display().to_string()]);
+        args.extend(["--admin-email".into(), "bench-admin@example.com".into()]);
+        args.extend(["--admin-password-file".into(), password_file.display().to_string()]);
+        if let Some(url) = database_url {
+            args.extend(["--database-url".into(), url.to_owned()]);
+        }
+        let bin = sibling_binary("gatehouse")?;
+        let mut process = Pinned::spawn(&server_cpus(), &bin, &args, env, &dir.join("server.log"))?;
+        if let Err(e) = process.wait_ready("/readyz").await {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            anyhow::bail!(
+                "{e:#}; server log ends:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        let bootstrap: Bootstrap =
+            serde_json::from_slice(&std::fs::read(&boot).context("reading the bootstrap file")?)?;
+        let base = format!("http://{}", process.addr);
+        Ok(Self {
+            process,
+            bootstrap,
+            base,
+        })
+    }
+}
+
+/// A fresh PostgreSQL database `gh_bench_<random>` on the server of `GATEHOUSE_BENCH_POSTGRES_URL`,
+/// dropped when this is dropped (or by `drop_now`).
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+    dropped: bool,
+}
+
+impl PgDatabase {
+    /// Creates the database.
+    pub fn create() -> anyhow::Result<Self> {
+        let admin_url = std::env::var("GATEHOUSE_BENCH_POSTGRES_URL").context("set GATEHOUSE_BENCH_POSTGRES_URL")?;
+        let name = format!("gh_bench_{}", uuid::Uuid::new_v4().simple());
+        psql(&admin_url, &format!("CREATE DATABASE {name}"))?;
+        let (prefix, _) = admin_url.rsplit_once('/').context("database URL has no path")?;
+        let url = format!("{prefix}/{name}");
+        Ok(Self {
+            admin_url,
+            name,
+            url,
+            dropped: false,
+        })
+    }
+
+    /// Drops the database (its server must have stopped using it).
+    pub fn drop_now(&mut self) -> anyhow::Result<()> {
+        if !self.dropped {
+            self.dropped = true;
+            psql(
+                &self.admin_url,
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Err(e) = self.drop_now() {
+            eprintln!("warning: could not drop {}: {e:#}", self.name);
+        }
+    }
+}
+
+/// Runs one SQL statement with `psql`.
+pub fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
+    let out = Command::new("psql").arg(url).arg("-qc").arg(sql).output()?;
+    anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
