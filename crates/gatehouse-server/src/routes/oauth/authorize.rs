@@ -51,19 +51,36 @@ async fn run(
     marker: Option<&str>,
     consented: bool,
 ) -> Response {
-    let req = match state.gh.check_authorize(params).await {
-        Ok(r) => r,
-        Err(AuthorizeFailure::Page(m)) => return error_page(StatusCode::BAD_REQUEST, &m),
-        Err(AuthorizeFailure::Redirect(r)) => return respond(&r),
-    };
+    match state.gh.check_authorize(params).await {
+        Ok(req) => proceed(state, browser, &req, marker, consented).await,
+        Err(f) => failure(&f),
+    }
+}
+
+/// A request that cannot be answered normally: an error page, or the error sent to the client.
+fn failure(f: &AuthorizeFailure) -> Response {
+    match f {
+        AuthorizeFailure::Page(m) => error_page(StatusCode::BAD_REQUEST, m),
+        AuthorizeFailure::Redirect(r) => respond(r),
+    }
+}
+
+/// Signs in, asks consent or answers a checked request.
+async fn proceed(
+    state: &AppState,
+    browser: &Browser,
+    req: &AuthorizeRequest,
+    marker: Option<&str>,
+    consented: bool,
+) -> Response {
     let signed_in_since = marker.and_then(|m| state.gh.check_login_marker(m));
     match state
         .gh
-        .authorize_step(&req, browser.session.as_ref(), consented, signed_in_since)
+        .authorize_step(req, browser.session.as_ref(), consented, signed_in_since)
         .await
     {
         Ok(AuthorizeStep::SignIn) => to_login(&authorize_path(&req.params, Some(&state.gh.login_marker()))),
-        Ok(AuthorizeStep::Consent) => consent_page(state, browser, &req, marker),
+        Ok(AuthorizeStep::Consent) => consent_page(state, browser, req, marker),
         Ok(AuthorizeStep::Respond(r)) => respond(&r),
         Err(e) => respond(&req.error(&state.gh.provider_config().issuer, &OAuthError::from(e))),
     }
@@ -155,14 +172,19 @@ pub async fn consent(
         Ok(p) => p,
         Err(m) => return browser.finish(error_page(StatusCode::BAD_REQUEST, &m)),
     };
+    // The request is checked again from scratch: the form could have been altered.
+    let req = match state.gh.check_authorize(params).await {
+        Ok(r) => r,
+        Err(f) => return browser.finish(failure(&f)),
+    };
     let res = match form.get("decision") {
         Some("allow") => {
-            let granted = match (&browser.session, state.gh.check_authorize(params.clone()).await) {
-                (Some((_, user)), Ok(req)) => state.gh.grant_consent(&req, user).await.is_ok(),
-                _ => true,
+            let saved = match &browser.session {
+                Some((_, user)) => state.gh.grant_consent(&req, user).await.is_ok(),
+                None => true,
             };
-            if granted {
-                run(&state, &browser, params, request.get(LOGIN_MARKER), true).await
+            if saved {
+                proceed(&state, &browser, &req, request.get(LOGIN_MARKER), true).await
             } else {
                 error_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -170,14 +192,10 @@ pub async fn consent(
                 )
             }
         }
-        Some("deny") => match state.gh.check_authorize(params).await {
-            Ok(req) => respond(&req.error(
-                &state.gh.provider_config().issuer,
-                &OAuthError::new(OAuthErrorCode::AccessDenied, "the user denied the request"),
-            )),
-            Err(AuthorizeFailure::Page(m)) => error_page(StatusCode::BAD_REQUEST, &m),
-            Err(AuthorizeFailure::Redirect(r)) => respond(&r),
-        },
+        Some("deny") => respond(&req.error(
+            &state.gh.provider_config().issuer,
+            &OAuthError::new(OAuthErrorCode::AccessDenied, "the user denied the request"),
+        )),
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     };
     browser.finish(secured(res))
