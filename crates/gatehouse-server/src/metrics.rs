@@ -1,7 +1,7 @@
 //! Prometheus metrics: request counts and latency histograms by route and status, rendered in
 //! the text exposition format at `/metrics`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -24,14 +24,22 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
-/// Request metrics keyed by (method, route template, status).
+/// Request metrics by route template, then by (method, status). Recording a request allocates
+/// only the first time its route is seen.
 #[derive(Debug, Default)]
-pub struct Metrics(Mutex<BTreeMap<(String, String, u16), Series>>);
+pub struct Metrics(Mutex<HashMap<String, RouteSeries>>);
+
+/// One route's series by (method, status).
+type RouteSeries = BTreeMap<(&'static str, u16), Series>;
 
 impl Metrics {
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let s = map.entry((method.to_owned(), route.to_owned(), status)).or_default();
+        let by_route = match map.get_mut(route) {
+            Some(r) => r,
+            None => map.entry(route.to_owned()).or_default(),
+        };
+        let s = by_route.entry((method, status)).or_default();
         s.count += 1;
         s.sum += seconds;
         for (i, le) in BUCKETS.iter().enumerate() {
@@ -43,7 +51,13 @@ impl Metrics {
 
     /// The Prometheus text exposition of every series.
     pub fn render(&self) -> String {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let map: BTreeMap<_, _> = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .flat_map(|(r, series)| series.iter().map(move |((m, st), s)| ((*m, r.clone(), *st), s.clone())))
+            .collect();
         let mut out = String::new();
         out.push_str("# HELP gatehouse_http_requests_total HTTP requests by route and status.\n# TYPE gatehouse_http_requests_total counter\n");
         for ((m, r, st), s) in &map {
@@ -102,14 +116,15 @@ fn method_label(m: &axum::http::Method) -> &'static str {
 pub async fn record(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = method_label(req.method());
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // `MatchedPath` is an `Arc<str>` inside: cloning it does not allocate.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let res = next.run(req).await;
-    state
-        .metrics
-        .observe(method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
+    state.metrics.observe(
+        method,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        res.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     res
 }
 

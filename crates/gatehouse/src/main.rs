@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use gatehouse::Cli;
 
+/// A request allocates and frees many small buffers; mimalloc's per-thread free lists make that
+/// markedly cheaper than glibc's allocator (see `bench/RESULTS.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // clap prints usage errors itself and exits with code 2.
     let cli = Cli::parse();

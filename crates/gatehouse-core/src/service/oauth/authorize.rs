@@ -207,7 +207,7 @@ fn error_response(
 
 impl Gatehouse {
     /// Checks an authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1–2).
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     pub async fn check_authorize(&self, params: AuthorizeParams) -> Result<AuthorizeRequest, AuthorizeFailure> {
         let page = |m: &str| AuthorizeFailure::Page(m.to_owned());
         let client_id = params
@@ -357,7 +357,7 @@ impl Gatehouse {
     /// `consented` is true when the user has just approved on the consent page; `signed_in_since`
     /// is the time of a [`Gatehouse::login_marker`] this request was sent to sign in with: a
     /// session authenticated after it satisfies `prompt=login` and `max_age`.
-    #[instrument(skip_all, fields(client_id = %req.client.id))]
+    #[instrument(level = "debug", skip_all, fields(client_id = %req.client.id))]
     pub async fn authorize_step(
         &self,
         req: &AuthorizeRequest,

@@ -29,7 +29,7 @@ pub struct DeviceView {
 
 impl Gatehouse {
     /// Starts a device authorization (RFC 8628 §3.1–3.2).
-    #[instrument(skip_all, fields(client_id = %client.id))]
+    #[instrument(level = "debug", skip_all, fields(client_id = %client.id))]
     pub async fn device_authorize(
         &self,
         client: &Client,
@@ -117,7 +117,7 @@ impl Gatehouse {
 
     /// Approves or denies a pending request as the session's user. The code is looked up again
     /// first, so the answer step is rate limited like the lookup.
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     pub async fn decide_device_request(&self, session: &Session, user_code: &str, approve: bool) -> Result<()> {
         let view = self.find_device_request(session, user_code).await?;
         let approval = DeviceApproval {

@@ -45,7 +45,7 @@ impl Gatehouse {
     /// RFC 7662 §2.2: `{"active": false}` for anything not valid, not ours, or of another project.
     /// Both kinds of token are always looked for, so `token_type_hint` is not needed (§2.1 allows
     /// ignoring it); access tokens first, as they are recognised without storage.
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     pub async fn introspect(&self, caller: &IntrospectionCaller, token: &str) -> Result<Value> {
         let inactive = json!({ "active": false });
         if let Ok(c) = self.validate_access_token(token).await {
@@ -104,7 +104,7 @@ impl Gatehouse {
     /// RFC 7009 §2.1: revokes a token of the calling client. A refresh token takes its whole family
     /// with it (SPEC §5.1); an access token is revoked on its own. Unknown tokens are not an error.
     /// Both kinds are always looked for, whatever `token_type_hint` says (§2.1 allows ignoring it).
-    #[instrument(skip_all, fields(client_id = %client.id))]
+    #[instrument(level = "debug", skip_all, fields(client_id = %client.id))]
     pub async fn revoke_token(&self, client: &Client, token: &str) -> Result<(), OAuthError> {
         let now = self.clock.now();
         let hash = self.secret_hash(REFRESH_DOMAIN, token);
@@ -129,7 +129,7 @@ impl Gatehouse {
     }
 
     /// OIDC Core §5.3: the claims of the token's user, by the token's scopes.
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     pub async fn userinfo(&self, token: &str) -> Result<Value, OAuthError> {
         let c = self.validate_access_token(token).await?;
         let scopes = c.scopes();

@@ -92,7 +92,7 @@ impl Gatehouse {
 
     /// Rotates the keys of `algs`: each *next* key is scheduled to sign once it has been published
     /// for a full JWKS cache period, and a new *next* key is created. Returns the activation times.
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     pub async fn rotate_signing_keys(&self, algs: &[SigningAlg]) -> Result<Vec<(SigningAlg, String, Timestamp)>> {
         self.reload_signing_keys().await?;
         let now = self.clock.now();

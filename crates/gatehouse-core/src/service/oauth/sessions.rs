@@ -37,7 +37,7 @@ pub enum SignInOutcome {
 impl Gatehouse {
     /// Checks an email and password on the bounded hashing pool and opens a session. Unknown
     /// emails cost the same Argon2 verification as wrong passwords (SPEC §5.2).
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     pub async fn sign_in(&self, req: SignIn) -> Result<SignInOutcome> {
         let now = self.clock.now();
         let email = req.email.trim().to_lowercase();
@@ -133,7 +133,7 @@ impl Gatehouse {
 
     /// Signs out: ends the session and revokes the refresh tokens issued in it to clients with
     /// `revoke_on_logout` (SPEC §5.2).
-    #[instrument(skip_all, fields(session = %session.id))]
+    #[instrument(level = "debug", skip_all, fields(session = %session.id))]
     pub async fn sign_out(&self, session: &Session) -> Result<()> {
         let mut revoke = Vec::new();
         for id in self.store.session_grant_clients(session.id).await? {
@@ -167,7 +167,7 @@ impl Gatehouse {
 
     /// Changes the user's password after checking the current one, then ends every session and
     /// revokes every grant of the user (SPEC §5.4).
-    #[instrument(skip_all, fields(user = %user.id))]
+    #[instrument(level = "debug", skip_all, fields(user = %user.id))]
     pub async fn change_password(&self, user: &User, current: &SecretString, new: &SecretString) -> Result<()> {
         if !self.passwords.verify(current, &user.password_hash).await? {
             return Err(Error::invalid("current_password", "is not correct"));

@@ -58,7 +58,7 @@ pub struct TokenParams {
 impl Gatehouse {
     /// Authenticates a client with the method it registered (SPEC §4.1), the secret checked by
     /// keyed hash in constant time. Repeated failures for one client id are delayed (SPEC §5.2).
-    #[instrument(skip_all, fields(client_id = %creds.client_id()))]
+    #[instrument(level = "debug", skip_all, fields(client_id = %creds.client_id()))]
     pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Arc<Client>, OAuthError> {
         let now = self.clock.now();
         let id = creds.client_id();
@@ -91,7 +91,7 @@ impl Gatehouse {
     }
 
     /// Runs one token request for an authenticated client.
-    #[instrument(skip_all, fields(client_id = %client.id, grant_type = p.grant_type.as_deref().unwrap_or("")))]
+    #[instrument(level = "debug", skip_all, fields(client_id = %client.id, grant_type = p.grant_type.as_deref().unwrap_or("")))]
     pub async fn token(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
         let grant_type = p
             .grant_type
