@@ -146,7 +146,8 @@ pub trait SigningKeyStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, s: &Session) -> Result<()>;
-    async fn get_session(&self, id: SessionId) -> Result<Option<Session>>;
+    /// A session with its user, in one read.
+    async fn get_session(&self, id: SessionId) -> Result<Option<(Session, User)>>;
     /// The user's unexpired sessions, newest first.
     async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<Session>>;
     /// Deletes a session of `user` and revokes the grants issued in it: to the clients in
@@ -176,12 +177,12 @@ pub trait GrantStore: Send + Sync {
     async fn redeem_code(&self, code_hash: &[u8], at: Timestamp) -> Result<CodeRedemption>;
     /// Writes a grant and its first refresh token together.
     async fn insert_grant(&self, g: &Grant, refresh: Option<&RefreshToken>) -> Result<()>;
-    async fn get_grant(&self, id: GrantId) -> Result<Option<Grant>>;
     /// Revokes a grant and so every token issued from it; false when already revoked or unknown.
     async fn revoke_grant(&self, id: GrantId, at: Timestamp) -> Result<bool>;
     /// The clients with grants issued in a session.
     async fn session_grant_clients(&self, session: SessionId) -> Result<Vec<ClientId>>;
-    async fn get_refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshToken>>;
+    /// A refresh token with its grant, in one read.
+    async fn get_refresh_token(&self, token_hash: &[u8]) -> Result<Option<(RefreshToken, Grant)>>;
     /// One atomic compare-and-set: if `old` is neither rotated nor expired and its grant is not
     /// revoked, marks it rotated with `successor` (the sealed response that replaced it), stores
     /// `new`, and extends the grant to `new`'s expiry. False when someone else rotated it first.

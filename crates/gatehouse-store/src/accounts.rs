@@ -103,7 +103,7 @@ macro_rules! accounts_impl {
                 })
             }
 
-            fn user(r: &$row) -> Result<User> {
+            pub(crate) fn user(r: &$row) -> Result<User> {
                 Ok(User {
                     id: UserId::from_uuid(get(r, "id")?),
                     email: get(r, "email")?,

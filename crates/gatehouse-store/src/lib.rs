@@ -47,6 +47,7 @@ impl Database {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await
                 .context("connecting to PostgreSQL")?;
@@ -59,10 +60,17 @@ impl Database {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                .optimize_on_close(true, None);
+                .optimize_on_close(true, None)
+                // Checkpoint every 10,000 pages (about 40 MB of WAL) rather than 1,000: a page
+                // written by many commits in between is copied back to the database once.
+                .pragma("wal_autocheckpoint", "10000");
             create_private_file(opts.get_filename())?;
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                // Few connections: each one drops its page cache whenever another commits.
+                .max_connections(4)
+                // A ping per checkout is a round trip to the connection's thread; a broken
+                // connection shows up on the query itself.
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await
                 .context("opening SQLite")?;

@@ -14,7 +14,7 @@ macro_rules! provider_impl {
             use gatehouse_core::ports::*;
             use gatehouse_core::time::Timestamp;
 
-            use crate::accounts::$module::{commit, get};
+            use crate::accounts::$module::{commit, get, user};
             use crate::{db_err, unexpected};
 
             type Tx<'a> = sqlx::Transaction<'a, $db>;
@@ -22,7 +22,9 @@ macro_rules! provider_impl {
             const SESSION_COLS: &str = "id, user_id, secret_hash, created_at, auth_time, expires_at, user_agent, ip";
             const CODE_COLS: &str = "code_hash, grant_id, project_id, client_id, user_id, session_id, redirect_uri, redirect_uri_given, scope, nonce, code_challenge, auth_time, created_at, expires_at";
             const GRANT_COLS: &str = "id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at";
-            const REFRESH_COLS: &str = "token_hash, grant_id, created_at, expires_at, rotated_at, successor_hash, successor_ciphertext, successor_key_id";
+            const REFRESH_COLS: &str = "t.token_hash, t.grant_id, t.created_at, t.expires_at, t.rotated_at, t.successor_hash, t.successor_ciphertext, t.successor_key_id";
+            /// The grant's columns next to a refresh token's (two are renamed to stay apart).
+            const GRANT_OF_REFRESH_COLS: &str = "g.id, g.project_id, g.client_id, g.user_id, g.session_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at AS grant_expires_at, g.revoked_at";
             const DEVICE_COLS: &str = "device_code_hash, user_code, grant_id, project_id, client_id, scope, created_at, expires_at, interval_secs, last_polled_at, status, user_id, session_id, auth_time";
 
             fn at(r: &$row, col: &str) -> Result<Timestamp> {
@@ -45,11 +47,16 @@ macro_rules! provider_impl {
             }
 
             fn session(r: &$row) -> Result<Session> {
+                session_as(r, "id", "created_at")
+            }
+
+            /// A session from a row whose id and creation columns are named `id` and `created`.
+            fn session_as(r: &$row, id: &str, created: &str) -> Result<Session> {
                 Ok(Session {
-                    id: SessionId::from_uuid(get(r, "id")?),
+                    id: SessionId::from_uuid(get(r, id)?),
                     user_id: UserId::from_uuid(get(r, "user_id")?),
                     secret_hash: get(r, "secret_hash")?,
-                    created_at: at(r, "created_at")?,
+                    created_at: at(r, created)?,
                     auth_time: at(r, "auth_time")?,
                     expires_at: at(r, "expires_at")?,
                     user_agent: get(r, "user_agent")?,
@@ -76,7 +83,8 @@ macro_rules! provider_impl {
                 })
             }
 
-            fn grant(r: &$row) -> Result<Grant> {
+            /// A grant from a row whose creation and expiry columns are named `created` and `expires`.
+            fn grant_as(r: &$row, created: &str, expires: &str) -> Result<Grant> {
                 Ok(Grant {
                     id: GrantId::from_uuid(get(r, "id")?),
                     project_id: ProjectId::from_uuid(get(r, "project_id")?),
@@ -85,8 +93,8 @@ macro_rules! provider_impl {
                     session_id: get::<Option<uuid::Uuid>>(r, "session_id")?.map(SessionId::from_uuid),
                     scope: get(r, "scope")?,
                     auth_time: at(r, "auth_time")?,
-                    created_at: at(r, "created_at")?,
-                    expires_at: at(r, "expires_at")?,
+                    created_at: at(r, created)?,
+                    expires_at: at(r, expires)?,
                     revoked_at: at_opt(r, "revoked_at")?,
                 })
             }
@@ -245,13 +253,15 @@ macro_rules! provider_impl {
                     Ok(())
                 }
 
-                async fn get_session(&self, id: SessionId) -> Result<Option<Session>> {
-                    let row = sqlx::query(&format!("SELECT {SESSION_COLS} FROM user_sessions WHERE id = $1"))
+                async fn get_session(&self, id: SessionId) -> Result<Option<(Session, User)>> {
+                    let row = sqlx::query("SELECT s.id AS session_id, s.user_id, s.secret_hash, s.created_at AS session_created_at, s.auth_time, s.expires_at, s.user_agent, s.ip, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1")
                         .bind(id.uuid())
                         .fetch_optional(&self.pool)
                         .await
                         .map_err(unexpected)?;
-                    row.as_ref().map(session).transpose()
+                    row.as_ref()
+                        .map(|r| Ok((session_as(r, "session_id", "session_created_at")?, user(r)?)))
+                        .transpose()
                 }
 
                 async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<Session>> {
@@ -380,37 +390,36 @@ macro_rules! provider_impl {
                 }
 
                 async fn redeem_code(&self, code_hash: &[u8], at: Timestamp) -> Result<CodeRedemption> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    // Spending is one statement; only a code that was not there to spend needs more.
                     let spent = sqlx::query(&format!("UPDATE auth_codes SET redeemed_at = $2 WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING {CODE_COLS}"))
                         .bind(code_hash)
                         .bind(at.millis())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    if let Some(r) = spent {
+                        return Ok(CodeRedemption::Redeemed(Box::new(code(&r)?)));
+                    }
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let grant: Option<uuid::Uuid> = sqlx::query_scalar("SELECT grant_id FROM auth_codes WHERE code_hash = $1")
+                        .bind(code_hash)
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err(unexpected)?;
-                    let outcome = match spent {
-                        Some(r) => CodeRedemption::Redeemed(Box::new(code(&r)?)),
-                        None => {
-                            let grant: Option<uuid::Uuid> = sqlx::query_scalar("SELECT grant_id FROM auth_codes WHERE code_hash = $1")
+                    let outcome = match grant {
+                        Some(_) => {
+                            // The first redemption may not have written its grant yet: a
+                            // revoked grant written now makes its insert fail instead.
+                            sqlx::query("INSERT INTO oauth_grants (id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at) SELECT grant_id, project_id, client_id, user_id, session_id, scope, auth_time, $2, $3, $2 FROM auth_codes WHERE code_hash = $1 ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(oauth_grants.revoked_at, excluded.revoked_at)")
                                 .bind(code_hash)
-                                .fetch_optional(&mut *tx)
+                                .bind(at.millis())
+                                .bind(at.millis() + 86_400_000)
+                                .execute(&mut *tx)
                                 .await
                                 .map_err(unexpected)?;
-                            match grant {
-                                Some(_) => {
-                                    // The first redemption may not have written its grant yet: a
-                                    // revoked grant written now makes its insert fail instead.
-                                    sqlx::query("INSERT INTO oauth_grants (id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at) SELECT grant_id, project_id, client_id, user_id, session_id, scope, auth_time, $2, $3, $2 FROM auth_codes WHERE code_hash = $1 ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(oauth_grants.revoked_at, excluded.revoked_at)")
-                                        .bind(code_hash)
-                                        .bind(at.millis())
-                                        .bind(at.millis() + 86_400_000)
-                                        .execute(&mut *tx)
-                                        .await
-                                        .map_err(unexpected)?;
-                                    CodeRedemption::Replayed
-                                }
-                                None => CodeRedemption::Unknown,
-                            }
+                            CodeRedemption::Replayed
                         }
+                        None => CodeRedemption::Unknown,
                     };
                     tx.commit().await.map_err(unexpected)?;
                     Ok(outcome)
@@ -420,15 +429,6 @@ macro_rules! provider_impl {
                     let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     insert_grant_tx(&mut tx, g, refresh).await?;
                     tx.commit().await.map_err(unexpected)
-                }
-
-                async fn get_grant(&self, id: GrantId) -> Result<Option<Grant>> {
-                    let row = sqlx::query(&format!("SELECT {GRANT_COLS} FROM oauth_grants WHERE id = $1"))
-                        .bind(id.uuid())
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(grant).transpose()
                 }
 
                 async fn revoke_grant(&self, id: GrantId, at: Timestamp) -> Result<bool> {
@@ -447,40 +447,29 @@ macro_rules! provider_impl {
                     ids.iter().map(|s| ClientId::parse(s)).collect()
                 }
 
-                async fn get_refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshToken>> {
-                    let row = sqlx::query(&format!("SELECT {REFRESH_COLS} FROM refresh_tokens WHERE token_hash = $1"))
+                async fn get_refresh_token(&self, token_hash: &[u8]) -> Result<Option<(RefreshToken, Grant)>> {
+                    let row = sqlx::query(&format!("SELECT {REFRESH_COLS}, {GRANT_OF_REFRESH_COLS} FROM refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1"))
                         .bind(token_hash)
                         .fetch_optional(&self.pool)
                         .await
                         .map_err(unexpected)?;
-                    row.as_ref().map(refresh).transpose()
+                    row.as_ref().map(|r| Ok((refresh(r)?, grant_as(r, "grant_created_at", "grant_expires_at")?))).transpose()
                 }
 
+                /// One statement: the `refresh_tokens_rotate` trigger (migration 3) inserts the
+                /// successor and extends the grant in the same statement.
                 async fn rotate_refresh_token(&self, old: &[u8], new: &RefreshToken, successor: &Sealed, at: Timestamp) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let won = sqlx::query("UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3, successor_ciphertext = $4, successor_key_id = $5 WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 AND EXISTS (SELECT 1 FROM oauth_grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL)")
+                    let r = sqlx::query("UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3, successor_ciphertext = $4, successor_key_id = $5, successor_expires_at = $6 WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 AND EXISTS (SELECT 1 FROM oauth_grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL)")
                         .bind(old)
                         .bind(at.millis())
                         .bind(&new.token_hash)
                         .bind(&successor.ciphertext)
                         .bind(successor.data_key_id.uuid())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected()
-                        == 1;
-                    if !won {
-                        return Ok(false);
-                    }
-                    insert_refresh_tx(&mut tx, new).await?;
-                    sqlx::query("UPDATE oauth_grants SET expires_at = CASE WHEN expires_at < $2 THEN $2 ELSE expires_at END WHERE id = $1")
-                        .bind(new.grant_id.uuid())
                         .bind(new.expires_at.millis())
-                        .execute(&mut *tx)
+                        .execute(&self.pool)
                         .await
-                        .map_err(unexpected)?;
-                    tx.commit().await.map_err(unexpected)?;
-                    Ok(true)
+                        .map_err(db_err("this refresh token"))?;
+                    Ok(r.rows_affected() == 1)
                 }
 
                 async fn insert_device_grant(&self, d: &DeviceGrant) -> Result<()> {

@@ -52,7 +52,8 @@ async fn databases() -> Vec<Database> {
         _ => eprintln!("note: PostgreSQL contract runs skipped: GATEHOUSE_TEST_POSTGRES_URL is not set"),
     }
     for db in &dbs {
-        assert_eq!(db.migrate().await.unwrap(), vec![1, 2]);
+        let all: Vec<i64> = gatehouse_store::MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(db.migrate().await.unwrap(), all);
         assert!(db.migrate().await.unwrap().is_empty(), "migrations are idempotent");
     }
     dbs
@@ -453,5 +454,96 @@ async fn signing_keys_go_from_next_to_current_to_retired_to_removed() {
         gh.provider_maintenance().await.unwrap();
         clock.advance_secs(301);
         assert_ne!(&signing_kid(&gh, &c).await, next, "rotated on schedule");
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_rotation_is_one_compare_and_set_that_writes_the_successor() {
+    use gatehouse_core::ids::{DataKeyId, GrantId};
+    use gatehouse_core::model::Sealed;
+    use gatehouse_core::oauth::{Grant, RefreshToken};
+    for db in databases().await {
+        let store = db.store();
+        bootstrapped(store.clone()).await;
+        let user = store.find_user_by_email("r@example.com").await.unwrap().unwrap();
+        let t0 = Timestamp::from_millis(1_700_000_000_000);
+        let grant = Grant {
+            id: GrantId::from_uuid(uuid::Uuid::new_v4()),
+            project_id: ProjectId::SYSTEM,
+            client_id: ClientId::parse("gatehouse-cli").unwrap(),
+            user_id: user.id,
+            session_id: None,
+            scope: "openid offline_access".into(),
+            auth_time: t0,
+            created_at: t0,
+            expires_at: t0.plus_secs(3600),
+            revoked_at: None,
+        };
+        let first = RefreshToken {
+            token_hash: vec![1; 32],
+            grant_id: grant.id,
+            created_at: t0,
+            expires_at: t0.plus_secs(3600),
+            rotated_at: None,
+            successor_hash: None,
+            successor: None,
+        };
+        store.insert_grant(&grant, Some(&first)).await.unwrap();
+        let next = RefreshToken {
+            token_hash: vec![2; 32],
+            expires_at: t0.plus_secs(7200),
+            ..first.clone()
+        };
+        let sealed = Sealed {
+            data_key_id: DataKeyId::from_uuid(uuid::Uuid::new_v4()),
+            ciphertext: vec![9; 40],
+        };
+        let at = t0.plus_secs(10);
+        assert!(
+            store
+                .rotate_refresh_token(&first.token_hash, &next, &sealed, at)
+                .await
+                .unwrap()
+        );
+        // The database wrote the successor and made the grant last as long as it.
+        let (n, g) = store.get_refresh_token(&next.token_hash).await.unwrap().unwrap();
+        assert_eq!(
+            (n.grant_id, n.created_at, n.expires_at),
+            (grant.id, at, next.expires_at)
+        );
+        assert_eq!((n.rotated_at, n.successor_hash, n.successor), (None, None, None));
+        assert_eq!(g.expires_at, next.expires_at);
+        let (old, _) = store.get_refresh_token(&first.token_hash).await.unwrap().unwrap();
+        assert_eq!(old.rotated_at, Some(at));
+        assert_eq!(old.successor_hash.as_deref(), Some(&next.token_hash[..]));
+        assert_eq!(old.successor.as_ref(), Some(&sealed));
+        // Losing the compare-and-set writes nothing.
+        let other = RefreshToken {
+            token_hash: vec![3; 32],
+            ..next.clone()
+        };
+        assert!(
+            !store
+                .rotate_refresh_token(&first.token_hash, &other, &sealed, at)
+                .await
+                .unwrap()
+        );
+        assert!(store.get_refresh_token(&other.token_hash).await.unwrap().is_none());
+        // An expired token does not rotate, nor does one whose grant was revoked.
+        let expired = next.expires_at;
+        assert!(
+            !store
+                .rotate_refresh_token(&next.token_hash, &other, &sealed, expired)
+                .await
+                .unwrap()
+        );
+        assert!(store.revoke_grant(grant.id, at).await.unwrap());
+        assert!(
+            !store
+                .rotate_refresh_token(&next.token_hash, &other, &sealed, at)
+                .await
+                .unwrap()
+        );
+        assert!(store.get_refresh_token(&other.token_hash).await.unwrap().is_none());
     }
 }

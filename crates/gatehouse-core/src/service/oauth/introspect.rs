@@ -73,10 +73,7 @@ impl Gatehouse {
             return Ok(out);
         }
         let hash = self.secret_hash(REFRESH_DOMAIN, token);
-        let Some(rt) = self.store.get_refresh_token(&hash).await? else {
-            return Ok(inactive);
-        };
-        let Some(grant) = self.store.get_grant(rt.grant_id).await? else {
+        let Some((rt, grant)) = self.store.get_refresh_token(&hash).await? else {
             return Ok(inactive);
         };
         let now = self.clock.now();
@@ -108,10 +105,8 @@ impl Gatehouse {
     pub async fn revoke_token(&self, client: &Client, token: &str) -> Result<(), OAuthError> {
         let now = self.clock.now();
         let hash = self.secret_hash(REFRESH_DOMAIN, token);
-        if let Some(rt) = self.store.get_refresh_token(&hash).await? {
-            if let Some(g) = self.store.get_grant(rt.grant_id).await?
-                && g.client_id == client.id
-            {
+        if let Some((_, g)) = self.store.get_refresh_token(&hash).await? {
+            if g.client_id == client.id {
                 self.store.revoke_grant(g.id, now).await?;
             }
             return Ok(());

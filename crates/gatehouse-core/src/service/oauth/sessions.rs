@@ -121,14 +121,14 @@ impl Gatehouse {
         let Ok(id) = uuid::Uuid::try_parse(id) else {
             return Ok(None);
         };
-        let Some(session) = self.store.get_session(SessionId::from_uuid(id)).await? else {
+        let Some((session, user)) = self.store.get_session(SessionId::from_uuid(id)).await? else {
             return Ok(None);
         };
         let expected = self.session_hash(session.id, &SecretString::new(secret));
         if !ct_eq(&expected, &session.secret_hash) || session.expires_at <= self.clock.now() {
             return Ok(None);
         }
-        Ok(self.store.get_user(session.user_id).await?.map(|u| (session, u)))
+        Ok(Some((session, user)))
     }
 
     /// Signs out: ends the session and revokes the refresh tokens issued in it to clients with

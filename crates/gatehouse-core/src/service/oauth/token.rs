@@ -281,8 +281,7 @@ impl Gatehouse {
         for _ in 0..2 {
             let now = self.clock.now();
             let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-            let token = self.store.get_refresh_token(&hash).await?.ok_or_else(invalid)?;
-            let grant = self.store.get_grant(token.grant_id).await?.ok_or_else(invalid)?;
+            let (token, grant) = self.store.get_refresh_token(&hash).await?.ok_or_else(invalid)?;
             // Another client's token: refused, and the family is left alone (it is not a replay).
             if grant.client_id != client.id || grant.project_id != client.project_id {
                 return Err(invalid());
@@ -355,7 +354,7 @@ impl Gatehouse {
                 .store
                 .get_refresh_token(next_hash)
                 .await?
-                .is_some_and(|n| n.rotated_at.is_none());
+                .is_some_and(|(n, _)| n.rotated_at.is_none());
             if successor_live {
                 let json = self
                     .open_sealed(grant.project_id, &successor_aad(grant, &token.token_hash), sealed)
