@@ -267,6 +267,8 @@ pub enum Invalidation {
     },
     /// Signing keys were added, scheduled or removed.
     SigningKeys,
+    /// An access token, grant or session was revoked: cached "not revoked" answers are dropped.
+    Revocations,
     /// Everything: after a node lost its notification connection and may have missed events.
     All,
 }

@@ -100,11 +100,13 @@ impl Gatehouse {
                 self.provider.cors.invalidate(|_, _| false);
             }
             Invalidation::All => {
+                self.provider.active.invalidate(|_, _| false);
                 self.clients.invalidate(|_, _| false);
                 self.api_keys.invalidate(|_, _| false);
                 self.provider.cors.invalidate(|_, _| false);
                 self.reload_keys_logged().await;
             }
+            Invalidation::Revocations => self.provider.active.invalidate(|_, _| false),
             Invalidation::SigningKeys => {
                 self.provider.verified.invalidate(|_, _| false);
                 self.reload_keys_logged().await;

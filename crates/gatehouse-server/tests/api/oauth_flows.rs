@@ -399,6 +399,10 @@ api_test!(
         // Rotating again: the token two generations back is a replay and revokes the family.
         let (st, newer) = refresh(&s, &a, &next).await;
         assert_eq!(st, 200);
+        assert_eq!(
+            introspect(&s, newer["access_token"].as_str().unwrap()).await["active"],
+            true
+        );
         let (st, e) = refresh(&s, &a, &rt).await;
         assert_eq!((st, e["error"].as_str()), (400, Some("invalid_grant")));
         let (st, _) = refresh(&s, &a, newer["refresh_token"].as_str().unwrap()).await;
@@ -718,6 +722,11 @@ api_test!(revocation_userinfo_and_logout_work_as_specified, |s| {
             .0,
         200
     );
+    // A fresh pair from the refresh token, introspected once so that its answer is cached…
+    let (st, t2) = refresh(&s, &a, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(st, 200, "{t2}");
+    let at2 = t2["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&s, at2).await["active"], true);
     // RP-initiated logout: a wrong post_logout_redirect_uri is an error page, the registered one is followed.
     let hint = t["id_token"].as_str().unwrap();
     let bad = b
@@ -734,9 +743,10 @@ api_test!(revocation_userinfo_and_logout_work_as_specified, |s| {
     assert_eq!(page.status, 200, "a signed-in browser confirms");
     let done = b.submit(&page.form(), &[], None).await;
     assert_eq!(done.location.as_deref(), Some("https://app.example/bye?state=s1"));
-    // The session's refresh tokens are revoked (revoke_on_logout defaults to true).
-    let (st, _) = refresh(&s, &a, t["refresh_token"].as_str().unwrap()).await;
+    // …and the session's tokens are revoked (revoke_on_logout defaults to true).
+    let (st, _) = refresh(&s, &a, t2["refresh_token"].as_str().unwrap()).await;
     assert_eq!(st, 400);
+    assert_eq!(introspect(&s, at2).await["active"], false);
     // And the browser must sign in again.
     let (_, challenge) = pkce();
     let page = b.get(&authorize_url(&s, &a, &challenge, &[])).await;
@@ -748,6 +758,10 @@ api_test!(changing_the_password_ends_sessions_and_revokes_tokens, |s| {
     let a = app(&s, json!({})).await;
     let b = Browser::new(&s.base);
     let t = tokens(&s, &a, &b).await;
+    assert_eq!(
+        introspect(&s, t["access_token"].as_str().unwrap()).await["active"],
+        true
+    );
     let other = Browser::new(&s.base);
     let form = other.get("/login").await.form();
     other

@@ -106,8 +106,8 @@ impl Gatehouse {
         let now = self.clock.now();
         let hash = self.secret_hash(REFRESH_DOMAIN, token);
         if let Some((_, g)) = self.store.get_refresh_token(&hash).await? {
-            if g.client_id == client.id {
-                self.store.revoke_grant(g.id, now).await?;
+            if g.client_id == client.id && self.store.revoke_grant(g.id, now).await? {
+                self.revoked().await;
             }
             return Ok(());
         }
@@ -119,6 +119,7 @@ impl Gatehouse {
             self.store
                 .revoke_jti(&c.jti, Timestamp::from_millis(c.exp * 1000))
                 .await?;
+            self.revoked().await;
         }
         Ok(())
     }

@@ -33,6 +33,7 @@ use crate::oauth::keys::KeySet;
 use crate::oauth::limiter::Limiter;
 use crate::oauth::scope::Scopes;
 use crate::oauth::{OAuthError, OAuthErrorCode};
+use crate::ports::Invalidation;
 use crate::rng::random_bytes;
 use crate::time::Timestamp;
 
@@ -96,6 +97,9 @@ pub(crate) struct Provider {
     /// about three times signing, and resource servers introspect the same token many times.
     /// Revocation and the client are still checked on every use.
     pub(crate) verified: Cache<[u8; 32], AccessClaims>,
+    /// `jti`s of access tokens found not revoked (their own and their grant's): every revocation
+    /// drops them all, on every node ([`Invalidation::Revocations`]).
+    pub(crate) active: Cache<String, ()>,
 }
 
 impl Provider {
@@ -113,6 +117,7 @@ impl Provider {
             dummy_hash: tokio::sync::OnceCell::new(),
             cors: Cache::default(),
             verified: Cache::default(),
+            active: Cache::default(),
         }
     }
 
@@ -403,10 +408,21 @@ impl Gatehouse {
         if client.project_id.uuid() != claims.project_id {
             return Err(invalid());
         }
-        if !self.store.token_active(&claims.jti, claims.grant()).await? {
-            return Err(invalid());
+        if self.provider.active.get(claims.jti.as_str(), now).is_none() {
+            let ticket = self.provider.active.ticket();
+            if !self.store.token_active(&claims.jti, claims.grant()).await? {
+                return Err(invalid());
+            }
+            self.provider
+                .active
+                .insert(ticket, claims.jti.clone(), Arc::new(()), now);
         }
         Ok(AccessClaims::clone(&claims))
+    }
+
+    /// Tells every node that something was revoked, after the change committed.
+    pub(crate) async fn revoked(&self) {
+        self.invalidate(Invalidation::Revocations).await;
     }
 
     /// Hash of a high-entropy protocol secret (code, refresh token, device code, session secret).

@@ -145,9 +145,13 @@ impl Gatehouse {
                 revoke.push(id);
             }
         }
-        self.store
+        if self
+            .store
             .end_session(session.user_id, session.id, Some(&revoke), self.clock.now())
-            .await?;
+            .await?
+        {
+            self.revoked().await;
+        }
         Ok(())
     }
 
@@ -159,6 +163,7 @@ impl Gatehouse {
     /// Ends one of the user's own sessions and revokes every token issued in it.
     pub async fn revoke_own_session(&self, user: UserId, id: SessionId) -> Result<()> {
         if self.store.end_session(user, id, None, self.clock.now()).await? {
+            self.revoked().await;
             Ok(())
         } else {
             Err(Error::NotFound("session"))
@@ -187,7 +192,9 @@ impl Gatehouse {
         );
         self.store
             .change_password(user.id, &hash, self.clock.now(), &audit)
-            .await
+            .await?;
+        self.revoked().await;
+        Ok(())
     }
 }
 

@@ -138,6 +138,7 @@ impl Gatehouse {
         let code = match self.store.redeem_code(&hash, now).await? {
             CodeRedemption::Redeemed(c) => c,
             CodeRedemption::Replayed => {
+                self.revoked().await;
                 tracing::warn!("an authorization code was presented twice; its tokens are revoked");
                 return Err(OAuthError::invalid_grant(
                     "the code was already used; every token issued from it is revoked",
@@ -363,6 +364,7 @@ impl Gatehouse {
             }
         }
         self.store.revoke_grant(grant.id, now).await?;
+        self.revoked().await;
         tracing::warn!(grant = %grant.id, "a rotated refresh token was reused; its family is revoked");
         Err(OAuthError::invalid_grant(
             "the refresh token was already used; the session's tokens are revoked",
