@@ -66,8 +66,7 @@ mod tests {
     use super::*;
 
     fn fixtures() -> serde_json::Value {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/meshagent/api_keys.json");
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        crate::meshagent_fixture("api_keys.json")
     }
 
     #[test]

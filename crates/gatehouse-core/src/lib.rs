@@ -15,6 +15,7 @@ pub mod jose;
 pub mod keyring;
 pub mod model;
 pub mod oauth;
+pub mod participant;
 pub mod password;
 pub mod ports;
 pub mod rng;
@@ -24,3 +25,10 @@ pub mod time;
 
 pub use error::{Error, Result};
 pub use service::{Deps, Gatehouse};
+
+/// One file of the MeshAgent SDK's test vectors in `testdata/meshagent` (see its README).
+#[cfg(test)]
+pub(crate) fn meshagent_fixture(file: &str) -> serde_json::Value {
+    let path = format!("{}/testdata/meshagent/{file}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}

@@ -1,4 +1,4 @@
-//! Wire shapes of the Gatehouse REST API (SPEC §3, §4, §7.6, §9.7).
+//! Wire shapes of the Gatehouse REST API (SPEC §3, §4, §6.3, §7.6, §9.7).
 //!
 //! Request bodies reject unknown fields (`deny_unknown_fields`) so that a typo never passes silently
 //! (SPEC §4.2). Response bodies are plain data. Timestamps are RFC 3339 strings in UTC.
@@ -8,6 +8,7 @@ mod audit;
 mod clients;
 mod external_oauth;
 mod oauth;
+mod participants;
 mod secrets;
 
 pub use accounts::*;
@@ -15,6 +16,7 @@ pub use audit::*;
 pub use clients::*;
 pub use external_oauth::*;
 pub use oauth::*;
+pub use participants::*;
 pub use secrets::*;
 
 use serde::{Deserialize, Serialize};

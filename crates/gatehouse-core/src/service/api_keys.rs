@@ -108,16 +108,7 @@ impl Gatehouse {
     /// Authenticates an `ma-…` bearer value.
     pub async fn authenticate_api_key(&self, value: &str) -> Result<Principal> {
         let parsed = ApiKeyValue::parse(value)?;
-        let now = self.clock.now();
-        let record = match self.api_keys.get(&parsed.id, now) {
-            Some(r) => r,
-            None => {
-                let ticket = self.api_keys.ticket();
-                let r = Arc::new(self.store.get_api_key(parsed.id).await?.ok_or_else(invalid_key)?);
-                self.api_keys.insert(ticket, parsed.id, r.clone(), now);
-                r
-            }
-        };
+        let record = self.live_api_key(parsed.id).await?.ok_or_else(invalid_key)?;
         let hashed_ok = self.keys.hasher().verify(
             HASH_DOMAIN,
             &parsed.id.to_string(),
@@ -133,6 +124,21 @@ impl Gatehouse {
             project_id: record.project_id,
             server_admin: record.server_admin,
         })
+    }
+
+    /// A key that is not revoked, from the cache or storage.
+    pub(crate) async fn live_api_key(&self, id: ApiKeyId) -> Result<Option<Arc<ApiKeyRecord>>> {
+        let now = self.clock.now();
+        if let Some(r) = self.api_keys.get(&id, now) {
+            return Ok(Some(r));
+        }
+        let ticket = self.api_keys.ticket();
+        let Some(r) = self.store.get_api_key(id).await? else {
+            return Ok(None);
+        };
+        let r = Arc::new(r);
+        self.api_keys.insert(ticket, id, r.clone(), now);
+        Ok(Some(r))
     }
 
     async fn touch(&self, record: &ApiKeyRecord) {

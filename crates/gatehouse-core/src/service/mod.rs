@@ -6,6 +6,7 @@ mod api_keys;
 mod bootstrap;
 mod clients;
 pub mod oauth;
+mod participants;
 mod project_secrets;
 mod registrations;
 

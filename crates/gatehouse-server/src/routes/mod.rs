@@ -7,6 +7,7 @@ pub(crate) mod clients;
 pub(crate) mod external_oauth;
 pub(crate) mod oauth;
 pub(crate) mod pages;
+pub(crate) mod participants;
 pub(crate) mod secrets;
 pub(crate) mod system;
 pub(crate) mod web;
@@ -44,6 +45,11 @@ pub fn router() -> Router<Arc<AppState>> {
             "/accounts/projects/{project_id}/users/{user_id}",
             axum::routing::put(update_member).delete(remove_member),
         )
+        .route(
+            "/accounts/projects/{project_id}/participant-tokens",
+            post(participants::create),
+        )
+        .route("/api/participant-token/validate", post(participants::validate))
         .route("/accounts/users", post(create_user))
         .route("/accounts/profiles/me", get(profile))
         .route(

@@ -115,7 +115,28 @@ async fn run_every_flow() -> Vec<(&'static str, String)> {
             Some(json!({ "name": "k" })),
         )
         .await;
-    secrets.push(("new API key", key["value"].as_str().unwrap().to_owned()));
+    let key = key["value"].as_str().unwrap().to_owned();
+    let (_, minted) = s
+        .call_as(
+            &key,
+            Method::POST,
+            &format!("/accounts/projects/{}/participant-tokens", s.system_project),
+            Some(json!({ "name": "p", "room_name": "r" })),
+        )
+        .await;
+    let participant = minted["token"].as_str().unwrap().to_owned();
+    for token in [participant.as_str(), "eyJhbGciOiJub25lIn0.e30."] {
+        s.http
+            .post(format!("{}/api/participant-token/validate", s.base))
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .unwrap();
+    }
+    secrets.push(("participant token", participant));
+    let signing_secret = key.splitn(4, '-').nth(3).unwrap().to_owned();
+    secrets.push(("API key secret (the participant token's HMAC key)", signing_secret));
+    secrets.push(("new API key", key));
     let wrong = "a wrong password here";
     let form = b.get("/login").await.form();
     b.submit(&form, &[("email", "log@example.com"), ("password", wrong)], None)

@@ -10,6 +10,7 @@ mod logs;
 mod nodes;
 mod oauth_flows;
 mod oidc_interop;
+mod participants;
 mod secrets;
 
 use std::path::PathBuf;

@@ -1,0 +1,259 @@
+//! Participant tokens (SPEC §6.1–6.2): MeshAgent-compatible HS256 JWTs a project's backend signs
+//! with one of its API keys (the key id in the payload's `kid`, the project in `sub`). Room entry
+//! points verify them; claims Gatehouse does not know, and every `ApiScope` member, travel through
+//! unchanged.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::ids::{ApiKeyId, ProjectId};
+use crate::jose;
+use crate::time::Timestamp;
+
+/// Roles a `role` grant may name.
+pub const ROLES: [&str; 3] = ["user", "agent", "tool"];
+
+/// The `version` claim of tokens Gatehouse mints.
+pub const VERSION: &str = concat!("gatehouse-", env!("CARGO_PKG_VERSION"));
+
+/// One entry of `grants`: `room` (scope: the room name), `role` (`user`, `agent` or `tool`),
+/// `api` (an `ApiScope` object), `site`, `agent`, or a kind Gatehouse does not know, kept as is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenGrant {
+    pub name: String,
+    pub scope: Value,
+}
+
+impl TokenGrant {
+    pub fn new(name: &str, scope: impl Into<Value>) -> Self {
+        Self {
+            name: name.to_owned(),
+            scope: scope.into(),
+        }
+    }
+}
+
+/// The claims of a participant token, in the SDK's shape. `extra` holds every other claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantClaims {
+    /// The participant's identity; never empty.
+    pub name: String,
+    pub grants: Vec<TokenGrant>,
+    /// The project id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The signing API key's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Expiry, in seconds since the epoch; a token without one does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ParticipantClaims {
+    /// The rules every token must follow, however it was minted: a non-empty `name`, at most one
+    /// `api` grant and an object as its scope, a text scope for `room` grants.
+    pub fn check(&self) -> Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(Error::invalid("name", "must not be empty"));
+        }
+        let mut api = 0;
+        for g in &self.grants {
+            match g.name.as_str() {
+                "api" if !g.scope.is_object() => {
+                    return Err(Error::invalid("grants", "an api grant's scope is an object"));
+                }
+                "api" => api += 1,
+                "room" | "role" | "site" | "agent" if !g.scope.is_string() => {
+                    return Err(Error::invalid(
+                        "grants",
+                        format!("a {} grant's scope is a string", g.name),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if api > 1 {
+            return Err(Error::invalid("grants", "at most one api grant"));
+        }
+        Ok(())
+    }
+
+    /// Whether a `room` grant names `room`.
+    pub fn allows_room(&self, room: &str) -> bool {
+        self.grants.iter().any(|g| g.name == "room" && g.scope == room)
+    }
+
+    /// The `ApiScope` of the `api` grant, if any.
+    pub fn api_scope(&self) -> Option<&Map<String, Value>> {
+        self.grants
+            .iter()
+            .find(|g| g.name == "api")
+            .and_then(|g| g.scope.as_object())
+    }
+
+    /// Signs with an API key, as the MeshAgent SDK does: `kid` and `sub` are overwritten with the
+    /// key's ids, and `version` is set when missing.
+    pub fn sign(mut self, key: ApiKeyId, project: ProjectId, secret: &[u8]) -> Result<String> {
+        self.check()?;
+        self.kid = Some(key.to_string());
+        self.sub = Some(project.to_string());
+        self.version.get_or_insert_with(|| VERSION.to_owned());
+        let claims = serde_json::to_value(&self).map_err(Error::unexpected)?;
+        jose::sign_hs256(secret, &json!({ "alg": "HS256", "typ": "JWT" }), &claims)
+    }
+
+    /// The key a token says it was signed with, read before verification so that the key can be
+    /// looked up; nothing else of the unverified claims may be trusted.
+    pub fn signing_key(token: &str) -> Result<ApiKeyId> {
+        let refused = || Error::Unauthorized("the participant token names no valid API key".into());
+        let claims = jose::unverified_claims(token).map_err(|_| refused())?;
+        let kid = claims.get("kid").and_then(Value::as_str).ok_or_else(refused)?;
+        uuid::Uuid::try_parse(kid)
+            .map(ApiKeyId::from_uuid)
+            .map_err(|_| refused())
+    }
+
+    /// Verifies a token against its API key's secret and project (SPEC §6.4): HS256 only, the
+    /// signature, `sub` equal to the key's project, `exp` when present, and [`Self::check`].
+    pub fn verify(token: &str, project: ProjectId, secret: &[u8], now: Timestamp) -> Result<Self> {
+        let refused = |why: &str| Error::Unauthorized(format!("participant token refused: {why}"));
+        let (_, claims) = jose::verify_hs256(secret, token).map_err(|e| match e {
+            Error::Unauthorized(_) => e,
+            _ => refused("the key cannot verify it"),
+        })?;
+        let claims: Self = serde_json::from_value(Value::Object(claims)).map_err(|_| refused("malformed claims"))?;
+        if claims.sub.as_deref() != Some(project.to_string().as_str()) {
+            return Err(refused("sub is not the key's project"));
+        }
+        if claims.exp.is_some_and(|exp| exp <= now.secs()) {
+            return Err(refused("expired"));
+        }
+        claims.check().map_err(|e| refused(&e.to_string()))?;
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixtures() -> Value {
+        crate::meshagent_fixture("participant_tokens.json")
+    }
+
+    /// 2026-06-17, when the fixtures were made.
+    const NOW: Timestamp = Timestamp::from_millis(1_781_654_400_000);
+
+    #[test]
+    fn every_sdk_token_verifies_to_exactly_its_claims_or_is_refused_as_required() {
+        let f = fixtures();
+        let cases = f["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 15);
+        for c in cases {
+            let id = c["id"].as_str().unwrap();
+            let jwt = c["jwt"].as_str().unwrap();
+            let secret = c["signing_secret"].as_str().unwrap().as_bytes();
+            let expected = &c["decoded_claims"];
+            let project = ProjectId::from_uuid(uuid::Uuid::try_parse(expected["sub"].as_str().unwrap()).unwrap());
+            let verified =
+                ParticipantClaims::signing_key(jwt).and_then(|_| ParticipantClaims::verify(jwt, project, secret, NOW));
+            match c["gatehouse_validate_status"].as_u64().unwrap() {
+                200 => {
+                    let claims = verified.unwrap_or_else(|e| panic!("{id}: {e}"));
+                    assert_eq!(serde_json::to_value(&claims).unwrap(), *expected, "{id}");
+                    assert_eq!(claims.kid.as_deref(), expected["kid"].as_str(), "{id}");
+                }
+                401 => assert!(matches!(verified, Err(Error::Unauthorized(_))), "{id}: {verified:?}"),
+                other => panic!("{id}: unexpected status {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn minted_tokens_follow_the_sdks_rules_and_keep_unknown_claims() {
+        let key = ApiKeyId::from_uuid(uuid::Uuid::new_v4());
+        let project = ProjectId::from_uuid(uuid::Uuid::new_v4());
+        let secret = [7u8; 43];
+        let mut extra = Map::new();
+        extra.insert("session".into(), json!({ "tier": "gold" }));
+        let claims = ParticipantClaims {
+            name: "alice".into(),
+            grants: vec![
+                TokenGrant::new("room", "room-1"),
+                TokenGrant::new("role", "user"),
+                TokenGrant::new(
+                    "api",
+                    json!({ "livekit": {}, "secrets": { "request_oauth_token": [] } }),
+                ),
+            ],
+            sub: Some("someone-else".into()),
+            kid: None,
+            version: None,
+            exp: Some(NOW.secs() + 60),
+            extra,
+        };
+        let token = claims.sign(key, project, &secret).unwrap();
+        let header: Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                token.split('.').next().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header, json!({ "alg": "HS256", "typ": "JWT" }));
+        assert_eq!(ParticipantClaims::signing_key(&token).unwrap(), key);
+        let back = ParticipantClaims::verify(&token, project, &secret, NOW).unwrap();
+        assert_eq!(
+            back.sub.as_deref(),
+            Some(project.to_string().as_str()),
+            "sub is the key's project"
+        );
+        assert_eq!(back.version.as_deref(), Some(VERSION));
+        assert_eq!(back.extra["session"], json!({ "tier": "gold" }));
+        assert_eq!(
+            back.api_scope().unwrap()["secrets"],
+            json!({ "request_oauth_token": [] }),
+            "an empty allow-list stays"
+        );
+        assert!(back.allows_room("room-1") && !back.allows_room("room-2"));
+        // Another project, a later time, another secret: refused.
+        let other = ProjectId::from_uuid(uuid::Uuid::new_v4());
+        assert!(ParticipantClaims::verify(&token, other, &secret, NOW).is_err());
+        assert!(ParticipantClaims::verify(&token, project, &secret, NOW.plus_secs(60)).is_err());
+        assert!(ParticipantClaims::verify(&token, project, &[8u8; 43], NOW).is_err());
+    }
+
+    #[test]
+    fn malformed_grants_are_refused() {
+        let base = || ParticipantClaims {
+            name: "a".into(),
+            grants: vec![TokenGrant::new("room", "r")],
+            sub: None,
+            kid: None,
+            version: None,
+            exp: None,
+            extra: Map::new(),
+        };
+        assert!(base().check().is_ok());
+        let mut c = base();
+        c.name = " ".into();
+        assert!(c.check().is_err());
+        let mut c = base();
+        c.grants.push(TokenGrant::new("api", json!({})));
+        c.grants.push(TokenGrant::new("api", json!({})));
+        assert!(c.check().is_err(), "two api grants");
+        let mut c = base();
+        c.grants.push(TokenGrant::new("api", "full"));
+        assert!(c.check().is_err(), "an api scope that is not an object");
+        let mut c = base();
+        c.grants.push(TokenGrant::new("room", json!(["r"])));
+        assert!(c.check().is_err(), "a room scope that is not a string");
+    }
+}

@@ -1,0 +1,122 @@
+//! Participant tokens over REST (SPEC §6.3): minted for a project's backend, validated for anyone
+//! holding one.
+
+use serde_json::Map;
+
+use super::Gatehouse;
+use super::api_keys::secret_aad;
+use crate::access::Principal;
+use crate::error::{Error, Result};
+use crate::ids::ProjectId;
+use crate::jose::MAX_TOKEN_LEN;
+use crate::model::ApiKeyRecord;
+use crate::participant::{ParticipantClaims, ROLES, TokenGrant};
+
+/// Default and longest lifetime of a token minted here.
+const DEFAULT_TTL_SECS: u32 = 3600;
+const MAX_TTL_SECS: u32 = 30 * 86_400;
+/// Longest participant identity and room name.
+const MAX_NAME_CHARS: usize = 256;
+
+impl Gatehouse {
+    /// Mints a participant token (developers). It is signed with the caller's own key when the
+    /// caller is an API key of the project, otherwise with the project's newest key.
+    pub async fn mint_participant_token(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        req: gatehouse_types::CreateParticipantToken,
+    ) -> Result<String> {
+        self.access(who, project).await?.require_developer()?;
+        bounded_name("name", &req.name)?;
+        let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECS);
+        if !(1..=MAX_TTL_SECS).contains(&ttl) {
+            return Err(Error::invalid("ttl_seconds", format!("must be 1 to {MAX_TTL_SECS}")));
+        }
+        let grants = match req.grants {
+            Some(_) if req.room_name.is_some() || req.role.is_some() || req.api.is_some() => {
+                return Err(Error::invalid(
+                    "grants",
+                    "give either grants or room_name, role and api, not both",
+                ));
+            }
+            Some(grants) => grants.into_iter().map(|g| TokenGrant::new(&g.name, g.scope)).collect(),
+            None => {
+                let mut grants = Vec::new();
+                if let Some(room) = req.room_name {
+                    bounded_name("room_name", &room)?;
+                    grants.push(TokenGrant::new("room", room));
+                }
+                grants.push(TokenGrant::new("role", req.role.unwrap_or_else(|| "user".into())));
+                if let Some(api) = req.api {
+                    grants.push(TokenGrant::new("api", api));
+                }
+                grants
+            }
+        };
+        for g in &grants {
+            let role_ok = g.scope.as_str().is_some_and(|r| ROLES.contains(&r));
+            if g.name == "role" && !role_ok {
+                return Err(Error::invalid("role", "must be user, agent or tool"));
+            }
+        }
+        let claims = ParticipantClaims {
+            name: req.name,
+            grants,
+            sub: None,
+            kid: None,
+            version: None,
+            exp: Some(self.clock.now().secs() + i64::from(ttl)),
+            extra: Map::new(),
+        };
+        claims.check()?;
+        let key = self.signing_api_key(who, project).await?;
+        let secret = self
+            .open_sealed(project, &secret_aad(project, key.id), &key.secret)
+            .await?;
+        claims.sign(key.id, project, &secret)
+    }
+
+    /// Verifies a participant token (SPEC §6.4): its `kid` names a live API key of the project in
+    /// `sub`, the HS256 signature is that key's, and it has not expired. Anything else is
+    /// [`Error::Unauthorized`].
+    pub async fn validate_participant_token(&self, token: &str) -> Result<ParticipantClaims> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Error::Unauthorized("the participant token is too long".into()));
+        }
+        let id = ParticipantClaims::signing_key(token)?;
+        let key = self
+            .live_api_key(id)
+            .await?
+            .ok_or_else(|| Error::Unauthorized("the participant token's API key is unknown or revoked".into()))?;
+        let secret = self
+            .open_sealed(key.project_id, &secret_aad(key.project_id, key.id), &key.secret)
+            .await?;
+        ParticipantClaims::verify(token, key.project_id, &secret, self.clock.now())
+    }
+
+    async fn signing_api_key(&self, who: &Principal, project: ProjectId) -> Result<ApiKeyRecord> {
+        if let Principal::ApiKey { id, project_id, .. } = who
+            && *project_id == project
+            && let Some(k) = self.live_api_key(*id).await?
+        {
+            return Ok(ApiKeyRecord::clone(&k));
+        }
+        self.store
+            .list_api_keys(project)
+            .await?
+            .into_iter()
+            .max_by_key(|k| k.created_at)
+            .ok_or_else(|| Error::Conflict("the project has no API key to sign participant tokens with".into()))
+    }
+}
+
+fn bounded_name(field: &'static str, value: &str) -> Result<()> {
+    if value.trim().is_empty() || value.chars().count() > MAX_NAME_CHARS {
+        return Err(Error::invalid(
+            field,
+            format!("must be 1 to {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
