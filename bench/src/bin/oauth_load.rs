@@ -1,6 +1,7 @@
 //! Load benchmark of the authorization server (SPEC §5): client credentials (ES256 and EdDSA
-//! access tokens), introspection, refresh-token rotation, complete code flows with PKCE, password
-//! sign-in, and client credentials during a sign-in storm. Each figure comes with the share it is
+//! access tokens), introspection, participant tokens minted and validated over REST (SPEC §6.3),
+//! refresh-token rotation, complete code flows with PKCE, password sign-in, and client credentials
+//! during a sign-in storm. Each figure comes with the share it is
 //! of a bare axum handler (`ceiling`) measured just before it with the same load generator (the
 //! machine is shared, so only adjacent figures compare), the server's CPU time per request, and
 //! how much CPU other processes took meanwhile.
@@ -291,6 +292,20 @@ async fn scenarios(
             .measure(target, label, backend, "req/s", Some(20_000.0), ops)
             .await?;
     }
+    if bench.wants("participant") {
+        let key = HeaderValue::from_str(&format!("Bearer {}", fixture.project_key))?;
+        let ops = vec![Repeat::mint_participant_token(key, &fixture.project_id); n];
+        let label = "participant token minted over REST (API key)";
+        bench
+            .measure(target, label, backend, "req/s", Some(20_000.0), ops)
+            .await?;
+        let token = fixture.participant_token().await?;
+        let ops = vec![Repeat::validate_participant_token(&token); n];
+        let label = "participant token validated over REST";
+        bench
+            .measure(target, label, backend, "req/s", Some(30_000.0), ops)
+            .await?;
+    }
     if bench.wants("refresh") {
         let ops = signed.iter().map(|s| Refresh::new(&basic, &s.refresh_token)).collect();
         let label = "refresh_token rotation (chain per connection)";
@@ -389,7 +404,7 @@ fn parse_args() -> anyhow::Result<(Vec<&'static str>, Bench)> {
             "--only" => bench.only = Some(value()?.split(',').map(str::to_owned).collect()),
             other => anyhow::bail!(
                 "unknown argument {other}; usage: oauth_load [sqlite|postgres|all] [--warmup S] [--window S] \
-                 [--connections N] [--only ceiling,healthz,cc,introspect,refresh,code,login,storm,eddsa]"
+                 [--connections N] [--only ceiling,healthz,cc,introspect,participant,refresh,code,login,storm,eddsa]"
             ),
         }
     }

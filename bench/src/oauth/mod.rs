@@ -213,6 +213,14 @@ impl Fixture {
         str_at(&tokens, "/access_token")
     }
 
+    /// A participant token minted over REST with the project's API key.
+    pub async fn participant_token(&self) -> anyhow::Result<String> {
+        let path = format!("/accounts/projects/{}/participant-tokens", self.project_id);
+        let body = serde_json::json!({ "name": "bench", "room_name": "room-1" });
+        let t = post(&reqwest::Client::new(), &self.base, &self.project_key, &path, body).await?;
+        str_at(&t, "/token")
+    }
+
     async fn token(&self, http: &reqwest::Client, body: String) -> anyhow::Result<Value> {
         let res = http
             .post(format!("{}/oauth/token", self.base))

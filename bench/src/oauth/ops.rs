@@ -34,22 +34,48 @@ impl Repeat {
         }
     }
 
-    /// A form post with `authorization`, answered 200 with `expect` in the body.
-    fn form(path: &str, authorization: HeaderValue, body: String, expect: &'static [u8]) -> Self {
+    /// A post of `body` as `content_type`, with `authorization` when given, answered 200 with
+    /// `expect` in the body.
+    fn post(
+        path: &str,
+        authorization: Option<HeaderValue>,
+        content_type: &'static str,
+        body: String,
+        expect: &'static [u8],
+    ) -> Self {
+        let mut headers = vec![(header::CONTENT_TYPE, HeaderValue::from_static(content_type))];
+        headers.extend(authorization.map(|a| (header::AUTHORIZATION, a)));
         Self {
             method: Method::POST,
             path: path.into(),
-            headers: vec![
-                (header::AUTHORIZATION, authorization),
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/x-www-form-urlencoded"),
-                ),
-            ]
-            .into(),
+            headers: headers.into(),
             body: Bytes::from(body),
             expect,
         }
+    }
+
+    fn form(path: &str, authorization: HeaderValue, body: String, expect: &'static [u8]) -> Self {
+        let form = "application/x-www-form-urlencoded";
+        Self::post(path, Some(authorization), form, body, expect)
+    }
+
+    /// Minting a participant token for `project` with its API key (`Bearer ma-…`).
+    pub fn mint_participant_token(key: HeaderValue, project: &str) -> Self {
+        let path = format!("/accounts/projects/{project}/participant-tokens");
+        let body = r#"{"name":"alice","room_name":"room-1","api":{"livekit":{},"llm":{}}}"#;
+        Self::post(&path, Some(key), "application/json", body.into(), b"\"token\"")
+    }
+
+    /// Validating a participant token (no credential).
+    pub fn validate_participant_token(token: &str) -> Self {
+        let body = serde_json::json!({ "token": token }).to_string();
+        Self::post(
+            "/api/participant-token/validate",
+            None,
+            "application/json",
+            body,
+            b"\"grants\"",
+        )
     }
 
     /// `grant_type=client_credentials` with `client_secret_basic`.

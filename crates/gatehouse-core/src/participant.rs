@@ -107,27 +107,45 @@ impl ParticipantClaims {
         let claims = serde_json::to_value(&self).map_err(Error::unexpected)?;
         jose::sign_hs256(secret, &json!({ "alg": "HS256", "typ": "JWT" }), &claims)
     }
+}
 
-    /// The key a token says it was signed with, read before verification so that the key can be
-    /// looked up; nothing else of the unverified claims may be trusted.
-    pub fn signing_key(token: &str) -> Result<ApiKeyId> {
-        let refused = || Error::Unauthorized("the participant token names no valid API key".into());
-        let claims = jose::unverified_claims(token).map_err(|_| refused())?;
-        let kid = claims.get("kid").and_then(Value::as_str).ok_or_else(refused)?;
-        uuid::Uuid::try_parse(kid)
-            .map(ApiKeyId::from_uuid)
-            .map_err(|_| refused())
+/// A participant token decoded but not verified: it tells which API key to verify it with, and
+/// gives up its claims only to [`Unverified::verify`].
+#[derive(Debug)]
+pub struct Unverified<'t> {
+    token: &'t str,
+    claims: ParticipantClaims,
+}
+
+impl<'t> Unverified<'t> {
+    /// Decodes the payload once; anything that is not a participant token is refused.
+    pub fn read(token: &'t str) -> Result<Self> {
+        let refused = || Error::Unauthorized("not a participant token".into());
+        let payload = jose::unverified_payload(token).map_err(|_| refused())?;
+        let claims = serde_json::from_slice(&payload).map_err(|_| refused())?;
+        Ok(Self { token, claims })
     }
 
-    /// Verifies a token against its API key's secret and project (SPEC §6.4): HS256 only, the
-    /// signature, `sub` equal to the key's project, `exp` when present, and [`Self::check`].
-    pub fn verify(token: &str, project: ProjectId, secret: &[u8], now: Timestamp) -> Result<Self> {
+    /// The API key the token names in `kid`.
+    pub fn key(&self) -> Result<ApiKeyId> {
+        self.claims
+            .kid
+            .as_deref()
+            .and_then(|k| uuid::Uuid::try_parse(k).ok())
+            .map(ApiKeyId::from_uuid)
+            .ok_or_else(|| Error::Unauthorized("the participant token names no valid API key".into()))
+    }
+
+    /// Verifies the token against its API key's secret and project (SPEC §6.4): HS256 only, the
+    /// signature, `sub` equal to the key's project, `exp` when present, and
+    /// [`ParticipantClaims::check`].
+    pub fn verify(self, project: ProjectId, secret: &[u8], now: Timestamp) -> Result<ParticipantClaims> {
         let refused = |why: &str| Error::Unauthorized(format!("participant token refused: {why}"));
-        let (_, claims) = jose::verify_hs256(secret, token).map_err(|e| match e {
+        jose::check_hs256(secret, self.token).map_err(|e| match e {
             Error::Unauthorized(_) => e,
             _ => refused("the key cannot verify it"),
         })?;
-        let claims: Self = serde_json::from_value(Value::Object(claims)).map_err(|_| refused("malformed claims"))?;
+        let claims = self.claims;
         if claims.sub.as_deref() != Some(project.to_string().as_str()) {
             return Err(refused("sub is not the key's project"));
         }
@@ -161,8 +179,10 @@ mod tests {
             let secret = c["signing_secret"].as_str().unwrap().as_bytes();
             let expected = &c["decoded_claims"];
             let project = ProjectId::from_uuid(uuid::Uuid::try_parse(expected["sub"].as_str().unwrap()).unwrap());
-            let verified =
-                ParticipantClaims::signing_key(jwt).and_then(|_| ParticipantClaims::verify(jwt, project, secret, NOW));
+            let verified = Unverified::read(jwt).and_then(|t| {
+                t.key()?;
+                t.verify(project, secret, NOW)
+            });
             match c["gatehouse_validate_status"].as_u64().unwrap() {
                 200 => {
                     let claims = verified.unwrap_or_else(|e| panic!("{id}: {e}"));
@@ -208,8 +228,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(header, json!({ "alg": "HS256", "typ": "JWT" }));
-        assert_eq!(ParticipantClaims::signing_key(&token).unwrap(), key);
-        let back = ParticipantClaims::verify(&token, project, &secret, NOW).unwrap();
+        assert_eq!(Unverified::read(&token).unwrap().key().unwrap(), key);
+        let verify = |project, secret: &[u8], now| Unverified::read(&token).unwrap().verify(project, secret, now);
+        let back = verify(project, &secret, NOW).unwrap();
         assert_eq!(
             back.sub.as_deref(),
             Some(project.to_string().as_str()),
@@ -225,9 +246,9 @@ mod tests {
         assert!(back.allows_room("room-1") && !back.allows_room("room-2"));
         // Another project, a later time, another secret: refused.
         let other = ProjectId::from_uuid(uuid::Uuid::new_v4());
-        assert!(ParticipantClaims::verify(&token, other, &secret, NOW).is_err());
-        assert!(ParticipantClaims::verify(&token, project, &secret, NOW.plus_secs(60)).is_err());
-        assert!(ParticipantClaims::verify(&token, project, &[8u8; 43], NOW).is_err());
+        assert!(verify(other, &secret, NOW).is_err());
+        assert!(verify(project, &secret, NOW.plus_secs(60)).is_err());
+        assert!(verify(project, &[8u8; 43], NOW).is_err());
     }
 
     #[test]

@@ -58,8 +58,12 @@ impl<'t> Parts<'t> {
 
 /// Decodes one base64url segment holding a JSON object.
 pub(super) fn decode_object(segment: &str) -> Result<Map<String, Value>> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| malformed())?;
-    serde_json::from_slice(&bytes).map_err(|_| malformed())
+    serde_json::from_slice(&decode_segment(segment)?).map_err(|_| malformed())
+}
+
+/// Decodes one base64url segment.
+pub(super) fn decode_segment(segment: &str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(segment).map_err(|_| malformed())
 }
 
 pub(super) fn header_fields(header: &Map<String, Value>) -> Result<Header> {

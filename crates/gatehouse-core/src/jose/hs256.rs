@@ -62,6 +62,17 @@ pub fn sign_hs256(secret: &[u8], header: &Value, claims: &Value) -> Result<Strin
 /// does not verify is [`Error::Unauthorized`]; a secret shorter than 256 bits is
 /// [`Error::Invalid`].
 pub fn verify_hs256(secret: &[u8], token: &str) -> Result<(Map<String, Value>, Map<String, Value>)> {
+    let (header, parts) = verified(secret, token)?;
+    Ok((header, compact::decode_object(parts.payload)?))
+}
+
+/// [`verify_hs256`] without decoding the payload, for a caller that decoded it already with
+/// [`unverified_payload`] to find the key.
+pub fn check_hs256(secret: &[u8], token: &str) -> Result<()> {
+    verified(secret, token).map(|_| ())
+}
+
+fn verified<'t>(secret: &[u8], token: &'t str) -> Result<(Map<String, Value>, Parts<'t>)> {
     let key = key(secret)?;
     let parts = Parts::split(token)?;
     let header = parts.header()?;
@@ -69,11 +80,11 @@ pub fn verify_hs256(secret: &[u8], token: &str) -> Result<(Map<String, Value>, M
     let tag = parts.signature()?;
     hmac::verify(&key, parts.signing_input.as_bytes(), &tag)
         .map_err(|_| compact::refused("token signature does not verify"))?;
-    Ok((header, compact::decode_object(parts.payload)?))
+    Ok((header, parts))
 }
 
-/// The claims of a compact JWS, **not verified**: only for choosing the key that
-/// [`verify_hs256`] then checks the token with (a participant token names its key in `kid`).
-pub fn unverified_claims(token: &str) -> Result<Map<String, Value>> {
-    compact::decode_object(Parts::split(token)?.payload)
+/// The payload of a compact JWS as JSON bytes, **not verified**: nothing in it may be trusted
+/// until [`check_hs256`] passes with the key it names (a participant token names it in `kid`).
+pub fn unverified_payload(token: &str) -> Result<Vec<u8>> {
+    compact::decode_segment(Parts::split(token)?.payload)
 }

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::ids::ProjectId;
 use crate::jose::MAX_TOKEN_LEN;
 use crate::model::ApiKeyRecord;
-use crate::participant::{ParticipantClaims, ROLES, TokenGrant};
+use crate::participant::{ParticipantClaims, ROLES, TokenGrant, Unverified};
 
 /// Default and longest lifetime of a token minted here.
 const DEFAULT_TTL_SECS: u32 = 3600;
@@ -84,15 +84,15 @@ impl Gatehouse {
         if token.len() > MAX_TOKEN_LEN {
             return Err(Error::Unauthorized("the participant token is too long".into()));
         }
-        let id = ParticipantClaims::signing_key(token)?;
+        let token = Unverified::read(token)?;
         let key = self
-            .live_api_key(id)
+            .live_api_key(token.key()?)
             .await?
             .ok_or_else(|| Error::Unauthorized("the participant token's API key is unknown or revoked".into()))?;
         let secret = self
             .open_sealed(key.project_id, &secret_aad(key.project_id, key.id), &key.secret)
             .await?;
-        ParticipantClaims::verify(token, key.project_id, &secret, self.clock.now())
+        token.verify(key.project_id, &secret, self.clock.now())
     }
 
     async fn signing_api_key(&self, who: &Principal, project: ProjectId) -> Result<ApiKeyRecord> {
