@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use crate::nodes::{two_nodes, within_a_second};
 use crate::{TestServer, api_test};
 
-const EMAIL: &str = "ada@example.com";
-const PASSWORD: &str = "correct horse battery staple";
+pub const EMAIL: &str = "ada@example.com";
+pub const PASSWORD: &str = "correct horse battery staple";
 const REDIRECT: &str = "http://127.0.0.1/cb";
 
 /// A PKCE pair (RFC 7636 §4.1–4.2).

@@ -230,3 +230,55 @@ api_test!(tampered_participant_tokens_are_all_refused, |s| {
     assert_eq!(st, 204);
     assert_eq!(validate(&s, &good).await.0, 401);
 });
+
+/// A user access token for the REST API with `scope`, from a code flow in `b`.
+async fn api_token(s: &TestServer, a: &crate::oauth_flows::App, b: &gatehouse_testkit::Browser, scope: &str) -> String {
+    use crate::oauth_flows::{authorize_url, code_for, exchange, pkce};
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(s, a, &challenge, &[]).replace("openid+email+offline_access", &scope.replace(' ', "+"));
+    let (st, t) = exchange(s, a, &code_for(b, &url).await, &verifier).await;
+    assert_eq!(st, 200, "{t}");
+    t["access_token"].as_str().unwrap().to_owned()
+}
+
+api_test!(minting_needs_developer_rights_in_the_project, |s| {
+    use crate::oauth_flows::{EMAIL, PASSWORD, app};
+    let uid = s.user(EMAIL, PASSWORD).await;
+    let (p, key) = s.project("Rooms").await;
+    let (kid, _) = key_parts(&key);
+    let (st, m) = s
+        .call(
+            Method::POST,
+            &format!("/accounts/projects/{p}/users"),
+            Some(json!({ "email": EMAIL })),
+        )
+        .await;
+    assert_eq!(st, 201, "{m}");
+    let a = app(&s, json!({ "scope": "openid gatehouse_api gatehouse_api.read_only" })).await;
+    let b = gatehouse_testkit::Browser::new(&s.base);
+    let member = api_token(&s, &a, &b, "openid gatehouse_api").await;
+    let body = json!({ "name": "alice", "room_name": "r" });
+    let (st, e) = mint(&s, &member, &p, body.clone()).await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (403, Some("forbidden")),
+        "a plain member: {e}"
+    );
+    let path = format!("/accounts/projects/{p}/users/{uid}");
+    assert_eq!(
+        s.call(Method::PUT, &path, Some(json!({ "is_developer": true })))
+            .await
+            .0,
+        200
+    );
+    let (st, t) = mint(&s, &member, &p, body.clone()).await;
+    assert_eq!(st, 200, "a developer: {t}");
+    let (st, claims) = validate(&s, t["token"].as_str().unwrap()).await;
+    assert_eq!(
+        (st, claims["kid"].as_str()),
+        (200, Some(kid.as_str())),
+        "signed with the project's key"
+    );
+    let read_only = api_token(&s, &a, &b, "openid gatehouse_api.read_only").await;
+    assert_eq!(mint(&s, &read_only, &p, body).await.0, 403, "a read-only token");
+});
