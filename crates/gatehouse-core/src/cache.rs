@@ -3,7 +3,8 @@
 //! A reader that misses loads from storage and then inserts; if an invalidation lands between its
 //! load and its insert, the loaded record may already be stale. Every invalidation bumps a
 //! generation, and an insert is dropped when the generation moved since its load began. Entries
-//! also expire after [`TTL_MS`], a backstop for a notification another node failed to send.
+//! also expire after [`TTL_MS`] (or the cache's own shorter lifetime), a backstop for a
+//! notification another node failed to send.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -23,21 +24,34 @@ struct Inner<K, V> {
 }
 
 /// Records by key, with generation-checked inserts and expiry.
-pub struct Cache<K, V>(RwLock<Inner<K, V>>);
+pub struct Cache<K, V> {
+    inner: RwLock<Inner<K, V>>,
+    ttl_ms: i64,
+}
 
 impl<K, V> Default for Cache<K, V> {
     fn default() -> Self {
-        Self(RwLock::new(Inner {
-            generation: 0,
-            entries: HashMap::new(),
-        }))
+        Self::with_ttl(TTL_MS)
+    }
+}
+
+impl<K, V> Cache<K, V> {
+    /// A cache whose entries are trusted for `ttl_ms` at most.
+    pub fn with_ttl(ttl_ms: i64) -> Self {
+        Self {
+            inner: RwLock::new(Inner {
+                generation: 0,
+                entries: HashMap::new(),
+            }),
+            ttl_ms,
+        }
     }
 }
 
 impl<K, V> std::fmt::Debug for Cache<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
-            .field("entries", &read(&self.0).entries.len())
+            .field("entries", &read(&self.inner).entries.len())
             .finish()
     }
 }
@@ -47,33 +61,34 @@ impl<K, V> std::fmt::Debug for Cache<K, V> {
 pub struct Ticket(u64);
 
 impl<K: Eq + Hash, V> Cache<K, V> {
-    /// The entry for `key`, unless it is missing or older than [`TTL_MS`] at `now`.
+    /// The entry for `key`, unless it is missing or older than the cache's lifetime at `now`.
     pub fn get<Q>(&self, key: &Q, now: Timestamp) -> Option<Arc<V>>
     where
         K: std::borrow::Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
-        let inner = read(&self.0);
+        let inner = read(&self.inner);
         inner
             .entries
             .get(key)
-            .filter(|(_, at)| now.millis() - at.millis() < TTL_MS)
+            .filter(|(_, at)| now.millis() - at.millis() < self.ttl_ms)
             .map(|(v, _)| v.clone())
     }
 
     /// Call before loading a missing entry from storage.
     pub fn ticket(&self) -> Ticket {
-        Ticket(read(&self.0).generation)
+        Ticket(read(&self.inner).generation)
     }
 
     /// Caches `value` loaded at `now`, unless an invalidation happened since `ticket` was taken.
     pub fn insert(&self, ticket: Ticket, key: K, value: Arc<V>, now: Timestamp) {
-        let mut inner = write(&self.0);
+        let mut inner = write(&self.inner);
         if inner.generation != ticket.0 {
             return;
         }
         if inner.entries.len() >= MAX_ENTRIES {
-            inner.entries.retain(|_, (_, at)| now.millis() - at.millis() < TTL_MS);
+            let ttl = self.ttl_ms;
+            inner.entries.retain(|_, (_, at)| now.millis() - at.millis() < ttl);
             if inner.entries.len() >= MAX_ENTRIES {
                 inner.entries.clear();
             }
@@ -83,14 +98,14 @@ impl<K: Eq + Hash, V> Cache<K, V> {
 
     /// Replaces an entry that is still cached (never re-adds a removed one).
     pub fn refresh(&self, key: &K, value: Arc<V>) {
-        if let Some(slot) = write(&self.0).entries.get_mut(key) {
+        if let Some(slot) = write(&self.inner).entries.get_mut(key) {
             slot.0 = value;
         }
     }
 
     /// Drops the entries `keep` rejects, and fences off loads in flight.
     pub fn invalidate(&self, mut keep: impl FnMut(&K, &V) -> bool) {
-        let mut inner = write(&self.0);
+        let mut inner = write(&self.inner);
         inner.generation += 1;
         inner.entries.retain(|k, (v, _)| keep(k, v));
     }
@@ -122,6 +137,10 @@ mod tests {
         c.insert(c.ticket(), "key", Arc::new(1), at(0));
         assert!(c.get("key", at(TTL_MS - 1)).is_some());
         assert!(c.get("key", at(TTL_MS)).is_none());
+        let short: Cache<&str, u32> = Cache::with_ttl(1_000);
+        short.insert(short.ticket(), "key", Arc::new(1), at(0));
+        assert!(short.get("key", at(999)).is_some());
+        assert!(short.get("key", at(1_000)).is_none());
     }
 
     #[test]
@@ -130,7 +149,7 @@ mod tests {
         for i in 0..=MAX_ENTRIES {
             c.insert(c.ticket(), i, Arc::new(1), at(0));
         }
-        assert!(read(&c.0).entries.len() <= MAX_ENTRIES);
+        assert!(read(&c.inner).entries.len() <= MAX_ENTRIES);
         assert!(c.get(&MAX_ENTRIES, at(0)).is_some(), "the newest entry is kept");
     }
 

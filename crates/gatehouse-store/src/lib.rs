@@ -47,7 +47,6 @@ impl Database {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
-                .test_before_acquire(false)
                 .connect_with(opts)
                 .await
                 .context("connecting to PostgreSQL")?;

@@ -83,6 +83,10 @@ pub(crate) struct Limits {
     user_code: Limiter,
 }
 
+/// How long a "not revoked" answer is trusted without asking storage again (SPEC §5.2: a revoked
+/// token fails on every node within a second).
+const ACTIVE_TTL_MS: i64 = 1_000;
+
 /// The provider's state inside [`Gatehouse`].
 #[derive(Debug)]
 pub(crate) struct Provider {
@@ -98,7 +102,8 @@ pub(crate) struct Provider {
     /// Revocation and the client are still checked on every use.
     pub(crate) verified: Cache<[u8; 32], AccessClaims>,
     /// `jti`s of access tokens found not revoked (their own and their grant's): every revocation
-    /// drops them all, on every node ([`Invalidation::Revocations`]).
+    /// drops them all, on every node ([`Invalidation::Revocations`]). Entries live one second, so
+    /// a revocation holds everywhere within a second even if its notification is lost.
     pub(crate) active: Cache<String, ()>,
 }
 
@@ -117,7 +122,7 @@ impl Provider {
             dummy_hash: tokio::sync::OnceCell::new(),
             cors: Cache::default(),
             verified: Cache::default(),
-            active: Cache::default(),
+            active: Cache::with_ttl(ACTIVE_TTL_MS),
         }
     }
 
