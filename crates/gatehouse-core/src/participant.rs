@@ -110,11 +110,18 @@ impl ParticipantClaims {
 }
 
 /// A participant token decoded but not verified: it tells which API key to verify it with, and
-/// gives up its claims only to [`Unverified::verify`].
-#[derive(Debug)]
+/// gives up its claims only to [`Unverified::verify`]. (No `Debug`: it holds a bearer token.)
 pub struct Unverified<'t> {
     token: &'t str,
+    payload: Vec<u8>,
     claims: ParticipantClaims,
+}
+
+/// A verified participant token: its claims, and its payload exactly as signed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub claims: ParticipantClaims,
+    pub payload: Map<String, Value>,
 }
 
 impl<'t> Unverified<'t> {
@@ -123,7 +130,7 @@ impl<'t> Unverified<'t> {
         let refused = || Error::Unauthorized("not a participant token".into());
         let payload = jose::unverified_payload(token).map_err(|_| refused())?;
         let claims = serde_json::from_slice(&payload).map_err(|_| refused())?;
-        Ok(Self { token, claims })
+        Ok(Self { token, payload, claims })
     }
 
     /// The API key the token names in `kid`.
@@ -139,7 +146,7 @@ impl<'t> Unverified<'t> {
     /// Verifies the token against its API key's secret and project (SPEC §6.4): HS256 only, the
     /// signature, `sub` equal to the key's project, `exp` when present, and
     /// [`ParticipantClaims::check`].
-    pub fn verify(self, project: ProjectId, secret: &[u8], now: Timestamp) -> Result<ParticipantClaims> {
+    pub fn verify(self, project: ProjectId, secret: &[u8], now: Timestamp) -> Result<Verified> {
         let refused = |why: &str| Error::Unauthorized(format!("participant token refused: {why}"));
         jose::check_hs256(secret, self.token).map_err(|e| match e {
             Error::Unauthorized(_) => e,
@@ -153,7 +160,8 @@ impl<'t> Unverified<'t> {
             return Err(refused("expired"));
         }
         claims.check().map_err(|e| refused(&e.to_string()))?;
-        Ok(claims)
+        let payload = serde_json::from_slice(&self.payload).map_err(Error::unexpected)?;
+        Ok(Verified { claims, payload })
     }
 }
 
@@ -185,9 +193,10 @@ mod tests {
             });
             match c["gatehouse_validate_status"].as_u64().unwrap() {
                 200 => {
-                    let claims = verified.unwrap_or_else(|e| panic!("{id}: {e}"));
-                    assert_eq!(serde_json::to_value(&claims).unwrap(), *expected, "{id}");
-                    assert_eq!(claims.kid.as_deref(), expected["kid"].as_str(), "{id}");
+                    let v = verified.unwrap_or_else(|e| panic!("{id}: {e}"));
+                    assert_eq!(Value::Object(v.payload), *expected, "{id}");
+                    assert_eq!(serde_json::to_value(&v.claims).unwrap(), *expected, "{id}");
+                    assert_eq!(v.claims.kid.as_deref(), expected["kid"].as_str(), "{id}");
                 }
                 401 => assert!(matches!(verified, Err(Error::Unauthorized(_))), "{id}: {verified:?}"),
                 other => panic!("{id}: unexpected status {other}"),
@@ -230,7 +239,7 @@ mod tests {
         assert_eq!(header, json!({ "alg": "HS256", "typ": "JWT" }));
         assert_eq!(Unverified::read(&token).unwrap().key().unwrap(), key);
         let verify = |project, secret: &[u8], now| Unverified::read(&token).unwrap().verify(project, secret, now);
-        let back = verify(project, &secret, NOW).unwrap();
+        let back = verify(project, &secret, NOW).unwrap().claims;
         assert_eq!(
             back.sub.as_deref(),
             Some(project.to_string().as_str()),

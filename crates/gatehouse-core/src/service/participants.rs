@@ -10,13 +10,15 @@ use crate::error::{Error, Result};
 use crate::ids::ProjectId;
 use crate::jose::MAX_TOKEN_LEN;
 use crate::model::ApiKeyRecord;
-use crate::participant::{ParticipantClaims, ROLES, TokenGrant, Unverified};
+use crate::participant::{ParticipantClaims, ROLES, TokenGrant, Unverified, Verified};
 
 /// Default and longest lifetime of a token minted here.
 const DEFAULT_TTL_SECS: u32 = 3600;
 const MAX_TTL_SECS: u32 = 30 * 86_400;
 /// Longest participant identity and room name.
 const MAX_NAME_CHARS: usize = 256;
+/// Most grants in a minted token.
+const MAX_GRANTS: usize = 32;
 
 impl Gatehouse {
     /// Mints a participant token (developers). It is signed with the caller's own key when the
@@ -27,7 +29,8 @@ impl Gatehouse {
         project: ProjectId,
         req: gatehouse_types::CreateParticipantToken,
     ) -> Result<String> {
-        self.access(who, project).await?.require_developer()?;
+        let access = self.access(who, project).await?;
+        access.require_developer()?;
         bounded_name("name", &req.name)?;
         let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECS);
         if !(1..=MAX_TTL_SECS).contains(&ttl) {
@@ -54,11 +57,20 @@ impl Gatehouse {
                 grants
             }
         };
+        if grants.len() > MAX_GRANTS {
+            return Err(Error::invalid("grants", format!("at most {MAX_GRANTS}")));
+        }
         for g in &grants {
-            let role_ok = g.scope.as_str().is_some_and(|r| ROLES.contains(&r));
-            if g.name == "role" && !role_ok {
-                return Err(Error::invalid("role", "must be user, agent or tool"));
+            match (g.name.as_str(), g.scope.as_str()) {
+                ("role", r) if !r.is_some_and(|r| ROLES.contains(&r)) => {
+                    return Err(Error::invalid("role", "must be user, agent or tool"));
+                }
+                ("room", Some(room)) => bounded_name("room_name", room)?,
+                _ => {}
             }
+        }
+        if grants.iter().filter(|g| g.name == "role").count() > 1 {
+            return Err(Error::invalid("grants", "at most one role grant"));
         }
         let claims = ParticipantClaims {
             name: req.name,
@@ -70,17 +82,41 @@ impl Gatehouse {
             extra: Map::new(),
         };
         claims.check()?;
+        // A person may hand out only the surfaces they may use themselves (an API key can sign
+        // any token locally anyway).
+        if let Principal::User { .. } = who
+            && let Some(api) = claims.api_scope()
+        {
+            let refused = |what: &str| Error::Forbidden(format!("an api grant with {what}"));
+            if api.contains_key("llm") {
+                access
+                    .require_llm_proxy()
+                    .map_err(|_| refused("llm needs can_use_llm_proxy"))?;
+            }
+            if api.contains_key("admin") {
+                access
+                    .require_admin()
+                    .map_err(|_| refused("admin needs admin rights in the project"))?;
+            }
+        }
         let key = self.signing_api_key(who, project).await?;
         let secret = self
             .open_sealed(project, &secret_aad(project, key.id), &key.secret)
             .await?;
-        claims.sign(key.id, project, &secret)
+        let token = claims.sign(key.id, project, &secret)?;
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Error::invalid(
+                "grants",
+                format!("the token would be longer than {MAX_TOKEN_LEN} bytes"),
+            ));
+        }
+        Ok(token)
     }
 
     /// Verifies a participant token (SPEC §6.4): its `kid` names a live API key of the project in
     /// `sub`, the HS256 signature is that key's, and it has not expired. Anything else is
     /// [`Error::Unauthorized`].
-    pub async fn validate_participant_token(&self, token: &str) -> Result<ParticipantClaims> {
+    pub async fn validate_participant_token(&self, token: &str) -> Result<Verified> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(Error::Unauthorized("the participant token is too long".into()));
         }

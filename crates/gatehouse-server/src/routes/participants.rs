@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use gatehouse_core::ids::ProjectId;
-use gatehouse_core::participant::ParticipantClaims;
 use gatehouse_types as t;
 use uuid::Uuid;
 
@@ -35,6 +34,6 @@ pub async fn create(
 pub async fn validate(
     State(s): State<Arc<AppState>>,
     Json(b): Json<t::ValidateParticipantToken>,
-) -> ApiResult<Json<ParticipantClaims>> {
-    Ok(Json(s.gh.validate_participant_token(&b.token).await?))
+) -> ApiResult<Json<serde_json::Map<String, serde_json::Value>>> {
+    Ok(Json(s.gh.validate_participant_token(&b.token).await?.payload))
 }

@@ -103,8 +103,8 @@ api_test!(participant_tokens_are_minted_and_validated, |s| {
     assert!(claims["exp"].as_i64().unwrap() <= now + 70);
     // A backend signing locally with its key, as any MeshAgent SDK does, extra claims included.
     let (_, secret) = key_parts(&key);
-    let local = json!({ "name": "carol", "grants": [{ "name": "room", "scope": "r" }], "sub": p, "kid": kid,
-        "version": "0.44.13", "session": { "tier": "gold" } });
+    let local = json!({ "name": "carol", "grants": [{ "name": "room", "scope": "r", "note": 1 }], "sub": p, "kid": kid,
+        "version": "0.44.13", "exp": null, "session": { "tier": "gold" } });
     let (st, claims) = validate(&s, &signed(&secret, &local)).await;
     assert_eq!((st, &claims), (200, &local), "validate returns the claims exactly");
 });
@@ -128,6 +128,19 @@ api_test!(bad_participant_token_requests_are_refused_and_change_nothing, |s| {
         (json!({ "name": "a", "ttl_seconds": 0 }), "ttl_seconds"),
         (json!({ "name": "a", "ttl_seconds": 2_592_001 }), "ttl_seconds"),
         (json!({ "name": "x".repeat(257) }), "name"),
+        (
+            json!({ "name": "a", "grants": [{ "name": "room", "scope": "r".repeat(257) }] }),
+            "room_name",
+        ),
+        (
+            json!({ "name": "a", "grants": [{ "name": "role", "scope": "user" }, { "name": "role", "scope": "agent" }] }),
+            "grants",
+        ),
+        (
+            json!({ "name": "a", "grants": vec![json!({ "name": "site", "scope": "s" }); 33] }),
+            "grants",
+        ),
+        (json!({ "name": "a", "api": { "x": "y".repeat(15_000) } }), "grants"),
     ] {
         let (st, e) = mint(&s, &key, &p, body.clone()).await;
         assert_eq!((st, e["error"].as_str()), (400, Some("invalid_request")), "{body}: {e}");
@@ -281,4 +294,19 @@ api_test!(minting_needs_developer_rights_in_the_project, |s| {
     );
     let read_only = api_token(&s, &a, &b, "openid gatehouse_api.read_only").await;
     assert_eq!(mint(&s, &read_only, &p, body).await.0, 403, "a read-only token");
+    // A developer hands out only what they may use: llm needs can_use_llm_proxy, admin needs admin.
+    for api in [json!({ "llm": {} }), json!({ "admin": {} })] {
+        let body = json!({ "name": "alice", "room_name": "r", "api": api });
+        let (st, e) = mint(&s, &member, &p, body.clone()).await;
+        assert_eq!((st, e["error"].as_str()), (403, Some("forbidden")), "{api}: {e}");
+        assert_eq!(
+            mint(&s, &key, &p, body).await.0,
+            200,
+            "an API key signs anything it could sign itself"
+        );
+    }
+    let rights = json!({ "is_developer": true, "can_use_llm_proxy": true });
+    assert_eq!(s.call(Method::PUT, &path, Some(rights)).await.0, 200);
+    let body = json!({ "name": "alice", "room_name": "r", "api": { "llm": {} } });
+    assert_eq!(mint(&s, &member, &p, body).await.0, 200);
 });
