@@ -234,3 +234,24 @@ pub fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
     anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
     Ok(())
 }
+
+/// `POST base+path` with a JSON body as `key` (Bearer); the JSON answer of a 2xx, else an error
+/// with the status and body.
+pub async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let res = http
+        .post(format!("{base}{path}"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await?;
+    let status = res.status();
+    let text = res.text().await?;
+    anyhow::ensure!(status.is_success(), "POST {path}: {status}: {text}");
+    Ok(serde_json::from_str(&text)?)
+}

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use gatehouse_bench::server::{PgDatabase, psql};
+use gatehouse_bench::server::{PgDatabase, post, psql};
 use gatehouse_server::Config;
 use serde_json::{Value, json};
 
@@ -142,17 +142,6 @@ async fn seed(http: &reqwest::Client, base: &str, key: &str, path: &str, n: usiz
         t.await??;
     }
     Ok(n)
-}
-
-async fn post(http: &reqwest::Client, base: &str, key: &str, path: &str, body: Value) -> anyhow::Result<Value> {
-    let res = http
-        .post(format!("{base}{path}"))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await?;
-    anyhow::ensure!(res.status().is_success(), "POST {path}: {}", res.status());
-    Ok(res.json().await?)
 }
 
 fn report(label: &str, times: &mut [Duration]) {

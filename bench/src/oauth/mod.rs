@@ -12,7 +12,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use gatehouse_testkit::Browser;
 use serde_json::{Value, json};
 
-use crate::server::Gatehouse;
+use crate::server::{Gatehouse, post};
 
 /// The registered redirect URI (nothing listens there: the benchmark reads the redirect).
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
@@ -234,19 +234,6 @@ impl Fixture {
         anyhow::ensure!(status.is_success(), "token request: {status}: {text}");
         Ok(serde_json::from_str(&text)?)
     }
-}
-
-async fn post(http: &reqwest::Client, base: &str, key: &str, path: &str, body: Value) -> anyhow::Result<Value> {
-    let res = http
-        .post(format!("{base}{path}"))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await?;
-    let status = res.status();
-    let text = res.text().await?;
-    anyhow::ensure!(status.is_success(), "POST {path}: {status}: {text}");
-    Ok(serde_json::from_str(&text)?)
 }
 
 fn str_at(v: &Value, pointer: &str) -> anyhow::Result<String> {
