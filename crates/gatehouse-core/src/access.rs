@@ -133,6 +133,16 @@ impl Access {
         }
     }
 
+    /// Creating rooms: developers, admins, and members with `can_create_rooms`.
+    pub fn require_room_creation(&self) -> Result<()> {
+        self.require_writable()?;
+        if self.flags.is_admin || self.flags.is_developer || self.flags.can_create_rooms {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("creating rooms requires can_create_rooms".into()))
+        }
+    }
+
     /// `llm_proxy` clients need `can_use_llm_proxy` or admin (SPEC §4.2).
     pub fn require_llm_proxy(&self) -> Result<()> {
         if self.flags.is_admin || self.flags.can_use_llm_proxy {
@@ -185,6 +195,19 @@ mod tests {
         assert!(a.require_developer().is_ok());
         assert!(a.require_admin().is_err());
         assert!(a.require_llm_proxy().is_err());
+        assert!(a.require_room_creation().is_ok());
+    }
+
+    #[test]
+    fn members_create_rooms_only_with_the_flag() {
+        let plain = access(MemberFlags::default(), false);
+        assert!(plain.require_room_creation().is_err());
+        let flags = MemberFlags {
+            can_create_rooms: true,
+            ..Default::default()
+        };
+        assert!(access(flags, false).require_room_creation().is_ok());
+        assert!(access(flags, true).require_room_creation().is_err());
     }
 
     #[test]

@@ -61,6 +61,14 @@ uuid_id!(
     /// An authorization grant: the family of tokens issued from one code or device approval.
     GrantId
 );
+uuid_id!(
+    /// One live connection to a room (SPEC §1 "Participant").
+    ParticipantId
+);
+uuid_id!(
+    /// One running `gatehouse serve` process; a new one at every start.
+    NodeId
+);
 
 impl ProjectId {
     /// The system project: official clients and the server-admin key live here, and server-wide

@@ -19,6 +19,7 @@ pub mod participant;
 pub mod password;
 pub mod ports;
 pub mod rng;
+pub mod rooms;
 pub mod secret;
 pub mod service;
 pub mod time;

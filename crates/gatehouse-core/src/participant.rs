@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, ProjectId};
 use crate::jose;
+use crate::service::check_name;
 use crate::time::Timestamp;
 
 /// Roles a `role` grant may name.
@@ -55,7 +56,72 @@ pub struct ParticipantClaims {
     pub extra: Map<String, Value>,
 }
 
+/// Default and longest lifetime of a token minted from a request.
+const DEFAULT_TTL_SECS: u32 = 3600;
+const MAX_TTL_SECS: u32 = 30 * 86_400;
+/// Longest participant identity and room name in a request.
+const MAX_NAME_CHARS: usize = 256;
+/// Most grants in a token minted from a request.
+const MAX_GRANTS: usize = 32;
+
 impl ParticipantClaims {
+    /// The claims of a mint request (SPEC §6.3, either body form), checked: a name, a known role,
+    /// bounded grants and a lifetime of 1 s to 30 days (default one hour from `now`). The REST
+    /// endpoint and `gatehouse token` both mint through this.
+    pub fn from_request(req: gatehouse_types::CreateParticipantToken, now: Timestamp) -> Result<Self> {
+        check_name("name", &req.name, MAX_NAME_CHARS)?;
+        let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECS);
+        if !(1..=MAX_TTL_SECS).contains(&ttl) {
+            return Err(Error::invalid("ttl_seconds", format!("must be 1 to {MAX_TTL_SECS}")));
+        }
+        let grants: Vec<TokenGrant> = match req.grants {
+            Some(_) if req.room_name.is_some() || req.role.is_some() || req.api.is_some() => {
+                return Err(Error::invalid(
+                    "grants",
+                    "give either grants or room_name, role and api, not both",
+                ));
+            }
+            Some(grants) => grants.into_iter().map(|g| TokenGrant::new(&g.name, g.scope)).collect(),
+            None => {
+                let mut grants = Vec::new();
+                if let Some(room) = req.room_name {
+                    grants.push(TokenGrant::new("room", room));
+                }
+                grants.push(TokenGrant::new("role", req.role.unwrap_or_else(|| "user".into())));
+                if let Some(api) = req.api {
+                    grants.push(TokenGrant::new("api", api));
+                }
+                grants
+            }
+        };
+        if grants.len() > MAX_GRANTS {
+            return Err(Error::invalid("grants", format!("at most {MAX_GRANTS}")));
+        }
+        for g in &grants {
+            match (g.name.as_str(), g.scope.as_str()) {
+                ("role", r) if !r.is_some_and(|r| ROLES.contains(&r)) => {
+                    return Err(Error::invalid("role", "must be user, agent or tool"));
+                }
+                ("room", Some(room)) => check_name("room_name", room, MAX_NAME_CHARS)?,
+                _ => {}
+            }
+        }
+        if grants.iter().filter(|g| g.name == "role").count() > 1 {
+            return Err(Error::invalid("grants", "at most one role grant"));
+        }
+        let claims = Self {
+            name: req.name,
+            grants,
+            sub: None,
+            kid: None,
+            version: None,
+            exp: Some(now.secs() + i64::from(ttl)),
+            extra: Map::new(),
+        };
+        claims.check()?;
+        Ok(claims)
+    }
+
     /// The rules every token must follow, however it was minted: a non-empty `name`, at most one
     /// `api` grant and an object as its scope, a text scope for `room` grants.
     pub fn check(&self) -> Result<()> {
@@ -89,6 +155,15 @@ impl ParticipantClaims {
         self.grants.iter().any(|g| g.name == "room" && g.scope == room)
     }
 
+    /// The `role` grant's role; `user` when there is none.
+    pub fn role(&self) -> &str {
+        self.grants
+            .iter()
+            .find(|g| g.name == "role")
+            .and_then(|g| g.scope.as_str())
+            .unwrap_or("user")
+    }
+
     /// The `ApiScope` of the `api` grant, if any.
     pub fn api_scope(&self) -> Option<&Map<String, Value>> {
         self.grants
@@ -117,9 +192,12 @@ pub struct Unverified<'t> {
     claims: ParticipantClaims,
 }
 
-/// A verified participant token: its claims, and its payload exactly as signed.
+/// A verified participant token: its project and API key, its claims, and its payload exactly
+/// as signed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verified {
+    pub project_id: ProjectId,
+    pub api_key_id: ApiKeyId,
     pub claims: ParticipantClaims,
     pub payload: Map<String, Value>,
 }
@@ -148,6 +226,7 @@ impl<'t> Unverified<'t> {
     /// [`ParticipantClaims::check`].
     pub fn verify(self, project: ProjectId, secret: &[u8], now: Timestamp) -> Result<Verified> {
         let refused = |why: &str| Error::Unauthorized(format!("participant token refused: {why}"));
+        let api_key_id = self.key()?;
         jose::check_hs256(secret, self.token).map_err(|e| match e {
             Error::Unauthorized(_) => e,
             _ => refused("the key cannot verify it"),
@@ -161,7 +240,12 @@ impl<'t> Unverified<'t> {
         }
         claims.check().map_err(|e| refused(&e.to_string()))?;
         let payload = serde_json::from_slice(&self.payload).map_err(Error::unexpected)?;
-        Ok(Verified { claims, payload })
+        Ok(Verified {
+            project_id: project,
+            api_key_id,
+            claims,
+            payload,
+        })
     }
 }
 

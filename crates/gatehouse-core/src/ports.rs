@@ -10,11 +10,15 @@ use async_trait::async_trait;
 use crate::access::MemberFlags;
 use crate::clients::Client;
 use crate::error::Result;
-use crate::ids::{ApiKeyId, ClientId, DataKeyId, GrantId, ProjectId, RegistrationId, SecretId, SessionId, UserId};
+use crate::ids::{
+    ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, ParticipantId, ProjectId, RegistrationId, SecretId, SessionId,
+    UserId,
+};
 use crate::model::*;
 use crate::oauth::{
     AuthCode, CodeRedemption, DeviceApproval, DeviceGrant, Grant, RefreshToken, Session, SigningKeyRecord,
 };
+use crate::rooms::{Presence, Room, RoomGrant, RoomNotice};
 use crate::time::Timestamp;
 
 /// Projects.
@@ -221,6 +225,46 @@ pub trait GrantStore: Send + Sync {
     async fn purge_expired(&self, now: Timestamp) -> Result<u64>;
 }
 
+/// Rooms, room grants and the participants connected on every node (SPEC §6).
+#[async_trait]
+pub trait RoomStore: Send + Sync {
+    /// `Conflict` when the project has a room of that name.
+    async fn insert_room(&self, r: &Room, audit: &AuditRecord) -> Result<()>;
+    async fn get_room(&self, project: ProjectId, name: &str) -> Result<Option<Room>>;
+    /// Oldest first, and the total.
+    async fn list_rooms(&self, project: ProjectId, page: Page) -> Result<(Vec<Room>, u64)>;
+    /// Deletes a room and its grants.
+    async fn delete_room(&self, project: ProjectId, name: &str, audit: &AuditRecord) -> Result<bool>;
+    /// Creates or replaces a grant; `NotFound("room")` when the room does not exist.
+    async fn put_room_grant(&self, g: &RoomGrant, audit: &AuditRecord) -> Result<()>;
+    async fn get_room_grant(&self, project: ProjectId, room: &str, user: UserId) -> Result<Option<RoomGrant>>;
+    /// The grants of one room, or of every room; oldest first, and the total.
+    async fn list_room_grants(
+        &self,
+        project: ProjectId,
+        room: Option<&str>,
+        page: Page,
+    ) -> Result<(Vec<RoomGrant>, u64)>;
+    async fn delete_room_grant(
+        &self,
+        project: ProjectId,
+        room: &str,
+        user: UserId,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
+    /// Records a participant that connected to this node.
+    async fn insert_presence(&self, p: &Presence, at: Timestamp) -> Result<()>;
+    /// Forgets a participant that left; false when it was already gone.
+    async fn delete_presence(&self, id: ParticipantId) -> Result<bool>;
+    /// The participants of a room on any node that was alive at `alive_since`, oldest first.
+    async fn list_presence(&self, project: ProjectId, room: &str, alive_since: Timestamp) -> Result<Vec<Presence>>;
+    /// Marks every participant of `node` as still connected; how many there are.
+    async fn touch_presence(&self, node: NodeId, at: Timestamp) -> Result<u64>;
+    /// Deletes and returns the participants whose node has not been heard of since `before`
+    /// (each row goes to exactly one caller).
+    async fn purge_presence(&self, before: Timestamp) -> Result<Vec<Presence>>;
+}
+
 /// All storage ports, implemented by one backend chosen from the database URL.
 pub trait Store:
     ProjectStore
@@ -234,6 +278,7 @@ pub trait Store:
     + SigningKeyStore
     + SessionStore
     + GrantStore
+    + RoomStore
 {
 }
 
@@ -249,6 +294,7 @@ impl<T> Store for T where
         + SigningKeyStore
         + SessionStore
         + GrantStore
+        + RoomStore
 {
 }
 
@@ -278,4 +324,6 @@ pub enum Invalidation {
 pub trait Notifier: Send + Sync {
     /// Delivers `event` to every node, this one included.
     async fn publish(&self, event: &Invalidation) -> Result<()>;
+    /// Delivers a room event to the other nodes (the sending node has delivered it locally).
+    async fn route(&self, notice: &RoomNotice) -> Result<()>;
 }

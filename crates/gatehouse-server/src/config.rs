@@ -44,6 +44,9 @@ pub struct Config {
     pub jwks_max_age_secs: i64,
     /// Algorithm of access tokens: `ES256` (default), `EdDSA` or `RS256`.
     pub access_token_alg: String,
+    /// Seconds between keep-alive pings on room sockets (default 10, at most 15); a socket silent
+    /// for two periods is dropped, so a dead participant is gone within 30 s.
+    pub room_keepalive_secs: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             key_rotation_days: 30,
             jwks_max_age_secs: 300,
             access_token_alg: "ES256".into(),
+            room_keepalive_secs: 10,
         }
     }
 }
@@ -131,6 +135,10 @@ impl Config {
         );
         anyhow::ensure!(config.session_ttl_secs >= 60, "session_ttl_secs must be at least 60");
         anyhow::ensure!(config.key_rotation_days >= 1, "key_rotation_days must be at least 1");
+        anyhow::ensure!(
+            (1..=15).contains(&config.room_keepalive_secs),
+            "room_keepalive_secs must be between 1 and 15"
+        );
         anyhow::ensure!(
             (0..=86_400).contains(&config.jwks_max_age_secs),
             "jwks_max_age_secs must be between 0 and 86400"

@@ -67,11 +67,17 @@ impl Server {
         &self.gh
     }
 
-    /// Stops accepting, finishes in-flight requests, and closes the database.
+    /// Stops accepting, finishes in-flight requests, closes room sockets with a reason (their
+    /// participants leave their rooms), and closes the database.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = t.await;
+        }
+        self.gh.close_room_connections();
+        let deadline = tokio::time::Instant::now() + ROOM_CLOSE_GRACE;
+        while self.gh.room_connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         self.db.close().await;
     }
@@ -119,10 +125,30 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
     if let Some(pool) = db.pg_pool() {
         tasks.push(tokio::spawn(notify::listen(pool.clone(), gh.clone(), stop_rx.clone())));
     }
-    tasks.push(tokio::spawn(maintenance(gh.clone(), stop_rx.clone())));
+    let job_gh = gh.clone();
+    tasks.push(tokio::spawn(every(
+        MAINTENANCE_PERIOD,
+        "provider maintenance",
+        stop_rx.clone(),
+        move || {
+            let gh = job_gh.clone();
+            async move { gh.provider_maintenance().await }
+        },
+    )));
+    let job_gh = gh.clone();
+    tasks.push(tokio::spawn(every(
+        ROOM_UPKEEP_PERIOD,
+        "room upkeep",
+        stop_rx.clone(),
+        move || {
+            let gh = job_gh.clone();
+            async move { gh.room_upkeep().await }
+        },
+    )));
     let state = Arc::new(AppState {
         gh: gh.clone(),
         metrics: metrics::Metrics::default(),
+        room_keepalive: std::time::Duration::from_secs(config.room_keepalive_secs),
     });
     let app = app(state, config.max_body_bytes);
     let mut shutdown_rx = stop_rx;
@@ -166,18 +192,29 @@ async fn open_gatehouse(
     Ok(Gatehouse::open(deps, master, provider).await?)
 }
 
-/// How often each node runs the provider's upkeep (key rotation and removal, purging).
+/// How often each node runs the provider's upkeep (key rotation and removal, purging):
+/// [`Gatehouse::provider_maintenance`].
 const MAINTENANCE_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Runs [`Gatehouse::provider_maintenance`] every minute until shutdown.
-async fn maintenance(gh: Arc<Gatehouse>, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(MAINTENANCE_PERIOD);
+/// How often each node vouches for its room participants and removes those of dead nodes
+/// ([`Gatehouse::room_upkeep`]); well inside [`gatehouse_core::service::PRESENCE_TIMEOUT_SECS`].
+const ROOM_UPKEEP_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long shutdown waits for room sockets to close and their participants to leave.
+const ROOM_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `job` every `period` until shutdown, logging its failures.
+async fn every<F, Fut>(period: std::time::Duration, what: &'static str, mut stop: watch::Receiver<bool>, job: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = gatehouse_core::Result<()>>,
+{
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = gh.provider_maintenance().await {
-                    tracing::error!(error = %e, "provider maintenance failed");
+                if let Err(e) = job().await {
+                    tracing::error!(error = %e, "{what} failed");
                 }
             }
             changed = stop.changed() => {

@@ -1,5 +1,6 @@
-//! Cross-node cache invalidation (SPEC §2): PostgreSQL `LISTEN/NOTIFY` between nodes, and an
-//! in-process channel for the embedded SQLite setup, which runs as a single node.
+//! Cross-node events (SPEC §2): cache invalidations and room events, over PostgreSQL
+//! `LISTEN/NOTIFY` between nodes; the embedded SQLite setup runs as a single node, which has
+//! handled both itself by the time it would publish them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,20 +8,26 @@ use std::time::Duration;
 use async_trait::async_trait;
 use gatehouse_core::Gatehouse;
 use gatehouse_core::ports::{Invalidation, Notifier};
+use gatehouse_core::rooms::RoomNotice;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 
 const CHANNEL: &str = "gatehouse_invalidation";
+const ROOM_CHANNEL: &str = "gatehouse_rooms";
 
-/// Single-node delivery: the publishing node has already applied the change, so there is
-/// nobody else to tell.
+/// Single-node delivery: the publishing node has already applied the change or delivered the
+/// event, so there is nobody else to tell.
 #[derive(Debug, Default)]
 pub struct InProcessNotifier;
 
 #[async_trait]
 impl Notifier for InProcessNotifier {
     async fn publish(&self, _event: &Invalidation) -> gatehouse_core::Result<()> {
+        Ok(())
+    }
+
+    async fn route(&self, _notice: &RoomNotice) -> gatehouse_core::Result<()> {
         Ok(())
     }
 }
@@ -38,17 +45,27 @@ impl PgNotifier {
     }
 }
 
-#[async_trait]
-impl Notifier for PgNotifier {
-    async fn publish(&self, event: &Invalidation) -> gatehouse_core::Result<()> {
-        let payload = serde_json::to_string(event).map_err(gatehouse_core::Error::unexpected)?;
+impl PgNotifier {
+    async fn notify(&self, channel: &str, message: &impl serde::Serialize) -> gatehouse_core::Result<()> {
+        let payload = serde_json::to_string(message).map_err(gatehouse_core::Error::unexpected)?;
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
+            .bind(channel)
             .bind(payload)
             .execute(&self.pool)
             .await
             .map_err(gatehouse_core::Error::unexpected)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Notifier for PgNotifier {
+    async fn publish(&self, event: &Invalidation) -> gatehouse_core::Result<()> {
+        self.notify(CHANNEL, event).await
+    }
+
+    async fn route(&self, notice: &RoomNotice) -> gatehouse_core::Result<()> {
+        self.notify(ROOM_CHANNEL, notice).await
     }
 }
 
@@ -70,6 +87,10 @@ pub async fn listen(pool: PgPool, gh: Arc<Gatehouse>, mut stop: watch::Receiver<
         loop {
             tokio::select! {
                 msg = listener.try_recv() => match msg {
+                    Ok(Some(n)) if n.channel() == ROOM_CHANNEL => match serde_json::from_str::<RoomNotice>(n.payload()) {
+                        Ok(notice) => gh.deliver_room_notice(&notice),
+                        Err(e) => tracing::warn!(error = %e, "ignoring a malformed room event"),
+                    },
                     Ok(Some(n)) => match serde_json::from_str::<Invalidation>(n.payload()) {
                         Ok(event) => gh.apply_invalidation(&event).await,
                         Err(e) => tracing::warn!(error = %e, "ignoring a malformed invalidation"),
@@ -91,6 +112,6 @@ pub async fn listen(pool: PgPool, gh: Arc<Gatehouse>, mut stop: watch::Receiver<
 
 async fn connect(pool: &PgPool) -> sqlx::Result<PgListener> {
     let mut l = PgListener::connect_with(pool).await?;
-    l.listen(CHANNEL).await?;
+    l.listen_all([CHANNEL, ROOM_CHANNEL]).await?;
     Ok(l)
 }

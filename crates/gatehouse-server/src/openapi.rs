@@ -6,17 +6,19 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::routes::accounts::*;
 use crate::routes::system;
-use crate::routes::{api_keys, clients, external_oauth, participants, secrets};
+use crate::routes::{api_keys, clients, external_oauth, participants, room_channel, rooms, secrets};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Gatehouse REST API", description = "Projects, API keys, participant tokens, the OAuth client registry, external OAuth registrations, project secrets and the audit log."),
+    info(title = "Gatehouse REST API", description = "Projects, API keys, participant tokens, rooms and room grants, the OAuth client registry, external OAuth registrations, project secrets and the audit log."),
     paths(
         system::healthz, system::readyz,
         create_project, list_projects, get_project, update_project, delete_project, role,
         list_members, add_member, update_member, remove_member, create_user, profile,
         api_keys::create, api_keys::list, api_keys::revoke,
         participants::create, participants::validate,
+        rooms::create, rooms::list, rooms::delete, rooms::put_grant, rooms::list_grants, rooms::delete_grant, rooms::connect,
+        room_channel::join, room_channel::participants,
         clients::create, clients::list, clients::get, clients::update, clients::delete, clients::rotate_secret, clients::export,
         external_oauth::create, external_oauth::list, external_oauth::update, external_oauth::delete,
         secrets::create, secrets::list, secrets::get, secrets::update, secrets::delete,

@@ -10,4 +10,6 @@ use crate::metrics::Metrics;
 pub struct AppState {
     pub gh: Arc<Gatehouse>,
     pub metrics: Metrics,
+    /// Period of keep-alive pings on room sockets; a socket silent for two periods is dropped.
+    pub room_keepalive: std::time::Duration,
 }

@@ -225,7 +225,7 @@ macro_rules! accounts_impl {
 
                 async fn delete_project(&self, id: ProjectId, audit: &AuditRecord) -> Result<bool> {
                     let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    for table in ["memberships", "api_keys", "oauth_clients", "external_oauth", "project_secrets", "data_keys"] {
+                    for table in ["room_participants", "room_grants", "rooms", "memberships", "api_keys", "oauth_clients", "external_oauth", "project_secrets", "data_keys"] {
                         sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1"))
                             .bind(id.uuid())
                             .execute(&mut *tx)

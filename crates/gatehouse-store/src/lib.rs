@@ -1,13 +1,14 @@
 //! SQLite and PostgreSQL implementations of Gatehouse's storage ports.
 //!
 //! The backend is chosen once, from the database URL. Both backends run the same SQL (written
-//! once, in [`accounts`] and [`registry`], and instantiated per backend by macro), so behaviour
-//! cannot drift between them; only the migrations differ, in column types.
+//! once, in [`accounts`], [`registry`], [`provider`] and [`rooms`], and instantiated per backend
+//! by macro), so behaviour cannot drift between them; only the migrations differ, in column types.
 
 mod accounts;
 mod migrate;
 mod provider;
 mod registry;
+mod rooms;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_accounts_and_clients"),
     migration!(2, "0002_oauth_provider"),
     migration!(3, "0003_refresh_rotation_in_one_statement"),
+    migration!(4, "0004_rooms"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -1,4 +1,4 @@
-//! Wire shapes of the Gatehouse REST API (SPEC §3, §4, §6.3, §7.6, §9.7).
+//! Wire shapes of the Gatehouse REST API (SPEC §3, §4, §6.3, §6.5, §7.6, §9.7).
 //!
 //! Request bodies reject unknown fields (`deny_unknown_fields`) so that a typo never passes silently
 //! (SPEC §4.2). Response bodies are plain data. Timestamps are RFC 3339 strings in UTC.
@@ -9,6 +9,7 @@ mod clients;
 mod external_oauth;
 mod oauth;
 mod participants;
+mod rooms;
 mod secrets;
 
 pub use accounts::*;
@@ -17,6 +18,7 @@ pub use clients::*;
 pub use external_oauth::*;
 pub use oauth::*;
 pub use participants::*;
+pub use rooms::*;
 pub use secrets::*;
 
 use serde::{Deserialize, Serialize};

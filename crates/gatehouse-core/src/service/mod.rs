@@ -9,6 +9,7 @@ pub mod oauth;
 mod participants;
 mod project_secrets;
 mod registrations;
+mod rooms;
 
 pub use api_keys::api_key_dto;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
@@ -16,6 +17,7 @@ pub use clients::ExportFile;
 pub use oauth::ProviderConfig;
 pub use project_secrets::project_secret_dto;
 pub use registrations::registration_dto;
+pub use rooms::{MAX_ROUTED_FRAME, PRESENCE_TIMEOUT_SECS};
 
 use std::sync::Arc;
 
@@ -25,12 +27,13 @@ use crate::clients::Client;
 use crate::crypto::MasterKey;
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
-use crate::ids::{ApiKeyId, ProjectId, new_row_id};
+use crate::ids::{ApiKeyId, NodeId, ProjectId, new_row_id};
 use crate::keyring::Keyring;
 use crate::model::{ApiKeyRecord, AuditRecord, Sealed};
 use crate::password::PasswordHasher;
 use crate::ports::{Invalidation, Notifier, Page, Store};
 use crate::rng::Rng;
+use crate::rooms::Hub;
 use crate::time::Clock;
 
 /// Largest page any list returns (SPEC §4.6).
@@ -57,6 +60,9 @@ pub struct Gatehouse {
     clients: Cache<String, Client>,
     api_keys: Cache<ApiKeyId, ApiKeyRecord>,
     provider: oauth::Provider,
+    /// This process, as other nodes know it.
+    node: NodeId,
+    hub: Hub,
 }
 
 impl Gatehouse {
@@ -75,6 +81,8 @@ impl Gatehouse {
             clients: Cache::default(),
             api_keys: Cache::default(),
             provider: oauth::Provider::new(provider),
+            node: NodeId::from_uuid(uuid::Uuid::new_v4()),
+            hub: Hub::default(),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)
@@ -92,13 +100,18 @@ impl Gatehouse {
                 self.clients.invalidate(|k, _| k != client_id);
                 self.provider.cors.invalidate(|_, _| false);
             }
-            Invalidation::ApiKey { id } => self.api_keys.invalidate(|k, _| k.uuid() != *id),
+            Invalidation::ApiKey { id } => {
+                self.api_keys.invalidate(|k, _| k.uuid() != *id);
+                self.close_revoked_participants().await;
+            }
             Invalidation::Project { id } => {
                 let project = ProjectId::from_uuid(*id);
                 self.clients.invalidate(|_, c| c.project_id != project);
                 self.api_keys.invalidate(|_, k| k.project_id != project);
                 self.keys.forget_project(project);
                 self.provider.cors.invalidate(|_, _| false);
+                // A deleted project's keys are gone with it.
+                self.close_revoked_participants().await;
             }
             Invalidation::All => {
                 self.provider.active.invalidate(|_, _| false);
@@ -106,6 +119,7 @@ impl Gatehouse {
                 self.api_keys.invalidate(|_, _| false);
                 self.provider.cors.invalidate(|_, _| false);
                 self.reload_keys_logged().await;
+                self.close_revoked_participants().await;
             }
             Invalidation::Revocations => self.provider.active.invalidate(|_, _| false),
             Invalidation::SigningKeys => {
@@ -213,9 +227,14 @@ impl Gatehouse {
 
 /// A page from the optional wire parameters, bounded by [`MAX_PAGE`].
 pub fn page(count: Option<u32>, offset: Option<u64>) -> Result<Page> {
+    page_sized_by("count", count, offset)
+}
+
+/// A page whose size parameter is called `field` (`limit` in the room lists, SPEC §6.3).
+pub fn page_sized_by(field: &str, count: Option<u32>, offset: Option<u64>) -> Result<Page> {
     let count = count.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&count) {
-        return Err(Error::invalid("count", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(Error::invalid(field, format!("must be between 1 and {MAX_PAGE}")));
     }
     let offset = offset.unwrap_or(0);
     if offset > i64::MAX as u64 {

@@ -8,6 +8,8 @@ pub(crate) mod external_oauth;
 pub(crate) mod oauth;
 pub(crate) mod pages;
 pub(crate) mod participants;
+pub(crate) mod room_channel;
+pub(crate) mod rooms;
 pub(crate) mod secrets;
 pub(crate) mod system;
 pub(crate) mod web;
@@ -50,6 +52,28 @@ pub fn router() -> Router<Arc<AppState>> {
             post(participants::create),
         )
         .route("/api/participant-token/validate", post(participants::validate))
+        .route(
+            "/accounts/projects/{project_id}/rooms",
+            get(rooms::list).post(rooms::create),
+        )
+        .route(
+            "/accounts/projects/{project_id}/rooms/{room_name}",
+            axum::routing::delete(rooms::delete),
+        )
+        .route(
+            "/accounts/projects/{project_id}/rooms/{room_name}/connect",
+            post(rooms::connect),
+        )
+        .route(
+            "/accounts/projects/{project_id}/room-grants",
+            get(rooms::list_grants).post(rooms::put_grant),
+        )
+        .route(
+            "/accounts/projects/{project_id}/room-grants/{room_name}/{user_id}",
+            axum::routing::delete(rooms::delete_grant),
+        )
+        .route("/rooms/{room_name}", get(room_channel::join))
+        .route("/rooms/{room_name}/participants", get(room_channel::participants))
         .route("/accounts/users", post(create_user))
         .route("/accounts/profiles/me", get(profile))
         .route(

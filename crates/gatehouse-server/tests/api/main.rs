@@ -11,6 +11,7 @@ mod nodes;
 mod oauth_flows;
 mod oidc_interop;
 mod participants;
+mod rooms;
 mod secrets;
 
 use std::path::PathBuf;
@@ -91,12 +92,17 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on a fresh database of `backend`.
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_fresh(backend, |_| {}).await
+    }
+
+    /// Starts a server on a fresh database of `backend`, with settings changed by `tune`.
+    pub async fn spawn_fresh(backend: Backend, tune: impl FnOnce(&mut Config)) -> Self {
         let dir = std::env::temp_dir().join(format!("gatehouse-test-{}", uuid::Uuid::new_v4()));
         let database_url = match &backend {
             Backend::Sqlite => format!("sqlite://{}", dir.join("gatehouse.db").display()),
             Backend::Postgres { admin_url } => create_pg_database(admin_url).await,
         };
-        let mut s = Self::spawn_on(backend, dir, database_url, None).await;
+        let mut s = Self::spawn_tuned(backend, dir, database_url, tune).await;
         s.owned = true;
         s
     }
@@ -104,11 +110,21 @@ impl TestServer {
     /// Starts a server on an existing data directory and database (a second node, a restart).
     /// Nodes behind one load balancer share one `issuer`.
     pub async fn spawn_on(backend: Backend, dir: PathBuf, database_url: String, issuer: Option<&str>) -> Self {
-        let config = Config {
+        Self::spawn_tuned(backend, dir, database_url, |c| c.issuer = issuer.map(str::to_owned)).await
+    }
+
+    /// [`TestServer::spawn_on`] with settings changed by `tune`.
+    pub async fn spawn_tuned(
+        backend: Backend,
+        dir: PathBuf,
+        database_url: String,
+        tune: impl FnOnce(&mut Config),
+    ) -> Self {
+        let mut config = Config {
             max_body_bytes: 64 * 1024,
-            issuer: issuer.map(str::to_owned),
             ..test_config(&dir, &database_url)
         };
+        tune(&mut config);
         let server = gatehouse_server::start(&config).await.expect("server starts");
         let (admin_key, system_project) = match &server.bootstrap {
             Some(b) => (b.api_key.expose_secret().to_owned(), b.project_id.to_string()),

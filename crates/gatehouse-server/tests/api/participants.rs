@@ -245,7 +245,12 @@ api_test!(tampered_participant_tokens_are_all_refused, |s| {
 });
 
 /// A user access token for the REST API with `scope`, from a code flow in `b`.
-async fn api_token(s: &TestServer, a: &crate::oauth_flows::App, b: &gatehouse_testkit::Browser, scope: &str) -> String {
+pub async fn api_token(
+    s: &TestServer,
+    a: &crate::oauth_flows::App,
+    b: &gatehouse_testkit::Browser,
+    scope: &str,
+) -> String {
     use crate::oauth_flows::{authorize_url, code_for, exchange, pkce};
     let (verifier, challenge) = pkce();
     let url = authorize_url(s, a, &challenge, &[]).replace("openid+email+offline_access", &scope.replace(' ', "+"));

@@ -1,0 +1,392 @@
+//! Rooms, room grants and `connect` (SPEC §6.3); joining, leaving and the participants of a room,
+//! and delivering room events on every node (SPEC §6.5).
+
+use std::sync::Arc;
+
+use gatehouse_types::{CreateRoom, CreateRoomGrant, RoomConnection, SendMessage};
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use super::participants::check_handed_out_scope;
+use super::{Gatehouse, check_name};
+use crate::access::Principal;
+use crate::error::{Error, Result};
+use crate::ids::{ParticipantId, ProjectId, RoomName, UserId, new_row_id};
+use crate::participant::{ParticipantClaims, TokenGrant, Verified};
+use crate::ports::Page;
+use crate::rooms::{Audience, Close, Outbound, Presence, Room, RoomGrant, RoomKey, RoomNotice, event_frame, room_url};
+
+/// Largest room metadata and grant permissions, as JSON.
+const MAX_JSON_BYTES: usize = 16 * 1024;
+/// A participant whose node has not vouched for it for this long is gone (SPEC §6.5: 30 s).
+pub const PRESENCE_TIMEOUT_SECS: i64 = 30;
+/// Largest frame sent to other nodes: PostgreSQL `NOTIFY` payloads stop at 8000 bytes, and the
+/// notice around the frame needs some.
+pub const MAX_ROUTED_FRAME: usize = 7000;
+/// Lifetime of the token `connect` hands out.
+const CONNECT_TTL_SECS: i64 = 3600;
+/// Longest room name a participant token may carry (tokens minted elsewhere may use any text).
+const MAX_ROOM_CHARS: usize = 256;
+
+fn json_size(field: &str, value: &Map<String, Value>) -> Result<()> {
+    if serde_json::to_vec(value).map_err(Error::unexpected)?.len() > MAX_JSON_BYTES {
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {MAX_JSON_BYTES} bytes of JSON"),
+        ));
+    }
+    Ok(())
+}
+
+impl Gatehouse {
+    /// Creates a room (developers, and members with `can_create_rooms`). With `if_not_exists`, an
+    /// existing room is returned instead of a conflict; the flag says whether it was created.
+    pub async fn create_room(&self, who: &Principal, project: ProjectId, req: CreateRoom) -> Result<(Room, bool)> {
+        self.access(who, project).await?.require_room_creation()?;
+        let name = RoomName::parse(&req.name)?;
+        let metadata = req.metadata.unwrap_or_default();
+        json_size("metadata", &metadata)?;
+        let room = Room {
+            project_id: project,
+            name: name.as_str().to_owned(),
+            metadata,
+            created_at: self.clock.now(),
+        };
+        let audit = self.audit(who, project, "room.create", ("room", room.name.clone()), json!({}));
+        match self.store.insert_room(&room, &audit).await {
+            Ok(()) => Ok((room, true)),
+            Err(Error::Conflict(_)) if req.if_not_exists == Some(true) => {
+                let existing = self.store.get_room(project, &room.name).await?;
+                // Deleted again in between: report the conflict rather than a room that is gone.
+                existing
+                    .map(|r| (r, false))
+                    .ok_or_else(|| Error::Conflict("the room was deleted concurrently; retry".into()))
+            }
+            Err(Error::Conflict(_)) => Err(Error::Conflict(format!("a room named {} already exists", room.name))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The project's rooms, oldest first (every member).
+    pub async fn list_rooms(&self, who: &Principal, project: ProjectId, page: Page) -> Result<(Vec<Room>, u64)> {
+        self.access(who, project).await?;
+        self.store.list_rooms(project, page).await
+    }
+
+    /// Deletes a room and its grants (developers). Tokens already minted for it stay valid until
+    /// they expire; revoking their API key ends them at once.
+    pub async fn delete_room(&self, who: &Principal, project: ProjectId, name: &str) -> Result<()> {
+        self.access(who, project).await?.require_developer()?;
+        let name = RoomName::parse(name)?;
+        let audit = self.audit(
+            who,
+            project,
+            "room.delete",
+            ("room", name.as_str().to_owned()),
+            json!({}),
+        );
+        if self.store.delete_room(project, name.as_str(), &audit).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("room"))
+        }
+    }
+
+    /// Creates or replaces a user's grant in a room (developers). The user must be a member of the
+    /// project; a person may grant only the surfaces they may use themselves.
+    pub async fn put_room_grant(&self, who: &Principal, project: ProjectId, req: CreateRoomGrant) -> Result<RoomGrant> {
+        let access = self.access(who, project).await?;
+        access.require_developer()?;
+        let room = RoomName::parse(&req.room_name)?;
+        json_size("permissions", &req.permissions)?;
+        check_handed_out_scope(who, &access, &req.permissions)?;
+        let user = match (req.user_id, req.email.as_deref()) {
+            (Some(id), None) => self.store.get_user(UserId::from_uuid(id)).await?,
+            (None, Some(email)) => self.store.find_user_by_email(email).await?,
+            _ => return Err(Error::invalid("user_id", "give exactly one of user_id and email")),
+        }
+        .ok_or(Error::NotFound("user"))?;
+        if self.store.get_member(project, user.id).await?.is_none() {
+            return Err(Error::invalid("user_id", "the user is not a member of the project"));
+        }
+        let now = self.clock.now();
+        let grant = RoomGrant {
+            project_id: project,
+            room_name: room.as_str().to_owned(),
+            user_id: user.id,
+            email: user.email,
+            permissions: req.permissions,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = self.audit(
+            who,
+            project,
+            "room_grant.put",
+            ("room_grant", format!("{}/{}", grant.room_name, grant.user_id)),
+            json!({ "surfaces": grant.permissions.keys().collect::<Vec<_>>() }),
+        );
+        self.store.put_room_grant(&grant, &audit).await?;
+        // The stored row keeps its first creation time when it replaced an older grant.
+        self.store
+            .get_room_grant(project, &grant.room_name, grant.user_id)
+            .await?
+            .ok_or(Error::NotFound("room grant"))
+    }
+
+    /// The grants of one room or of all rooms (developers: grants name other users).
+    pub async fn list_room_grants(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        room: Option<&str>,
+        page: Page,
+    ) -> Result<(Vec<RoomGrant>, u64)> {
+        self.access(who, project).await?.require_developer_read()?;
+        let room = room.map(RoomName::parse).transpose()?;
+        self.store
+            .list_room_grants(project, room.as_ref().map(RoomName::as_str), page)
+            .await
+    }
+
+    /// Removes a user's grant in a room (developers).
+    pub async fn delete_room_grant(&self, who: &Principal, project: ProjectId, room: &str, user: UserId) -> Result<()> {
+        self.access(who, project).await?.require_developer()?;
+        let room = RoomName::parse(room)?;
+        let audit = self.audit(
+            who,
+            project,
+            "room_grant.delete",
+            ("room_grant", format!("{}/{user}", room.as_str())),
+            json!({}),
+        );
+        if self
+            .store
+            .delete_room_grant(project, room.as_str(), user, &audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::NotFound("room grant"))
+        }
+    }
+
+    /// A participant token for a signed-in user with a grant in the room: the identity is their
+    /// email, the role `user`, the `api` grant their grant's `ApiScope` (SPEC §6.3).
+    pub async fn connect_room(&self, who: &Principal, project: ProjectId, room: &str) -> Result<RoomConnection> {
+        let Principal::User {
+            id, read_only: false, ..
+        } = who
+        else {
+            return Err(Error::Forbidden(
+                "connect is for signed-in users with a full (not read-only) access token".into(),
+            ));
+        };
+        self.access(who, project).await?;
+        let room = RoomName::parse(room)?;
+        let grant = self
+            .store
+            .get_room_grant(project, room.as_str(), *id)
+            .await?
+            .ok_or(Error::NotFound("room grant"))?;
+        let claims = ParticipantClaims {
+            name: grant.email,
+            grants: vec![
+                TokenGrant::new("room", room.as_str()),
+                TokenGrant::new("role", "user"),
+                TokenGrant::new("api", Value::Object(grant.permissions)),
+            ],
+            sub: None,
+            kid: None,
+            version: None,
+            exp: Some(self.clock.now().secs() + CONNECT_TTL_SECS),
+            extra: Map::new(),
+        };
+        Ok(RoomConnection {
+            jwt: self.sign_participant_token(who, project, claims).await?,
+            room_name: room.as_str().to_owned(),
+            project_id: project.uuid(),
+            room_url: room_url(&self.provider_config().issuer, room.as_str()),
+        })
+    }
+
+    /// Verifies a token at a room entry point (SPEC §6.4): a valid participant token with a `room`
+    /// grant for `room`.
+    pub async fn admit_to_room(&self, token: &str, room: &str) -> Result<Verified> {
+        let verified = self.validate_participant_token(token).await?;
+        if !verified.claims.allows_room(room) {
+            return Err(Error::Unauthorized(
+                "the participant token has no grant for this room".into(),
+            ));
+        }
+        check_name("room_name", room, MAX_ROOM_CHARS).map_err(|_| Error::Unauthorized("bad room name".into()))?;
+        Ok(verified)
+    }
+
+    /// Joins an admitted participant to the room on this node: it is recorded for the other nodes
+    /// and the room hears `participant_joined`. The receiver yields what the connection must send.
+    pub async fn join_room(&self, who: &Verified, room: &str) -> Result<(Presence, mpsc::Receiver<Outbound>)> {
+        let now = self.clock.now();
+        let presence = Presence {
+            id: ParticipantId::from_uuid(new_row_id()),
+            project_id: who.project_id,
+            room_name: room.to_owned(),
+            name: who.claims.name.clone(),
+            role: who.claims.role().to_owned(),
+            api_key_id: who.api_key_id,
+            node_id: self.node,
+            connected_at: now,
+        };
+        let rx = self.hub.join(presence.clone());
+        if let Err(e) = self.store.insert_presence(&presence, now).await {
+            self.hub.leave(&presence);
+            return Err(e);
+        }
+        let frame = event_frame("participant_joined", &presence.to_dto())?;
+        let everyone_else = Audience::Room {
+            except: Some(presence.id.uuid()),
+        };
+        self.send_to_room(&presence.room(), everyone_else, frame).await?;
+        Ok((presence, rx))
+    }
+
+    /// Takes a participant out of its room; the room hears `participant_left` once, from whoever
+    /// removes its record (this node, or a node that found it abandoned).
+    pub async fn leave_room(&self, p: &Presence) {
+        self.hub.leave(p);
+        match self.store.delete_presence(p.id).await {
+            Ok(false) => {}
+            Ok(true) => self.announce_left(p).await,
+            Err(e) => {
+                // Other nodes drop the record once this node stops vouching for it.
+                tracing::error!(error = %e, "forgetting a participant failed");
+                self.announce_left(p).await;
+            }
+        }
+    }
+
+    async fn announce_left(&self, p: &Presence) {
+        let sent = match event_frame("participant_left", &p.to_dto()) {
+            Ok(frame) => {
+                self.send_to_room(&p.room(), Audience::Room { except: None }, frame)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "announcing a participant that left failed");
+        }
+    }
+
+    /// The participants of a room on every node, oldest first.
+    pub async fn room_participants(&self, room: &RoomKey) -> Result<Vec<Presence>> {
+        let alive_since = self.clock.now().plus_secs(-PRESENCE_TIMEOUT_SECS);
+        let mut all = self.hub.local(room);
+        let remote = self
+            .store
+            .list_presence(room.project_id, &room.name, alive_since)
+            .await?;
+        all.extend(remote.into_iter().filter(|p| p.node_id != self.node));
+        all.sort_by_key(|p| (p.connected_at, p.id));
+        Ok(all)
+    }
+
+    /// Delivers an event frame to its audience in a room, on this node at once and on the others
+    /// through the notifier. `InvalidRequest` when the frame is too large to cross nodes.
+    pub async fn send_to_room(&self, room: &RoomKey, to: Audience, frame: String) -> Result<()> {
+        if frame.len() > MAX_ROUTED_FRAME {
+            return Err(Error::invalid(
+                "body",
+                format!("an event is at most {MAX_ROUTED_FRAME} bytes of JSON"),
+            ));
+        }
+        let shared: Arc<str> = Arc::from(frame.as_str());
+        self.hub.deliver(room, &to, &shared);
+        let notice = RoomNotice {
+            origin: self.node.uuid(),
+            project_id: room.project_id.uuid(),
+            room_name: room.name.clone(),
+            to,
+            frame,
+        };
+        if let Err(e) = self.notifier.route(&notice).await {
+            // This node's participants have it; the others miss this one event.
+            tracing::error!(error = %e, "routing a room event to other nodes failed");
+        }
+        Ok(())
+    }
+
+    /// `messaging.send` on the room channel: needs the `messaging` surface in the token's `api`
+    /// grant. Whoever of the audience is connected, on any node, gets a `messaging.message` event.
+    pub async fn send_message(&self, from: &Presence, who: &Verified, req: SendMessage) -> Result<()> {
+        if !who.claims.api_scope().is_some_and(|api| api.contains_key("messaging")) {
+            return Err(Error::Forbidden(
+                "the token's api grant does not allow messaging".into(),
+            ));
+        }
+        let to = match (req.participant_id, req.name) {
+            (Some(id), None) => Audience::Participant { id },
+            (None, Some(name)) => Audience::Identity { name },
+            _ => {
+                return Err(Error::invalid(
+                    "participant_id",
+                    "give exactly one of participant_id and name",
+                ));
+            }
+        };
+        let frame = event_frame(
+            "messaging.message",
+            &json!({ "from": from.to_dto(), "message": req.message }),
+        )?;
+        self.send_to_room(&from.room(), to, frame).await
+    }
+
+    /// Delivers an event that another node sent (the notifier calls this for every notice).
+    pub fn deliver_room_notice(&self, notice: &RoomNotice) {
+        if notice.origin == self.node.uuid() {
+            return;
+        }
+        let room = RoomKey::new(ProjectId::from_uuid(notice.project_id), &notice.room_name);
+        self.hub.deliver(&room, &notice.to, &Arc::from(notice.frame.as_str()));
+    }
+
+    /// Vouches for this node's participants and removes those of nodes that stopped vouching for
+    /// theirs, announcing that they left. Every node runs it every few seconds.
+    pub async fn room_upkeep(&self) -> Result<()> {
+        // A revocation whose notification was lost still ends its participants here.
+        self.close_revoked_participants().await;
+        let now = self.clock.now();
+        self.store.touch_presence(self.node, now).await?;
+        for gone in self.store.purge_presence(now.plus_secs(-PRESENCE_TIMEOUT_SECS)).await? {
+            tracing::info!(participant = %gone.id, node = %gone.node_id, "removing a participant of a node that stopped answering");
+            self.announce_left(&gone).await;
+        }
+        Ok(())
+    }
+
+    /// Closes this node's connections whose token's API key was revoked (SPEC §6.4), or whose
+    /// project was deleted with its keys.
+    pub(super) async fn close_revoked_participants(&self) {
+        for key in self.hub.api_keys() {
+            match self.live_api_key(key).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    self.hub.close_where(|p| p.api_key_id == key, Close::KEY_REVOKED);
+                }
+                // Checked again at the next upkeep.
+                Err(e) => tracing::error!(error = %e, "checking the API keys of room participants failed"),
+            }
+        }
+    }
+
+    /// Closes every room connection of this node (shutdown); true once all have left.
+    pub fn close_room_connections(&self) -> bool {
+        self.hub.close_where(|_| true, Close::SHUTDOWN);
+        self.hub.is_empty()
+    }
+
+    /// How many room connections this node holds.
+    pub fn room_connections(&self) -> usize {
+        self.hub.len()
+    }
+}

@@ -1,0 +1,292 @@
+//! The room channel (SPEC §6.4, §6.5): `GET /rooms/{room_name}` upgraded to a WebSocket of JSON
+//! text frames, and the room's participants over REST.
+//!
+//! Every entry point takes the participant token from `Authorization: Bearer`, else `?token=`,
+//! else a `Sec-WebSocket-Protocol` entry `bearer.<token>`, and refuses anything but a valid token
+//! with a grant for the room with 401 before upgrading.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::Error;
+use gatehouse_core::participant::Verified;
+use gatehouse_core::rooms::{Close, Outbound, Presence, RoomKey};
+use gatehouse_types as t;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path};
+use crate::state::AppState;
+
+/// Largest frame a participant may send; a larger one closes the connection (1009).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// How long a send to a participant may wait on its socket before the participant counts as gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The subprotocol prefix that carries a token.
+const BEARER_PROTOCOL: &str = "bearer.";
+
+/// The token of a room entry point and, when it came as a subprotocol, the protocol to answer with.
+struct EntryToken {
+    token: String,
+    protocol: Option<String>,
+}
+
+fn entry_token(headers: &HeaderMap, query: Option<&str>) -> Option<EntryToken> {
+    let plain = |token: String| EntryToken { token, protocol: None };
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some((scheme, token)) = v.split_once(' ')
+        && scheme.eq_ignore_ascii_case("bearer")
+    {
+        return Some(plain(token.trim().to_owned()));
+    }
+    if let Some(q) = query
+        && let Some((_, token)) = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token")
+    {
+        return Some(plain(token.into_owned()));
+    }
+    let offered: Vec<&str> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let token = offered.iter().find_map(|p| p.strip_prefix(BEARER_PROTOCOL))?;
+    // A browser fails the handshake unless the server picks one of the protocols it offered:
+    // another protocol when there is one, else the bearer entry itself.
+    let protocol = offered
+        .iter()
+        .find(|p| !p.starts_with(BEARER_PROTOCOL))
+        .map_or_else(|| format!("{BEARER_PROTOCOL}{token}"), |p| (*p).to_owned());
+    Some(EntryToken {
+        token: token.to_owned(),
+        protocol: Some(protocol),
+    })
+}
+
+async fn admit(
+    s: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    room: &str,
+) -> ApiResult<(Verified, EntryToken)> {
+    let entry = entry_token(headers, query)
+        .ok_or_else(|| ApiError::unauthorized("a participant token is required (Bearer, ?token= or bearer.<token>)"))?;
+    let verified = s.gh.admit_to_room(&entry.token, room).await?;
+    Ok((verified, entry))
+}
+
+/// Join a room: upgrades to the room channel. The first frame is `room_ready`.
+#[utoipa::path(get, path = "/rooms/{room_name}", tag = "rooms", security(()),
+    params(("token" = Option<String>, Query, description = "the participant token, when not sent as Bearer or subprotocol")),
+    responses((status = 101, description = "the room channel"), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody)))]
+pub async fn join(
+    State(s): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let (verified, entry) = admit(&s, &headers, query.as_deref(), &room).await?;
+    let upgrade = upgrade.map_err(|e| ApiError::bad_request(format!("the room channel is a WebSocket: {e}")))?;
+    let upgrade = match entry.protocol {
+        Some(p) => upgrade.protocols([p]),
+        None => upgrade,
+    };
+    Ok(upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        // Small buffers: a node holds thousands of mostly idle connections.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| serve(s, socket, verified, room))
+        .into_response())
+}
+
+/// The participants of a room on every node, oldest first.
+#[utoipa::path(get, path = "/rooms/{room_name}/participants", tag = "rooms", security(()),
+    params(("token" = Option<String>, Query, description = "the participant token, when not sent as Bearer")),
+    responses((status = 200, body = t::ParticipantList), (status = 401, body = t::ErrorBody)))]
+pub async fn participants(
+    State(s): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Json<t::ParticipantList>> {
+    let (verified, _) = admit(&s, &headers, query.as_deref(), &room).await?;
+    let key = RoomKey::new(verified.project_id, &room);
+    Ok(Json(participant_list(&s, &key).await?))
+}
+
+async fn participant_list(s: &AppState, room: &RoomKey) -> gatehouse_core::Result<t::ParticipantList> {
+    let all = s.gh.room_participants(room).await?;
+    Ok(t::ParticipantList {
+        participants: all.iter().map(Presence::to_dto).collect(),
+    })
+}
+
+/// One connection: joins, answers requests and forwards events until either side closes, then
+/// leaves the room.
+async fn serve(s: Arc<AppState>, mut socket: WebSocket, who: Verified, room: String) {
+    let (me, rx) = match s.gh.join_room(&who, &room).await {
+        Ok(joined) => joined,
+        Err(e) => {
+            tracing::error!(error = %e, "joining a room failed");
+            let busy = Close {
+                code: 1011,
+                reason: "the room is unavailable; try again",
+            };
+            send_close(&mut socket, busy).await;
+            return;
+        }
+    };
+    let ctx = Participant {
+        s: &s,
+        who: &who,
+        me: &me,
+    };
+    if let Some(why) = run(&ctx, &mut socket, rx).await {
+        send_close(&mut socket, why).await;
+    }
+    s.gh.leave_room(&me).await;
+}
+
+async fn send_close(socket: &mut WebSocket, why: Close) {
+    let frame = CloseFrame {
+        code: why.code,
+        reason: why.reason.into(),
+    };
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+}
+
+/// A joined participant: what its requests are answered with.
+struct Participant<'a> {
+    s: &'a AppState,
+    who: &'a Verified,
+    me: &'a Presence,
+}
+
+/// The connection ended without anything left to say (the peer closed or is unreachable).
+struct Gone;
+
+/// Runs a joined connection until it ends; what to close it with, if the peer can still hear it.
+async fn run(p: &Participant<'_>, socket: &mut WebSocket, mut rx: mpsc::Receiver<Outbound>) -> Option<Close> {
+    let ready = json!({
+        "type": "room_ready",
+        "room_name": p.me.room_name,
+        "session_id": uuid::Uuid::new_v4(),
+        "participant_id": p.me.id.uuid(),
+    });
+    send(socket, Message::Text(ready.to_string().into())).await.ok()?;
+    let keepalive = p.s.room_keepalive;
+    let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let msg = match incoming {
+                    Some(Ok(msg)) => msg,
+                    // A frame over the limit is refused by the WebSocket layer itself.
+                    Some(Err(e)) if is_capacity(&e) => return Some(TOO_LARGE),
+                    Some(Err(_)) | None => return None,
+                };
+                last_heard = Instant::now();
+                match msg {
+                    Message::Text(text) => match p.request(text.as_str()).await {
+                        Ok(reply) => send(socket, Message::Text(reply.into())).await.ok()?,
+                        Err(why) => return Some(why),
+                    },
+                    Message::Binary(_) => return Some(BINARY),
+                    Message::Ping(_) | Message::Pong(_) => {}
+                    Message::Close(_) => return None,
+                }
+            }
+            out = rx.recv() => match out {
+                Some(Outbound::Frame(frame)) => send(socket, Message::Text(frame.as_ref().into())).await.ok()?,
+                Some(Outbound::Close(why)) => return Some(why),
+                None => return Some(Close::TOO_SLOW),
+            },
+            _ = ping.tick() => {
+                // Silent for two periods: the socket is dead (SPEC §6.5: gone within 30 s).
+                if last_heard.elapsed() >= 2 * keepalive {
+                    return None;
+                }
+                send(socket, Message::Ping(Default::default())).await.ok()?;
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, msg: Message) -> Result<(), Gone> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(Gone),
+    }
+}
+
+const TOO_LARGE: Close = Close {
+    code: 1009,
+    reason: "a frame is at most 65536 bytes",
+};
+const BINARY: Close = Close {
+    code: 1003,
+    reason: "binary frames are not supported; send JSON text",
+};
+const NOT_JSON: Close = Close {
+    code: 1007,
+    reason: "frames are JSON text",
+};
+const NOT_A_REQUEST: Close = Close {
+    code: 1008,
+    reason: "unknown frame: requests are {\"id\": <number>, \"type\": <operation>, \"body\": {...}}",
+};
+
+impl Participant<'_> {
+    /// Answers one text frame: the response to send, or why to close.
+    async fn request(&self, text: &str) -> Result<String, Close> {
+        let frame: Value = serde_json::from_str(text).map_err(|_| NOT_JSON)?;
+        let (Some(id), Some(op)) = (
+            frame.get("id").filter(|id| id.is_number()),
+            frame.get("type").and_then(Value::as_str),
+        ) else {
+            return Err(NOT_A_REQUEST);
+        };
+        let body = frame.get("body").cloned().unwrap_or(Value::Null);
+        let reply = match self.operation(op, body).await {
+            Ok(body) => json!({ "id": id, "ok": true, "body": body }),
+            Err((code, message)) => json!({ "id": id, "ok": false, "error": { "code": code, "message": message } }),
+        };
+        Ok(reply.to_string())
+    }
+
+    /// Runs one operation: its response body, or an error code and message.
+    async fn operation(&self, op: &str, body: Value) -> Result<Value, (&'static str, String)> {
+        let result = match op {
+            "participants.list" => participant_list(self.s, &self.me.room())
+                .await
+                .and_then(|list| serde_json::to_value(list).map_err(Error::unexpected)),
+            "messaging.send" => match serde_json::from_value::<t::SendMessage>(body) {
+                Ok(req) => self.s.gh.send_message(self.me, self.who, req).await.map(|()| json!({})),
+                Err(e) => Err(Error::invalid("body", e.to_string())),
+            },
+            _ => return Err(("unknown_operation", format!("unknown operation {op:?}"))),
+        };
+        result.map_err(|e| {
+            let api = ApiError::from(e);
+            (api.code(), api.message().to_owned())
+        })
+    }
+}
+
+fn is_capacity(e: &axum::Error) -> bool {
+    use std::error::Error as _;
+    e.source()
+        .and_then(|s| s.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}

@@ -1,0 +1,270 @@
+//! Rooms, room grants and the participants connected on every node. The SQL is written once and
+//! instantiated for each backend.
+
+macro_rules! rooms_impl {
+    ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal) => {
+        pub(crate) mod $module {
+            use async_trait::async_trait;
+            use gatehouse_core::Result;
+            use gatehouse_core::ids::*;
+            use gatehouse_core::model::*;
+            use gatehouse_core::ports::*;
+            use gatehouse_core::rooms::{Presence, Room, RoomGrant};
+            use gatehouse_core::time::Timestamp;
+            use serde_json::{Map, Value};
+
+            use crate::accounts::$module::{commit, get};
+            use crate::unexpected;
+
+            const GRANT_COLS: &str = "g.project_id, g.room_name, g.user_id, u.email, g.permissions, g.created_at, g.updated_at";
+            const PRESENCE_COLS: &str = "id, project_id, room_name, name, role, api_key_id, node_id, connected_at";
+
+            fn object(r: &$row, col: &str) -> Result<Map<String, Value>> {
+                serde_json::from_str(&get::<String>(r, col)?).map_err(unexpected)
+            }
+
+            fn room(r: &$row) -> Result<Room> {
+                Ok(Room {
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    name: get(r, "name")?,
+                    metadata: object(r, "metadata")?,
+                    created_at: Timestamp::from_millis(get(r, "created_at")?),
+                })
+            }
+
+            fn grant(r: &$row) -> Result<RoomGrant> {
+                Ok(RoomGrant {
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    room_name: get(r, "room_name")?,
+                    user_id: UserId::from_uuid(get(r, "user_id")?),
+                    email: get(r, "email")?,
+                    permissions: object(r, "permissions")?,
+                    created_at: Timestamp::from_millis(get(r, "created_at")?),
+                    updated_at: Timestamp::from_millis(get(r, "updated_at")?),
+                })
+            }
+
+            fn presence(r: &$row) -> Result<Presence> {
+                Ok(Presence {
+                    id: ParticipantId::from_uuid(get(r, "id")?),
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    room_name: get(r, "room_name")?,
+                    name: get(r, "name")?,
+                    role: get(r, "role")?,
+                    api_key_id: ApiKeyId::from_uuid(get(r, "api_key_id")?),
+                    node_id: NodeId::from_uuid(get(r, "node_id")?),
+                    connected_at: Timestamp::from_millis(get(r, "connected_at")?),
+                })
+            }
+
+            fn page_args(page: Page) -> (i64, i64) {
+                (i64::from(page.count), page.offset as i64)
+            }
+
+            #[async_trait]
+            impl RoomStore for $store {
+                async fn insert_room(&self, r: &Room, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    sqlx::query("INSERT INTO rooms (project_id, name, metadata, created_at) VALUES ($1, $2, $3, $4)")
+                        .bind(r.project_id.uuid())
+                        .bind(&r.name)
+                        .bind(serde_json::to_string(&r.metadata).map_err(unexpected)?)
+                        .bind(r.created_at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(crate::db_err("a room with this name"))?;
+                    commit(tx, audit).await
+                }
+
+                async fn get_room(&self, project: ProjectId, name: &str) -> Result<Option<Room>> {
+                    let row = sqlx::query("SELECT project_id, name, metadata, created_at FROM rooms WHERE project_id = $1 AND name = $2")
+                        .bind(project.uuid())
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(room).transpose()
+                }
+
+                async fn list_rooms(&self, project: ProjectId, page: Page) -> Result<(Vec<Room>, u64)> {
+                    let (limit, offset) = page_args(page);
+                    let rows = sqlx::query("SELECT project_id, name, metadata, created_at FROM rooms WHERE project_id = $1 ORDER BY created_at, name LIMIT $2 OFFSET $3")
+                        .bind(project.uuid())
+                        .bind(limit)
+                        .bind(offset)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE project_id = $1")
+                        .bind(project.uuid())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok((rows.iter().map(room).collect::<Result<_>>()?, total as u64))
+                }
+
+                async fn delete_room(&self, project: ProjectId, name: &str, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    sqlx::query("DELETE FROM room_grants WHERE project_id = $1 AND room_name = $2")
+                        .bind(project.uuid())
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    let n = sqlx::query("DELETE FROM rooms WHERE project_id = $1 AND name = $2")
+                        .bind(project.uuid())
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    if n == 1 {
+                        commit(tx, audit).await?;
+                    }
+                    Ok(n == 1)
+                }
+
+                async fn put_room_grant(&self, g: &RoomGrant, audit: &AuditRecord) -> Result<()> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    // Through the room row, so that a missing room writes nothing.
+                    let n = sqlx::query("INSERT INTO room_grants (project_id, room_name, user_id, permissions, created_at, updated_at) SELECT project_id, name, $3, $4, $5, $5 FROM rooms WHERE project_id = $1 AND name = $2 ON CONFLICT (project_id, room_name, user_id) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at")
+                        .bind(g.project_id.uuid())
+                        .bind(&g.room_name)
+                        .bind(g.user_id.uuid())
+                        .bind(serde_json::to_string(&g.permissions).map_err(unexpected)?)
+                        .bind(g.updated_at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| match &e {
+                            sqlx::Error::Database(d) if d.is_foreign_key_violation() => gatehouse_core::Error::NotFound("user"),
+                            _ => unexpected(e),
+                        })?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(gatehouse_core::Error::NotFound("room"));
+                    }
+                    commit(tx, audit).await
+                }
+
+                async fn get_room_grant(&self, project: ProjectId, room: &str, user: UserId) -> Result<Option<RoomGrant>> {
+                    let sql = format!("SELECT {GRANT_COLS} FROM room_grants g JOIN users u ON u.id = g.user_id WHERE g.project_id = $1 AND g.room_name = $2 AND g.user_id = $3");
+                    let row = sqlx::query(&sql)
+                        .bind(project.uuid())
+                        .bind(room)
+                        .bind(user.uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.as_ref().map(grant).transpose()
+                }
+
+                async fn list_room_grants(&self, project: ProjectId, room: Option<&str>, page: Page) -> Result<(Vec<RoomGrant>, u64)> {
+                    let (limit, offset) = page_args(page);
+                    // `$2` NULL selects every room.
+                    let filter = "g.project_id = $1 AND ($2 IS NULL OR g.room_name = $2)";
+                    let sql = format!("SELECT {GRANT_COLS} FROM room_grants g JOIN users u ON u.id = g.user_id WHERE {filter} ORDER BY g.created_at, g.room_name, g.user_id LIMIT $3 OFFSET $4");
+                    let rows = sqlx::query(&sql)
+                        .bind(project.uuid())
+                        .bind(room)
+                        .bind(limit)
+                        .bind(offset)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM room_grants g WHERE {filter}"))
+                        .bind(project.uuid())
+                        .bind(room)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok((rows.iter().map(grant).collect::<Result<_>>()?, total as u64))
+                }
+
+                async fn delete_room_grant(&self, project: ProjectId, room: &str, user: UserId, audit: &AuditRecord) -> Result<bool> {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let n = sqlx::query("DELETE FROM room_grants WHERE project_id = $1 AND room_name = $2 AND user_id = $3")
+                        .bind(project.uuid())
+                        .bind(room)
+                        .bind(user.uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    if n == 1 {
+                        commit(tx, audit).await?;
+                    }
+                    Ok(n == 1)
+                }
+
+                async fn insert_presence(&self, p: &Presence, at: Timestamp) -> Result<()> {
+                    sqlx::query("INSERT INTO room_participants (id, project_id, room_name, name, role, api_key_id, node_id, connected_at, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                        .bind(p.id.uuid())
+                        .bind(p.project_id.uuid())
+                        .bind(&p.room_name)
+                        .bind(&p.name)
+                        .bind(&p.role)
+                        .bind(p.api_key_id.uuid())
+                        .bind(p.node_id.uuid())
+                        .bind(p.connected_at.millis())
+                        .bind(at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+
+                async fn delete_presence(&self, id: ParticipantId) -> Result<bool> {
+                    let n = sqlx::query("DELETE FROM room_participants WHERE id = $1")
+                        .bind(id.uuid())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    Ok(n == 1)
+                }
+
+                async fn list_presence(&self, project: ProjectId, room: &str, alive_since: Timestamp) -> Result<Vec<Presence>> {
+                    let sql = format!("SELECT {PRESENCE_COLS} FROM room_participants WHERE project_id = $1 AND room_name = $2 AND last_seen >= $3 ORDER BY connected_at, id");
+                    let rows = sqlx::query(&sql)
+                        .bind(project.uuid())
+                        .bind(room)
+                        .bind(alive_since.millis())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    rows.iter().map(presence).collect()
+                }
+
+                async fn touch_presence(&self, node: NodeId, at: Timestamp) -> Result<u64> {
+                    let n = sqlx::query("UPDATE room_participants SET last_seen = $2 WHERE node_id = $1")
+                        .bind(node.uuid())
+                        .bind(at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                    Ok(n)
+                }
+
+                async fn purge_presence(&self, before: Timestamp) -> Result<Vec<Presence>> {
+                    let sql = format!("DELETE FROM room_participants WHERE last_seen < $1 RETURNING {PRESENCE_COLS}");
+                    let rows = sqlx::query(&sql)
+                        .bind(before.millis())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    rows.iter().map(presence).collect()
+                }
+            }
+        }
+    };
+}
+
+rooms_impl!(
+    sqlite,
+    crate::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow,
+    "BEGIN IMMEDIATE"
+);
+rooms_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow, "BEGIN");
