@@ -12,7 +12,8 @@ use gatehouse_client::Credential;
 
 use crate::commands::{
     api_key::ApiKeyCommand, audit::AuditCommand, auth::AuthCommand, client::ClientCommand, keys::KeysCommand,
-    project::ProjectCommand, secret::SecretCommand, serve::MigrateArgs, serve::ServeArgs,
+    project::ProjectCommand, room::RoomCommand, secret::SecretCommand, serve::MigrateArgs, serve::ServeArgs,
+    token::TokenArgs,
 };
 
 /// Help heading of the options every command accepts.
@@ -95,6 +96,12 @@ pub enum Command {
     /// API keys of the project.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Rooms of the project, room grants, and connecting to a room as yourself.
+    #[command(subcommand)]
+    Room(RoomCommand),
+    /// Mint a participant token from a spec file: signed locally with an API key, or by the
+    /// server for a signed-in user.
+    Token(TokenArgs),
     /// Project secrets: environment variable sets and registry credentials.
     #[command(subcommand)]
     Secret(SecretCommand),

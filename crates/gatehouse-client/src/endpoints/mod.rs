@@ -4,5 +4,6 @@ mod accounts;
 mod oauth;
 mod oauth_clients;
 mod project_data;
+mod rooms;
 
 pub use oauth::DEVICE_CODE_GRANT;

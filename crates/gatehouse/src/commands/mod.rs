@@ -7,6 +7,8 @@ pub mod client;
 pub mod client_args;
 pub mod keys;
 pub mod project;
+pub mod room;
 pub mod secret;
 pub mod secret_data;
 pub mod serve;
+pub mod token;

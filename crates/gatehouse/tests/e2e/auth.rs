@@ -64,7 +64,7 @@ impl Gatehouse {
         argv
     }
 
-    async fn run_signed_in(&self, line: &str) -> Outcome {
+    pub(super) async fn run_signed_in(&self, line: &str) -> Outcome {
         run_cli(self.signed_in_argv(line)).await
     }
 
@@ -83,7 +83,7 @@ impl Gatehouse {
     }
 
     /// A user with a password, created by the server admin.
-    async fn user(&self, email: &str, password: &str) {
+    pub(super) async fn user(&self, email: &str, password: &str) {
         let admin = Client::new(&self.url, Some(Credential::new(self.admin_key.clone()))).expect("client");
         let input = CreateUser {
             email: email.into(),
@@ -95,7 +95,7 @@ impl Gatehouse {
 
     /// Runs `auth login` while a browser signs in as `email` and answers `decision` for the
     /// printed code; returns what login printed and how it ended.
-    async fn login_answered(&self, email: &str, password: &str, decision: &str) -> (String, Outcome) {
+    pub(super) async fn login_answered(&self, email: &str, password: &str, decision: &str) -> (String, Outcome) {
         let out = SharedOut::default();
         let cli = Cli::try_parse_from(self.signed_in_argv("auth login")).expect("parses");
         let mut writer = out.clone();

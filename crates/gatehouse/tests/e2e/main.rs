@@ -220,6 +220,7 @@ macro_rules! e2e_test {
 mod auth;
 mod keys;
 mod nodes;
+mod rooms;
 
 e2e_test!(the_readme_walkthrough_works_end_to_end, |gh| {
     assert!(
