@@ -18,6 +18,9 @@ pub enum Error {
     /// A uniqueness or state conflict.
     #[error("{0}")]
     Conflict(String),
+    /// The service cannot take this now (e.g. the node is shutting down); worth retrying elsewhere.
+    #[error("{0}")]
+    Unavailable(&'static str),
     /// Anything else: storage down, a library failure. Detail is logged, never sent to clients.
     #[error("unexpected failure")]
     Unexpected(#[source] anyhow::Error),

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, ProjectId};
-use crate::jose;
+use crate::jose::{self, Hs256Key};
 use crate::service::check_name;
 use crate::time::Timestamp;
 
@@ -59,8 +59,8 @@ pub struct ParticipantClaims {
 /// Default and longest lifetime of a token minted from a request.
 const DEFAULT_TTL_SECS: u32 = 3600;
 const MAX_TTL_SECS: u32 = 30 * 86_400;
-/// Longest participant identity and room name in a request.
-const MAX_NAME_CHARS: usize = 256;
+/// Longest participant identity and room name in a request, and in a room.
+pub const MAX_NAME_CHARS: usize = 256;
 /// Most grants in a token minted from a request.
 const MAX_GRANTS: usize = 32;
 
@@ -193,13 +193,13 @@ pub struct Unverified<'t> {
 }
 
 /// A verified participant token: its project and API key, its claims, and its payload exactly
-/// as signed.
+/// as signed (JSON bytes of an object).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verified {
     pub project_id: ProjectId,
     pub api_key_id: ApiKeyId,
     pub claims: ParticipantClaims,
-    pub payload: Map<String, Value>,
+    pub payload: Vec<u8>,
 }
 
 impl<'t> Unverified<'t> {
@@ -224,12 +224,12 @@ impl<'t> Unverified<'t> {
     /// Verifies the token against its API key's secret and project (SPEC §6.4): HS256 only, the
     /// signature, `sub` equal to the key's project, `exp` when present, and
     /// [`ParticipantClaims::check`].
-    pub fn verify(self, project: ProjectId, secret: &[u8], now: Timestamp) -> Result<Verified> {
+    pub fn verify(self, project: ProjectId, key: &Hs256Key, now: Timestamp) -> Result<Verified> {
         let refused = |why: &str| Error::Unauthorized(format!("participant token refused: {why}"));
         let api_key_id = self.key()?;
-        jose::check_hs256(secret, self.token).map_err(|e| match e {
+        key.check(self.token).map_err(|e| match e {
             Error::Unauthorized(_) => e,
-            _ => refused("the key cannot verify it"),
+            _ => refused("it is not a compact JWS"),
         })?;
         let claims = self.claims;
         if claims.sub.as_deref() != Some(project.to_string().as_str()) {
@@ -239,12 +239,11 @@ impl<'t> Unverified<'t> {
             return Err(refused("expired"));
         }
         claims.check().map_err(|e| refused(&e.to_string()))?;
-        let payload = serde_json::from_slice(&self.payload).map_err(Error::unexpected)?;
         Ok(Verified {
             project_id: project,
             api_key_id,
             claims,
-            payload,
+            payload: self.payload,
         })
     }
 }
@@ -273,12 +272,12 @@ mod tests {
             let project = ProjectId::from_uuid(uuid::Uuid::try_parse(expected["sub"].as_str().unwrap()).unwrap());
             let verified = Unverified::read(jwt).and_then(|t| {
                 t.key()?;
-                t.verify(project, secret, NOW)
+                t.verify(project, &Hs256Key::new(secret)?, NOW)
             });
             match c["gatehouse_validate_status"].as_u64().unwrap() {
                 200 => {
                     let v = verified.unwrap_or_else(|e| panic!("{id}: {e}"));
-                    assert_eq!(Value::Object(v.payload), *expected, "{id}");
+                    assert_eq!(serde_json::from_slice::<Value>(&v.payload).unwrap(), *expected, "{id}");
                     assert_eq!(serde_json::to_value(&v.claims).unwrap(), *expected, "{id}");
                     assert_eq!(v.claims.kid.as_deref(), expected["kid"].as_str(), "{id}");
                 }
@@ -322,7 +321,11 @@ mod tests {
         .unwrap();
         assert_eq!(header, json!({ "alg": "HS256", "typ": "JWT" }));
         assert_eq!(Unverified::read(&token).unwrap().key().unwrap(), key);
-        let verify = |project, secret: &[u8], now| Unverified::read(&token).unwrap().verify(project, secret, now);
+        let verify = |project, secret: &[u8], now| {
+            Unverified::read(&token)
+                .unwrap()
+                .verify(project, &Hs256Key::new(secret).unwrap(), now)
+        };
         let back = verify(project, &secret, NOW).unwrap().claims;
         assert_eq!(
             back.sub.as_deref(),

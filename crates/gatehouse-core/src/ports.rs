@@ -252,16 +252,17 @@ pub trait RoomStore: Send + Sync {
         user: UserId,
         audit: &AuditRecord,
     ) -> Result<bool>;
-    /// Records a participant that connected to this node.
-    async fn insert_presence(&self, p: &Presence, at: Timestamp) -> Result<()>;
+    /// Records a participant that connected to this node (again: a second insert changes nothing).
+    async fn insert_presence(&self, p: &Presence) -> Result<()>;
     /// Forgets a participant that left; false when it was already gone.
     async fn delete_presence(&self, id: ParticipantId) -> Result<bool>;
-    /// The participants of a room on any node that was alive at `alive_since`, oldest first.
+    /// The participants of a room whose node was alive at `alive_since`, oldest first.
     async fn list_presence(&self, project: ProjectId, room: &str, alive_since: Timestamp) -> Result<Vec<Presence>>;
-    /// Marks every participant of `node` as still connected; how many there are.
-    async fn touch_presence(&self, node: NodeId, at: Timestamp) -> Result<u64>;
-    /// Deletes and returns the participants whose node has not been heard of since `before`
-    /// (each row goes to exactly one caller).
+    /// Records that `node` is alive at `at`; false when it had no record (its first heartbeat, or
+    /// it was taken for dead and its participants removed).
+    async fn heartbeat(&self, node: NodeId, at: Timestamp) -> Result<bool>;
+    /// Deletes and returns the participants of nodes not heard of since `before`, and those nodes
+    /// (each participant goes to exactly one caller).
     async fn purge_presence(&self, before: Timestamp) -> Result<Vec<Presence>>;
 }
 

@@ -60,6 +60,7 @@ impl From<Error> for ApiError {
             Error::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
             Error::NotFound(what) => Self::not_found(what),
             Error::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            Error::Unavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
             Error::Unexpected(source) => {
                 tracing::error!(error = ?source, "request failed");
                 Self::new(

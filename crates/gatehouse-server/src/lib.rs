@@ -76,7 +76,7 @@ impl Server {
         }
         self.gh.close_room_connections();
         let deadline = tokio::time::Instant::now() + ROOM_CLOSE_GRACE;
-        while self.gh.room_connections() > 0 && tokio::time::Instant::now() < deadline {
+        while !self.gh.rooms_settled() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         self.db.close().await;
@@ -120,6 +120,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
         (None, _) => {}
     }
 
+    // This node's first heartbeat, before any participant joins (SPEC §6.5 presence).
+    gh.room_upkeep().await?;
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     if let Some(pool) = db.pg_pool() {

@@ -298,10 +298,18 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    if n == 1 {
-                        commit(tx, audit).await?;
+                    if n != 1 {
+                        return Ok(false);
                     }
-                    Ok(n == 1)
+                    // A former member keeps no room grant that would come back with them.
+                    sqlx::query("DELETE FROM room_grants WHERE project_id = $1 AND user_id = $2")
+                        .bind(project.uuid())
+                        .bind(u.uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    commit(tx, audit).await?;
+                    Ok(true)
                 }
             }
 

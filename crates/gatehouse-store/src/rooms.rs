@@ -17,7 +17,9 @@ macro_rules! rooms_impl {
             use crate::unexpected;
 
             const GRANT_COLS: &str = "g.project_id, g.room_name, g.user_id, u.email, g.permissions, g.created_at, g.updated_at";
-            const PRESENCE_COLS: &str = "id, project_id, room_name, name, role, api_key_id, node_id, connected_at";
+            const PRESENCE_COLS: &str = "p.id, p.project_id, p.room_name, p.name, p.role, p.api_key_id, p.node_id, p.connected_at";
+            /// The same, unqualified, for `RETURNING` (SQLite allows no table name there).
+            const PRESENCE_RETURNING: &str = "id, project_id, room_name, name, role, api_key_id, node_id, connected_at";
 
             fn object(r: &$row, col: &str) -> Result<Map<String, Value>> {
                 serde_json::from_str(&get::<String>(r, col)?).map_err(unexpected)
@@ -105,12 +107,7 @@ macro_rules! rooms_impl {
 
                 async fn delete_room(&self, project: ProjectId, name: &str, audit: &AuditRecord) -> Result<bool> {
                     let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    sqlx::query("DELETE FROM room_grants WHERE project_id = $1 AND room_name = $2")
-                        .bind(project.uuid())
-                        .bind(name)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?;
+                    // The room's grants go with it (ON DELETE CASCADE).
                     let n = sqlx::query("DELETE FROM rooms WHERE project_id = $1 AND name = $2")
                         .bind(project.uuid())
                         .bind(name)
@@ -136,7 +133,8 @@ macro_rules! rooms_impl {
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| match &e {
-                            sqlx::Error::Database(d) if d.is_foreign_key_violation() => gatehouse_core::Error::NotFound("user"),
+                            // The room (or the user) was deleted meanwhile.
+                            sqlx::Error::Database(d) if d.is_foreign_key_violation() => gatehouse_core::Error::NotFound("room"),
                             _ => unexpected(e),
                         })?
                         .rows_affected();
@@ -196,8 +194,8 @@ macro_rules! rooms_impl {
                     Ok(n == 1)
                 }
 
-                async fn insert_presence(&self, p: &Presence, at: Timestamp) -> Result<()> {
-                    sqlx::query("INSERT INTO room_participants (id, project_id, room_name, name, role, api_key_id, node_id, connected_at, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                async fn insert_presence(&self, p: &Presence) -> Result<()> {
+                    sqlx::query("INSERT INTO room_participants (id, project_id, room_name, name, role, api_key_id, node_id, connected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING")
                         .bind(p.id.uuid())
                         .bind(p.project_id.uuid())
                         .bind(&p.room_name)
@@ -206,7 +204,6 @@ macro_rules! rooms_impl {
                         .bind(p.api_key_id.uuid())
                         .bind(p.node_id.uuid())
                         .bind(p.connected_at.millis())
-                        .bind(at.millis())
                         .execute(&self.pool)
                         .await
                         .map_err(unexpected)?;
@@ -224,7 +221,7 @@ macro_rules! rooms_impl {
                 }
 
                 async fn list_presence(&self, project: ProjectId, room: &str, alive_since: Timestamp) -> Result<Vec<Presence>> {
-                    let sql = format!("SELECT {PRESENCE_COLS} FROM room_participants WHERE project_id = $1 AND room_name = $2 AND last_seen >= $3 ORDER BY connected_at, id");
+                    let sql = format!("SELECT {PRESENCE_COLS} FROM room_participants p JOIN room_nodes n ON n.node_id = p.node_id WHERE p.project_id = $1 AND p.room_name = $2 AND n.last_seen >= $3 ORDER BY p.connected_at, p.id");
                     let rows = sqlx::query(&sql)
                         .bind(project.uuid())
                         .bind(room)
@@ -235,24 +232,40 @@ macro_rules! rooms_impl {
                     rows.iter().map(presence).collect()
                 }
 
-                async fn touch_presence(&self, node: NodeId, at: Timestamp) -> Result<u64> {
-                    let n = sqlx::query("UPDATE room_participants SET last_seen = $2 WHERE node_id = $1")
+                async fn heartbeat(&self, node: NodeId, at: Timestamp) -> Result<bool> {
+                    let n = sqlx::query("UPDATE room_nodes SET last_seen = $2 WHERE node_id = $1")
                         .bind(node.uuid())
                         .bind(at.millis())
                         .execute(&self.pool)
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    Ok(n)
+                    if n == 1 {
+                        return Ok(true);
+                    }
+                    sqlx::query("INSERT INTO room_nodes (node_id, last_seen) VALUES ($1, $2) ON CONFLICT (node_id) DO UPDATE SET last_seen = excluded.last_seen")
+                        .bind(node.uuid())
+                        .bind(at.millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(false)
                 }
 
                 async fn purge_presence(&self, before: Timestamp) -> Result<Vec<Presence>> {
-                    let sql = format!("DELETE FROM room_participants WHERE last_seen < $1 RETURNING {PRESENCE_COLS}");
+                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let sql = format!("DELETE FROM room_participants WHERE node_id IN (SELECT node_id FROM room_nodes WHERE last_seen < $1) RETURNING {PRESENCE_RETURNING}");
                     let rows = sqlx::query(&sql)
                         .bind(before.millis())
-                        .fetch_all(&self.pool)
+                        .fetch_all(&mut *tx)
                         .await
                         .map_err(unexpected)?;
+                    sqlx::query("DELETE FROM room_nodes WHERE last_seen < $1")
+                        .bind(before.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    tx.commit().await.map_err(unexpected)?;
                     rows.iter().map(presence).collect()
                 }
             }

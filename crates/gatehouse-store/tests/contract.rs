@@ -670,7 +670,7 @@ async fn rooms_and_grants_are_per_project_and_grants_replace_in_place() {
 }
 
 #[tokio::test]
-async fn presence_rows_expire_with_their_node_and_go_to_one_purger() {
+async fn participants_go_with_their_node_and_to_exactly_one_purger() {
     for db in databases().await {
         let store = db.store();
         let project = ProjectId::from_uuid(uuid::Uuid::new_v4());
@@ -689,21 +689,29 @@ async fn presence_rows_expire_with_their_node_and_go_to_one_purger() {
             node_id: node,
             connected_at: Timestamp::from_millis(t0.millis() + ms),
         };
+        assert!(!store.heartbeat(n1, t0).await.unwrap(), "a node's first heartbeat");
+        assert!(store.heartbeat(n1, t0).await.unwrap());
+        assert!(!store.heartbeat(n2, t0).await.unwrap());
         let (a, b, elsewhere) = (
             participant(n1, "r", 0),
             participant(n2, "r", 1),
             participant(n1, "s", 2),
         );
-        for p in [&a, &b, &elsewhere] {
-            store.insert_presence(p, t0).await.unwrap();
+        for p in [&a, &b, &elsewhere, &a] {
+            store.insert_presence(p).await.unwrap();
         }
         assert_eq!(
             store.list_presence(project, "r", t0).await.unwrap(),
-            vec![a.clone(), b.clone()]
+            vec![a.clone(), b.clone()],
+            "oldest first, each once"
         );
         let later = t0.plus_secs(40);
-        assert_eq!(store.touch_presence(n1, later).await.unwrap(), 2);
-        assert_eq!(store.list_presence(project, "r", later).await.unwrap(), vec![a.clone()]);
+        assert!(store.heartbeat(n1, later).await.unwrap());
+        assert_eq!(
+            store.list_presence(project, "r", later.plus_secs(-30)).await.unwrap(),
+            vec![a.clone()],
+            "a silent node's participants are not listed"
+        );
         assert_eq!(
             store.purge_presence(later.plus_secs(-30)).await.unwrap(),
             vec![b.clone()]
@@ -711,6 +719,10 @@ async fn presence_rows_expire_with_their_node_and_go_to_one_purger() {
         assert!(
             store.purge_presence(later.plus_secs(-30)).await.unwrap().is_empty(),
             "purged once"
+        );
+        assert!(
+            !store.heartbeat(n2, later).await.unwrap(),
+            "the purged node starts again"
         );
         assert!(store.delete_presence(a.id).await.unwrap());
         assert!(!store.delete_presence(a.id).await.unwrap());

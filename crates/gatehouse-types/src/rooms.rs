@@ -114,7 +114,8 @@ pub struct RoomConnection {
     pub room_url: String,
 }
 
-/// One participant of a room.
+/// One participant of a room: the items of `GET /rooms/{room_name}/participants` and of the body
+/// of `participants.list`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Participant {
     pub participant_id: Uuid,
@@ -122,12 +123,6 @@ pub struct Participant {
     pub name: String,
     pub role: String,
     pub connected_at: String,
-}
-
-/// `GET /rooms/{room_name}/participants` and the body of `participants.list`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ParticipantList {
-    pub participants: Vec<Participant>,
 }
 
 /// Body of the room channel's `messaging.send` request: `message` goes to one participant

@@ -62,23 +62,39 @@ pub fn sign_hs256(secret: &[u8], header: &Value, claims: &Value) -> Result<Strin
 /// does not verify is [`Error::Unauthorized`]; a secret shorter than 256 bits is
 /// [`Error::Invalid`].
 pub fn verify_hs256(secret: &[u8], token: &str) -> Result<(Map<String, Value>, Map<String, Value>)> {
-    let (header, parts) = verified(secret, token)?;
+    let (header, parts) = verified(&key(secret)?, token)?;
     Ok((header, compact::decode_object(parts.payload)?))
 }
 
-/// [`verify_hs256`] without decoding the payload, for a caller that decoded it already with
-/// [`unverified_payload`] to find the key.
-pub fn check_hs256(secret: &[u8], token: &str) -> Result<()> {
-    verified(secret, token).map(|_| ())
+/// An HS256 key with its HMAC key schedule computed once, for verifying many tokens.
+#[derive(Clone)]
+pub struct Hs256Key(hmac::Key);
+
+impl Hs256Key {
+    /// The key for `secret` (at least 256 bits, RFC 7518 §3.2).
+    pub fn new(secret: &[u8]) -> Result<Self> {
+        key(secret).map(Self)
+    }
+
+    /// [`verify_hs256`] without decoding the payload, for a caller that decoded it already with
+    /// [`unverified_payload`] to find the key.
+    pub fn check(&self, token: &str) -> Result<()> {
+        verified(&self.0, token).map(|_| ())
+    }
 }
 
-fn verified<'t>(secret: &[u8], token: &'t str) -> Result<(Map<String, Value>, Parts<'t>)> {
-    let key = key(secret)?;
+impl std::fmt::Debug for Hs256Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hs256Key([redacted])")
+    }
+}
+
+fn verified<'t>(key: &hmac::Key, token: &'t str) -> Result<(Map<String, Value>, Parts<'t>)> {
     let parts = Parts::split(token)?;
     let header = parts.header()?;
     compact::check_header(&header, ALG)?;
     let tag = parts.signature()?;
-    hmac::verify(&key, parts.signing_input.as_bytes(), &tag)
+    hmac::verify(key, parts.signing_input.as_bytes(), &tag)
         .map_err(|_| compact::refused("token signature does not verify"))?;
     Ok((header, parts))
 }

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 
 pub use compact::MAX_TOKEN_LEN;
-pub use hs256::{check_hs256, sign_hs256, unverified_payload, verify_hs256};
+pub use hs256::{Hs256Key, sign_hs256, unverified_payload, verify_hs256};
 
 /// Length in bytes of a P-256 coordinate and of an Ed25519 public key.
 const COORD_LEN: usize = 32;

@@ -1,12 +1,14 @@
 //! The room connections held by this node. Each connection has a bounded queue of outgoing
-//! frames; delivering an event to a room puts one shared copy of the frame in each queue, so a
-//! fan-out to a thousand participants serialises the event once.
+//! frames and, beside it, a close signal that overtakes whatever is queued; delivering an event to a
+//! room puts one shared copy of the frame in each queue, so a fan-out to a thousand participants
+//! serialises the event once.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::{Audience, Presence};
 use crate::ids::{ApiKeyId, ParticipantId, ProjectId};
@@ -57,41 +59,69 @@ impl Close {
     };
 }
 
-/// What a connection's task sends next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outbound {
-    /// A text frame.
-    Frame(Arc<str>),
-    /// Close the connection.
-    Close(Close),
+/// What a joined connection sends: queued frames, until the close signal says otherwise. When the
+/// queue ends without a close signal, the participant fell behind ([`Close::TOO_SLOW`]).
+pub struct Membership {
+    pub frames: mpsc::Receiver<Arc<str>>,
+    pub closed: watch::Receiver<Option<Close>>,
 }
 
 struct Local {
     presence: Presence,
-    tx: mpsc::Sender<Outbound>,
+    frames: mpsc::Sender<Arc<str>>,
+    close: watch::Sender<Option<Close>>,
 }
+
+impl Local {
+    /// Signals the close; the caller removes the entry, which ends the frame queue too.
+    fn close(&self, why: Close) {
+        self.close.send_replace(Some(why));
+    }
+}
+
+type Rooms = HashMap<RoomKey, HashMap<ParticipantId, Local>>;
 
 /// This node's participants, by room.
 #[derive(Default)]
 pub struct Hub {
-    rooms: Mutex<HashMap<RoomKey, HashMap<ParticipantId, Local>>>,
+    rooms: Mutex<Rooms>,
+    /// Set at shutdown: nobody joins any more.
+    closing: AtomicBool,
+    /// Participants taken out of the hub whose departure is still being recorded and announced.
+    leaving: AtomicUsize,
+    /// Departures whose record could not be deleted (storage failed); retried by the upkeep.
+    unrecorded: Mutex<Vec<Presence>>,
 }
 
 impl Hub {
-    fn rooms(&self) -> MutexGuard<'_, HashMap<RoomKey, HashMap<ParticipantId, Local>>> {
+    fn rooms(&self) -> MutexGuard<'_, Rooms> {
         // A panic while holding the lock leaves the maps consistent: every change is one insert
         // or remove.
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a participant; the receiver yields what its connection must send.
-    pub fn join(&self, presence: Presence) -> mpsc::Receiver<Outbound> {
-        let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
-        self.rooms()
-            .entry(presence.room())
+    /// Adds a participant; `None` once the node is shutting down.
+    pub fn join(&self, presence: Presence) -> Option<Membership> {
+        let (frames, frames_rx) = mpsc::channel(QUEUE_FRAMES);
+        let (close, closed) = watch::channel(None);
+        let mut rooms = self.rooms();
+        // Checked under the lock that `close_all` takes, so no join slips past it.
+        if self.closing.load(Ordering::SeqCst) {
+            return None;
+        }
+        let local = Local {
+            presence,
+            frames,
+            close,
+        };
+        rooms
+            .entry(local.presence.room())
             .or_default()
-            .insert(presence.id, Local { presence, tx });
-        rx
+            .insert(local.presence.id, local);
+        Some(Membership {
+            frames: frames_rx,
+            closed,
+        })
     }
 
     /// Removes a participant; false when it was already gone.
@@ -118,47 +148,52 @@ impl Hub {
         out
     }
 
-    /// Queues `frame` for the audience's participants on this node; the number it reached.
-    /// A participant whose queue is full is dropped: its connection closes with [`Close::TOO_SLOW`].
-    pub fn deliver(&self, room: &RoomKey, to: &Audience, frame: &Arc<str>) -> usize {
+    /// Every participant of this node.
+    pub fn all(&self) -> Vec<Presence> {
+        self.rooms()
+            .values()
+            .flat_map(|m| m.values().map(|l| l.presence.clone()))
+            .collect()
+    }
+
+    /// Queues `frame` for the audience's participants on this node. A participant whose queue is
+    /// full is dropped, and so closes with [`Close::TOO_SLOW`]; one whose connection is gone is
+    /// dropped too (it leaves its room by itself).
+    pub fn deliver(&self, room: &RoomKey, to: &Audience, frame: &Arc<str>) {
         let mut rooms = self.rooms();
         let Some(members) = rooms.get_mut(room) else {
-            return 0;
+            return;
         };
-        let mut reached = 0;
-        members.retain(|_, l| {
-            if !to.includes(&l.presence) {
-                return true;
-            }
-            match l.tx.try_send(Outbound::Frame(frame.clone())) {
-                Ok(()) => {
-                    reached += 1;
-                    true
-                }
-                // Dropping the sender ends the connection's queue: it closes as too slow.
-                Err(mpsc::error::TrySendError::Full(_)) => false,
-                // The connection is on its way out and will leave by itself.
-                Err(mpsc::error::TrySendError::Closed(_)) => true,
-            }
-        });
+        members.retain(|_, l| !to.includes(&l.presence) || l.frames.try_send(frame.clone()).is_ok());
         if members.is_empty() {
             rooms.remove(room);
         }
-        reached
     }
 
-    /// Closes every connection `which` selects, telling it why; the connections leave their rooms
-    /// as they close.
-    pub fn close_where(&self, which: impl Fn(&Presence) -> bool, why: Close) -> usize {
-        let mut closed = 0;
-        for members in self.rooms().values() {
-            for l in members.values().filter(|l| which(&l.presence)) {
-                // A full queue cannot take the close; the connection still ends when it drains.
-                let _ = l.tx.try_send(Outbound::Close(why));
-                closed += 1;
-            }
+    /// Closes, at once, every connection `which` selects: it sends nothing more but its close
+    /// frame, and then leaves its room.
+    pub fn close_where(&self, which: impl Fn(&Presence) -> bool, why: Close) {
+        let mut rooms = self.rooms();
+        for members in rooms.values_mut() {
+            members.retain(|_, l| {
+                let selected = which(&l.presence);
+                if selected {
+                    l.close(why);
+                }
+                !selected
+            });
         }
-        closed
+        rooms.retain(|_, m| !m.is_empty());
+    }
+
+    /// Shutdown: closes every connection and refuses new ones.
+    pub fn close_all(&self) {
+        let mut rooms = self.rooms();
+        self.closing.store(true, Ordering::SeqCst);
+        for l in rooms.values().flat_map(HashMap::values) {
+            l.close(Close::SHUTDOWN);
+        }
+        rooms.clear();
     }
 
     /// The API keys that signed the tokens of this node's participants.
@@ -181,6 +216,40 @@ impl Hub {
     /// Whether this node holds no participant.
     pub fn is_empty(&self) -> bool {
         self.rooms().is_empty()
+    }
+
+    /// Counts a departure in progress until the guard drops.
+    pub fn leaving(&self) -> Leaving<'_> {
+        self.leaving.fetch_add(1, Ordering::SeqCst);
+        Leaving(self)
+    }
+
+    /// Keeps a departure that could not be recorded, to record and announce later.
+    pub fn defer_departure(&self, p: Presence) {
+        self.unrecorded().push(p);
+    }
+
+    /// The departures that could not be recorded yet.
+    pub fn deferred_departures(&self) -> Vec<Presence> {
+        std::mem::take(&mut *self.unrecorded())
+    }
+
+    fn unrecorded(&self) -> MutexGuard<'_, Vec<Presence>> {
+        self.unrecorded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether every participant has left and every departure has been recorded.
+    pub fn is_settled(&self) -> bool {
+        self.is_empty() && self.leaving.load(Ordering::SeqCst) == 0
+    }
+}
+
+/// A departure in progress (see [`Hub::leaving`]).
+pub struct Leaving<'a>(&'a Hub);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        self.0.leaving.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -207,19 +276,22 @@ mod tests {
     fn events_reach_their_audience_in_their_room_only() {
         let hub = Hub::default();
         let (a, b, c) = (presence("r", "alice"), presence("r", "bob"), presence("other", "alice"));
-        let (mut ra, mut rb, mut rc) = (hub.join(a.clone()), hub.join(b.clone()), hub.join(c));
+        let (mut ma, mut mb, mut mc) = (
+            hub.join(a.clone()).unwrap(),
+            hub.join(b.clone()).unwrap(),
+            hub.join(c).unwrap(),
+        );
         let frame: Arc<str> = Arc::from("{}");
         let room = a.room();
         let everyone_but_a = Audience::Room {
             except: Some(a.id.uuid()),
         };
-        assert_eq!(hub.deliver(&room, &everyone_but_a, &frame), 1);
-        assert!(ra.try_recv().is_err());
-        assert_eq!(rb.try_recv().unwrap(), Outbound::Frame(frame.clone()));
-        let alice = Audience::Identity { name: "alice".into() };
-        assert_eq!(hub.deliver(&room, &alice, &frame), 1);
-        assert!(ra.try_recv().is_ok());
-        assert!(rc.try_recv().is_err(), "another room is not reached");
+        hub.deliver(&room, &everyone_but_a, &frame);
+        assert!(ma.frames.try_recv().is_err());
+        assert_eq!(mb.frames.try_recv().unwrap(), frame);
+        hub.deliver(&room, &Audience::Identity { name: "alice".into() }, &frame);
+        assert!(ma.frames.try_recv().is_ok());
+        assert!(mc.frames.try_recv().is_err(), "another room is not reached");
         assert_eq!(hub.local(&room).len(), 2);
         assert!(hub.leave(&b));
         assert!(!hub.leave(&b));
@@ -230,26 +302,44 @@ mod tests {
     fn a_participant_that_stops_reading_is_dropped_not_buffered_for_ever() {
         let hub = Hub::default();
         let p = presence("r", "slow");
-        let mut rx = hub.join(p.clone());
+        let mut m = hub.join(p.clone()).unwrap();
         let frame: Arc<str> = Arc::from("{}");
         let all = Audience::Room { except: None };
-        for _ in 0..QUEUE_FRAMES {
-            assert_eq!(hub.deliver(&p.room(), &all, &frame), 1);
+        for _ in 0..=QUEUE_FRAMES {
+            hub.deliver(&p.room(), &all, &frame);
         }
-        assert_eq!(hub.deliver(&p.room(), &all, &frame), 0);
         assert!(hub.is_empty());
         for _ in 0..QUEUE_FRAMES {
-            assert!(rx.try_recv().is_ok());
+            assert!(m.frames.try_recv().is_ok());
         }
-        assert!(matches!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)));
+        assert!(matches!(
+            m.frames.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert_eq!(*m.closed.borrow(), None, "no close signal: it fell behind");
     }
 
     #[test]
-    fn closing_by_key_tells_the_connection_why() {
+    fn a_close_overtakes_queued_frames_and_ends_the_membership() {
         let hub = Hub::default();
         let p = presence("r", "a");
-        let mut rx = hub.join(p.clone());
-        assert_eq!(hub.close_where(|q| q.api_key_id == p.api_key_id, Close::KEY_REVOKED), 1);
-        assert_eq!(rx.try_recv().unwrap(), Outbound::Close(Close::KEY_REVOKED));
+        let m = hub.join(p.clone()).unwrap();
+        hub.deliver(&p.room(), &Audience::Room { except: None }, &Arc::from("{}"));
+        hub.close_where(|q| q.api_key_id == p.api_key_id, Close::KEY_REVOKED);
+        assert_eq!(*m.closed.borrow(), Some(Close::KEY_REVOKED));
+        assert!(hub.is_empty(), "nothing more is delivered to it");
+    }
+
+    #[test]
+    fn after_close_all_nobody_joins_and_departures_are_awaited() {
+        let hub = Hub::default();
+        let m = hub.join(presence("r", "a")).unwrap();
+        hub.close_all();
+        assert_eq!(*m.closed.borrow(), Some(Close::SHUTDOWN));
+        assert!(hub.join(presence("r", "b")).is_none());
+        let leaving = hub.leaving();
+        assert!(!hub.is_settled());
+        drop(leaving);
+        assert!(hub.is_settled());
     }
 }

@@ -3,7 +3,7 @@
 
 mod hub;
 
-pub use hub::{Close, Hub, Outbound, RoomKey};
+pub use hub::{Close, Hub, Membership, RoomKey};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -17,7 +17,7 @@ pub use clients::ExportFile;
 pub use oauth::ProviderConfig;
 pub use project_secrets::project_secret_dto;
 pub use registrations::registration_dto;
-pub use rooms::{MAX_ROUTED_FRAME, PRESENCE_TIMEOUT_SECS};
+pub use rooms::{MAX_NOTICE_BYTES, PRESENCE_TIMEOUT_SECS};
 
 use std::sync::Arc;
 
@@ -28,6 +28,7 @@ use crate::crypto::MasterKey;
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, NodeId, ProjectId, new_row_id};
+use crate::jose::Hs256Key;
 use crate::keyring::Keyring;
 use crate::model::{ApiKeyRecord, AuditRecord, Sealed};
 use crate::password::PasswordHasher;
@@ -59,6 +60,8 @@ pub struct Gatehouse {
     passwords: PasswordHasher,
     clients: Cache<String, Client>,
     api_keys: Cache<ApiKeyId, ApiKeyRecord>,
+    /// HS256 keys of API keys, for participant tokens.
+    participant_keys: Cache<ApiKeyId, Hs256Key>,
     provider: oauth::Provider,
     /// This process, as other nodes know it.
     node: NodeId,
@@ -80,6 +83,7 @@ impl Gatehouse {
             passwords: PasswordHasher::new(workers),
             clients: Cache::default(),
             api_keys: Cache::default(),
+            participant_keys: Cache::default(),
             provider: oauth::Provider::new(provider),
             node: NodeId::from_uuid(uuid::Uuid::new_v4()),
             hub: Hub::default(),
@@ -117,6 +121,7 @@ impl Gatehouse {
                 self.provider.active.invalidate(|_, _| false);
                 self.clients.invalidate(|_, _| false);
                 self.api_keys.invalidate(|_, _| false);
+                self.participant_keys.invalidate(|_, _| false);
                 self.provider.cors.invalidate(|_, _| false);
                 self.reload_keys_logged().await;
                 self.close_revoked_participants().await;

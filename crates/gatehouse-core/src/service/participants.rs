@@ -1,6 +1,8 @@
 //! Participant tokens over REST (SPEC §6.3): minted for a project's backend, validated for anyone
 //! holding one.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::Gatehouse;
@@ -8,7 +10,7 @@ use super::api_keys::secret_aad;
 use crate::access::{Access, Principal};
 use crate::error::{Error, Result};
 use crate::ids::ProjectId;
-use crate::jose::MAX_TOKEN_LEN;
+use crate::jose::{Hs256Key, MAX_TOKEN_LEN};
 use crate::model::ApiKeyRecord;
 use crate::participant::{ParticipantClaims, Unverified, Verified};
 
@@ -62,10 +64,25 @@ impl Gatehouse {
             .live_api_key(token.key()?)
             .await?
             .ok_or_else(|| Error::Unauthorized("the participant token's API key is unknown or revoked".into()))?;
+        let hmac = self.participant_key(&key).await?;
+        token.verify(key.project_id, &hmac, self.clock.now())
+    }
+
+    /// The HS256 key of a live API key, its secret opened and its key schedule computed once.
+    /// An id's secret never changes, so the entry needs no invalidation: [`Self::live_api_key`]
+    /// decides whether the key is still good.
+    async fn participant_key(&self, key: &ApiKeyRecord) -> Result<Arc<Hs256Key>> {
+        let now = self.clock.now();
+        if let Some(k) = self.participant_keys.get(&key.id, now) {
+            return Ok(k);
+        }
+        let ticket = self.participant_keys.ticket();
         let secret = self
             .open_sealed(key.project_id, &secret_aad(key.project_id, key.id), &key.secret)
             .await?;
-        token.verify(key.project_id, &secret, self.clock.now())
+        let hmac = Arc::new(Hs256Key::new(&secret)?);
+        self.participant_keys.insert(ticket, key.id, hmac.clone(), now);
+        Ok(hmac)
     }
 
     async fn signing_api_key(&self, who: &Principal, project: ProjectId) -> Result<ApiKeyRecord> {

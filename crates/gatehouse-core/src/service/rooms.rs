@@ -5,28 +5,28 @@ use std::sync::Arc;
 
 use gatehouse_types::{CreateRoom, CreateRoomGrant, RoomConnection, SendMessage};
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
 
 use super::participants::check_handed_out_scope;
 use super::{Gatehouse, check_name};
 use crate::access::Principal;
 use crate::error::{Error, Result};
 use crate::ids::{ParticipantId, ProjectId, RoomName, UserId, new_row_id};
-use crate::participant::{ParticipantClaims, TokenGrant, Verified};
+use crate::participant::{MAX_NAME_CHARS, ParticipantClaims, TokenGrant, Verified};
 use crate::ports::Page;
-use crate::rooms::{Audience, Close, Outbound, Presence, Room, RoomGrant, RoomKey, RoomNotice, event_frame, room_url};
+use crate::rooms::{
+    Audience, Close, Membership, Presence, Room, RoomGrant, RoomKey, RoomNotice, event_frame, room_url,
+};
 
 /// Largest room metadata and grant permissions, as JSON.
 const MAX_JSON_BYTES: usize = 16 * 1024;
 /// A participant whose node has not vouched for it for this long is gone (SPEC §6.5: 30 s).
 pub const PRESENCE_TIMEOUT_SECS: i64 = 30;
-/// Largest frame sent to other nodes: PostgreSQL `NOTIFY` payloads stop at 8000 bytes, and the
-/// notice around the frame needs some.
-pub const MAX_ROUTED_FRAME: usize = 7000;
+/// Largest notice sent to other nodes, as JSON: PostgreSQL `NOTIFY` payloads stay under 8000
+/// bytes. Events are checked against it on every backend, so that they behave the same on one
+/// node as on several.
+pub const MAX_NOTICE_BYTES: usize = 7900;
 /// Lifetime of the token `connect` hands out.
 const CONNECT_TTL_SECS: i64 = 3600;
-/// Longest room name a participant token may carry (tokens minted elsewhere may use any text).
-const MAX_ROOM_CHARS: usize = 256;
 
 fn json_size(field: &str, value: &Map<String, Value>) -> Result<()> {
     if serde_json::to_vec(value).map_err(Error::unexpected)?.len() > MAX_JSON_BYTES {
@@ -100,14 +100,17 @@ impl Gatehouse {
         let room = RoomName::parse(&req.room_name)?;
         json_size("permissions", &req.permissions)?;
         check_handed_out_scope(who, &access, &req.permissions)?;
+        // One answer for an unknown user and a non-member: a developer learns nothing of the
+        // server's other accounts.
+        let not_member = || Error::invalid("user_id", "no member of the project has this id or email");
         let user = match (req.user_id, req.email.as_deref()) {
             (Some(id), None) => self.store.get_user(UserId::from_uuid(id)).await?,
             (None, Some(email)) => self.store.find_user_by_email(email).await?,
             _ => return Err(Error::invalid("user_id", "give exactly one of user_id and email")),
         }
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or_else(not_member)?;
         if self.store.get_member(project, user.id).await?.is_none() {
-            return Err(Error::invalid("user_id", "the user is not a member of the project"));
+            return Err(not_member());
         }
         let now = self.clock.now();
         let grant = RoomGrant {
@@ -211,7 +214,8 @@ impl Gatehouse {
     }
 
     /// Verifies a token at a room entry point (SPEC §6.4): a valid participant token with a `room`
-    /// grant for `room`.
+    /// grant for `room`. Tokens minted elsewhere may carry any name and room text; a
+    /// participant's must fit the limits of minted tokens, so that its events fit a notice.
     pub async fn admit_to_room(&self, token: &str, room: &str) -> Result<Verified> {
         let verified = self.validate_participant_token(token).await?;
         if !verified.claims.allows_room(room) {
@@ -219,14 +223,18 @@ impl Gatehouse {
                 "the participant token has no grant for this room".into(),
             ));
         }
-        check_name("room_name", room, MAX_ROOM_CHARS).map_err(|_| Error::Unauthorized("bad room name".into()))?;
+        let fits = |field: &str, value: &str| check_name(field, value, MAX_NAME_CHARS).is_ok();
+        if !fits("room_name", room) || !fits("name", &verified.claims.name) {
+            return Err(Error::Unauthorized(format!(
+                "a participant's name and room are 1-{MAX_NAME_CHARS} characters without control characters"
+            )));
+        }
         Ok(verified)
     }
 
     /// Joins an admitted participant to the room on this node: it is recorded for the other nodes
-    /// and the room hears `participant_joined`. The receiver yields what the connection must send.
-    pub async fn join_room(&self, who: &Verified, room: &str) -> Result<(Presence, mpsc::Receiver<Outbound>)> {
-        let now = self.clock.now();
+    /// and the room hears `participant_joined`. `Unavailable` when the node is shutting down.
+    pub async fn join_room(&self, who: &Verified, room: &str) -> Result<(Presence, Membership)> {
         let presence = Presence {
             id: ParticipantId::from_uuid(new_row_id()),
             project_id: who.project_id,
@@ -235,32 +243,52 @@ impl Gatehouse {
             role: who.claims.role().to_owned(),
             api_key_id: who.api_key_id,
             node_id: self.node,
-            connected_at: now,
+            connected_at: self.clock.now(),
         };
-        let rx = self.hub.join(presence.clone());
-        if let Err(e) = self.store.insert_presence(&presence, now).await {
+        let membership = self
+            .hub
+            .join(presence.clone())
+            .ok_or(Error::Unavailable("the server is shutting down"))?;
+        if let Err(e) = self.announce_joined(&presence).await {
             self.hub.leave(&presence);
+            if let Err(e) = self.store.delete_presence(presence.id).await {
+                tracing::error!(error = %e, "forgetting a participant that failed to join failed");
+                self.hub.defer_departure(presence);
+            }
             return Err(e);
         }
-        let frame = event_frame("participant_joined", &presence.to_dto())?;
-        let everyone_else = Audience::Room {
-            except: Some(presence.id.uuid()),
-        };
-        self.send_to_room(&presence.room(), everyone_else, frame).await?;
-        Ok((presence, rx))
+        // The key may have been revoked between admission and joining, after this node closed
+        // the key's participants; the revocation has reached this node's cache by then.
+        if self.live_api_key(who.api_key_id).await?.is_none() {
+            self.hub.close_where(|p| p.id == presence.id, Close::KEY_REVOKED);
+        }
+        Ok((presence, membership))
+    }
+
+    async fn announce_joined(&self, p: &Presence) -> Result<()> {
+        self.store.insert_presence(p).await?;
+        let frame = event_frame("participant_joined", &p.to_dto())?;
+        self.send_to_room(
+            &p.room(),
+            Audience::Room {
+                except: Some(p.id.uuid()),
+            },
+            frame,
+        )
+        .await
     }
 
     /// Takes a participant out of its room; the room hears `participant_left` once, from whoever
-    /// removes its record (this node, or a node that found it abandoned).
+    /// deletes its record (this node, or a node that found its node dead).
     pub async fn leave_room(&self, p: &Presence) {
+        let _leaving = self.hub.leaving();
         self.hub.leave(p);
         match self.store.delete_presence(p.id).await {
             Ok(false) => {}
             Ok(true) => self.announce_left(p).await,
             Err(e) => {
-                // Other nodes drop the record once this node stops vouching for it.
-                tracing::error!(error = %e, "forgetting a participant failed");
-                self.announce_left(p).await;
+                tracing::error!(error = %e, "forgetting a participant failed; the upkeep retries");
+                self.hub.defer_departure(p.clone());
             }
         }
     }
@@ -294,14 +322,6 @@ impl Gatehouse {
     /// Delivers an event frame to its audience in a room, on this node at once and on the others
     /// through the notifier. `InvalidRequest` when the frame is too large to cross nodes.
     pub async fn send_to_room(&self, room: &RoomKey, to: Audience, frame: String) -> Result<()> {
-        if frame.len() > MAX_ROUTED_FRAME {
-            return Err(Error::invalid(
-                "body",
-                format!("an event is at most {MAX_ROUTED_FRAME} bytes of JSON"),
-            ));
-        }
-        let shared: Arc<str> = Arc::from(frame.as_str());
-        self.hub.deliver(room, &to, &shared);
         let notice = RoomNotice {
             origin: self.node.uuid(),
             project_id: room.project_id.uuid(),
@@ -309,6 +329,13 @@ impl Gatehouse {
             to,
             frame,
         };
+        if serde_json::to_vec(&notice).map_err(Error::unexpected)?.len() > MAX_NOTICE_BYTES {
+            return Err(Error::invalid(
+                "body",
+                format!("an event and its address are at most {MAX_NOTICE_BYTES} bytes of JSON"),
+            ));
+        }
+        self.hub.deliver(room, &notice.to, &Arc::from(notice.frame.as_str()));
         if let Err(e) = self.notifier.route(&notice).await {
             // This node's participants have it; the others miss this one event.
             tracing::error!(error = %e, "routing a room event to other nodes failed");
@@ -351,12 +378,28 @@ impl Gatehouse {
     }
 
     /// Vouches for this node's participants and removes those of nodes that stopped vouching for
-    /// theirs, announcing that they left. Every node runs it every few seconds.
+    /// theirs, announcing that they left; retries departures that could not be recorded. Every
+    /// node runs it every few seconds.
     pub async fn room_upkeep(&self) -> Result<()> {
         // A revocation whose notification was lost still ends its participants here.
         self.close_revoked_participants().await;
         let now = self.clock.now();
-        self.store.touch_presence(self.node, now).await?;
+        if !self.store.heartbeat(self.node, now).await? {
+            // This node was taken for dead (storage was out of reach for a while) and its
+            // participants announced gone: bring them back.
+            for p in self.hub.all() {
+                if let Err(e) = self.announce_joined(&p).await {
+                    tracing::error!(error = %e, "recording a participant again failed");
+                }
+            }
+        }
+        for p in self.hub.deferred_departures() {
+            match self.store.delete_presence(p.id).await {
+                Ok(true) => self.announce_left(&p).await,
+                Ok(false) => {}
+                Err(_) => self.hub.defer_departure(p),
+            }
+        }
         for gone in self.store.purge_presence(now.plus_secs(-PRESENCE_TIMEOUT_SECS)).await? {
             tracing::info!(participant = %gone.id, node = %gone.node_id, "removing a participant of a node that stopped answering");
             self.announce_left(&gone).await;
@@ -365,24 +408,33 @@ impl Gatehouse {
     }
 
     /// Closes this node's connections whose token's API key was revoked (SPEC §6.4), or whose
-    /// project was deleted with its keys.
+    /// project was deleted with its keys. Asks storage, not the cache, so that it also catches a
+    /// revocation whose notification was lost.
     pub(super) async fn close_revoked_participants(&self) {
         for key in self.hub.api_keys() {
-            match self.live_api_key(key).await {
+            match self.store.get_api_key(key).await {
                 Ok(Some(_)) => {}
-                Ok(None) => {
-                    self.hub.close_where(|p| p.api_key_id == key, Close::KEY_REVOKED);
-                }
+                Ok(None) => self.hub.close_where(|p| p.api_key_id == key, Close::KEY_REVOKED),
                 // Checked again at the next upkeep.
                 Err(e) => tracing::error!(error = %e, "checking the API keys of room participants failed"),
             }
         }
     }
 
-    /// Closes every room connection of this node (shutdown); true once all have left.
-    pub fn close_room_connections(&self) -> bool {
-        self.hub.close_where(|_| true, Close::SHUTDOWN);
-        self.hub.is_empty()
+    /// Closes every room connection of this node and refuses new ones (shutdown).
+    pub fn close_room_connections(&self) {
+        self.hub.close_all();
+    }
+
+    /// Whether every participant of this node has left and its departure has been recorded.
+    pub fn rooms_settled(&self) -> bool {
+        self.hub.is_settled()
+    }
+
+    /// How long a participant's token stays valid; `None` when it does not expire.
+    pub fn token_lifetime(&self, who: &Verified) -> Option<std::time::Duration> {
+        let left = |exp: i64| u64::try_from(exp - self.clock.now().secs()).unwrap_or(0);
+        who.claims.exp.map(|exp| std::time::Duration::from_secs(left(exp)))
     }
 
     /// How many room connections this node holds.

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use gatehouse_core::ids::ProjectId;
 use gatehouse_types as t;
 use uuid::Uuid;
@@ -34,6 +36,8 @@ pub async fn create(
 pub async fn validate(
     State(s): State<Arc<AppState>>,
     Json(b): Json<t::ValidateParticipantToken>,
-) -> ApiResult<Json<serde_json::Map<String, serde_json::Value>>> {
-    Ok(Json(s.gh.validate_participant_token(&b.token).await?.payload))
+) -> ApiResult<Response> {
+    let verified = s.gh.validate_participant_token(&b.token).await?;
+    // The payload's own bytes: exactly as signed, member order included.
+    Ok(([(header::CONTENT_TYPE, "application/json")], verified.payload).into_response())
 }

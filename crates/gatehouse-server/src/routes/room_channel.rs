@@ -14,10 +14,9 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::Error;
 use gatehouse_core::participant::Verified;
-use gatehouse_core::rooms::{Close, Outbound, Presence, RoomKey};
+use gatehouse_core::rooms::{Close, Membership, Presence, RoomKey};
 use gatehouse_types as t;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::error::{ApiError, ApiResult};
@@ -28,58 +27,57 @@ use crate::state::AppState;
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// How long a send to a participant may wait on its socket before the participant counts as gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the close frame may take: a peer that does not read gets no more time than this.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The subprotocol of the room channel; a client that offers subprotocols should offer it.
+pub const PROTOCOL: &str = "gatehouse.room.v1";
 /// The subprotocol prefix that carries a token.
 const BEARER_PROTOCOL: &str = "bearer.";
 
-/// The token of a room entry point and, when it came as a subprotocol, the protocol to answer with.
-struct EntryToken {
-    token: String,
-    protocol: Option<String>,
-}
-
-fn entry_token(headers: &HeaderMap, query: Option<&str>) -> Option<EntryToken> {
-    let plain = |token: String| EntryToken { token, protocol: None };
+/// The token of a room entry point: `Authorization: Bearer`, else `?token=`, else a
+/// `bearer.<token>` subprotocol.
+fn entry_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
         && let Some((scheme, token)) = v.split_once(' ')
         && scheme.eq_ignore_ascii_case("bearer")
     {
-        return Some(plain(token.trim().to_owned()));
+        return Some(token.trim().to_owned());
     }
     if let Some(q) = query
         && let Some((_, token)) = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token")
     {
-        return Some(plain(token.into_owned()));
+        return Some(token.into_owned());
     }
-    let offered: Vec<&str> = headers
+    offered_protocols(headers).find_map(|p| p.strip_prefix(BEARER_PROTOCOL).map(str::to_owned))
+}
+
+fn offered_protocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .collect();
-    let token = offered.iter().find_map(|p| p.strip_prefix(BEARER_PROTOCOL))?;
-    // A browser fails the handshake unless the server picks one of the protocols it offered:
-    // another protocol when there is one, else the bearer entry itself.
-    let protocol = offered
-        .iter()
-        .find(|p| !p.starts_with(BEARER_PROTOCOL))
-        .map_or_else(|| format!("{BEARER_PROTOCOL}{token}"), |p| (*p).to_owned());
-    Some(EntryToken {
-        token: token.to_owned(),
-        protocol: Some(protocol),
-    })
 }
 
-async fn admit(
-    s: &AppState,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    room: &str,
-) -> ApiResult<(Verified, EntryToken)> {
-    let entry = entry_token(headers, query)
+/// The subprotocol to answer with, wherever the token came from: [`PROTOCOL`] when offered;
+/// else, when the client offered only a `bearer.` entry, that entry (a browser fails a handshake
+/// whose protocol it did not offer, and has no other way to send the token); else none.
+fn chosen_protocol(headers: &HeaderMap) -> Option<String> {
+    let offered: Vec<&str> = offered_protocols(headers).collect();
+    if offered.contains(&PROTOCOL) {
+        return Some(PROTOCOL.to_owned());
+    }
+    match offered.as_slice() {
+        [only] if only.starts_with(BEARER_PROTOCOL) => Some((*only).to_owned()),
+        _ => None,
+    }
+}
+
+async fn admit(s: &AppState, headers: &HeaderMap, query: Option<&str>, room: &str) -> ApiResult<Verified> {
+    let token = entry_token(headers, query)
         .ok_or_else(|| ApiError::unauthorized("a participant token is required (Bearer, ?token= or bearer.<token>)"))?;
-    let verified = s.gh.admit_to_room(&entry.token, room).await?;
-    Ok((verified, entry))
+    Ok(s.gh.admit_to_room(&token, room).await?)
 }
 
 /// Join a room: upgrades to the room channel. The first frame is `room_ready`.
@@ -93,9 +91,9 @@ pub async fn join(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let (verified, entry) = admit(&s, &headers, query.as_deref(), &room).await?;
+    let verified = admit(&s, &headers, query.as_deref(), &room).await?;
     let upgrade = upgrade.map_err(|e| ApiError::bad_request(format!("the room channel is a WebSocket: {e}")))?;
-    let upgrade = match entry.protocol {
+    let upgrade = match chosen_protocol(&headers) {
         Some(p) => upgrade.protocols([p]),
         None => upgrade,
     };
@@ -112,37 +110,44 @@ pub async fn join(
 /// The participants of a room on every node, oldest first.
 #[utoipa::path(get, path = "/rooms/{room_name}/participants", tag = "rooms", security(()),
     params(("token" = Option<String>, Query, description = "the participant token, when not sent as Bearer")),
-    responses((status = 200, body = t::ParticipantList), (status = 401, body = t::ErrorBody)))]
+    responses((status = 200, body = Vec<t::Participant>), (status = 401, body = t::ErrorBody)))]
 pub async fn participants(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> ApiResult<Json<t::ParticipantList>> {
-    let (verified, _) = admit(&s, &headers, query.as_deref(), &room).await?;
+) -> ApiResult<Json<Vec<t::Participant>>> {
+    let verified = admit(&s, &headers, query.as_deref(), &room).await?;
     let key = RoomKey::new(verified.project_id, &room);
     Ok(Json(participant_list(&s, &key).await?))
 }
 
-async fn participant_list(s: &AppState, room: &RoomKey) -> gatehouse_core::Result<t::ParticipantList> {
-    let all = s.gh.room_participants(room).await?;
-    Ok(t::ParticipantList {
-        participants: all.iter().map(Presence::to_dto).collect(),
-    })
+async fn participant_list(s: &AppState, room: &RoomKey) -> gatehouse_core::Result<Vec<t::Participant>> {
+    Ok(s.gh
+        .room_participants(room)
+        .await?
+        .iter()
+        .map(Presence::to_dto)
+        .collect())
 }
 
 /// One connection: joins, answers requests and forwards events until either side closes, then
 /// leaves the room.
 async fn serve(s: Arc<AppState>, mut socket: WebSocket, who: Verified, room: String) {
-    let (me, rx) = match s.gh.join_room(&who, &room).await {
+    let (me, membership) = match s.gh.join_room(&who, &room).await {
         Ok(joined) => joined,
         Err(e) => {
-            tracing::error!(error = %e, "joining a room failed");
-            let busy = Close {
-                code: 1011,
-                reason: "the room is unavailable; try again",
+            let why = match e {
+                gatehouse_core::Error::Unavailable(_) => Close::SHUTDOWN,
+                e => {
+                    tracing::error!(error = %e, "joining a room failed");
+                    Close {
+                        code: 1011,
+                        reason: "the room is unavailable; try again",
+                    }
+                }
             };
-            send_close(&mut socket, busy).await;
+            send_close(&mut socket, why).await;
             return;
         }
     };
@@ -151,7 +156,7 @@ async fn serve(s: Arc<AppState>, mut socket: WebSocket, who: Verified, room: Str
         who: &who,
         me: &me,
     };
-    if let Some(why) = run(&ctx, &mut socket, rx).await {
+    if let Some(why) = run(&ctx, &mut socket, membership).await {
         send_close(&mut socket, why).await;
     }
     s.gh.leave_room(&me).await;
@@ -162,7 +167,7 @@ async fn send_close(socket: &mut WebSocket, why: Close) {
         code: why.code,
         reason: why.reason.into(),
     };
-    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
 }
 
 /// A joined participant: what its requests are answered with.
@@ -175,8 +180,14 @@ struct Participant<'a> {
 /// The connection ended without anything left to say (the peer closed or is unreachable).
 struct Gone;
 
+const EXPIRED: Close = Close {
+    code: 1008,
+    reason: "the participant token expired",
+};
+
 /// Runs a joined connection until it ends; what to close it with, if the peer can still hear it.
-async fn run(p: &Participant<'_>, socket: &mut WebSocket, mut rx: mpsc::Receiver<Outbound>) -> Option<Close> {
+async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Option<Close> {
+    let Membership { mut frames, mut closed } = m;
     let ready = json!({
         "type": "room_ready",
         "room_name": p.me.room_name,
@@ -186,9 +197,18 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, mut rx: mpsc::Receiver
     send(socket, Message::Text(ready.to_string().into())).await.ok()?;
     let keepalive = p.s.room_keepalive;
     let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
-    let mut last_heard = Instant::now();
+    // Silent for two periods: the socket is dead (SPEC §6.5: gone within 30 s).
+    let silence = tokio::time::sleep(2 * keepalive);
+    tokio::pin!(silence);
+    // The connection lasts no longer than its token.
+    let expired = tokio::time::sleep(p.s.gh.token_lifetime(p.who).unwrap_or(Duration::MAX));
+    tokio::pin!(expired);
     loop {
         tokio::select! {
+            biased;
+            _ = closed.changed() => return closed.borrow().or(Some(Close::SHUTDOWN)),
+            () = &mut expired => return Some(EXPIRED),
+            () = &mut silence => return None,
             incoming = socket.recv() => {
                 let msg = match incoming {
                     Some(Ok(msg)) => msg,
@@ -196,7 +216,7 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, mut rx: mpsc::Receiver
                     Some(Err(e)) if is_capacity(&e) => return Some(TOO_LARGE),
                     Some(Err(_)) | None => return None,
                 };
-                last_heard = Instant::now();
+                silence.as_mut().reset(Instant::now() + 2 * keepalive);
                 match msg {
                     Message::Text(text) => match p.request(text.as_str()).await {
                         Ok(reply) => send(socket, Message::Text(reply.into())).await.ok()?,
@@ -207,18 +227,12 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, mut rx: mpsc::Receiver
                     Message::Close(_) => return None,
                 }
             }
-            out = rx.recv() => match out {
-                Some(Outbound::Frame(frame)) => send(socket, Message::Text(frame.as_ref().into())).await.ok()?,
-                Some(Outbound::Close(why)) => return Some(why),
-                None => return Some(Close::TOO_SLOW),
+            out = frames.recv() => match out {
+                Some(frame) => send(socket, Message::Text(frame.as_ref().into())).await.ok()?,
+                // Dropped by the hub: it fell behind, unless a close signal came with it.
+                None => return Some(closed.borrow().unwrap_or(Close::TOO_SLOW)),
             },
-            _ = ping.tick() => {
-                // Silent for two periods: the socket is dead (SPEC §6.5: gone within 30 s).
-                if last_heard.elapsed() >= 2 * keepalive {
-                    return None;
-                }
-                send(socket, Message::Ping(Default::default())).await.ok()?;
-            }
+            _ = ping.tick() => send(socket, Message::Ping(Default::default())).await.ok()?,
         }
     }
 }

@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -136,8 +137,7 @@ async fn closed_with(ws: &mut Ws) -> (CloseCode, String) {
 }
 
 fn names(list: &Value) -> Vec<String> {
-    list["participants"]
-        .as_array()
+    list.as_array()
         .unwrap()
         .iter()
         .map(|p| p["name"].as_str().unwrap().to_owned())
@@ -279,7 +279,7 @@ api_test!(room_grants_give_signed_in_users_a_room_token_through_connect, |s| {
         (json!({ "room_name": "Lobby", "email": EMAIL, "permissions": {} }), 400),
         (
             json!({ "room_name": "lobby", "email": "nobody@example.com", "permissions": {} }),
-            404,
+            400,
         ),
         (
             json!({ "room_name": "lobby", "email": EMAIL, "permissions": { "x": "y".repeat(17 * 1024) } }),
@@ -435,6 +435,40 @@ api_test!(the_room_channel_takes_the_token_from_header_query_or_subprotocol, |s|
         status_of(open(&s, "lobby", &no_room, Carry::Header).await.err().unwrap()),
         401
     );
+    // The subprotocol is chosen wherever the token came from; a lone bearer entry is echoed,
+    // since a browser needs one of its own protocols back; unknown protocols are not chosen.
+    for (offered, chosen) in [
+        ("gatehouse.room.v1", "gatehouse.room.v1"),
+        ("other.v2, gatehouse.room.v1", "gatehouse.room.v1"),
+    ] {
+        let url = format!("{}/rooms/lobby?token={good}", s.base.replacen("http", "ws", 1));
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static(offered));
+        let (ws, res) = tokio_tungstenite::connect_async(req).await.unwrap();
+        assert_eq!(
+            res.headers().get("sec-websocket-protocol").unwrap(),
+            chosen,
+            "{offered}"
+        );
+        joined.push(ws);
+    }
+    let url = format!("{}/rooms/lobby", s.base.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().unwrap();
+    let lone = HeaderValue::from_str(&format!("bearer.{good}")).unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", lone.clone());
+    let (ws, res) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(res.headers().get("sec-websocket-protocol"), Some(&lone));
+    joined.push(ws);
+    // A locally signed token may carry any name; a participant's is at most 256 characters.
+    let k = gatehouse_core::api_key::ApiKeyValue::parse(&key).unwrap();
+    let claims = json!({ "name": "n".repeat(300), "grants": [{ "name": "room", "scope": "lobby" }], "sub": p, "kid": k.id.to_string() });
+    let long = gatehouse_core::jose::sign_hs256(k.secret.expose_secret().as_bytes(), &json!({ "typ": "JWT" }), &claims)
+        .unwrap();
+    assert_eq!(
+        status_of(open(&s, "lobby", &long, Carry::Header).await.err().unwrap()),
+        401
+    );
     // A valid token but a plain GET: a clear 400, not a hang.
     let res = s
         .http
@@ -453,7 +487,7 @@ api_test!(the_room_channel_takes_the_token_from_header_query_or_subprotocol, |s|
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let list: Value = res.json().await.unwrap();
-    assert_eq!(names(&list).len(), 3, "{list}");
+    assert_eq!(names(&list).len(), 6, "{list}");
     let res = s
         .http
         .get(format!("{}/rooms/lobby/participants", s.base))
@@ -462,6 +496,21 @@ api_test!(the_room_channel_takes_the_token_from_header_query_or_subprotocol, |s|
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 401);
+    // Offered protocols that are not the channel's: the server agrees to none.
+    let url = format!("{}/rooms/lobby?token={good}", s.base.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("sec-websocket-protocol", HeaderValue::from_static("other.v2"));
+    let refused = tokio_tungstenite::connect_async(req)
+        .await
+        .expect_err("no protocol of ours");
+    assert!(
+        matches!(
+            refused,
+            WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(_))
+        ),
+        "the server agrees to no protocol it does not speak: {refused}"
+    );
 });
 
 api_test!(participants_see_each_other_join_talk_and_leave, |s| {
@@ -589,6 +638,18 @@ api_test!(revoking_the_api_key_closes_its_participants, |s| {
     assert_eq!(event(&mut stays, "participant_left").await["name"], "agent");
 });
 
+api_test!(a_connection_ends_when_its_token_expires, |s| {
+    let (p, key) = s.project("Rooms").await;
+    let body = json!({ "name": "brief", "room_name": "lobby", "ttl_seconds": 2 });
+    let path = format!("/accounts/projects/{p}/participant-tokens");
+    let (st, t) = s.call_as(&key, Method::POST, &path, Some(body)).await;
+    assert_eq!(st, 200, "{t}");
+    let (mut ws, _) = join(&s, "lobby", t["token"].as_str().unwrap()).await;
+    let (code, why) = closed_with(&mut ws).await;
+    assert_eq!(code, CloseCode::Policy);
+    assert!(why.contains("expired"), "{why}");
+});
+
 /// A socket that stops answering pings is dropped after two keep-alive periods.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_socket_leaves_the_room_after_two_keepalive_periods() {
@@ -702,16 +763,22 @@ async fn participants_of_a_stopped_or_dead_node_leave_the_room() {
     let (code, why) = closed_with(&mut on_b).await;
     assert_eq!(code, CloseCode::Away, "{why}");
     assert_eq!(event(&mut on_a, "participant_left").await["name"], "bob");
-    // A participant of a node that died 40 s ago, as its row would be left behind.
+    // A participant of a node that died 40 s ago, as its rows would be left behind.
     let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&a.database_url)
         .await
         .unwrap();
-    let stale = now_millis() - 40_000;
-    sqlx::query("INSERT INTO room_participants (id, project_id, room_name, name, role, api_key_id, node_id, connected_at, last_seen) VALUES ($1, $2, 'lobby', 'ghost', 'user', $3, $4, $5, $5)")
+    let (dead, stale) = (uuid::Uuid::new_v4(), now_millis() - 40_000);
+    sqlx::query("INSERT INTO room_nodes (node_id, last_seen) VALUES ($1, $2)")
+        .bind(dead)
+        .bind(stale)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO room_participants (id, project_id, room_name, name, role, api_key_id, node_id, connected_at) VALUES ($1, $2, 'lobby', 'ghost', 'user', $3, $4, $5)")
         .bind(uuid::Uuid::now_v7())
         .bind(uuid::Uuid::parse_str(&p).unwrap())
         .bind(uuid::Uuid::new_v4())
-        .bind(uuid::Uuid::new_v4())
+        .bind(dead)
         .bind(stale)
         .execute(&mut db)
         .await

@@ -21,8 +21,15 @@ CREATE TABLE room_grants (
     FOREIGN KEY (project_id, room_name) REFERENCES rooms (project_id, name) ON DELETE CASCADE
 );
 
--- One row per live connection. `node_id` is the process holding the socket; it refreshes
--- `last_seen` of its rows, and a row not refreshed for 30 s belongs to a node that died.
+-- The nodes holding room connections: each stamps `last_seen` every few seconds, and a node not
+-- heard of for 30 s is taken for dead, its participants removed.
+CREATE TABLE room_nodes (
+    node_id UUID PRIMARY KEY,
+    last_seen BIGINT NOT NULL
+);
+CREATE INDEX room_nodes_by_last_seen ON room_nodes (last_seen);
+
+-- One row per live connection, held by `node_id`.
 CREATE TABLE room_participants (
     id UUID PRIMARY KEY,
     project_id UUID NOT NULL,
@@ -31,9 +38,7 @@ CREATE TABLE room_participants (
     role TEXT NOT NULL,
     api_key_id UUID NOT NULL,
     node_id UUID NOT NULL,
-    connected_at BIGINT NOT NULL,
-    last_seen BIGINT NOT NULL
+    connected_at BIGINT NOT NULL
 );
 CREATE INDEX room_participants_by_room ON room_participants (project_id, room_name, connected_at);
 CREATE INDEX room_participants_by_node ON room_participants (node_id);
-CREATE INDEX room_participants_by_last_seen ON room_participants (last_seen);

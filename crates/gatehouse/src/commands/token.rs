@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use gatehouse_core::api_key::ApiKeyValue;
 use gatehouse_core::participant::ParticipantClaims;
@@ -59,13 +59,23 @@ fn parse_spec(text: &str, ttl: u32) -> Result<CreateParticipantToken> {
 /// Prints a participant token for the spec.
 pub async fn run(ctx: &mut Ctx<'_>, args: TokenArgs) -> Result<()> {
     let request = parse_spec(&read_input(&args.input)?, args.ttl)?;
-    let key = ctx
-        .global()
-        .api_key
-        .as_ref()
-        .and_then(|k| ApiKeyValue::parse(k.expose_secret()).ok());
+    // An `ma-…` credential signs here; anything else is a user's access token.
+    let key = match &ctx.global().api_key {
+        Some(k) if k.expose_secret().starts_with("ma-") => {
+            Some(ApiKeyValue::parse(k.expose_secret()).map_err(|_| anyhow!("--api-key is not a valid API key"))?)
+        }
+        _ => None,
+    };
     let token = match key {
         Some(key) => {
+            if let Some(p) = &ctx.global().project
+                && *p != key.project_id.to_string()
+            {
+                bail!(
+                    "the API key signs for its own project {}, not {p:?}; leave out --project",
+                    key.project_id
+                );
+            }
             let claims = ParticipantClaims::from_request(request, SystemClock.now())?;
             claims.sign(key.id, key.project_id, key.secret.expose_secret().as_bytes())?
         }
