@@ -47,6 +47,15 @@ macro_rules! accounts_impl {
                 tx.commit().await.map_err(unexpected)
             }
 
+            /// Commits with `audit` when the change touched exactly one row (`rows`), and rolls
+            /// back otherwise; whether it committed.
+            pub(crate) async fn commit_if_one(tx: Tx<'_>, rows: u64, audit: &AuditRecord) -> Result<bool> {
+                if rows == 1 {
+                    commit(tx, audit).await?;
+                }
+                Ok(rows == 1)
+            }
+
             async fn put_member_tx(tx: &mut Tx<'_>, project: ProjectId, user: UserId, f: MemberFlags) -> Result<()> {
                 sqlx::query("INSERT INTO memberships (project_id, user_id, is_admin, is_developer, can_create_rooms, can_use_llm_proxy) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, user_id) DO UPDATE SET is_admin = $3, is_developer = $4, can_create_rooms = $5, can_use_llm_proxy = $6")
                     .bind(project.uuid())
@@ -217,10 +226,7 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    if n == 1 {
-                        commit(tx, audit).await?;
-                    }
-                    Ok(n == 1)
+                    commit_if_one(tx, n, audit).await
                 }
 
                 async fn delete_project(&self, id: ProjectId, audit: &AuditRecord) -> Result<bool> {
@@ -238,10 +244,7 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    if n == 1 {
-                        commit(tx, audit).await?;
-                    }
-                    Ok(n == 1)
+                    commit_if_one(tx, n, audit).await
                 }
             }
 
@@ -347,10 +350,7 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    if n == 1 {
-                        commit(tx, audit).await?;
-                    }
-                    Ok(n == 1)
+                    commit_if_one(tx, n, audit).await
                 }
 
                 async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> Result<()> {

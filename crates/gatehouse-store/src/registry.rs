@@ -15,7 +15,7 @@ macro_rules! registry_impl {
             use gatehouse_core::time::Timestamp;
             use sqlx::Row as _;
 
-            use crate::accounts::$module::{commit, get};
+            use crate::accounts::$module::{commit, commit_if_one, get};
             use crate::{db_err, unexpected};
 
             type Tx<'a> = sqlx::Transaction<'a, $db>;
@@ -308,10 +308,7 @@ macro_rules! registry_impl {
                     .await
                     .map_err(unexpected)?
                     .rows_affected();
-                if n == 1 {
-                    commit(tx, audit).await?;
-                }
-                Ok(n == 1)
+                commit_if_one(tx, n, audit).await
             }
 
             const SECRET_COLS: &str = "id, project_id, name, kind, ciphertext, data_key_id, created_at, updated_at, version";

@@ -13,7 +13,7 @@ macro_rules! rooms_impl {
             use gatehouse_core::time::Timestamp;
             use serde_json::{Map, Value};
 
-            use crate::accounts::$module::{commit, get};
+            use crate::accounts::$module::{commit, commit_if_one, get};
             use crate::unexpected;
 
             const GRANT_COLS: &str = "g.project_id, g.room_name, g.user_id, u.email, g.permissions, g.created_at, g.updated_at";
@@ -115,10 +115,7 @@ macro_rules! rooms_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    if n == 1 {
-                        commit(tx, audit).await?;
-                    }
-                    Ok(n == 1)
+                    commit_if_one(tx, n, audit).await
                 }
 
                 async fn put_room_grant(&self, g: &RoomGrant, audit: &AuditRecord) -> Result<()> {
@@ -188,10 +185,7 @@ macro_rules! rooms_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
-                    if n == 1 {
-                        commit(tx, audit).await?;
-                    }
-                    Ok(n == 1)
+                    commit_if_one(tx, n, audit).await
                 }
 
                 async fn insert_presence(&self, p: &Presence) -> Result<()> {
