@@ -258,8 +258,9 @@ impl Gatehouse {
             return Err(e);
         }
         // The key may have been revoked between admission and joining, after this node closed
-        // the key's participants; the revocation has reached this node's cache by then.
-        if self.live_api_key(who.api_key_id).await?.is_none() {
+        // the key's participants; the revocation has reached this node's cache by then. (Should
+        // storage fail here, the upkeep checks the key again within seconds.)
+        if matches!(self.live_api_key(who.api_key_id).await, Ok(None)) {
             self.hub.close_where(|p| p.id == presence.id, Close::KEY_REVOKED);
         }
         Ok((presence, membership))
@@ -320,7 +321,8 @@ impl Gatehouse {
     }
 
     /// Delivers an event frame to its audience in a room, on this node at once and on the others
-    /// through the notifier. `InvalidRequest` when the frame is too large to cross nodes.
+    /// through the notifier. [`Error::Invalid`] when the event and its address are too large to
+    /// cross nodes.
     pub async fn send_to_room(&self, room: &RoomKey, to: Audience, frame: String) -> Result<()> {
         let notice = RoomNotice {
             origin: self.node.uuid(),

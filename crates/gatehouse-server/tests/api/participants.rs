@@ -232,9 +232,34 @@ api_test!(tampered_participant_tokens_are_all_refused, |s| {
         ),
         ("empty name", signed(&secret, &with(json!({ "name": "" })))),
     ];
+    // The same verification at the room entry points: the channel (before any upgrade) and its
+    // participants list.
+    let room_entry = async |token: &str| {
+        let ws = s
+            .http
+            .get(format!("{}/rooms/room-1", s.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let list = s
+            .http
+            .get(format!("{}/rooms/room-1/participants", s.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (ws.status().as_u16(), list.status().as_u16())
+    };
+    assert_eq!(
+        room_entry(&good).await,
+        (400, 200),
+        "a good token: only the upgrade is missing"
+    );
     for (what, token) in &cases {
         let (st, e) = validate(&s, token).await;
         assert_eq!((st, e["error"].as_str()), (401, Some("unauthorized")), "{what}: {e}");
+        assert_eq!(room_entry(token).await, (401, 401), "{what} at the room entry points");
     }
     // Revoking the key refuses its tokens at once; nothing else changed for the good one until then.
     let (st, _) = s
@@ -242,6 +267,11 @@ api_test!(tampered_participant_tokens_are_all_refused, |s| {
         .await;
     assert_eq!(st, 204);
     assert_eq!(validate(&s, &good).await.0, 401);
+    assert_eq!(
+        room_entry(&good).await,
+        (401, 401),
+        "a revoked key at the room entry points"
+    );
 });
 
 /// A user access token for the REST API with `scope`, from a code flow in `b`.
