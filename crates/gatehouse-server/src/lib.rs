@@ -70,14 +70,16 @@ impl Server {
     /// Stops accepting, finishes in-flight requests, closes room sockets with a reason (their
     /// participants leave their rooms), and closes the database.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
+        // Rooms first, while this node still vouches for its participants: other nodes hear them
+        // leave now rather than after the presence timeout.
         self.gh.close_room_connections();
         let deadline = tokio::time::Instant::now() + ROOM_CLOSE_GRACE;
         while !self.gh.rooms_settled() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
         }
         self.db.close().await;
     }

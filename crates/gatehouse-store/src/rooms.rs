@@ -248,19 +248,23 @@ macro_rules! rooms_impl {
 
                 async fn purge_presence(&self, before: Timestamp) -> Result<Vec<Presence>> {
                     let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let sql = format!("DELETE FROM room_participants WHERE node_id IN (SELECT node_id FROM room_nodes WHERE last_seen < $1) RETURNING {PRESENCE_RETURNING}");
-                    let rows = sqlx::query(&sql)
+                    // Nodes first: a heartbeat racing this either keeps its row (and so its
+                    // participants) or finds it gone and records its participants again.
+                    let dead: Vec<uuid::Uuid> = sqlx::query_scalar("DELETE FROM room_nodes WHERE last_seen < $1 RETURNING node_id")
                         .bind(before.millis())
                         .fetch_all(&mut *tx)
                         .await
                         .map_err(unexpected)?;
-                    sqlx::query("DELETE FROM room_nodes WHERE last_seen < $1")
-                        .bind(before.millis())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?;
+                    let mut gone = Vec::new();
+                    for node in dead {
+                        let sql = format!("DELETE FROM room_participants WHERE node_id = $1 RETURNING {PRESENCE_RETURNING}");
+                        let rows = sqlx::query(&sql).bind(node).fetch_all(&mut *tx).await.map_err(unexpected)?;
+                        for r in &rows {
+                            gone.push(presence(r)?);
+                        }
+                    }
                     tx.commit().await.map_err(unexpected)?;
-                    rows.iter().map(presence).collect()
+                    Ok(gone)
                 }
             }
         }

@@ -87,8 +87,9 @@ pub struct Hub {
     rooms: Mutex<Rooms>,
     /// Set at shutdown: nobody joins any more.
     closing: AtomicBool,
-    /// Participants taken out of the hub whose departure is still being recorded and announced.
-    leaving: AtomicUsize,
+    /// Participants from their join until their departure is recorded and announced (a closed
+    /// participant is out of the map before that).
+    present: AtomicUsize,
     /// Departures whose record could not be deleted (storage failed); retried by the upkeep.
     unrecorded: Mutex<Vec<Presence>>,
 }
@@ -109,6 +110,7 @@ impl Hub {
         if self.closing.load(Ordering::SeqCst) {
             return None;
         }
+        self.present.fetch_add(1, Ordering::SeqCst);
         let local = Local {
             presence,
             frames,
@@ -218,10 +220,15 @@ impl Hub {
         self.rooms().is_empty()
     }
 
-    /// Counts a departure in progress until the guard drops.
-    pub fn leaving(&self) -> Leaving<'_> {
-        self.leaving.fetch_add(1, Ordering::SeqCst);
-        Leaving(self)
+    /// Whether `p` is still in the hub.
+    pub fn holds(&self, p: &Presence) -> bool {
+        self.rooms().get(&p.room()).is_some_and(|m| m.contains_key(&p.id))
+    }
+
+    /// A guard that counts a joined participant as gone when it drops: the end of its departure
+    /// (or of a join that failed).
+    pub fn departure(&self) -> Departure<'_> {
+        Departure(self)
     }
 
     /// Keeps a departure that could not be recorded, to record and announce later.
@@ -238,18 +245,18 @@ impl Hub {
         self.unrecorded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether every participant has left and every departure has been recorded.
+    /// Whether every participant that joined has left and its departure has been recorded.
     pub fn is_settled(&self) -> bool {
-        self.is_empty() && self.leaving.load(Ordering::SeqCst) == 0
+        self.present.load(Ordering::SeqCst) == 0
     }
 }
 
-/// A departure in progress (see [`Hub::leaving`]).
-pub struct Leaving<'a>(&'a Hub);
+/// The end of a participant's departure (see [`Hub::departure`]).
+pub struct Departure<'a>(&'a Hub);
 
-impl Drop for Leaving<'_> {
+impl Drop for Departure<'_> {
     fn drop(&mut self) {
-        self.0.leaving.fetch_sub(1, Ordering::SeqCst);
+        self.0.present.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -333,13 +340,14 @@ mod tests {
     #[test]
     fn after_close_all_nobody_joins_and_departures_are_awaited() {
         let hub = Hub::default();
-        let m = hub.join(presence("r", "a")).unwrap();
+        let p = presence("r", "a");
+        let m = hub.join(p.clone()).unwrap();
         hub.close_all();
         assert_eq!(*m.closed.borrow(), Some(Close::SHUTDOWN));
         assert!(hub.join(presence("r", "b")).is_none());
-        let leaving = hub.leaving();
-        assert!(!hub.is_settled());
-        drop(leaving);
+        assert!(!hub.holds(&p));
+        assert!(!hub.is_settled(), "closed, but its departure is not recorded yet");
+        drop(hub.departure());
         assert!(hub.is_settled());
     }
 }

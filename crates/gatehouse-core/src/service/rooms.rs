@@ -250,6 +250,7 @@ impl Gatehouse {
             .join(presence.clone())
             .ok_or(Error::Unavailable("the server is shutting down"))?;
         if let Err(e) = self.announce_joined(&presence).await {
+            let _gone = self.hub.departure();
             self.hub.leave(&presence);
             if let Err(e) = self.store.delete_presence(presence.id).await {
                 tracing::error!(error = %e, "forgetting a participant that failed to join failed");
@@ -282,7 +283,7 @@ impl Gatehouse {
     /// Takes a participant out of its room; the room hears `participant_left` once, from whoever
     /// deletes its record (this node, or a node that found its node dead).
     pub async fn leave_room(&self, p: &Presence) {
-        let _leaving = self.hub.leaving();
+        let _gone = self.hub.departure();
         self.hub.leave(p);
         match self.store.delete_presence(p.id).await {
             Ok(false) => {}
@@ -392,6 +393,10 @@ impl Gatehouse {
             for p in self.hub.all() {
                 if let Err(e) = self.announce_joined(&p).await {
                     tracing::error!(error = %e, "recording a participant again failed");
+                }
+                // It may have left meanwhile, finding no record to delete.
+                if !self.hub.holds(&p) && matches!(self.store.delete_presence(p.id).await, Ok(true)) {
+                    self.announce_left(&p).await;
                 }
             }
         }

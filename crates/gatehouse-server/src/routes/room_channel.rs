@@ -206,7 +206,8 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
     loop {
         tokio::select! {
             biased;
-            _ = closed.changed() => return closed.borrow().or(Some(Close::SHUTDOWN)),
+            // A reason, or none when the hub dropped a participant that fell behind.
+            _ = closed.changed() => return Some(closed.borrow().unwrap_or(Close::TOO_SLOW)),
             () = &mut expired => return Some(EXPIRED),
             () = &mut silence => return None,
             incoming = socket.recv() => {
@@ -229,7 +230,6 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
             }
             out = frames.recv() => match out {
                 Some(frame) => send(socket, Message::Text(frame.as_ref().into())).await.ok()?,
-                // Dropped by the hub: it fell behind, unless a close signal came with it.
                 None => return Some(closed.borrow().unwrap_or(Close::TOO_SLOW)),
             },
             _ = ping.tick() => send(socket, Message::Ping(Default::default())).await.ok()?,
