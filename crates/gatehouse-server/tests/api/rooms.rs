@@ -83,7 +83,7 @@ async fn join(s: &TestServer, room: &str, token: &str) -> (Ws, String) {
     (ws, ready["participant_id"].as_str().unwrap().to_owned())
 }
 
-/// The next JSON text frame, within 5 s.
+/// The next JSON text frame, within 10 s.
 async fn next(ws: &mut Ws) -> Value {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
