@@ -133,6 +133,30 @@ async fn run_every_flow() -> Vec<(&'static str, String)> {
             .await
             .unwrap();
     }
+    // The room channel with the token in the query and in the subprotocol, a request, a bad frame.
+    {
+        use futures::{SinkExt as _, StreamExt as _};
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let ws_base = s.base.replacen("http", "ws", 1);
+        let by_query = format!("{ws_base}/rooms/r?token={participant}")
+            .into_client_request()
+            .unwrap();
+        let mut by_protocol = format!("{ws_base}/rooms/r").into_client_request().unwrap();
+        let offered = format!("gatehouse.room.v1, bearer.{participant}");
+        by_protocol
+            .headers_mut()
+            .insert("sec-websocket-protocol", offered.parse().unwrap());
+        for req in [by_query, by_protocol] {
+            let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+            ws.next().await.unwrap().unwrap();
+            let list = r#"{"id": 1, "type": "participants.list", "body": {}}"#;
+            ws.send(Message::Text(list.into())).await.unwrap();
+            ws.next().await.unwrap().unwrap();
+            ws.send(Message::Text("{not json".into())).await.unwrap();
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    }
     secrets.push(("participant token", participant));
     let signing_secret = key.splitn(4, '-').nth(3).unwrap().to_owned();
     secrets.push(("API key secret (the participant token's HMAC key)", signing_secret));
