@@ -17,7 +17,7 @@ use crate::routes::{api_keys, clients, external_oauth, participants, room_channe
         list_members, add_member, update_member, remove_member, create_user, profile,
         api_keys::create, api_keys::list, api_keys::revoke,
         participants::create, participants::validate,
-        rooms::create, rooms::list, rooms::delete, rooms::put_grant, rooms::list_grants, rooms::delete_grant, rooms::connect,
+        rooms::create, rooms::list, rooms::get, rooms::delete, rooms::put_grant, rooms::list_grants, rooms::delete_grant, rooms::connect,
         room_channel::join, room_channel::participants,
         clients::create, clients::list, clients::get, clients::update, clients::delete, clients::rotate_secret, clients::export,
         external_oauth::create, external_oauth::list, external_oauth::update, external_oauth::delete,

@@ -73,6 +73,16 @@ impl Gatehouse {
         self.store.list_rooms(project, page).await
     }
 
+    /// One room of the project (every member).
+    pub async fn get_room(&self, who: &Principal, project: ProjectId, name: &str) -> Result<Room> {
+        self.access(who, project).await?;
+        let name = RoomName::parse(name)?;
+        self.store
+            .get_room(project, name.as_str())
+            .await?
+            .ok_or(Error::NotFound("room"))
+    }
+
     /// Deletes a room and its grants (developers). Tokens already minted for it stay valid until
     /// they expire; revoking their API key ends them at once.
     pub async fn delete_room(&self, who: &Principal, project: ProjectId, name: &str) -> Result<()> {

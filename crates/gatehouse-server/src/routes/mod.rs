@@ -58,7 +58,7 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route(
             "/accounts/projects/{project_id}/rooms/{room_name}",
-            axum::routing::delete(rooms::delete),
+            get(rooms::get).delete(rooms::delete),
         )
         .route(
             "/accounts/projects/{project_id}/rooms/{room_name}/connect",

@@ -46,6 +46,19 @@ pub async fn list(
     }))
 }
 
+/// One room (every member).
+#[utoipa::path(get, path = "/accounts/projects/{project_id}/rooms/{room_name}", tag = "rooms",
+    responses((status = 200, body = t::RoomInfo), (status = 404, body = t::ErrorBody)))]
+pub async fn get(
+    State(s): State<Arc<AppState>>,
+    Caller(who): Caller,
+    Path((id, room)): Path<(Uuid, String)>,
+) -> ApiResult<Json<t::RoomInfo>> {
+    Ok(Json(
+        s.gh.get_room(&who, ProjectId::from_uuid(id), &room).await?.to_dto(),
+    ))
+}
+
 /// Delete a room and its grants (developers).
 #[utoipa::path(delete, path = "/accounts/projects/{project_id}/rooms/{room_name}", tag = "rooms",
     responses((status = 204), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]

@@ -227,6 +227,20 @@ api_test!(rooms_are_created_listed_and_deleted, |s| {
         .call_as(&other, Method::GET, &format!("/accounts/projects/{q}/rooms"), None)
         .await;
     assert_eq!(theirs["total"], 0);
+    let (st, one) = s.call_as(&key, Method::GET, &format!("{rooms}/lobby"), None).await;
+    assert_eq!((st, &one), (200, &r));
+    assert_eq!(
+        s.call_as(&key, Method::GET, &format!("{rooms}/nowhere"), None).await.0,
+        404
+    );
+    assert_eq!(
+        s.call_as(&key, Method::GET, &format!("{rooms}/Bad_Name"), None).await.0,
+        400
+    );
+    assert_eq!(
+        s.call_as(&other, Method::GET, &format!("{rooms}/lobby"), None).await.0,
+        404
+    );
     assert_eq!(
         s.call_as(&key, Method::DELETE, &format!("{rooms}/lobby"), None).await.0,
         204
