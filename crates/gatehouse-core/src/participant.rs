@@ -56,6 +56,47 @@ pub struct ParticipantClaims {
     pub extra: Map<String, Value>,
 }
 
+/// The surfaces of the `user_default` preset (SPEC §6.2), as the MeshAgent SDK defines it.
+const USER_DEFAULT: [&str; 12] = [
+    "livekit",
+    "queues",
+    "messaging",
+    "dataset",
+    "memory",
+    "sync",
+    "storage",
+    "containers",
+    "developer",
+    "agents",
+    "secrets",
+    "services",
+];
+
+/// An `ApiScope` preset by name: `user_default`; `agent_default`, which adds `llm`; `full`, which
+/// also adds `admin` and `tunnels`. Every surface is granted with its defaults (`{}`).
+pub fn api_preset(name: &str) -> Option<Map<String, Value>> {
+    let extra: &[&str] = match name {
+        "user_default" => &[],
+        "agent_default" => &["llm"],
+        "full" => &["llm", "admin", "tunnels"],
+        _ => return None,
+    };
+    let all = USER_DEFAULT.iter().chain(extra);
+    Some(all.map(|s| ((*s).to_owned(), Value::Object(Map::new()))).collect())
+}
+
+/// An `ApiScope` given as an object, kept as it is, or as the name of a preset.
+pub fn api_scope(field: &str, value: Value) -> Result<Map<String, Value>> {
+    match value {
+        Value::Object(scope) => Ok(scope),
+        Value::String(name) if let Some(scope) = api_preset(&name) => Ok(scope),
+        _ => Err(Error::invalid(
+            field,
+            "must be an ApiScope object or one of user_default, agent_default and full",
+        )),
+    }
+}
+
 /// Default and longest lifetime of a token minted from a request.
 const DEFAULT_TTL_SECS: u32 = 3600;
 const MAX_TTL_SECS: u32 = 30 * 86_400;
@@ -89,7 +130,7 @@ impl ParticipantClaims {
                 }
                 grants.push(TokenGrant::new("role", req.role.unwrap_or_else(|| "user".into())));
                 if let Some(api) = req.api {
-                    grants.push(TokenGrant::new("api", api));
+                    grants.push(TokenGrant::new("api", Value::Object(api_scope("api", api)?)));
                 }
                 grants
             }
@@ -251,6 +292,33 @@ impl<'t> Unverified<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presets_are_the_sdks() {
+        let cases = crate::meshagent_fixture("apiscope_semantics.json");
+        let mut seen = 0;
+        for case in cases["api_grant_serialisation"].as_array().unwrap() {
+            let name = case["api_scope"].as_str().unwrap();
+            if let Some(preset) = name.strip_suffix("()").and_then(api_preset) {
+                assert_eq!(Value::Object(preset), case["scope_json"], "{name}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 3, "user_default, agent_default and full");
+        assert!(api_preset("admin_only").is_none());
+    }
+
+    #[test]
+    fn a_mint_request_may_name_a_preset() {
+        let req = |api: Value| gatehouse_types::CreateParticipantToken {
+            name: "a".into(),
+            api: Some(api),
+            ..Default::default()
+        };
+        let claims = ParticipantClaims::from_request(req(json!("agent_default")), Timestamp::from_millis(0)).unwrap();
+        assert_eq!(claims.api_scope(), api_preset("agent_default").as_ref());
+        assert!(ParticipantClaims::from_request(req(json!("everything")), Timestamp::from_millis(0)).is_err());
+    }
 
     fn fixtures() -> Value {
         crate::meshagent_fixture("participant_tokens.json")

@@ -614,7 +614,7 @@ async fn rooms_and_grants_are_per_project_and_grants_replace_in_place() {
             room_name: "lobby".into(),
             user_id: Some(user.id.uuid()),
             email: None,
-            permissions: object(perms),
+            permissions: perms,
         };
         let refused = gh.put_room_grant(&admin, p, grant(serde_json::json!({}))).await;
         assert!(matches!(refused, Err(Error::Invalid { .. })), "{refused:?}");

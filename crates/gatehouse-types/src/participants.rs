@@ -25,7 +25,8 @@ pub struct CreateParticipantToken {
     /// `user` (default), `agent` or `tool`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// An `ApiScope` object; members absent deny their surface, `{}` allows with defaults.
+    /// An `ApiScope` object (members absent deny their surface, `{}` allows with defaults), or
+    /// the name of a preset: `user_default`, `agent_default` or `full`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub api: Option<serde_json::Value>,

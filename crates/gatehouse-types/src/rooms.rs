@@ -73,9 +73,10 @@ pub struct CreateRoomGrant {
     pub user_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// An `ApiScope` object, stored and handed out exactly as given.
+    /// An `ApiScope` object, stored and handed out exactly as given, or the name of a preset:
+    /// `user_default`, `agent_default` or `full`.
     #[schema(value_type = Object)]
-    pub permissions: serde_json::Map<String, serde_json::Value>,
+    pub permissions: serde_json::Value,
 }
 
 /// A room grant.

@@ -11,7 +11,7 @@ use super::{Gatehouse, check_name};
 use crate::access::Principal;
 use crate::error::{Error, Result};
 use crate::ids::{ParticipantId, ProjectId, RoomName, UserId, new_row_id};
-use crate::participant::{MAX_NAME_CHARS, ParticipantClaims, TokenGrant, Verified};
+use crate::participant::{MAX_NAME_CHARS, ParticipantClaims, TokenGrant, Verified, api_scope};
 use crate::ports::Page;
 use crate::rooms::{
     Audience, Close, Membership, Presence, Room, RoomGrant, RoomKey, RoomNotice, event_frame, room_url,
@@ -108,8 +108,9 @@ impl Gatehouse {
         let access = self.access(who, project).await?;
         access.require_developer()?;
         let room = RoomName::parse(&req.room_name)?;
-        json_size("permissions", &req.permissions)?;
-        check_handed_out_scope(who, &access, &req.permissions)?;
+        let permissions = api_scope("permissions", req.permissions)?;
+        json_size("permissions", &permissions)?;
+        check_handed_out_scope(who, &access, &permissions)?;
         // One answer for an unknown user and a non-member: a developer learns nothing of the
         // server's other accounts.
         let not_member = || Error::invalid("user_id", "no member of the project has this id or email");
@@ -128,7 +129,7 @@ impl Gatehouse {
             room_name: room.as_str().to_owned(),
             user_id: user.id,
             email: user.email,
-            permissions: req.permissions,
+            permissions,
             created_at: now,
             updated_at: now,
         };

@@ -340,6 +340,13 @@ api_test!(minting_needs_developer_rights_in_the_project, |s| {
             "an API key signs anything it could sign itself"
         );
     }
+    // Presets expand before the rights are checked: agent_default carries llm.
+    let preset = json!({ "name": "alice", "room_name": "r", "api": "agent_default" });
+    assert_eq!(mint(&s, &member, &p, preset.clone()).await.0, 403);
+    let (st, t) = mint(&s, &key, &p, preset).await;
+    assert_eq!(st, 200, "{t}");
+    let (_, claims) = validate(&s, t["token"].as_str().unwrap()).await;
+    assert!(claims["grants"][2]["scope"]["llm"].is_object(), "{claims}");
     let rights = json!({ "is_developer": true, "can_use_llm_proxy": true });
     assert_eq!(s.call(Method::PUT, &path, Some(rights)).await.0, 200);
     let body = json!({ "name": "alice", "room_name": "r", "api": { "llm": {} } });

@@ -299,10 +299,23 @@ api_test!(room_grants_give_signed_in_users_a_room_token_through_connect, |s| {
             json!({ "room_name": "lobby", "email": EMAIL, "permissions": { "x": "y".repeat(17 * 1024) } }),
             400,
         ),
+        (
+            json!({ "room_name": "lobby", "email": EMAIL, "permissions": "everything" }),
+            400,
+        ),
     ] {
         let (st, e) = s.call_as(&key, Method::POST, &grants, Some(bad.clone())).await;
         assert_eq!(st, status, "{bad}: {e}");
     }
+    // A preset's name stands for its surfaces; the grant is then replaced by the exact scope again.
+    let preset = json!({ "room_name": "lobby", "email": EMAIL, "permissions": "user_default" });
+    let (st, g) = s.call_as(&key, Method::POST, &grants, Some(preset)).await;
+    assert_eq!(st, 200, "{g}");
+    assert!(
+        g["permissions"]["secrets"].is_object() && g["permissions"].get("llm").is_none(),
+        "{g}"
+    );
+    assert_eq!(s.call_as(&key, Method::POST, &grants, Some(grant.clone())).await.0, 200);
     let (st, l) = s
         .call_as(&key, Method::GET, &format!("{grants}?room_name=lobby&limit=10"), None)
         .await;

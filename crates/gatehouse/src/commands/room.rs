@@ -48,7 +48,8 @@ pub enum RoomCommand {
         /// The user, by id.
         #[arg(long)]
         user_id: Option<Uuid>,
-        /// The ApiScope the user gets, as JSON [default: {}].
+        /// The ApiScope the user gets: JSON, or a preset (user_default, agent_default, full)
+        /// [default: {}].
         #[arg(long, value_name = "JSON")]
         permissions: Option<String>,
         /// The ApiScope from a JSON file ('-' for standard input).
@@ -132,9 +133,10 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: RoomCommand) -> Result<()> {
             permissions_file,
         } => {
             let permissions = match (permissions, permissions_file) {
-                (Some(text), _) => json_object("permissions", &text)?,
-                (None, Some(path)) => json_object("permissions-file", &read_input(&path)?)?,
-                (None, None) => Map::new(),
+                // JSON, or a preset's name for the server to expand.
+                (Some(text), _) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                (None, Some(path)) => Value::Object(json_object("permissions-file", &read_input(&path)?)?),
+                (None, None) => Value::Object(Map::new()),
             };
             let input = CreateRoomGrant {
                 room_name: room,

@@ -55,6 +55,20 @@ e2e_test!(rooms_grants_and_connect_from_the_cli, |gh| {
         )
         .await;
     assert_eq!(grant["permissions"], serde_json::json!({ "messaging": {} }));
+    let preset = gh
+        .json_as(
+            &key,
+            &format!("room grant lobby --email {EMAIL} --permissions user_default"),
+        )
+        .await;
+    assert!(preset["permissions"]["secrets"].is_object(), "{preset}");
+    let grant = gh
+        .json_as(
+            &key,
+            &format!(r#"room grant lobby --email {EMAIL} --permissions '{{"messaging":{{}}}}'"#),
+        )
+        .await;
+    assert_eq!(grant["permissions"], serde_json::json!({ "messaging": {} }));
     let grants = gh.json_as(&key, "room grants --room lobby").await;
     assert_eq!(grants["total"], 1);
     assert_fails_with(
