@@ -120,7 +120,8 @@ api_test!(bad_participant_token_requests_are_refused_and_change_nothing, |s| {
             "role",
         ),
         (json!({ "name": "a", "room_name": "r", "grants": [] }), "grants"),
-        (json!({ "name": "a", "api": "full" }), "grants"),
+        (json!({ "name": "a", "api": "everything" }), "api"),
+        (json!({ "name": "a", "api": 7 }), "api"),
         (
             json!({ "name": "a", "grants": [{ "name": "api", "scope": {} }, { "name": "api", "scope": {} }] }),
             "grants",

@@ -635,6 +635,17 @@ api_test!(bad_frames_close_only_their_own_connection_with_a_reason, |s| {
         assert!(why.contains(reason), "{why}");
     }
     // The bystander saw them come and go and still gets answers.
+    let mut left = Vec::new();
+    for _ in 0..5 {
+        left.push(
+            event(&mut bystander, "participant_left").await["name"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    left.sort();
+    assert_eq!(left, ["bad-0", "bad-1", "bad-2", "bad-3", "bad-4"]);
     let list = call(&mut bystander, 1, "participants.list", json!({})).await;
     assert_eq!(names(&list["body"]), ["bystander"]);
 });
