@@ -18,7 +18,7 @@ use crate::model::*;
 use crate::oauth::{
     AuthCode, CodeRedemption, DeviceApproval, DeviceGrant, Grant, RefreshToken, Session, SigningKeyRecord,
 };
-use crate::rooms::{Presence, Room, RoomGrant, RoomNotice};
+use crate::rooms::{Presence, Room, RoomGrant};
 use crate::time::Timestamp;
 
 /// Projects.
@@ -325,6 +325,7 @@ pub enum Invalidation {
 pub trait Notifier: Send + Sync {
     /// Delivers `event` to every node, this one included.
     async fn publish(&self, event: &Invalidation) -> Result<()>;
-    /// Delivers a room event to the other nodes (the sending node has delivered it locally).
-    async fn route(&self, notice: &RoomNotice) -> Result<()>;
+    /// Delivers a room event to the other nodes (the sending node has delivered it locally):
+    /// `notice` is a [`crate::rooms::RoomNotice`] as JSON, serialised once by the sender, which checked its size.
+    async fn route(&self, notice: &str) -> Result<()>;
 }

@@ -27,7 +27,7 @@ impl Notifier for InProcessNotifier {
         Ok(())
     }
 
-    async fn route(&self, _notice: &RoomNotice) -> gatehouse_core::Result<()> {
+    async fn route(&self, _notice: &str) -> gatehouse_core::Result<()> {
         Ok(())
     }
 }
@@ -46,8 +46,7 @@ impl PgNotifier {
 }
 
 impl PgNotifier {
-    async fn notify(&self, channel: &str, message: &impl serde::Serialize) -> gatehouse_core::Result<()> {
-        let payload = serde_json::to_string(message).map_err(gatehouse_core::Error::unexpected)?;
+    async fn notify(&self, channel: &str, payload: &str) -> gatehouse_core::Result<()> {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(channel)
             .bind(payload)
@@ -61,10 +60,11 @@ impl PgNotifier {
 #[async_trait]
 impl Notifier for PgNotifier {
     async fn publish(&self, event: &Invalidation) -> gatehouse_core::Result<()> {
-        self.notify(CHANNEL, event).await
+        let payload = serde_json::to_string(event).map_err(gatehouse_core::Error::unexpected)?;
+        self.notify(CHANNEL, &payload).await
     }
 
-    async fn route(&self, notice: &RoomNotice) -> gatehouse_core::Result<()> {
+    async fn route(&self, notice: &str) -> gatehouse_core::Result<()> {
         self.notify(ROOM_CHANNEL, notice).await
     }
 }

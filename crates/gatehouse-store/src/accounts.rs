@@ -408,10 +408,11 @@ macro_rules! accounts_impl {
                 }
 
                 async fn list_audit(&self, project: ProjectId, page: Page) -> Result<(Vec<AuditRecord>, u64)> {
+                    let (limit, offset) = crate::limit_offset(page);
                     let rows = sqlx::query("SELECT id, project_id, at, actor_type, actor_id, action, target_type, target_id, details FROM audit_events WHERE project_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3")
                         .bind(project.uuid())
-                        .bind(i64::from(page.count))
-                        .bind(page.offset as i64)
+                        .bind(limit)
+                        .bind(offset)
                         .fetch_all(&self.pool)
                         .await
                         .map_err(unexpected)?;

@@ -143,6 +143,11 @@ fn db_err(what: &'static str) -> impl Fn(sqlx::Error) -> gatehouse_core::Error {
     }
 }
 
+/// `LIMIT` and `OFFSET` of a page.
+fn limit_offset(page: gatehouse_core::ports::Page) -> (i64, i64) {
+    (i64::from(page.count), page.offset as i64)
+}
+
 fn unexpected(e: impl Into<anyhow::Error>) -> gatehouse_core::Error {
     gatehouse_core::Error::unexpected(e)
 }

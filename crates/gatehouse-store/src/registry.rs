@@ -97,7 +97,7 @@ macro_rules! registry_impl {
                 }
 
                 async fn list_clients(&self, project: ProjectId, filter: Option<&str>, page: Page) -> Result<(Vec<Client>, u64)> {
-                    let (limit, offset) = (i64::from(page.count), page.offset as i64);
+                    let (limit, offset) = crate::limit_offset(page);
                     let (rows, total) = match filter {
                         Some(f) => {
                             let pattern = $pattern(f);

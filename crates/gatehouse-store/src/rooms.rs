@@ -14,7 +14,7 @@ macro_rules! rooms_impl {
             use serde_json::{Map, Value};
 
             use crate::accounts::$module::{commit, commit_if_one, get};
-            use crate::unexpected;
+            use crate::{limit_offset, unexpected};
 
             const GRANT_COLS: &str = "g.project_id, g.room_name, g.user_id, u.email, g.permissions, g.created_at, g.updated_at";
             const PRESENCE_COLS: &str = "p.id, p.project_id, p.room_name, p.name, p.role, p.api_key_id, p.node_id, p.connected_at";
@@ -59,10 +59,6 @@ macro_rules! rooms_impl {
                 })
             }
 
-            fn page_args(page: Page) -> (i64, i64) {
-                (i64::from(page.count), page.offset as i64)
-            }
-
             #[async_trait]
             impl RoomStore for $store {
                 async fn insert_room(&self, r: &Room, audit: &AuditRecord) -> Result<()> {
@@ -89,7 +85,7 @@ macro_rules! rooms_impl {
                 }
 
                 async fn list_rooms(&self, project: ProjectId, page: Page) -> Result<(Vec<Room>, u64)> {
-                    let (limit, offset) = page_args(page);
+                    let (limit, offset) = limit_offset(page);
                     let rows = sqlx::query("SELECT project_id, name, metadata, created_at FROM rooms WHERE project_id = $1 ORDER BY created_at, name LIMIT $2 OFFSET $3")
                         .bind(project.uuid())
                         .bind(limit)
@@ -154,7 +150,7 @@ macro_rules! rooms_impl {
                 }
 
                 async fn list_room_grants(&self, project: ProjectId, room: Option<&str>, page: Page) -> Result<(Vec<RoomGrant>, u64)> {
-                    let (limit, offset) = page_args(page);
+                    let (limit, offset) = limit_offset(page);
                     // `$2` NULL selects every room.
                     let filter = "g.project_id = $1 AND ($2 IS NULL OR g.room_name = $2)";
                     let sql = format!("SELECT {GRANT_COLS} FROM room_grants g JOIN users u ON u.id = g.user_id WHERE {filter} ORDER BY g.created_at, g.room_name, g.user_id LIMIT $3 OFFSET $4");

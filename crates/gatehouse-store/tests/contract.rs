@@ -11,7 +11,7 @@ use gatehouse_core::ids::{ApiKeyId, NodeId, ParticipantId};
 use gatehouse_core::ids::{ClientId, ProjectId, UserId};
 use gatehouse_core::ports::{Invalidation, Notifier, Page, Store};
 use gatehouse_core::rng::SystemRng;
-use gatehouse_core::rooms::{Presence, RoomNotice};
+use gatehouse_core::rooms::Presence;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::accounts::UserRef;
 use gatehouse_core::service::{BootstrapOptions, ProviderConfig};
@@ -29,7 +29,7 @@ impl Notifier for NoNotifier {
         Ok(())
     }
 
-    async fn route(&self, _: &RoomNotice) -> gatehouse_core::Result<()> {
+    async fn route(&self, _: &str) -> gatehouse_core::Result<()> {
         Ok(())
     }
 }

@@ -17,7 +17,7 @@ pub use clients::ExportFile;
 pub use oauth::ProviderConfig;
 pub use project_secrets::project_secret_dto;
 pub use registrations::registration_dto;
-pub use rooms::{MAX_NOTICE_BYTES, PRESENCE_TIMEOUT_SECS};
+pub use rooms::PRESENCE_TIMEOUT_SECS;
 
 use std::sync::Arc;
 

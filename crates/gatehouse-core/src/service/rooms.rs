@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_types::{CreateRoom, CreateRoomGrant, RoomConnection, SendMessage};
+use gatehouse_types::{CreateParticipantToken, CreateRoom, CreateRoomGrant, RoomConnection, SendMessage};
 use serde_json::{Map, Value, json};
 
 use super::participants::check_handed_out_scope;
@@ -11,7 +11,7 @@ use super::{Gatehouse, check_name};
 use crate::access::Principal;
 use crate::error::{Error, Result};
 use crate::ids::{ParticipantId, ProjectId, RoomName, UserId, new_row_id};
-use crate::participant::{MAX_NAME_CHARS, ParticipantClaims, TokenGrant, Verified, api_scope};
+use crate::participant::{MAX_NAME_CHARS, ParticipantClaims, Verified, api_scope};
 use crate::ports::Page;
 use crate::rooms::{
     Audience, Close, Membership, Presence, Room, RoomGrant, RoomKey, RoomNotice, event_frame, room_url,
@@ -24,9 +24,9 @@ pub const PRESENCE_TIMEOUT_SECS: i64 = 30;
 /// Largest notice sent to other nodes, as JSON: PostgreSQL `NOTIFY` payloads stay under 8000
 /// bytes. Events are checked against it on every backend, so that they behave the same on one
 /// node as on several.
-pub const MAX_NOTICE_BYTES: usize = 7900;
+const MAX_NOTICE_BYTES: usize = 7900;
 /// Lifetime of the token `connect` hands out.
-const CONNECT_TTL_SECS: i64 = 3600;
+const CONNECT_TTL_SECS: u32 = 3600;
 
 fn json_size(field: &str, value: &Map<String, Value>) -> Result<()> {
     if serde_json::to_vec(value).map_err(Error::unexpected)?.len() > MAX_JSON_BYTES {
@@ -203,19 +203,15 @@ impl Gatehouse {
             .get_room_grant(project, room.as_str(), *id)
             .await?
             .ok_or(Error::NotFound("room grant"))?;
-        let claims = ParticipantClaims {
+        let request = CreateParticipantToken {
             name: grant.email,
-            grants: vec![
-                TokenGrant::new("room", room.as_str()),
-                TokenGrant::new("role", "user"),
-                TokenGrant::new("api", Value::Object(grant.permissions)),
-            ],
-            sub: None,
-            kid: None,
-            version: None,
-            exp: Some(self.clock.now().secs() + CONNECT_TTL_SECS),
-            extra: Map::new(),
+            room_name: Some(room.as_str().to_owned()),
+            role: Some("user".into()),
+            api: Some(Value::Object(grant.permissions)),
+            grants: None,
+            ttl_seconds: Some(CONNECT_TTL_SECS),
         };
+        let claims = ParticipantClaims::from_request(request, self.clock.now())?;
         Ok(RoomConnection {
             jwt: self.sign_participant_token(who, project, claims).await?,
             room_name: room.as_str().to_owned(),
@@ -343,14 +339,15 @@ impl Gatehouse {
             to,
             frame,
         };
-        if serde_json::to_vec(&notice).map_err(Error::unexpected)?.len() > MAX_NOTICE_BYTES {
+        let json = serde_json::to_string(&notice).map_err(Error::unexpected)?;
+        if json.len() > MAX_NOTICE_BYTES {
             return Err(Error::invalid(
                 "body",
                 format!("an event and its address are at most {MAX_NOTICE_BYTES} bytes of JSON"),
             ));
         }
         self.hub.deliver(room, &notice.to, &Arc::from(notice.frame.as_str()));
-        if let Err(e) = self.notifier.route(&notice).await {
+        if let Err(e) = self.notifier.route(&json).await {
             // This node's participants have it; the others miss this one event.
             tracing::error!(error = %e, "routing a room event to other nodes failed");
         }
