@@ -21,6 +21,15 @@ pub enum Error {
     /// The service cannot take this now (e.g. the node is shutting down); worth retrying elsewhere.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// A third-party provider refused or failed (SPEC §7): its answer, without secrets.
+    #[error("{0}")]
+    Upstream(String),
+    /// Nobody answered in time (a consent prompt, SPEC §7.2 step 4).
+    #[error("{0}")]
+    Timeout(String),
+    /// The participant asked for consent said no; the message carries its reason.
+    #[error("{0}")]
+    Rejected(String),
     /// Anything else: storage down, a library failure. Detail is logged, never sent to clients.
     #[error("unexpected failure")]
     Unexpected(#[source] anyhow::Error),

@@ -49,6 +49,14 @@ uuid_id!(
     SecretId
 );
 uuid_id!(
+    /// A credential kept for a room participant (SPEC §7).
+    RoomSecretId
+);
+uuid_id!(
+    /// A consent request waiting for a participant's answer (SPEC §7.2).
+    OAuthRequestId
+);
+uuid_id!(
     /// A per-project data encryption key.
     DataKeyId
 );

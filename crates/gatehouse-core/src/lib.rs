@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod api_key;
+pub mod broker;
 pub mod cache;
 pub mod clients;
 pub mod crypto;

@@ -8,11 +8,12 @@
 use async_trait::async_trait;
 
 use crate::access::MemberFlags;
+use crate::broker::{OAuthCredential, PendingRequest, RequestStatus};
 use crate::clients::Client;
 use crate::error::Result;
 use crate::ids::{
-    ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, ParticipantId, ProjectId, RegistrationId, SecretId, SessionId,
-    UserId,
+    ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, OAuthRequestId, ParticipantId, ProjectId, RegistrationId,
+    RoomSecretId, SecretId, SessionId, UserId,
 };
 use crate::model::*;
 use crate::oauth::{
@@ -266,6 +267,64 @@ pub trait RoomStore: Send + Sync {
     async fn purge_presence(&self, before: Timestamp) -> Result<Vec<Presence>>;
 }
 
+/// Credentials kept for room participants, and consent requests waiting for an answer (SPEC §7).
+#[async_trait]
+pub trait BrokerStore: Send + Sync {
+    /// `Conflict` when the room already has a credential of that owner, delegate and provider.
+    async fn insert_credential(&self, c: &OAuthCredential, audit: &AuditRecord) -> Result<()>;
+    /// Replaces a credential whose generation is still `expected` (its new generation is in `c`),
+    /// releasing any refresh lease; false when it changed or is gone.
+    async fn replace_credential(&self, c: &OAuthCredential, expected: i64, audit: Option<&AuditRecord>)
+    -> Result<bool>;
+    async fn get_credential(&self, project: ProjectId, id: RoomSecretId) -> Result<Option<OAuthCredential>>;
+    /// One owner's credentials for one provider (authorization endpoint and client id) in a room.
+    async fn find_credentials(
+        &self,
+        project: ProjectId,
+        room: &str,
+        owner: &str,
+        authorization_endpoint: &str,
+        client_id: &str,
+    ) -> Result<Vec<OAuthCredential>>;
+    /// The credentials `identity` owns or that are delegated to it, oldest first, at most `limit`.
+    async fn list_credentials(
+        &self,
+        project: ProjectId,
+        room: &str,
+        identity: &str,
+        limit: u32,
+    ) -> Result<Vec<OAuthCredential>>;
+    async fn delete_credential(&self, project: ProjectId, id: RoomSecretId, audit: &AuditRecord) -> Result<bool>;
+    /// Takes the refresh lease of a credential still at `generation` until `until`, unless
+    /// another holder's lease runs past `now`: the one refresh across every node (SPEC §7.4).
+    async fn lease_credential(
+        &self,
+        id: RoomSecretId,
+        generation: i64,
+        holder: NodeId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Gives a lease back unchanged (the refresh failed transiently).
+    async fn release_credential(&self, id: RoomSecretId, generation: i64, holder: NodeId) -> Result<()>;
+    /// Stores a request unless its room already has `max_pending` requests pending at `now`.
+    async fn insert_oauth_request(&self, r: &PendingRequest, max_pending: u32, now: Timestamp) -> Result<bool>;
+    /// A request of `project` by the keyed hash of its `request_id`.
+    async fn find_oauth_request(&self, project: ProjectId, request_hash: &[u8]) -> Result<Option<PendingRequest>>;
+    async fn get_oauth_request(&self, id: OAuthRequestId) -> Result<Option<PendingRequest>>;
+    /// Moves a request from the state named by `from` to `to`; false when it was not in `from`
+    /// (each answer is taken once).
+    async fn set_oauth_request_status(
+        &self,
+        id: OAuthRequestId,
+        from: &RequestStatus,
+        to: &RequestStatus,
+    ) -> Result<bool>;
+    async fn delete_oauth_request(&self, id: OAuthRequestId) -> Result<()>;
+    /// Deletes requests that expired before `before`; how many.
+    async fn purge_oauth_requests(&self, before: Timestamp) -> Result<u64>;
+}
+
 /// All storage ports, implemented by one backend chosen from the database URL.
 pub trait Store:
     ProjectStore
@@ -280,6 +339,7 @@ pub trait Store:
     + SessionStore
     + GrantStore
     + RoomStore
+    + BrokerStore
 {
 }
 
@@ -296,6 +356,7 @@ impl<T> Store for T where
         + SessionStore
         + GrantStore
         + RoomStore
+        + BrokerStore
 {
 }
 
@@ -316,6 +377,10 @@ pub enum Invalidation {
     SigningKeys,
     /// An access token, grant or session was revoked: cached "not revoked" answers are dropped.
     Revocations,
+    /// A consent request was answered or a credential changed: whoever waits on `id` re-reads it.
+    Broker {
+        id: uuid::Uuid,
+    },
     /// Everything: after a node lost its notification connection and may have missed events.
     All,
 }
@@ -328,4 +393,65 @@ pub trait Notifier: Send + Sync {
     /// Delivers a room event to the other nodes (the sending node has delivered it locally):
     /// `notice` is a [`crate::rooms::RoomNotice`] as JSON, serialised once by the sender, which checked its size.
     async fn route(&self, notice: &str) -> Result<()>;
+}
+
+/// A client's credentials at a third-party token endpoint.
+#[derive(Clone, Copy)]
+pub struct UpstreamClient<'a> {
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a str>,
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UpstreamTokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_in: Option<i64>,
+    /// Granted scopes, when they differ from the requested ones.
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for UpstreamTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamTokens")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a third-party call gave no tokens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    /// The provider answered with an OAuth error (RFC 6749 §5.2), e.g. `invalid_grant`.
+    #[error("the provider answered {error}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Rejected { error: String, description: Option<String> },
+    /// No usable answer: unreachable, timed out, a 5xx, too large or malformed. Worth retrying.
+    #[error("the provider could not be used: {0}")]
+    Transient(String),
+}
+
+/// Outbound calls to third-party OAuth providers (SPEC §7, §9.6). The implementation enforces
+/// the transport policy (https only unless insecure upstreams are allowed, no redirects, bounded
+/// size and time) on every call; `check_endpoint` lets input be refused before anything starts.
+#[async_trait]
+pub trait Upstream: Send + Sync {
+    /// `Invalid` naming `field` when requests to `url` would be refused.
+    fn check_endpoint(&self, field: &str, url: &str) -> Result<()>;
+    /// POSTs `form` to a token endpoint, authenticating as `client`.
+    async fn token(
+        &self,
+        endpoint: &str,
+        client: UpstreamClient<'_>,
+        form: &[(&str, &str)],
+    ) -> Result<UpstreamTokens, UpstreamError>;
+    /// Revokes `token` (RFC 7009) with `token_type_hint` = `hint`.
+    async fn revoke(
+        &self,
+        endpoint: &str,
+        client: UpstreamClient<'_>,
+        token: &str,
+        hint: &str,
+    ) -> Result<(), UpstreamError>;
 }

@@ -47,6 +47,11 @@ pub struct Config {
     /// Seconds between keep-alive pings on room sockets (default 10, at most 15); a socket silent
     /// for two periods is dropped, so a dead participant is gone within 30 s.
     pub room_keepalive_secs: u64,
+    /// Let the room secrets broker call third-party providers over plain http on loopback
+    /// addresses (SPEC §9.6); for local testing only.
+    pub allow_insecure_upstreams: bool,
+    /// How long one call to a third-party provider may take, in seconds (default 10, 1–60).
+    pub upstream_timeout_secs: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -82,6 +87,8 @@ impl Default for Config {
             jwks_max_age_secs: 300,
             access_token_alg: "ES256".into(),
             room_keepalive_secs: 10,
+            allow_insecure_upstreams: false,
+            upstream_timeout_secs: 10,
         }
     }
 }
@@ -138,6 +145,10 @@ impl Config {
         anyhow::ensure!(
             (1..=15).contains(&config.room_keepalive_secs),
             "room_keepalive_secs must be between 1 and 15"
+        );
+        anyhow::ensure!(
+            (1..=60).contains(&config.upstream_timeout_secs),
+            "upstream_timeout_secs must be between 1 and 60"
         );
         anyhow::ensure!(
             (0..=86_400).contains(&config.jwks_max_age_secs),
@@ -217,6 +228,8 @@ struct OverrideLayer {
     admin_email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     admin_password_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allow_insecure_upstreams: Option<bool>,
 }
 
 impl From<&Overrides> for OverrideLayer {
@@ -231,6 +244,7 @@ impl From<&Overrides> for OverrideLayer {
             bootstrap_file: o.bootstrap_file.clone(),
             admin_email: o.admin_email.clone(),
             admin_password_file: o.admin_password_file.clone(),
+            allow_insecure_upstreams: o.allow_insecure_upstreams,
         }
     }
 }

@@ -61,6 +61,9 @@ impl From<Error> for ApiError {
             Error::NotFound(what) => Self::not_found(what),
             Error::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             Error::Unavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            Error::Upstream(m) => Self::new(StatusCode::BAD_GATEWAY, "upstream_error", m),
+            Error::Timeout(m) => Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", m),
+            Error::Rejected(m) => Self::new(StatusCode::FORBIDDEN, "rejected", m),
             Error::Unexpected(source) => {
                 tracing::error!(error = ?source, "request failed");
                 Self::new(

@@ -10,6 +10,7 @@ mod notify;
 mod openapi;
 mod routes;
 mod state;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ use gatehouse_core::ports::Notifier;
 use gatehouse_core::rng::SystemRng;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::{BootstrapOptions, BootstrapOutcome};
-use gatehouse_core::time::SystemClock;
+use gatehouse_core::time::{Clock, SystemClock};
 use gatehouse_core::{Deps, Gatehouse};
 use gatehouse_store::Database;
 use tokio::sync::watch;
@@ -45,6 +46,7 @@ pub struct Overrides {
     pub bootstrap_file: Option<PathBuf>,
     pub admin_email: Option<String>,
     pub admin_password_file: Option<PathBuf>,
+    pub allow_insecure_upstreams: Option<bool>,
 }
 
 /// A running server.
@@ -56,6 +58,8 @@ pub struct Server {
     /// First-start credentials, when this start created them.
     pub bootstrap: Option<BootstrapOutcome>,
     gh: Arc<Gatehouse>,
+    /// How long shutdown waits for code exchanges and refreshes with third parties to finish.
+    broker_grace: std::time::Duration,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     db: Database,
@@ -81,12 +85,21 @@ impl Server {
         for t in self.tasks {
             let _ = t.await;
         }
+        // A provider's answer may hold the only copy of a rotated refresh token: let it be saved.
+        if !self.gh.broker_settled(self.broker_grace).await {
+            tracing::warn!("stopping with an exchange or refresh still waiting for its provider");
+        }
         self.db.close().await;
     }
 }
 
 /// Opens storage, loads keys, bootstraps a new database, binds and serves in the background.
 pub async fn start(config: &Config) -> anyhow::Result<Server> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`start`] on another clock (tests move time forward to expire tokens).
+pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
     config::ensure_private_dir(&config.data_dir)?;
     let master = load_master_key(config)?;
     let url = config.database_url();
@@ -107,7 +120,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
             "issuer {issuer:?} must be an https URL (http only on loopback); set --issuer to the public URL"
         )
     })?;
-    let gh = Arc::new(open_gatehouse(&db, master, config.provider(&issuer)).await?);
+    let gh = Arc::new(open_gatehouse(&db, master, config, &issuer, clock).await?);
     // The bootstrap file is created before the first-start data is committed: credentials that
     // cannot be written must not be generated, or they would be lost for good.
     let reserved = match &config.bootstrap_file {
@@ -171,6 +184,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
         issuer,
         bootstrap,
         gh,
+        broker_grace: std::time::Duration::from_secs(config.upstream_timeout_secs + 5),
         stop,
         tasks,
         db,
@@ -181,7 +195,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
 async fn open_gatehouse(
     db: &Database,
     master: MasterKey,
-    provider: gatehouse_core::service::ProviderConfig,
+    config: &Config,
+    issuer: &str,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Gatehouse> {
     let notifier: Arc<dyn Notifier> = match db.pg_pool() {
         Some(pool) => Arc::new(notify::PgNotifier::new(pool.clone())),
@@ -190,10 +206,14 @@ async fn open_gatehouse(
     let deps = Deps {
         store: db.store(),
         notifier,
-        clock: Arc::new(SystemClock),
+        clock,
         rng: Arc::new(SystemRng::default()),
+        upstream: Arc::new(upstream::HttpUpstream::new(
+            config.allow_insecure_upstreams,
+            std::time::Duration::from_secs(config.upstream_timeout_secs),
+        )?),
     };
-    Ok(Gatehouse::open(deps, master, provider).await?)
+    Ok(Gatehouse::open(deps, master, config.provider(issuer)).await?)
 }
 
 /// How often each node runs the provider's upkeep (key rotation and removal, purging):
@@ -232,11 +252,18 @@ where
 
 /// Longest time a request may take, body included (exports of 100,000 clients fit well inside).
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The same for [`routes::waiting_routes`]: the longest consent wait, the code exchange after
+/// it, and a margin.
+const WAITING_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900 + 60);
 
 fn app(state: Arc<AppState>, max_body: usize) -> Router {
     use axum::http::{HeaderValue, StatusCode, header};
     use tower_http::set_header::SetResponseHeaderLayer;
+    let timeout = |limit| tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limit);
     routes::router()
+        // A slow client cannot hold a request (and its body read) open for ever.
+        .layer(timeout(REQUEST_TIMEOUT))
+        .merge(routes::waiting_routes().layer(timeout(WAITING_REQUEST_TIMEOUT)))
         .fallback(|| async { error::ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(
@@ -247,11 +274,6 @@ fn app(state: Arc<AppState>, max_body: usize) -> Router {
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(DefaultBodyLimit::max(max_body))
-        // A slow client cannot hold a request (and its body read) open for ever.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
         // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -375,7 +397,8 @@ pub async fn run_keys_rotate(overrides: Overrides) -> anyhow::Result<Vec<Schedul
     let master = load_master_key(&config)?;
     let db = Database::connect(&config.database_url()).await?;
     db.migrate().await?;
-    let gh = open_gatehouse(&db, master, config.provider(&config.issuer(&config.listen))).await?;
+    let issuer = config.issuer(&config.listen);
+    let gh = open_gatehouse(&db, master, &config, &issuer, Arc::new(SystemClock)).await?;
     let rotated = gh
         .rotate_signing_keys(&gatehouse_core::jose::SigningAlg::ALL)
         .await?

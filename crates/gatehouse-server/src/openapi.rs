@@ -6,11 +6,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::routes::accounts::*;
 use crate::routes::system;
-use crate::routes::{api_keys, clients, external_oauth, participants, room_channel, rooms, secrets};
+use crate::routes::{api_keys, clients, external_oauth, participants, room_channel, room_secrets, rooms, secrets};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Gatehouse REST API", description = "Projects, API keys, participant tokens, rooms and room grants, the OAuth client registry, external OAuth registrations, project secrets and the audit log."),
+    info(title = "Gatehouse REST API", description = "Projects, API keys, participant tokens, rooms and room grants, room secrets and the third-party OAuth broker, the OAuth client registry, external OAuth registrations, project secrets and the audit log."),
     paths(
         system::healthz, system::readyz,
         create_project, list_projects, get_project, update_project, delete_project, role,
@@ -18,12 +18,19 @@ use crate::routes::{api_keys, clients, external_oauth, participants, room_channe
         api_keys::create, api_keys::list, api_keys::revoke,
         participants::create, participants::validate,
         rooms::create, rooms::list, rooms::get, rooms::delete, rooms::put_grant, rooms::list_grants, rooms::delete_grant, rooms::connect,
-        room_channel::join, room_channel::participants,
+        room_channel::join, room_channel::participants, room_secrets::list, room_secrets::rest,
         clients::create, clients::list, clients::get, clients::update, clients::delete, clients::rotate_secret, clients::export,
         external_oauth::create, external_oauth::list, external_oauth::update, external_oauth::delete,
         secrets::create, secrets::list, secrets::get, secrets::update, secrets::delete,
         system::audit,
     ),
+    // The bodies of the `secrets.*` operations, which share one REST route.
+    components(schemas(
+        gatehouse_types::RequestOAuthToken, gatehouse_types::OAuthClientConfig, gatehouse_types::OAuthToken,
+        gatehouse_types::GetOfflineOAuthToken, gatehouse_types::OfflineOAuthToken,
+        gatehouse_types::ProvideOAuthAuthorization, gatehouse_types::RejectOAuthAuthorization,
+        gatehouse_types::DeleteRoomSecret, gatehouse_types::ConsentPrompt,
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

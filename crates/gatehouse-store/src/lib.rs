@@ -1,10 +1,11 @@
 //! SQLite and PostgreSQL implementations of Gatehouse's storage ports.
 //!
 //! The backend is chosen once, from the database URL. Both backends run the same SQL (written
-//! once, in [`accounts`], [`registry`], [`provider`] and [`rooms`], and instantiated per backend
+//! once, in [`accounts`], [`registry`], [`provider`], [`rooms`] and [`broker`], and instantiated per backend
 //! by macro), so behaviour cannot drift between them; only the migrations differ, in column types.
 
 mod accounts;
+mod broker;
 mod migrate;
 mod provider;
 mod registry;

@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_oauth_provider"),
     migration!(3, "0003_refresh_rotation_in_one_statement"),
     migration!(4, "0004_rooms"),
+    migration!(5, "0005_room_secrets"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -9,6 +9,7 @@ mod clients;
 mod external_oauth;
 mod oauth;
 mod participants;
+mod room_secrets;
 mod rooms;
 mod secrets;
 
@@ -18,6 +19,7 @@ pub use clients::*;
 pub use external_oauth::*;
 pub use oauth::*;
 pub use participants::*;
+pub use room_secrets::*;
 pub use rooms::*;
 pub use secrets::*;
 

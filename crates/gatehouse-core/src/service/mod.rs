@@ -4,6 +4,7 @@
 pub mod accounts;
 mod api_keys;
 mod bootstrap;
+mod broker;
 mod clients;
 pub mod oauth;
 mod participants;
@@ -13,6 +14,7 @@ mod rooms;
 
 pub use api_keys::api_key_dto;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
+pub use broker::{MAX_PENDING_PER_ROOM, REFRESH_MARGIN_SECS};
 pub use clients::ExportFile;
 pub use oauth::ProviderConfig;
 pub use project_secrets::project_secret_dto;
@@ -32,7 +34,7 @@ use crate::jose::Hs256Key;
 use crate::keyring::Keyring;
 use crate::model::{ApiKeyRecord, AuditRecord, Sealed};
 use crate::password::PasswordHasher;
-use crate::ports::{Invalidation, Notifier, Page, Store};
+use crate::ports::{Invalidation, Notifier, Page, Store, Upstream};
 use crate::rng::Rng;
 use crate::rooms::Hub;
 use crate::time::Clock;
@@ -48,6 +50,8 @@ pub struct Deps {
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Rng>,
+    /// Third-party OAuth providers, for the room secrets broker.
+    pub upstream: Arc<dyn Upstream>,
 }
 
 /// The application: every use case is a method.
@@ -66,6 +70,7 @@ pub struct Gatehouse {
     /// This process, as other nodes know it.
     node: NodeId,
     hub: Hub,
+    broker: broker::Broker,
 }
 
 impl Gatehouse {
@@ -87,6 +92,7 @@ impl Gatehouse {
             provider: oauth::Provider::new(provider),
             node: NodeId::from_uuid(uuid::Uuid::new_v4()),
             hub: Hub::default(),
+            broker: broker::Broker::new(deps.upstream),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)
@@ -127,6 +133,7 @@ impl Gatehouse {
                 self.close_revoked_participants().await;
             }
             Invalidation::Revocations => self.provider.active.invalidate(|_, _| false),
+            Invalidation::Broker { id } => self.broker.signals.signal(*id),
             Invalidation::SigningKeys => {
                 self.provider.verified.invalidate(|_, _| false);
                 self.reload_keys_logged().await;

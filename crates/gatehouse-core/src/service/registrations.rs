@@ -187,6 +187,30 @@ impl Gatehouse {
         self.seal(r.project_id, &secret_aad(r), plaintext).await
     }
 
+    /// A registration as the broker uses it, with its client secret opened: one of the project,
+    /// or of `room` when given (a room sees the project's and its own).
+    pub(super) async fn registration_for_broker(
+        &self,
+        project: ProjectId,
+        room: Option<&str>,
+        id: RegistrationId,
+    ) -> Result<(Registration, Option<String>)> {
+        let r = self
+            .store
+            .get_registration(project, id)
+            .await?
+            .filter(|r| room.is_none() || r.room_name.is_none() || r.room_name.as_deref() == room)
+            .ok_or(Error::NotFound("registration"))?;
+        let secret = match &r.client_secret {
+            Some(sealed) => {
+                let bytes = self.open_sealed(project, &secret_aad(&r), sealed).await?;
+                Some(String::from_utf8(bytes).map_err(Error::unexpected)?)
+            }
+            None => None,
+        };
+        Ok((r, secret))
+    }
+
     async fn load_registration(
         &self,
         project: ProjectId,
@@ -211,15 +235,8 @@ fn endpoints(input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
     if let Some(u) = &o.issuer {
         check_web_url("oauth.issuer", u)?;
     }
-    let scopes_ok = o
-        .scopes
-        .as_ref()
-        .is_none_or(|s| s.len() <= MAX_SCOPES && s.iter().all(|x| !x.is_empty() && x.len() <= 200 && !x.contains(' ')));
-    if !scopes_ok {
-        return Err(Error::invalid(
-            "oauth.scopes",
-            format!("at most {MAX_SCOPES} scopes of 1-200 characters without spaces"),
-        ));
+    if let Some(scopes) = &o.scopes {
+        check_scopes("oauth.scopes", scopes)?;
     }
     Ok(ProviderEndpoints {
         authorization_endpoint: o.authorization_endpoint.clone(),
@@ -229,6 +246,22 @@ fn endpoints(input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
         scopes: o.scopes.clone(),
         no_pkce: o.no_pkce.unwrap_or(false),
     })
+}
+
+/// Checks a provider's scope list: at most 100 scopes of 1–200 characters without spaces or controls.
+pub(super) fn check_scopes(field: &str, scopes: &[String]) -> Result<()> {
+    let ok = scopes.len() <= MAX_SCOPES
+        && scopes
+            .iter()
+            .all(|x| !x.is_empty() && x.len() <= 200 && !x.chars().any(|c| c == ' ' || c.is_control()));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("at most {MAX_SCOPES} scopes of 1-200 characters without spaces"),
+        ))
+    }
 }
 
 fn bounded(field: &str, v: &str) -> Result<()> {

@@ -9,6 +9,7 @@ pub(crate) mod oauth;
 pub(crate) mod pages;
 pub(crate) mod participants;
 pub(crate) mod room_channel;
+pub(crate) mod room_secrets;
 pub(crate) mod rooms;
 pub(crate) mod secrets;
 pub(crate) mod system;
@@ -74,6 +75,7 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/rooms/{room_name}", get(room_channel::join))
         .route("/rooms/{room_name}/participants", get(room_channel::participants))
+        .route("/rooms/{room_name}/secrets", get(room_secrets::list))
         .route("/accounts/users", post(create_user))
         .route("/accounts/profiles/me", get(profile))
         .route(
@@ -122,6 +124,12 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 /// The authorization server: protocol endpoints and the sign-in pages.
+/// Routes whose answer may wait for a person: `secrets.request_oauth_token` over REST waits up
+/// to its timeout (at most 15 minutes) for the participant's consent.
+pub fn waiting_routes() -> Router<Arc<AppState>> {
+    Router::new().route("/rooms/{room_name}/secrets/{operation}", post(room_secrets::rest))
+}
+
 fn provider_routes() -> Router<Arc<AppState>> {
     use oauth::{authorize, discovery, token};
     use pages::{account, device};

@@ -5,6 +5,7 @@
 //! else a `Sec-WebSocket-Protocol` entry `bearer.<token>`, and refuses anything but a valid token
 //! with a grant for the room with 401 before upgrading.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
 use gatehouse_core::Error;
 use gatehouse_core::participant::Verified;
 use gatehouse_core::rooms::{Close, Membership, Presence, RoomKey};
@@ -19,6 +22,7 @@ use gatehouse_types as t;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use super::room_secrets;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
@@ -27,6 +31,9 @@ use crate::state::AppState;
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// How long a send to a participant may wait on its socket before the participant counts as gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests a connection may have under way at once (a consent request waits for minutes); more
+/// are answered `too_many_requests` at once.
+const MAX_IN_FLIGHT: usize = 32;
 /// How long the close frame may take: a peer that does not read gets no more time than this.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The subprotocol of the room channel; a client that offers subprotocols should offer it.
@@ -74,7 +81,7 @@ fn chosen_protocol(headers: &HeaderMap) -> Option<String> {
     }
 }
 
-async fn admit(s: &AppState, headers: &HeaderMap, query: Option<&str>, room: &str) -> ApiResult<Verified> {
+pub(super) async fn admit(s: &AppState, headers: &HeaderMap, query: Option<&str>, room: &str) -> ApiResult<Verified> {
     let token = entry_token(headers, query)
         .ok_or_else(|| ApiError::unauthorized("a participant token is required (Bearer, ?token= or bearer.<token>)"))?;
     Ok(s.gh.admit_to_room(&token, room).await?)
@@ -203,6 +210,8 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
     // The connection lasts no longer than its token.
     let expired = tokio::time::sleep(p.s.gh.token_lifetime(p.who).unwrap_or(Duration::MAX));
     tokio::pin!(expired);
+    // Requests run side by side, each answered when done: a slow one delays nothing else.
+    let mut answers: FuturesUnordered<Pin<Box<dyn Future<Output = String> + Send + '_>>> = FuturesUnordered::new();
     loop {
         tokio::select! {
             biased;
@@ -219,10 +228,18 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
                 };
                 silence.as_mut().reset(Instant::now() + 2 * keepalive);
                 match msg {
-                    Message::Text(text) => match p.request(text.as_str()).await {
-                        Ok(reply) => send(socket, Message::Text(reply.into())).await.ok()?,
-                        Err(why) => return Some(why),
-                    },
+                    Message::Text(text) => {
+                        let (id, op, body) = match parse_request(text.as_str()) {
+                            Ok(request) => request,
+                            Err(why) => return Some(why),
+                        };
+                        if answers.len() >= MAX_IN_FLIGHT {
+                            let busy = ("too_many_requests", format!("at most {MAX_IN_FLIGHT} requests may be under way at once"));
+                            send(socket, Message::Text(reply(&id, Err(busy)).into())).await.ok()?;
+                        } else {
+                            answers.push(Box::pin(async move { reply(&id, p.operation(&op, body).await) }));
+                        }
+                    }
                     Message::Binary(_) => return Some(BINARY),
                     Message::Ping(_) | Message::Pong(_) => {}
                     Message::Close(_) => return None,
@@ -232,6 +249,9 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
                 Some(frame) => send(socket, Message::Text(frame.as_ref().into())).await.ok()?,
                 None => return Some(closed.borrow().unwrap_or(Close::TOO_SLOW)),
             },
+            Some(answer) = answers.next(), if !answers.is_empty() => {
+                send(socket, Message::Text(answer.into())).await.ok()?;
+            }
             _ = ping.tick() => send(socket, Message::Ping(Default::default())).await.ok()?,
         }
     }
@@ -261,24 +281,29 @@ const NOT_A_REQUEST: Close = Close {
     reason: "unknown frame: requests are {\"id\": <number>, \"type\": <operation>, \"body\": {...}}",
 };
 
-impl Participant<'_> {
-    /// Answers one text frame: the response to send, or why to close.
-    async fn request(&self, text: &str) -> Result<String, Close> {
-        let frame: Value = serde_json::from_str(text).map_err(|_| NOT_JSON)?;
-        let (Some(id), Some(op)) = (
-            frame.get("id").filter(|id| id.is_number()),
-            frame.get("type").and_then(Value::as_str),
-        ) else {
-            return Err(NOT_A_REQUEST);
-        };
-        let body = frame.get("body").cloned().unwrap_or(Value::Null);
-        let reply = match self.operation(op, body).await {
-            Ok(body) => json!({ "id": id, "ok": true, "body": body }),
-            Err((code, message)) => json!({ "id": id, "ok": false, "error": { "code": code, "message": message } }),
-        };
-        Ok(reply.to_string())
-    }
+/// A request frame's id, operation and body, or why to close.
+fn parse_request(text: &str) -> Result<(Value, String, Value), Close> {
+    let mut frame: Value = serde_json::from_str(text).map_err(|_| NOT_JSON)?;
+    let (Some(id), Some(op)) = (
+        frame.get("id").filter(|id| id.is_number()).cloned(),
+        frame.get("type").and_then(Value::as_str).map(str::to_owned),
+    ) else {
+        return Err(NOT_A_REQUEST);
+    };
+    let body = frame.get_mut("body").map(Value::take).unwrap_or(Value::Null);
+    Ok((id, op, body))
+}
 
+/// The response frame to request `id`.
+fn reply(id: &Value, outcome: Result<Value, (&'static str, String)>) -> String {
+    match outcome {
+        Ok(body) => json!({ "id": id, "ok": true, "body": body }),
+        Err((code, message)) => json!({ "id": id, "ok": false, "error": { "code": code, "message": message } }),
+    }
+    .to_string()
+}
+
+impl Participant<'_> {
     /// Runs one operation: its response body, or an error code and message.
     async fn operation(&self, op: &str, body: Value) -> Result<Value, (&'static str, String)> {
         let result = match op {
@@ -289,7 +314,16 @@ impl Participant<'_> {
                 Ok(req) => self.s.gh.send_message(self.me, self.who, req).await.map(|()| json!({})),
                 Err(e) => Err(Error::invalid("body", e.to_string())),
             },
-            _ => return Err(("unknown_operation", format!("unknown operation {op:?}"))),
+            _ => match op.strip_prefix("secrets.") {
+                Some(secrets_op) => {
+                    let room = &self.me.room_name;
+                    match room_secrets::operation(self.s, self.who, room, Some(self.me.id), secrets_op, body).await {
+                        Some(answer) => answer,
+                        None => return Err(("unknown_operation", format!("unknown operation {op:?}"))),
+                    }
+                }
+                None => return Err(("unknown_operation", format!("unknown operation {op:?}"))),
+            },
         };
         result.map_err(|e| {
             let api = ApiError::from(e);

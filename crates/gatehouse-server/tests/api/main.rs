@@ -3,6 +3,7 @@
 //! reachable: an unreachable database fails the run instead of skipping it).
 
 mod accounts;
+mod broker;
 mod clients;
 mod exports;
 mod input;
@@ -16,6 +17,7 @@ mod secrets;
 
 use std::path::PathBuf;
 
+use gatehouse_core::time::{Clock, SystemClock};
 use gatehouse_server::{Config, Server};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -97,12 +99,21 @@ impl TestServer {
 
     /// Starts a server on a fresh database of `backend`, with settings changed by `tune`.
     pub async fn spawn_fresh(backend: Backend, tune: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_clocked(backend, tune, std::sync::Arc::new(SystemClock)).await
+    }
+
+    /// [`TestServer::spawn_fresh`] on `clock` (tests move it forward to expire tokens).
+    pub async fn spawn_clocked(
+        backend: Backend,
+        tune: impl FnOnce(&mut Config),
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!("gatehouse-test-{}", uuid::Uuid::new_v4()));
         let database_url = match &backend {
             Backend::Sqlite => format!("sqlite://{}", dir.join("gatehouse.db").display()),
             Backend::Postgres { admin_url } => create_pg_database(admin_url).await,
         };
-        let mut s = Self::spawn_tuned(backend, dir, database_url, tune).await;
+        let mut s = Self::spawn_on_clock(backend, dir, database_url, tune, clock).await;
         s.owned = true;
         s
     }
@@ -120,12 +131,25 @@ impl TestServer {
         database_url: String,
         tune: impl FnOnce(&mut Config),
     ) -> Self {
+        Self::spawn_on_clock(backend, dir, database_url, tune, std::sync::Arc::new(SystemClock)).await
+    }
+
+    /// [`TestServer::spawn_tuned`] on `clock`.
+    pub async fn spawn_on_clock(
+        backend: Backend,
+        dir: PathBuf,
+        database_url: String,
+        tune: impl FnOnce(&mut Config),
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Self {
         let mut config = Config {
             max_body_bytes: 64 * 1024,
             ..test_config(&dir, &database_url)
         };
         tune(&mut config);
-        let server = gatehouse_server::start(&config).await.expect("server starts");
+        let server = gatehouse_server::start_with_clock(&config, clock)
+            .await
+            .expect("server starts");
         let (admin_key, system_project) = match &server.bootstrap {
             Some(b) => (b.api_key.expose_secret().to_owned(), b.project_id.to_string()),
             None => (String::new(), String::new()),
@@ -258,6 +282,21 @@ impl TestServer {
     /// The application of this node.
     pub fn gatehouse(&self) -> &std::sync::Arc<gatehouse_core::Gatehouse> {
         self.server.as_ref().expect("running").gatehouse()
+    }
+
+    /// Stops the server but keeps its data, to start it again with [`TestServer::resume`].
+    pub async fn pause(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+    }
+
+    /// Starts a paused server again on the same address and data, on `clock`.
+    pub async fn resume(&mut self, clock: std::sync::Arc<dyn Clock>) {
+        let listen = self.base.trim_start_matches("http://").to_owned();
+        let (dir, url) = (self.dir.clone(), self.database_url.clone());
+        let mut again = Self::spawn_on_clock(self.backend.clone(), dir, url, |c| c.listen = listen, clock).await;
+        self.server = again.server.take();
     }
 
     /// Stops the server; a server that created its database and directory removes them.

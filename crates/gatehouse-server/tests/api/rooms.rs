@@ -18,7 +18,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::nodes::{two_nodes, within_a_second};
 use crate::{TestServer, api_test, backends};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Where a room entry point finds the token.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +29,7 @@ enum Carry {
 }
 
 /// A participant token for `name` in `room`, minted over REST with `api`.
-async fn token(s: &TestServer, key: &str, project: &str, name: &str, room: &str, api: Value) -> String {
+pub(crate) async fn token(s: &TestServer, key: &str, project: &str, name: &str, room: &str, api: Value) -> String {
     let body = json!({ "name": name, "room_name": room, "role": "agent", "api": api });
     let (st, t) = s
         .call_as(
@@ -74,7 +74,7 @@ async fn open(s: &TestServer, room: &str, token: &str, carry: Carry) -> Result<W
 }
 
 /// Joins and reads `room_ready`; returns the socket and the participant id.
-async fn join(s: &TestServer, room: &str, token: &str) -> (Ws, String) {
+pub(crate) async fn join(s: &TestServer, room: &str, token: &str) -> (Ws, String) {
     let mut ws = open(s, room, token, Carry::Header).await.expect("joins");
     let ready = next(&mut ws).await;
     assert_eq!(ready["type"], "room_ready", "{ready}");
@@ -84,7 +84,7 @@ async fn join(s: &TestServer, room: &str, token: &str) -> (Ws, String) {
 }
 
 /// The next JSON text frame, within 10 s.
-async fn next(ws: &mut Ws) -> Value {
+pub(crate) async fn next(ws: &mut Ws) -> Value {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await
@@ -100,7 +100,7 @@ async fn next(ws: &mut Ws) -> Value {
 }
 
 /// The next event of `kind`, skipping others.
-async fn event(ws: &mut Ws, kind: &str) -> Value {
+pub(crate) async fn event(ws: &mut Ws, kind: &str) -> Value {
     loop {
         let f = next(ws).await;
         if f["type"] == kind {
@@ -110,7 +110,7 @@ async fn event(ws: &mut Ws, kind: &str) -> Value {
 }
 
 /// Sends request `id` and returns its response, skipping events.
-async fn call(ws: &mut Ws, id: i64, op: &str, body: Value) -> Value {
+pub(crate) async fn call(ws: &mut Ws, id: i64, op: &str, body: Value) -> Value {
     let frame = json!({ "id": id, "type": op, "body": body });
     ws.send(Message::Text(frame.to_string().into())).await.unwrap();
     loop {

@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// File holding the first admin's password (also GATEHOUSE_ADMIN_PASSWORD_FILE).
     #[arg(long, value_name = "FILE")]
     pub admin_password_file: Option<PathBuf>,
+    /// Let the room secrets broker call third-party providers over plain http on loopback
+    /// addresses, for local testing (also GATEHOUSE_ALLOW_INSECURE_UPSTREAMS).
+    #[arg(long)]
+    pub allow_insecure_upstreams: bool,
 }
 
 /// Flags of `gatehouse migrate`.
@@ -71,6 +75,7 @@ impl From<ServeArgs> for Overrides {
             bootstrap_file,
             admin_email,
             admin_password_file,
+            allow_insecure_upstreams,
         } = args;
         Self {
             listen,
@@ -79,6 +84,7 @@ impl From<ServeArgs> for Overrides {
             bootstrap_file,
             admin_email,
             admin_password_file,
+            allow_insecure_upstreams: allow_insecure_upstreams.then_some(true),
             ..storage.into()
         }
     }

@@ -144,9 +144,12 @@ impl Gatehouse {
         if !removable.is_empty() {
             self.reload_signing_keys().await?;
         }
-        let purged = self.store.purge_expired(now).await?;
+        let purged = self.store.purge_expired(now).await? + self.purge_oauth_requests().await?;
         if purged > 0 {
-            tracing::debug!(rows = purged, "purged expired codes, tokens and sessions");
+            tracing::debug!(
+                rows = purged,
+                "purged expired codes, tokens, sessions and consent requests"
+            );
         }
         Ok(())
     }

@@ -1,0 +1,57 @@
+-- Room secrets (SPEC §7): credentials of third-party providers kept for participants, and consent
+-- requests waiting for a participant's answer. Tokens, refresh tokens, inline client secrets and
+-- PKCE verifiers are sealed under the project's data key (`data_key_id`), bound to their row.
+-- Timestamps are Unix milliseconds.
+
+CREATE TABLE room_secrets (
+    id UUID PRIMARY KEY,
+    project_id UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    room_name TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    -- '' when not delegated.
+    delegated_to TEXT NOT NULL,
+    authorization_endpoint TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    -- The rest of the provider's settings (token and revocation endpoints, issuer, registration).
+    provider TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    sealed BYTEA NOT NULL,
+    data_key_id UUID NOT NULL,
+    expires_at BIGINT,
+    needs_consent BOOLEAN NOT NULL,
+    -- Bumped by every change of the sealed tokens; part of their AEAD binding.
+    generation BIGINT NOT NULL,
+    -- The one refresh in progress across every node (SPEC §7.4).
+    lease_holder UUID,
+    lease_until BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (project_id, room_name, owner, authorization_endpoint, client_id, delegated_to)
+);
+CREATE INDEX room_secrets_by_delegate ON room_secrets (project_id, room_name, delegated_to);
+
+CREATE TABLE oauth_requests (
+    id UUID PRIMARY KEY,
+    project_id UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    -- The keyed hash of the `request_id` given to the participant.
+    request_hash BYTEA NOT NULL UNIQUE,
+    room_name TEXT NOT NULL,
+    requester TEXT NOT NULL,
+    requester_participant UUID,
+    target UUID NOT NULL,
+    target_name TEXT NOT NULL,
+    delegate_to TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    sealed BYTEA NOT NULL,
+    data_key_id UUID NOT NULL,
+    state TEXT NOT NULL,
+    -- pending, exchanging, done (outcome: the secret's id) or failed (outcome: why, as JSON).
+    status TEXT NOT NULL,
+    outcome TEXT,
+    expires_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX oauth_requests_by_room ON oauth_requests (project_id, room_name, status);
+CREATE INDEX oauth_requests_by_expiry ON oauth_requests (expires_at);
