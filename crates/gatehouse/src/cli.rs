@@ -12,8 +12,8 @@ use gatehouse_client::Credential;
 
 use crate::commands::{
     api_key::ApiKeyCommand, audit::AuditCommand, auth::AuthCommand, client::ClientCommand, keys::KeysCommand,
-    project::ProjectCommand, room::RoomCommand, secret::SecretCommand, serve::MigrateArgs, serve::ServeArgs,
-    token::TokenArgs,
+    oauth2::OAuth2Command, project::ProjectCommand, room::RoomCommand, secret::SecretCommand, serve::MigrateArgs,
+    serve::ServeArgs, token::TokenArgs,
 };
 
 /// Help heading of the options every command accepts.
@@ -99,6 +99,10 @@ pub enum Command {
     /// Rooms of the project, room grants, and connecting to a room as yourself.
     #[command(subcommand)]
     Room(RoomCommand),
+    /// Third-party OAuth credentials of a room: ask a participant for consent, read stored
+    /// tokens, list and delete them (the room secrets broker).
+    #[command(subcommand)]
+    Oauth2(OAuth2Command),
     /// Mint a participant token from a spec file: signed locally with an API key, or by the
     /// server for a signed-in user.
     Token(TokenArgs),

@@ -4,6 +4,7 @@ mod accounts;
 mod oauth;
 mod oauth_clients;
 mod project_data;
+mod room_secrets;
 mod rooms;
 
 pub use oauth::DEVICE_CODE_GRANT;

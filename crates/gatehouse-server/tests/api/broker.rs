@@ -38,14 +38,14 @@ impl Clock for Shifted {
 }
 
 /// The third-party provider: a Gatehouse with a user and a client for the consent callback.
-struct Provider {
-    s: TestServer,
+pub(crate) struct Provider {
+    pub(crate) s: TestServer,
     client_id: String,
-    secret: String,
+    pub(crate) secret: String,
 }
 
 impl Provider {
-    async fn start(clock: Arc<dyn Clock>) -> Self {
+    pub(crate) async fn start(clock: Arc<dyn Clock>) -> Self {
         let s = TestServer::spawn_clocked(Backend::Sqlite, |_| {}, clock).await;
         s.user(EMAIL, PASSWORD).await;
         let settings = json!({
@@ -64,7 +64,7 @@ impl Provider {
     }
 
     /// The provider as a request's inline `oauth`.
-    fn oauth(&self) -> Value {
+    pub(crate) fn oauth(&self) -> Value {
         let b = &self.s.base;
         json!({
             "client_id": self.client_id,
@@ -79,7 +79,7 @@ impl Provider {
 
     /// What the participant's page does with a prompt: opens the provider's page with the
     /// challenge, signs in and allows; returns the redirect's `code` and `iss`.
-    async fn consent(&self, prompt: &Value) -> (String, String) {
+    pub(crate) async fn consent(&self, prompt: &Value) -> (String, String) {
         let text = |k: &str| prompt["request"][k].as_str().unwrap().to_owned();
         let scopes: Vec<&str> = prompt["request"]["scopes"]
             .as_array()
@@ -129,7 +129,7 @@ impl Provider {
 }
 
 /// A broker node that may call the loopback provider over http.
-fn insecure(c: &mut Config) {
+pub(crate) fn insecure(c: &mut Config) {
     c.allow_insecure_upstreams = true;
     c.upstream_timeout_secs = 2;
 }
@@ -140,13 +140,13 @@ async fn participant(s: &TestServer, key: &str, project: &str, name: &str, secre
 }
 
 /// `POST /rooms/{ROOM}/secrets/{op}` with `token`; status and body.
-async fn rest(s: &TestServer, token: &str, op: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn rest(s: &TestServer, token: &str, op: &str, body: Value) -> (u16, Value) {
     s.call_as(token, Method::POST, &format!("/rooms/{ROOM}/secrets/{op}"), Some(body))
         .await
 }
 
 /// The same, owned, for a request that waits for a consent in a task of its own.
-fn ask(s: &TestServer, token: &str, body: Value) -> tokio::task::JoinHandle<(u16, Value)> {
+pub(crate) fn ask(s: &TestServer, token: &str, body: Value) -> tokio::task::JoinHandle<(u16, Value)> {
     let (http, url, token) = (
         s.http.clone(),
         format!("{}/rooms/{ROOM}/secrets/request_oauth_token", s.base),
@@ -159,20 +159,20 @@ fn ask(s: &TestServer, token: &str, body: Value) -> tokio::task::JoinHandle<(u16
     })
 }
 
-async fn offline(s: &TestServer, token: &str, body: Value) -> Value {
+pub(crate) async fn offline(s: &TestServer, token: &str, body: Value) -> Value {
     let (st, v) = rest(s, token, "get_offline_oauth_token", body).await;
     assert_eq!(st, 200, "{v}");
     v["access_token"].clone()
 }
 
 /// One project on a broker node, with an agent and alice (the participant asked), both in the room.
-struct Scene {
+pub(crate) struct Scene {
     project: String,
     key: String,
-    agent: String,
-    alice: String,
-    alice_ws: Ws,
-    alice_id: String,
+    pub(crate) agent: String,
+    pub(crate) alice: String,
+    pub(crate) alice_ws: Ws,
+    pub(crate) alice_id: String,
 }
 
 impl Scene {
@@ -183,7 +183,7 @@ impl Scene {
     }
 }
 
-async fn scene(s: &TestServer) -> Scene {
+pub(crate) async fn scene(s: &TestServer) -> Scene {
     let (project, key) = s.project("Broker").await;
     let agent = participant(s, &key, &project, "agent", json!({})).await;
     let alice = participant(s, &key, &project, "alice", json!({})).await;
@@ -198,7 +198,7 @@ async fn scene(s: &TestServer) -> Scene {
     }
 }
 
-fn request(p: &Provider, participant_id: &str) -> Value {
+pub(crate) fn request(p: &Provider, participant_id: &str) -> Value {
     json!({ "oauth": p.oauth(), "redirect_uri": CALLBACK, "participant_id": participant_id, "timeout": 60 })
 }
 

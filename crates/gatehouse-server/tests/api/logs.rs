@@ -8,7 +8,9 @@ use gatehouse_testkit::Browser;
 use reqwest::Method;
 use serde_json::json;
 
+use crate::broker::{Provider, ask, insecure, offline, request, rest, scene};
 use crate::oauth_flows::{app, authorize_url, introspect, pkce, post_form, refresh, token};
+use crate::rooms::event;
 use crate::{Backend, TestServer};
 
 #[derive(Clone, Default)]
@@ -167,5 +169,37 @@ async fn run_every_flow() -> Vec<(&'static str, String)> {
         .await;
     secrets.push(("wrong password", wrong.to_owned()));
     s.stop().await;
+    secrets.extend(broker_flow().await);
+    secrets
+}
+
+/// A consent through the room secrets broker, a refresh-free offline get and a delete; returns
+/// the secrets involved.
+async fn broker_flow() -> Vec<(&'static str, String)> {
+    let p = Provider::start(std::sync::Arc::new(gatehouse_core::time::SystemClock)).await;
+    let s = TestServer::spawn_fresh(Backend::Sqlite, insecure).await;
+    let mut sc = scene(&s).await;
+    let asked = ask(&s, &sc.agent, request(&p, &sc.alice_id));
+    let prompt = event(&mut sc.alice_ws, "secrets.request_oauth_token").await;
+    let (code, iss) = p.consent(&prompt).await;
+    let provide = json!({ "request_id": prompt["request_id"], "code": code, "iss": iss, "state": prompt["state"] });
+    assert_eq!(rest(&s, &sc.alice, "provide_oauth_authorization", provide).await.0, 200);
+    let (st, answer) = asked.await.unwrap();
+    assert_eq!(st, 200, "{answer}");
+    let access = answer["access_token"].as_str().unwrap().to_owned();
+    let by_alice = json!({ "oauth": p.oauth(), "delegated_by": "alice" });
+    assert_eq!(offline(&s, &sc.agent, by_alice).await, access.as_str());
+    let id = rest(&s, &sc.agent, "list", json!({})).await.1["secrets"][0]["id"].clone();
+    assert_eq!(rest(&s, &sc.agent, "delete", json!({ "id": id })).await.0, 200);
+    let secrets = vec![
+        ("third-party access token", access),
+        ("third-party client secret", p.secret.clone()),
+        ("third-party authorization code", code),
+        ("consent request_id", prompt["request_id"].as_str().unwrap().to_owned()),
+        ("consent state", prompt["state"].as_str().unwrap().to_owned()),
+        ("agent's participant token", sc.agent.clone()),
+    ];
+    s.stop().await;
+    p.s.stop().await;
     secrets
 }

@@ -56,26 +56,32 @@ fn parse_spec(text: &str, ttl: u32) -> Result<CreateParticipantToken> {
     })
 }
 
+/// The API key to sign participant tokens with here, when the credential is one (`ma-…`);
+/// `None` for a user's access token, whose tokens the server mints.
+pub(super) fn signing_key(ctx: &Ctx<'_>) -> Result<Option<ApiKeyValue>> {
+    let Some(k) = &ctx.global().api_key else {
+        return Ok(None);
+    };
+    if !k.expose_secret().starts_with("ma-") {
+        return Ok(None);
+    }
+    let key = ApiKeyValue::parse(k.expose_secret()).map_err(|_| anyhow!("--api-key is not a valid API key"))?;
+    if let Some(p) = &ctx.global().project
+        && *p != key.project_id.to_string()
+    {
+        bail!(
+            "the API key signs for its own project {}, not {p:?}; leave out --project",
+            key.project_id
+        );
+    }
+    Ok(Some(key))
+}
+
 /// Prints a participant token for the spec.
 pub async fn run(ctx: &mut Ctx<'_>, args: TokenArgs) -> Result<()> {
     let request = parse_spec(&read_input(&args.input)?, args.ttl)?;
-    // An `ma-…` credential signs here; anything else is a user's access token.
-    let key = match &ctx.global().api_key {
-        Some(k) if k.expose_secret().starts_with("ma-") => {
-            Some(ApiKeyValue::parse(k.expose_secret()).map_err(|_| anyhow!("--api-key is not a valid API key"))?)
-        }
-        _ => None,
-    };
-    let token = match key {
+    let token = match signing_key(ctx)? {
         Some(key) => {
-            if let Some(p) = &ctx.global().project
-                && *p != key.project_id.to_string()
-            {
-                bail!(
-                    "the API key signs for its own project {}, not {p:?}; leave out --project",
-                    key.project_id
-                );
-            }
             let claims = ParticipantClaims::from_request(request, SystemClock.now())?;
             claims.sign(key.id, key.project_id, key.secret.expose_secret().as_bytes())?
         }

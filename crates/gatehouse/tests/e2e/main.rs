@@ -102,6 +102,11 @@ struct Gatehouse {
 
 impl Gatehouse {
     async fn start(backend: &Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// [`Gatehouse::start`] with settings changed by `tune`.
+    async fn start_with(backend: &Backend, tune: impl FnOnce(&mut gatehouse_server::Config)) -> Self {
         let dir = std::env::temp_dir().join(format!("gatehouse-cli-e2e-{}", uuid::Uuid::new_v4().simple()));
         let (database_url, pg) = match backend {
             Backend::Sqlite => (format!("sqlite://{}", dir.join("gatehouse.db").display()), None),
@@ -119,12 +124,13 @@ impl Gatehouse {
                 (url.to_string(), Some((admin_url.clone(), name)))
             }
         };
-        let config = gatehouse_server::Config {
+        let mut config = gatehouse_server::Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.clone(),
             database_url: Some(database_url.clone()),
             ..gatehouse_server::Config::default()
         };
+        tune(&mut config);
         let server = gatehouse_server::start(&config).await.expect("the server starts");
         let bootstrap = server.bootstrap.as_ref().expect("a fresh database is bootstrapped");
         Self {
@@ -220,6 +226,7 @@ macro_rules! e2e_test {
 mod auth;
 mod keys;
 mod nodes;
+mod oauth2;
 mod rooms;
 
 e2e_test!(the_readme_walkthrough_works_end_to_end, |gh| {

@@ -31,13 +31,13 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A status and the body exactly as the server sent it.
 #[derive(Debug, Clone, PartialEq)]
-struct Answer {
+pub(super) struct Answer {
     status: u16,
     body: String,
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
     }
 }
@@ -108,7 +108,7 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
-fn bearer(key: &str) -> String {
+pub(super) fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }
 
@@ -119,7 +119,7 @@ fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
 }
 
-fn post_form(base: &str, path: &str, auth: &str, pairs: &[(&str, &str)]) -> Answer {
+pub(super) fn post_form(base: &str, path: &str, auth: &str, pairs: &[(&str, &str)]) -> Answer {
     let body = form(pairs);
     send(
         base,
