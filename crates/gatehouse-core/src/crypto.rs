@@ -85,15 +85,6 @@ impl MasterKey {
     pub fn unwrap_blob(&self, wrapped: &[u8], context: &str) -> Result<Vec<u8>> {
         open_with(&self.key, context.as_bytes(), wrapped)
     }
-
-    /// Unwraps a data key; fails if the key, the context or the bytes differ.
-    pub fn unwrap_key(&self, wrapped: &[u8], context: &str) -> Result<[u8; KEY_LEN]> {
-        let plain = open_with(&self.key, context.as_bytes(), wrapped)?;
-        plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::unexpected(anyhow::anyhow!("wrapped key has the wrong length")))
-    }
 }
 
 /// A per-project data key (AES-256-GCM).
@@ -252,9 +243,9 @@ mod tests {
         let m = MasterKey::from_bytes(&[1; 32]);
         let other = MasterKey::from_bytes(&[2; 32]);
         let w = m.wrap(&rng(), &[9; 32], "project-a");
-        assert_eq!(m.unwrap_key(&w, "project-a").unwrap(), [9; 32]);
-        assert!(m.unwrap_key(&w, "project-b").is_err());
-        assert!(other.unwrap_key(&w, "project-a").is_err());
+        assert_eq!(m.unwrap_blob(&w, "project-a").unwrap(), [9; 32]);
+        assert!(m.unwrap_blob(&w, "project-b").is_err());
+        assert!(other.unwrap_blob(&w, "project-a").is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use crate::crypto::{DataKey, KEY_LEN, KeyedHasher, MasterKey, RowAad};
 use crate::error::{Error, Result};
 use crate::ids::{DataKeyId, ProjectId, new_row_id};
-use crate::model::{DataKeyRecord, Sealed};
+use crate::model::{DataKeyRecord, MasterWrappedKind, Sealed};
 use crate::ports::Store;
 use crate::rng::{Rng, random_bytes};
 use crate::time::Clock;
@@ -15,9 +15,37 @@ use crate::time::Clock;
 const HASH_KEY_SETTING: &str = "keyed_hash_key";
 const HASH_KEY_CONTEXT: &str = "gatehouse/keyed-hash-key";
 
+/// The master key, and while a rotation is under way the one it replaces.
+#[derive(Debug)]
+pub struct MasterKeys {
+    /// Wraps everything new, and unwraps what it wrapped.
+    pub current: MasterKey,
+    /// Unwraps what is still wrapped by the replaced key, until `keys rotate-master` re-wraps it.
+    pub previous: Option<MasterKey>,
+}
+
+impl From<MasterKey> for MasterKeys {
+    fn from(current: MasterKey) -> Self {
+        Self {
+            current,
+            previous: None,
+        }
+    }
+}
+
+/// What `keys rotate-master` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rewrapped {
+    /// Values re-wrapped under the current master key.
+    pub rewrapped: u64,
+    /// Values already under it.
+    pub current: u64,
+}
+
 /// Keys in memory. Unwrapped data keys are cached by id; the newest per project is remembered.
 pub struct Keyring {
     master: MasterKey,
+    previous: Option<MasterKey>,
     hasher: KeyedHasher,
     data_keys: RwLock<HashMap<DataKeyId, Arc<DataKey>>>,
     current: RwLock<HashMap<ProjectId, DataKeyId>>,
@@ -32,20 +60,25 @@ impl std::fmt::Debug for Keyring {
 }
 
 impl Keyring {
-    /// Loads the keyed-hash key (creating it on a new database). Fails when the master key is not
-    /// the one this database was created with: nothing could be decrypted with it.
-    pub async fn load(master: MasterKey, store: &dyn Store, rng: &dyn Rng) -> Result<Self> {
+    /// Loads the keyed-hash key (creating it on a new database). Fails when neither master key
+    /// is one this database was wrapped with: nothing could be decrypted.
+    pub async fn load(keys: MasterKeys, store: &dyn Store, rng: &dyn Rng) -> Result<Self> {
+        let MasterKeys {
+            current: master,
+            previous,
+        } = keys;
         let fresh = master.wrap(rng, &random_bytes::<KEY_LEN>(rng), HASH_KEY_CONTEXT);
         let wrapped = store.init_setting(HASH_KEY_SETTING, &fresh).await?;
-        let key = master.unwrap_key(&wrapped, HASH_KEY_CONTEXT).map_err(|_| {
+        let bytes = unwrap_with(&master, previous.as_ref(), &wrapped, HASH_KEY_CONTEXT).map_err(|_| {
             Error::unexpected(anyhow::anyhow!(
                 "the master key (fingerprint {}) does not match this database; refusing to start",
                 master.id()
             ))
         })?;
         Ok(Self {
-            hasher: KeyedHasher::new(&key),
+            hasher: KeyedHasher::new(&key_bytes(&bytes, "the keyed-hash key")?),
             master,
+            previous,
             data_keys: RwLock::default(),
             current: RwLock::default(),
         })
@@ -54,6 +87,52 @@ impl Keyring {
     /// The master key, for secrets wrapped directly by it (signing keys).
     pub fn master(&self) -> &MasterKey {
         &self.master
+    }
+
+    /// Opens a value wrapped by the master key, or by the previous one during a rotation.
+    pub fn unwrap_blob(&self, wrapped: &[u8], context: &str) -> Result<Vec<u8>> {
+        unwrap_with(&self.master, self.previous.as_ref(), wrapped, context)
+    }
+
+    /// Re-wraps every value still wrapped by the previous master key under the current one
+    /// (`gatehouse keys rotate-master`). Each value is replaced only if it did not change
+    /// meanwhile, so running nodes may keep working; a value neither key opens stops the run.
+    /// `progress` hears (done, total) after each value.
+    pub async fn rotate_master(
+        &self,
+        store: &dyn Store,
+        rng: &dyn Rng,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Rewrapped> {
+        let items = store.list_master_wrapped(&[HASH_KEY_SETTING]).await?;
+        let total = items.len() as u64;
+        let mut done = Rewrapped::default();
+        for (n, item) in items.iter().enumerate() {
+            let context = master_context(&item.kind);
+            if self.master.unwrap_blob(&item.wrapped, &context).is_ok() {
+                done.current += 1;
+            } else {
+                let previous = self.previous.as_ref().ok_or_else(|| {
+                    Error::unexpected(anyhow::anyhow!(
+                        "{:?} is not wrapped by the master key; give the previous one to re-wrap it",
+                        item.kind
+                    ))
+                })?;
+                let plain = previous
+                    .unwrap_blob(&item.wrapped, &context)
+                    .map_err(|_| Error::unexpected(anyhow::anyhow!("{:?} opens with neither master key", item.kind)))?;
+                let rewrapped = self.master.wrap_blob(rng, &plain, &context);
+                if !store.rewrap(item, &rewrapped, self.master.id()).await? {
+                    return Err(Error::Conflict(format!(
+                        "{:?} changed during the rotation; run it again",
+                        item.kind
+                    )));
+                }
+                done.rewrapped += 1;
+            }
+            progress(n as u64 + 1, total);
+        }
+        Ok(done)
     }
 
     /// The keyed hash for high-entropy secrets.
@@ -153,17 +232,43 @@ impl Keyring {
     }
 
     fn unwrap_record(&self, record: &DataKeyRecord) -> Result<Arc<DataKey>> {
-        let bytes = self
-            .master
-            .unwrap_key(&record.wrapped, &wrap_context(record.project_id, record.id))?;
-        let key = Arc::new(DataKey::from_bytes(&bytes));
+        let plain = self.unwrap_blob(&record.wrapped, &wrap_context(record.project_id, record.id))?;
+        let key = Arc::new(DataKey::from_bytes(&key_bytes(&plain, "a data key")?));
         write(&self.data_keys).insert(record.id, key.clone());
         Ok(key)
     }
 }
 
+fn unwrap_with(master: &MasterKey, previous: Option<&MasterKey>, wrapped: &[u8], context: &str) -> Result<Vec<u8>> {
+    match (master.unwrap_blob(wrapped, context), previous) {
+        (Ok(plain), _) => Ok(plain),
+        (Err(_), Some(previous)) => previous.unwrap_blob(wrapped, context),
+        (Err(e), None) => Err(e),
+    }
+}
+
+fn key_bytes(plain: &[u8], what: &str) -> Result<[u8; KEY_LEN]> {
+    plain
+        .try_into()
+        .map_err(|_| Error::unexpected(anyhow::anyhow!("{what} has the wrong length")))
+}
+
 fn wrap_context(project: ProjectId, id: DataKeyId) -> String {
     format!("gatehouse/data-key|{project}|{id}")
+}
+
+/// The associated data a master-wrapped value was wrapped with.
+fn master_context(kind: &MasterWrappedKind) -> String {
+    match kind {
+        MasterWrappedKind::Setting { .. } => HASH_KEY_CONTEXT.to_owned(),
+        MasterWrappedKind::SigningKey { kid } => signing_key_context(kid),
+        MasterWrappedKind::DataKey { project, id } => wrap_context(*project, *id),
+    }
+}
+
+/// The associated data of a signing key's wrapped private key.
+pub(crate) fn signing_key_context(kid: &str) -> String {
+    format!("gatehouse/signing-key|{kid}")
 }
 
 /// Locks never stay poisoned: the maps hold plain data that a panicking writer cannot corrupt.

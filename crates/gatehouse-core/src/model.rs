@@ -57,6 +57,32 @@ impl std::fmt::Debug for Sealed {
     }
 }
 
+/// A value the master key wraps directly, as `gatehouse keys rotate-master` re-wraps it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterWrapped {
+    pub kind: MasterWrappedKind,
+    pub wrapped: Vec<u8>,
+}
+
+impl std::fmt::Debug for MasterWrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterWrapped")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which value: its table and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterWrappedKind {
+    /// A server setting (the keyed-hash key).
+    Setting { key: String },
+    /// A signing key's private key.
+    SigningKey { kid: String },
+    /// A project's data key.
+    DataKey { project: ProjectId, id: DataKeyId },
+}
+
 /// A project's data key, wrapped by the master key whose fingerprint is `master_key_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataKeyRecord {

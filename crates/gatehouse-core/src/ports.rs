@@ -133,6 +133,12 @@ pub trait SystemStore: Send + Sync {
     async fn init_setting(&self, key: &str, value: &[u8]) -> Result<Vec<u8>>;
     /// Writes the plan in one transaction unless a system project exists; true when written.
     async fn bootstrap(&self, plan: &BootstrapPlan) -> Result<bool>;
+    /// Everything the master key wraps directly: the named settings, the signing keys' private
+    /// keys and every project's data keys.
+    async fn list_master_wrapped(&self, settings: &[&str]) -> Result<Vec<MasterWrapped>>;
+    /// Replaces one wrapped value by its re-wrapping under the master key `master_key_id`;
+    /// false when it changed meanwhile.
+    async fn rewrap(&self, item: &MasterWrapped, new: &[u8], master_key_id: &str) -> Result<bool>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 }

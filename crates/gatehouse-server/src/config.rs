@@ -26,6 +26,11 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// The master key itself (base64 or hex), instead of a file.
     pub master_key: Option<String>,
+    /// The master key being replaced, during a rotation (`keys rotate-master`): what it wrapped
+    /// is still readable until re-wrapped.
+    pub previous_master_key_file: Option<PathBuf>,
+    /// The previous master key itself, instead of a file.
+    pub previous_master_key: Option<String>,
     /// `text` (default) or `json`.
     pub log_format: String,
     /// Write first-start credentials here as JSON (mode 0600).
@@ -63,6 +68,11 @@ impl std::fmt::Debug for Config {
             .field("issuer", &self.issuer)
             .field("master_key_file", &self.master_key_file)
             .field("master_key", &self.master_key.as_ref().map(|_| "[redacted]"))
+            .field("previous_master_key_file", &self.previous_master_key_file)
+            .field(
+                "previous_master_key",
+                &self.previous_master_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("log_format", &self.log_format)
             .finish_non_exhaustive()
     }
@@ -77,6 +87,8 @@ impl Default for Config {
             issuer: None,
             master_key_file: None,
             master_key: None,
+            previous_master_key_file: None,
+            previous_master_key: None,
             log_format: "text".into(),
             bootstrap_file: None,
             admin_email: None,
@@ -94,7 +106,7 @@ impl Default for Config {
 }
 
 /// Settings whose value may come from a file named by `GATEHOUSE_<NAME>_FILE`.
-const SECRET_SETTINGS: &[&str] = &["DATABASE_URL", "MASTER_KEY"];
+const SECRET_SETTINGS: &[&str] = &["DATABASE_URL", "MASTER_KEY", "PREVIOUS_MASTER_KEY"];
 
 impl Config {
     /// Layers the sources; `env` is the process environment (a parameter so tests need not touch it).
@@ -221,6 +233,8 @@ struct OverrideLayer {
     #[serde(skip_serializing_if = "Option::is_none")]
     master_key_file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    previous_master_key_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bootstrap_file: Option<PathBuf>,
@@ -240,6 +254,7 @@ impl From<&Overrides> for OverrideLayer {
             database_url: o.database_url.clone(),
             issuer: o.issuer.clone(),
             master_key_file: o.master_key_file.clone(),
+            previous_master_key_file: o.previous_master_key_file.clone(),
             log_format: o.log_format.clone(),
             bootstrap_file: o.bootstrap_file.clone(),
             admin_email: o.admin_email.clone(),

@@ -20,6 +20,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use gatehouse_core::crypto::MasterKey;
+use gatehouse_core::keyring::{MasterKeys, Rewrapped};
 use gatehouse_core::ports::Notifier;
 use gatehouse_core::rng::SystemRng;
 use gatehouse_core::secret::SecretString;
@@ -42,6 +43,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub issuer: Option<String>,
     pub master_key_file: Option<PathBuf>,
+    pub previous_master_key_file: Option<PathBuf>,
     pub log_format: Option<String>,
     pub bootstrap_file: Option<PathBuf>,
     pub admin_email: Option<String>,
@@ -101,7 +103,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
 /// [`start`] on another clock (tests move time forward to expire tokens).
 pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
     config::ensure_private_dir(&config.data_dir)?;
-    let master = load_master_key(config)?;
+    let master = load_master_keys(config)?;
     let url = config.database_url();
     let db = Database::connect(&url)
         .await
@@ -194,7 +196,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
 /// The application over `db`, with the notifier its backend needs.
 async fn open_gatehouse(
     db: &Database,
-    master: MasterKey,
+    master: MasterKeys,
     config: &Config,
     issuer: &str,
     clock: Arc<dyn Clock>,
@@ -302,6 +304,27 @@ fn bootstrap_options(config: &Config, issuer: &str) -> anyhow::Result<BootstrapO
 }
 
 /// The master key from `master_key`, or from its file, created (mode 0600) when missing.
+/// The master key and, during a rotation, the previous one.
+fn load_master_keys(config: &Config) -> anyhow::Result<MasterKeys> {
+    let previous = match (&config.previous_master_key, &config.previous_master_key_file) {
+        (Some(k), _) => Some(MasterKey::parse(k.as_bytes()).context("GATEHOUSE_PREVIOUS_MASTER_KEY is unusable")?),
+        (None, Some(path)) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading the previous master key file {}", path.display()))?;
+            warn_if_shared(path);
+            Some(
+                MasterKey::parse(&bytes)
+                    .with_context(|| format!("the previous master key file {} is unusable", path.display()))?,
+            )
+        }
+        (None, None) => None,
+    };
+    Ok(MasterKeys {
+        current: load_master_key(config)?,
+        previous,
+    })
+}
+
 fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
     if let Some(k) = &config.master_key {
         return MasterKey::parse(k.as_bytes()).context("GATEHOUSE_MASTER_KEY is unusable; refusing to start");
@@ -390,15 +413,8 @@ pub struct ScheduledKey {
 /// keys (SPEC §5.3). Running nodes hear of it through `LISTEN/NOTIFY` on PostgreSQL, and through
 /// their periodic reload otherwise.
 pub async fn run_keys_rotate(overrides: Overrides) -> anyhow::Result<Vec<ScheduledKey>> {
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let (config, _) = Config::load(&overrides, &env)?;
-    init_logging(&config.log_format);
-    config::ensure_private_dir(&config.data_dir)?;
-    let master = load_master_key(&config)?;
-    let db = Database::connect(&config.database_url()).await?;
-    db.migrate().await?;
-    let issuer = config.issuer(&config.listen);
-    let gh = open_gatehouse(&db, master, &config, &issuer, Arc::new(SystemClock)).await?;
+    let (config, _) = load_config(&overrides)?;
+    let (gh, db) = open_storage(&config).await?;
     let rotated = gh
         .rotate_signing_keys(&gatehouse_core::jose::SigningAlg::ALL)
         .await?
@@ -411,6 +427,49 @@ pub async fn run_keys_rotate(overrides: Overrides) -> anyhow::Result<Vec<Schedul
         .collect();
     db.close().await;
     Ok(rotated)
+}
+
+/// `gatehouse keys rotate-master`: re-wraps every data key, signing key and the keyed-hash key
+/// still wrapped by the previous master key under the (new) master key, one row at a time, while
+/// servers keep running. `progress` hears (done, total).
+pub async fn run_keys_rotate_master(
+    overrides: Overrides,
+    progress: impl FnMut(u64, u64),
+) -> anyhow::Result<(String, Rewrapped)> {
+    let (config, _) = load_config(&overrides)?;
+    anyhow::ensure!(
+        config.master_key.is_some() || config.master_key_path().exists(),
+        "the new master key file {} does not exist; create it first (32 random bytes, base64)",
+        config.master_key_path().display()
+    );
+    anyhow::ensure!(
+        config.previous_master_key.is_some() || config.previous_master_key_file.is_some(),
+        "give the master key being replaced with --previous-master-key-file"
+    );
+    let (gh, db) = open_storage(&config).await?;
+    let fingerprint = load_master_key(&config)?.id().to_owned();
+    let done = gh.rotate_master_key(progress).await;
+    db.close().await;
+    Ok((fingerprint, done?))
+}
+
+fn load_config(overrides: &Overrides) -> anyhow::Result<(Config, Vec<String>)> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let loaded = Config::load(overrides, &env)?;
+    init_logging(&loaded.0.log_format);
+    Ok(loaded)
+}
+
+/// The application over the configured storage (migrated), for commands that work on the
+/// database directly rather than through a server.
+async fn open_storage(config: &Config) -> anyhow::Result<(Gatehouse, Database)> {
+    config::ensure_private_dir(&config.data_dir)?;
+    let master = load_master_keys(config)?;
+    let db = Database::connect(&config.database_url()).await?;
+    db.migrate().await?;
+    let issuer = config.issuer(&config.listen);
+    let gh = open_gatehouse(&db, master, config, &issuer, Arc::new(SystemClock)).await?;
+    Ok((gh, db))
 }
 
 /// `{"admin_email", "admin_password", "api_key", "project_id"}` (SPEC §2).

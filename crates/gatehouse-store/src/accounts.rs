@@ -479,6 +479,57 @@ macro_rules! accounts_impl {
                     sqlx::query("SELECT 1").execute(&self.pool).await.map_err(unexpected)?;
                     Ok(())
                 }
+
+                async fn list_master_wrapped(&self, settings: &[&str]) -> Result<Vec<MasterWrapped>> {
+                    let mut all = Vec::new();
+                    for key in settings {
+                        if let Some(wrapped) = self.get_setting(key).await? {
+                            let kind = MasterWrappedKind::Setting { key: (*key).to_owned() };
+                            all.push(MasterWrapped { kind, wrapped });
+                        }
+                    }
+                    let rows = sqlx::query("SELECT kid, private_key FROM signing_keys ORDER BY kid")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    for r in &rows {
+                        let kind = MasterWrappedKind::SigningKey { kid: get(r, "kid")? };
+                        all.push(MasterWrapped { kind, wrapped: get(r, "private_key")? });
+                    }
+                    let rows = sqlx::query("SELECT project_id, id, wrapped FROM data_keys ORDER BY project_id, id")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    for r in &rows {
+                        let kind = MasterWrappedKind::DataKey {
+                            project: ProjectId::from_uuid(get(r, "project_id")?),
+                            id: DataKeyId::from_uuid(get(r, "id")?),
+                        };
+                        all.push(MasterWrapped { kind, wrapped: get(r, "wrapped")? });
+                    }
+                    Ok(all)
+                }
+
+                async fn rewrap(&self, item: &MasterWrapped, new: &[u8], master_key_id: &str) -> Result<bool> {
+                    let query = match &item.kind {
+                        MasterWrappedKind::Setting { key } => sqlx::query("UPDATE settings SET value = $1 WHERE key = $2 AND value = $3")
+                            .bind(new)
+                            .bind(key.as_str())
+                            .bind(item.wrapped.as_slice()),
+                        MasterWrappedKind::SigningKey { kid } => sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2 AND private_key = $3")
+                            .bind(new)
+                            .bind(kid.as_str())
+                            .bind(item.wrapped.as_slice()),
+                        MasterWrappedKind::DataKey { project, id } => sqlx::query("UPDATE data_keys SET wrapped = $1, master_key_id = $4 WHERE id = $2 AND project_id = $5 AND wrapped = $3")
+                            .bind(new)
+                            .bind(id.uuid())
+                            .bind(item.wrapped.as_slice())
+                            .bind(master_key_id)
+                            .bind(project.uuid()),
+                    };
+                    let n = query.execute(&self.pool).await.map_err(unexpected)?.rows_affected();
+                    Ok(n == 1)
+                }
             }
         }
     };

@@ -26,12 +26,11 @@ use std::sync::Arc;
 use crate::access::{Access, MemberFlags, Principal};
 use crate::cache::Cache;
 use crate::clients::Client;
-use crate::crypto::MasterKey;
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, NodeId, ProjectId, new_row_id};
 use crate::jose::Hs256Key;
-use crate::keyring::Keyring;
+use crate::keyring::{Keyring, MasterKeys, Rewrapped};
 use crate::model::{ApiKeyRecord, AuditRecord, Sealed};
 use crate::password::PasswordHasher;
 use crate::ports::{Invalidation, Notifier, Page, Store, Upstream};
@@ -76,8 +75,8 @@ pub struct Gatehouse {
 impl Gatehouse {
     /// Opens the application over migrated storage; fails if `master` is not this database's key.
     /// Signing keys are created when missing and loaded.
-    pub async fn open(deps: Deps, master: MasterKey, provider: ProviderConfig) -> Result<Self> {
-        let keys = Keyring::load(master, deps.store.as_ref(), deps.rng.as_ref()).await?;
+    pub async fn open(deps: Deps, master: impl Into<MasterKeys>, provider: ProviderConfig) -> Result<Self> {
+        let keys = Keyring::load(master.into(), deps.store.as_ref(), deps.rng.as_ref()).await?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let gh = Self {
             store: deps.store,
@@ -96,6 +95,14 @@ impl Gatehouse {
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)
+    }
+
+    /// Re-wraps what the previous master key wraps under the current one, online
+    /// (`gatehouse keys rotate-master`); `progress` hears (done, total).
+    pub async fn rotate_master_key(&self, progress: impl FnMut(u64, u64)) -> Result<Rewrapped> {
+        self.keys
+            .rotate_master(self.store.as_ref(), self.rng.as_ref(), progress)
+            .await
     }
 
     /// Checks that storage answers (`/readyz`).

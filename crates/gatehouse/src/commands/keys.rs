@@ -1,7 +1,10 @@
-//! `gatehouse keys rotate`: schedules the next signing key of every algorithm (SPEC §5.3).
+//! `gatehouse keys rotate`: schedules the next signing key of every algorithm (SPEC §5.3);
+//! `gatehouse keys rotate-master`: re-wraps what the master key wraps under a new one (SPEC §7.5).
 //!
-//! Like `migrate`, this works on the database directly (with the master key), not through the
-//! REST API, so it takes the same storage flags.
+//! Like `migrate`, these work on the database directly (with the master key), not through the
+//! REST API, so they take the same storage flags.
+
+use std::io::IsTerminal as _;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -18,6 +21,19 @@ pub enum KeysCommand {
     /// Promote every algorithm's published *next* key to sign from one JWKS cache period on,
     /// and publish new *next* keys. Running servers pick the change up by themselves.
     Rotate(RotateArgs),
+    /// Re-wrap every data key, signing key and the keyed-hash key still wrapped by the previous
+    /// master key (`--previous-master-key-file`) under the master key (`--master-key-file`, the
+    /// new one), while servers keep running. Run it once every node has both keys configured.
+    RotateMaster(RotateArgs),
+}
+
+/// What `rotate-master` did, as `-o json` prints it.
+#[derive(Debug, Serialize)]
+struct RewrapReport {
+    /// Fingerprint of the master key everything is now wrapped by.
+    master_key: String,
+    rewrapped: u64,
+    already_current: u64,
 }
 
 /// Flags of `gatehouse keys rotate`: where the configuration and the data are.
@@ -42,6 +58,46 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: KeysCommand) -> Result<()> {
         KeysCommand::Rotate(args) => {
             let scheduled = gatehouse_server::run_keys_rotate(args.storage.into()).await?;
             print_scheduled(ctx, &scheduled)
+        }
+        KeysCommand::RotateMaster(args) => {
+            let (master_key, done) =
+                gatehouse_server::run_keys_rotate_master(args.storage.into(), progress_bar()).await?;
+            let report = RewrapReport {
+                master_key,
+                rewrapped: done.rewrapped,
+                already_current: done.current,
+            };
+            if ctx.json() {
+                return ctx.print_json(&report);
+            }
+            ctx.line(&format!(
+                "Re-wrapped {} value(s) under master key {} ({} already were). Once every node runs with the new key, remove the previous one from their configuration.",
+                report.rewrapped, report.master_key, report.already_current
+            ))
+        }
+    }
+}
+
+/// Progress on standard error: a bar on a terminal, a line per tenth otherwise.
+fn progress_bar() -> impl FnMut(u64, u64) {
+    const WIDTH: u64 = 30;
+    let terminal = std::io::stderr().is_terminal();
+    let mut tenths_shown = 0;
+    move |done, total| {
+        if terminal {
+            let filled = (done * WIDTH / total.max(1)) as usize;
+            let empty = WIDTH as usize - filled;
+            eprint!(
+                "\rRe-wrapping [{}{}] {done}/{total}",
+                "#".repeat(filled),
+                " ".repeat(empty)
+            );
+            if done == total {
+                eprintln!();
+            }
+        } else if done == total || done * 10 / total.max(1) > tenths_shown {
+            tenths_shown = done * 10 / total.max(1);
+            eprintln!("re-wrapped {done}/{total}");
         }
     }
 }

@@ -25,6 +25,10 @@ pub struct StorageArgs {
     /// File holding the 256-bit master key (also GATEHOUSE_MASTER_KEY_FILE).
     #[arg(long, value_name = "FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// File holding the master key being replaced, while `keys rotate-master` re-wraps what it
+    /// wrapped (also GATEHOUSE_PREVIOUS_MASTER_KEY_FILE).
+    #[arg(long, value_name = "FILE")]
+    pub previous_master_key_file: Option<PathBuf>,
 }
 
 /// Flags of `gatehouse serve`. Each overrides the TOML file and the environment.
@@ -103,6 +107,7 @@ impl From<StorageArgs> for Overrides {
             data_dir: args.data_dir,
             database_url: args.database_url,
             master_key_file: args.master_key_file,
+            previous_master_key_file: args.previous_master_key_file,
             ..Self::default()
         }
     }

@@ -1,5 +1,7 @@
 //! `keys rotate` on the storage of a running server: it schedules one key per algorithm.
 
+use serde_json::json;
+
 use super::{Gatehouse, parse, str_of};
 
 impl Gatehouse {
@@ -42,3 +44,105 @@ e2e_test!(keys_rotate_schedules_a_new_key_for_every_algorithm, |gh| {
         );
     }
 });
+
+/// `{"TOKEN":"s3cret"}` in base64.
+const SECRET_DATA: &str = "eyJUT0tFTiI6InMzY3JldCJ9";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_master_rewraps_everything_online() {
+    for backend in super::backends() {
+        let mut gh = Gatehouse::start(&backend).await;
+        let (_, key) = gh.project_with_key("Vault").await;
+        let secret = gh
+            .json_as(
+                &key,
+                r#"secret create --name app-env --type keys --data '{"TOKEN":"s3cret"}'"#,
+            )
+            .await;
+        let secret_id = str_of(&secret, "id").to_owned();
+        let spec = gh.file("spec.yaml");
+        std::fs::write(
+            &spec,
+            "version: v1\nkind: ParticipantToken\nidentity: bot\nroom: lobby\n",
+        )
+        .expect("spec");
+        let token = gh.run_as(&key, &format!("token -i {spec}")).await.expect("token");
+        let token = token.trim();
+
+        // A new key, and the rotation while the server runs: it keeps its unwrapped keys in
+        // memory, so it keeps serving.
+        let new_key = gh.file("new.key");
+        std::fs::write(&new_key, "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY\n").expect("new key");
+        let old_key = gh.file("master.key");
+        let flags = format!(
+            "{} --master-key-file '{new_key}' --previous-master-key-file '{old_key}'",
+            gh.storage_flags()
+        );
+        let done = parse(
+            &gh.run(&format!("-o json keys rotate-master {flags}"))
+                .await
+                .expect("rotate-master"),
+        );
+        assert!(done["rewrapped"].as_u64().expect("a count") >= 5, "{done}");
+        assert_eq!(done["already_current"], 0, "{done}");
+        let again = parse(
+            &gh.run(&format!("-o json keys rotate-master {flags}"))
+                .await
+                .expect("again"),
+        );
+        assert_eq!(
+            (&again["rewrapped"], &again["already_current"]),
+            (&json!(0), &done["rewrapped"]),
+            "a second run finds everything re-wrapped"
+        );
+        let shown = gh.json_as(&key, &format!("secret get {secret_id}")).await;
+        assert_eq!(shown["data_base64"], SECRET_DATA, "{shown}");
+
+        // Restarted with the new key alone, everything opens: the keyed-hash key, the data keys
+        // (the API key's secret, the project secret) and the signing keys. The old key alone is
+        // refused.
+        let listen = gh.url.trim_start_matches("http://").to_owned();
+        let with_key = |master: &str| gatehouse_server::Config {
+            listen: listen.clone(),
+            data_dir: gh.dir.clone(),
+            database_url: Some(gh.database_url.clone()),
+            master_key_file: Some(master.into()),
+            ..gatehouse_server::Config::default()
+        };
+        if let Some(server) = gh.server.take() {
+            server.shutdown().await;
+        }
+        let refused = gatehouse_server::start(&with_key(&old_key))
+            .await
+            .err()
+            .expect("the old key is refused");
+        assert!(format!("{refused:#}").contains("does not match"), "{refused:#}");
+        let server = gatehouse_server::start(&with_key(&new_key))
+            .await
+            .expect("starts with the new key");
+        let verified = server
+            .gatehouse()
+            .validate_participant_token(token)
+            .await
+            .expect("the API key opens");
+        assert_eq!(verified.claims.name, "bot");
+        assert!(
+            server.gatehouse().jwks()["keys"]
+                .as_array()
+                .is_some_and(|k| k.len() >= 3)
+        );
+        gh.server = Some(server);
+        let shown = gh.json_as(&key, &format!("secret get {secret_id}")).await;
+        assert_eq!(shown["data_base64"], SECRET_DATA, "{shown}");
+        assert!(
+            gh.run(&format!(
+                "keys rotate-master {} --master-key-file '{new_key}'",
+                gh.storage_flags()
+            ))
+            .await
+            .is_err(),
+            "the previous key is required"
+        );
+        gh.stop().await;
+    }
+}

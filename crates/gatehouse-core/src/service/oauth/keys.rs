@@ -8,16 +8,12 @@ use tracing::instrument;
 use super::super::Gatehouse;
 use crate::error::{Error, Result};
 use crate::jose::{SigningAlg, SigningKey};
-use crate::keyring::write;
+use crate::keyring::{signing_key_context, write};
 use crate::oauth::SigningKeyRecord;
 use crate::oauth::keys::{KeySet, LoadedKey};
 use crate::ports::Invalidation;
 use crate::rng::random_uuid;
 use crate::time::Timestamp;
-
-fn wrap_context(kid: &str) -> String {
-    format!("gatehouse/signing-key|{kid}")
-}
 
 impl Gatehouse {
     /// Reads every stored key and swaps the in-memory set: keys are parsed here once, not per request.
@@ -41,7 +37,7 @@ impl Gatehouse {
     fn parse_signing_key(&self, r: &SigningKeyRecord) -> Result<LoadedKey> {
         let alg = SigningAlg::parse(&r.alg)
             .ok_or_else(|| Error::unexpected(anyhow::anyhow!("signing key {} has unknown alg {}", r.kid, r.alg)))?;
-        let der = self.keys.master().unwrap_blob(&r.private_key, &wrap_context(&r.kid))?;
+        let der = self.keys.unwrap_blob(&r.private_key, &signing_key_context(&r.kid))?;
         Ok(LoadedKey {
             signer: SigningKey::from_pkcs8(r.kid.clone(), alg, &der)?,
             created_at: r.created_at,
@@ -53,10 +49,11 @@ impl Gatehouse {
         let kid = random_uuid(self.rng.as_ref()).simple().to_string();
         let (key, der) = SigningKey::generate(kid.clone(), alg)?;
         let record = SigningKeyRecord {
-            private_key: self
-                .keys
-                .master()
-                .wrap_blob(self.rng.as_ref(), der.expose_secret(), &wrap_context(&kid)),
+            private_key: self.keys.master().wrap_blob(
+                self.rng.as_ref(),
+                der.expose_secret(),
+                &signing_key_context(&kid),
+            ),
             public_jwk: key.public_key().jwk().to_string(),
             kid,
             alg: alg.as_str().to_owned(),
