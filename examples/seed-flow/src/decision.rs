@@ -25,12 +25,7 @@ pub struct Decision {
     pub allowed: bool,
     /// Why, in words.
     pub reason: String,
-    /// What happens next once rooms exist.
-    pub note: &'static str,
 }
-
-/// Step 5 is not there yet; the decision is what would be minted into a participant token.
-pub const NOTE: &str = "participant tokens land with the rooms feature; this prints the decision";
 
 /// Decides for the user with subject `sub` and, when the ID token had one, `email`.
 pub fn decide(sub: &str, email: Option<&str>, name: Option<&str>) -> Decision {
@@ -49,7 +44,6 @@ pub fn decide(sub: &str, email: Option<&str>, name: Option<&str>) -> Decision {
         allowed: room.is_some(),
         room,
         reason,
-        note: NOTE,
     }
 }
 

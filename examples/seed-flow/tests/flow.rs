@@ -1,8 +1,9 @@
-//! SPEC §5.5 end to end: a real Gatehouse (SQLite, port 0), a project client and a user made
-//! through the REST API, the example app on port 0, and a form-following browser going
-//! `/login` → Gatehouse sign-in and consent → `/callback`.
+//! SPEC §5.5 end to end: a real Gatehouse (SQLite, port 0), a project client, an API key and a
+//! user made through the REST API, the example app on port 0, and a form-following browser going
+//! `/login` → Gatehouse sign-in and consent → `/callback`, whose participant token Gatehouse
+//! then validates.
 
-use gatehouse_client::types::{ClientInput, CreateUser, ProjectInput};
+use gatehouse_client::types::{ClientInput, CreateApiKey, CreateUser, ProjectInput};
 use gatehouse_client::{Client, Credential};
 use gatehouse_testkit::Browser;
 use seed_flow::Settings;
@@ -50,14 +51,24 @@ impl Drop for Gatehouse {
     }
 }
 
+/// What the app is configured with at Gatehouse.
+struct Registration<'a> {
+    client_id: &'a str,
+    client_secret: &'a str,
+    project_id: uuid::Uuid,
+    api_key: &'a str,
+}
+
 /// Serves the example app on a loopback port; returns its base URL.
-async fn serve_app(gh: &Gatehouse, client_id: &str, client_secret: &str, listener: tokio::net::TcpListener) -> String {
+async fn serve_app(gh: &Gatehouse, registration: Registration<'_>, listener: tokio::net::TcpListener) -> String {
     let public_url = format!("http://{}", listener.local_addr().expect("addr"));
     let app = seed_flow::app(Settings {
         issuer: gh.url.clone(),
-        client_id: client_id.into(),
-        client_secret: client_secret.into(),
+        client_id: registration.client_id.into(),
+        client_secret: registration.client_secret.into(),
         public_url: public_url.clone(),
+        project_id: registration.project_id,
+        api_key: registration.api_key.into(),
     })
     .await
     .expect("the app discovers Gatehouse");
@@ -66,7 +77,7 @@ async fn serve_app(gh: &Gatehouse, client_id: &str, client_secret: &str, listene
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_signs_in_through_gatehouse_and_gets_the_room_of_their_domain() {
+async fn a_user_signs_in_through_gatehouse_and_gets_a_token_for_the_room_of_their_domain() {
     let gh = Gatehouse::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let app_url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -99,7 +110,25 @@ async fn a_user_signs_in_through_gatehouse_and_gets_the_room_of_their_domain() {
         .await
         .expect("user");
 
-    let app_url = serve_app(&gh, &created.client.client.client_id, &secret, listener).await;
+    let key = gh
+        .admin
+        .create_api_key(
+            project.id,
+            &CreateApiKey {
+                name: "Seed flow example".into(),
+                description: String::new(),
+            },
+        )
+        .await
+        .expect("API key");
+
+    let registration = Registration {
+        client_id: &created.client.client.client_id,
+        client_secret: &secret,
+        project_id: project.id,
+        api_key: &key.value,
+    };
+    let app_url = serve_app(&gh, registration, listener).await;
     let browser = Browser::new(&gh.url);
     let start = browser.get(&format!("{app_url}/login")).await;
     assert_eq!(start.status, 303, "{}", start.body);
@@ -122,6 +151,28 @@ async fn a_user_signs_in_through_gatehouse_and_gets_the_room_of_their_domain() {
     assert_eq!(decision["email"], email);
     assert_eq!(decision["room"], "acme-example");
     assert_eq!(decision["allowed"], true);
+    let room_url = format!("{}/rooms/acme-example", gh.url.replacen("http", "ws", 1));
+    assert_eq!(decision["room_url"], room_url.as_str());
+
+    // The participant token is Gatehouse's: it validates, names the user and grants the room.
+    let token = decision["token"].as_str().expect("a participant token");
+    let validated = reqwest::Client::new()
+        .post(format!("{}/api/participant-token/validate", gh.url))
+        .json(&serde_json::json!({ "token": token }))
+        .send()
+        .await
+        .expect("Gatehouse answers");
+    assert_eq!(validated.status(), 200);
+    let claims: Value = validated.json().await.expect("claims");
+    assert_eq!(claims["name"], email);
+    assert_eq!(claims["sub"], project.id.to_string());
+    let grants = claims["grants"].as_array().expect("grants");
+    for (kind, scope) in [("room", "acme-example"), ("role", "user")] {
+        assert!(
+            grants.iter().any(|g| g["name"] == kind && g["scope"] == scope),
+            "no {kind} grant {scope} in {claims}"
+        );
+    }
 
     // The state is single use: replaying the callback is refused.
     let replay = browser.get(&callback).await;
@@ -133,7 +184,13 @@ async fn a_user_signs_in_through_gatehouse_and_gets_the_room_of_their_domain() {
 async fn a_callback_without_the_browsers_state_cookie_is_refused() {
     let gh = Gatehouse::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let app_url = serve_app(&gh, "unused", "unused", listener).await;
+    let unused = Registration {
+        client_id: "unused",
+        client_secret: "unused",
+        project_id: uuid::Uuid::nil(),
+        api_key: "unused",
+    };
+    let app_url = serve_app(&gh, unused, listener).await;
     let started = Browser::new(&gh.url).get(&format!("{app_url}/login")).await;
     let authorize = url::Url::parse(started.location.as_deref().expect("redirect")).expect("url");
     let state = authorize
