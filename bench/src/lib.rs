@@ -8,6 +8,11 @@ pub mod server;
 
 use std::time::{Duration, Instant};
 
+use gatehouse_core::api_key::ApiKeyValue;
+use gatehouse_core::participant::ParticipantClaims;
+use gatehouse_core::time::{Clock as _, SystemClock};
+use gatehouse_types::CreateParticipantToken;
+
 /// Runs `f` `iterations` times and returns the elapsed time.
 pub fn time<F: FnMut()>(iterations: u64, mut f: F) -> Duration {
     let start = Instant::now();
@@ -20,4 +25,45 @@ pub fn time<F: FnMut()>(iterations: u64, mut f: F) -> Duration {
 /// Operations per second.
 pub fn rate(iterations: u64, elapsed: Duration) -> f64 {
     iterations as f64 / elapsed.as_secs_f64()
+}
+
+/// The `p`-quantile (0–1) of sorted durations.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// A duration in milliseconds, for reports.
+pub fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Signs participant tokens with one API key, as an SDK does.
+pub struct Minter {
+    pub key: ApiKeyValue,
+}
+
+impl Minter {
+    /// A token of `name` for `room`, with the ApiScope `api` when given.
+    pub fn token_with(&self, name: &str, room: &str, api: Option<serde_json::Value>) -> anyhow::Result<String> {
+        let req = CreateParticipantToken {
+            name: name.into(),
+            room_name: Some(room.into()),
+            api,
+            ..Default::default()
+        };
+        let claims = ParticipantClaims::from_request(req, SystemClock.now())?;
+        Ok(claims.sign(
+            self.key.id,
+            self.key.project_id,
+            self.key.secret.expose_secret().as_bytes(),
+        )?)
+    }
+
+    /// A token of `name` for `room` with no api grant.
+    pub fn token(&self, name: &str, room: &str) -> anyhow::Result<String> {
+        self.token_with(name, room, None)
+    }
 }

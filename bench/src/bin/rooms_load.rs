@@ -24,10 +24,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use gatehouse_bench::server::{Gatehouse, PgDatabase, post};
+use gatehouse_bench::{Minter, ms, percentile};
 use gatehouse_core::api_key::ApiKeyValue;
-use gatehouse_core::participant::ParticipantClaims;
-use gatehouse_core::time::{Clock as _, SystemClock};
-use gatehouse_types::CreateParticipantToken;
 use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
@@ -73,27 +71,6 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
-/// Signs participant tokens with one API key, as an SDK does.
-struct Minter {
-    key: ApiKeyValue,
-}
-
-impl Minter {
-    fn token(&self, name: &str, room: &str) -> anyhow::Result<String> {
-        let req = CreateParticipantToken {
-            name: name.into(),
-            room_name: Some(room.into()),
-            ..Default::default()
-        };
-        let claims = ParticipantClaims::from_request(req, SystemClock.now())?;
-        Ok(claims.sign(
-            self.key.id,
-            self.key.project_id,
-            self.key.secret.expose_secret().as_bytes(),
-        )?)
-    }
-}
-
 /// A `participant_joined` event seen by a member: whom it announced and when it arrived.
 type Seen = (String, Instant);
 
@@ -132,17 +109,6 @@ async fn join(
         }
     });
     Ok((took, reader))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
 /// Resident memory of a process, in MiB.

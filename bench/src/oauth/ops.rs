@@ -66,6 +66,11 @@ impl Repeat {
         Self::post(&path, Some(key), "application/json", body.into(), b"\"token\"")
     }
 
+    /// A JSON `POST` as `authorization` (a participant token, for the room endpoints).
+    pub fn json(path: &str, authorization: HeaderValue, body: String, expect: &'static [u8]) -> Self {
+        Self::post(path, Some(authorization), "application/json", body, expect)
+    }
+
     /// Validating a participant token (no credential).
     pub fn validate_participant_token(token: &str) -> Self {
         let body = serde_json::json!({ "token": token }).to_string();

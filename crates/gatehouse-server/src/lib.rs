@@ -255,8 +255,8 @@ where
 /// Longest time a request may take, body included (exports of 100,000 clients fit well inside).
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// The same for [`routes::waiting_routes`]: the longest consent wait, the code exchange after
-/// it, and a margin.
-const WAITING_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900 + 60);
+/// it (at most 65 s more), and a margin.
+const WAITING_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900 + 90);
 
 fn app(state: Arc<AppState>, max_body: usize) -> Router {
     use axum::http::{HeaderValue, StatusCode, header};

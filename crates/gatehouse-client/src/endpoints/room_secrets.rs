@@ -11,8 +11,9 @@ use gatehouse_types::{
 
 use crate::{Client, Error};
 
-/// Longer than the longest consent wait the server allows (900 s), so the server answers first.
-const CONSENT_WAIT_LIMIT: Duration = Duration::from_secs(900 + 60);
+/// Longer than the longest consent wait the server allows (900 s, and 65 s for an exchange under
+/// way), so the server answers first.
+const CONSENT_WAIT_LIMIT: Duration = Duration::from_secs(900 + 120);
 
 impl Client {
     /// `GET /rooms/{room}/secrets`: the caller's own and delegated secrets.

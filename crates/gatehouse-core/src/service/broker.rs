@@ -45,8 +45,9 @@ const MAX_TIMEOUT_SECS: u64 = 900;
 const LEASE_SECS: i64 = 30;
 /// How long a caller waits for another caller's refresh.
 const REFRESH_WAIT: Duration = Duration::from_secs(35);
-/// How long a requester waits past its timeout for a code exchange already under way.
-const EXCHANGE_GRACE: Duration = Duration::from_secs(30);
+/// How long a requester waits past its timeout for a code exchange already under way: the
+/// longest call to a provider (`upstream_timeout_secs` is at most 60) and a margin.
+const EXCHANGE_GRACE: Duration = Duration::from_secs(65);
 /// Waiters re-read storage at least this often, in case a cross-node wake-up was lost.
 const POLL: Duration = Duration::from_millis(250);
 /// Secrets one list returns at most.

@@ -878,3 +878,92 @@ fn ask_offline(s: &TestServer, token: &str, body: Value) -> tokio::task::JoinHan
         let _ = http.post(url).bearer_auth(token).json(&body).send().await;
     })
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_are_used_by_id_with_their_redirect_uris_issuer_and_secret() {
+    let p = Provider::start(Arc::new(SystemClock)).await;
+    for backend in backends() {
+        let s = TestServer::spawn_fresh(backend, insecure).await;
+        let mut sc = scene(&s).await;
+        let o = p.oauth();
+        let registration = |room: Option<&str>| {
+            let (st_path, body) = (
+                match room {
+                    Some(r) => format!("/accounts/projects/{}/rooms/{r}/external-oauth", sc.project),
+                    None => format!("/accounts/projects/{}/external-oauth", sc.project),
+                },
+                json!({
+                    "name": "Provider",
+                    "oauth": {
+                        "authorization_endpoint": o["authorization_endpoint"],
+                        "token_endpoint": o["token_endpoint"],
+                        "revocation_endpoint": o["revocation_endpoint"],
+                        "issuer": o["issuer"],
+                        "scopes": SCOPES,
+                    },
+                    "client_id": p.client_id,
+                    "client_secret": p.secret,
+                    "redirect_uris": [CALLBACK],
+                    "delegated_to": "scheduler",
+                }),
+            );
+            let (s, key) = (&s, sc.key.clone());
+            async move {
+                let (st, v) = s.call_as(&key, Method::POST, &st_path, Some(body)).await;
+                assert_eq!(st, 201, "{v}");
+                v["id"].as_str().unwrap().to_owned()
+            }
+        };
+        let project_wide = registration(None).await;
+        let elsewhere = registration(Some("another-room")).await;
+        let by_id = |id: &str, redirect: &str| json!({ "registration_id": id, "redirect_uri": redirect, "participant_id": sc.alice_id, "timeout": 60 });
+        let (st, v) = rest(
+            &s,
+            &sc.agent,
+            "request_oauth_token",
+            by_id(&project_wide, "http://127.0.0.1:9/consent/callback/"),
+        )
+        .await;
+        assert_eq!(st, 400, "redirect URIs match exactly: {v}");
+        let (st, v) = rest(&s, &sc.agent, "request_oauth_token", by_id(&elsewhere, CALLBACK)).await;
+        assert_eq!(st, 404, "another room's registration is not seen here: {v}");
+        let (st, v) = rest(
+            &s,
+            &sc.agent,
+            "request_oauth_token",
+            by_id(&uuid::Uuid::new_v4().to_string(), CALLBACK),
+        )
+        .await;
+        assert_eq!(st, 404, "{v}");
+
+        // The registration's issuer is checked, its secret used, its delegate the default.
+        let asked = ask(&s, &sc.agent, by_id(&project_wide, CALLBACK));
+        let prompt = event(&mut sc.alice_ws, "secrets.request_oauth_token").await;
+        let (code, _) = p.consent(&prompt).await;
+        let wrong = json!({ "request_id": prompt["request_id"], "code": code, "iss": "https://other.example" });
+        assert_eq!(rest(&s, &sc.alice, "provide_oauth_authorization", wrong).await.0, 400);
+        assert_eq!(asked.await.unwrap().0, 502);
+        let asked = ask(&s, &sc.agent, by_id(&project_wide, CALLBACK));
+        let prompt = event(&mut sc.alice_ws, "secrets.request_oauth_token").await;
+        let (code, iss) = p.consent(&prompt).await;
+        let provide = json!({ "request_id": prompt["request_id"], "code": code, "iss": iss });
+        assert_eq!(rest(&s, &sc.alice, "provide_oauth_authorization", provide).await.0, 200);
+        let (st, token) = asked.await.unwrap();
+        assert_eq!(st, 200, "{token}");
+        assert!(p.active(token["access_token"].as_str().unwrap()).await);
+        let scheduler = participant(&s, &sc.key, &sc.project, "scheduler", json!({})).await;
+        let by_reg = json!({ "registration_id": project_wide, "delegated_by": "alice" });
+        assert_eq!(
+            offline(&s, &scheduler, by_reg.clone()).await,
+            token["access_token"],
+            "delegated to the registration's delegate"
+        );
+        assert_eq!(
+            offline(&s, &sc.agent, by_reg).await,
+            Value::Null,
+            "not to the requester"
+        );
+        s.stop().await;
+    }
+    p.s.stop().await;
+}
