@@ -120,7 +120,8 @@ impl Config {
             anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
             figment = figment.merge(Toml::file(&path));
         }
-        let known: Vec<String> = serde_json::to_value(Config::default())?
+        let defaults = serde_json::to_value(Config::default())?;
+        let known: Vec<String> = defaults
             .as_object()
             .map(|m| m.keys().map(|k| k.to_uppercase()).collect())
             .unwrap_or_default();
@@ -140,7 +141,25 @@ impl Config {
             }
         }
         for (name, value) in vars {
-            figment = figment.merge((name.to_lowercase(), value));
+            // Variables are text; switches and numbers are read as what their setting holds.
+            let key = name.to_lowercase();
+            match defaults.get(&key) {
+                Some(serde_json::Value::Bool(_)) => {
+                    let on = value
+                        .trim()
+                        .parse::<bool>()
+                        .map_err(|_| anyhow::anyhow!("GATEHOUSE_{name} must be true or false"))?;
+                    figment = figment.merge((key, on));
+                }
+                Some(serde_json::Value::Number(_)) => {
+                    let n = value
+                        .trim()
+                        .parse::<i64>()
+                        .map_err(|_| anyhow::anyhow!("GATEHOUSE_{name} must be a whole number"))?;
+                    figment = figment.merge((key, n));
+                }
+                _ => figment = figment.merge((key, value)),
+            }
         }
         figment = figment.merge(Serialized::globals(OverrideLayer::from(overrides)));
         let config: Config = figment.extract().context("invalid configuration")?;
@@ -324,6 +343,25 @@ mod tests {
         assert!(c.database_url().starts_with("sqlite://gatehouse-data/"));
         assert_eq!(c.master_key_path(), PathBuf::from("gatehouse-data/master.key"));
         assert!(unknown.is_empty());
+    }
+
+    #[test]
+    fn switches_are_read_from_the_environment() {
+        let load = |v: &str| {
+            Config::load(
+                &Overrides::default(),
+                &env(&[("GATEHOUSE_ALLOW_INSECURE_UPSTREAMS", v)]),
+            )
+        };
+        assert!(load("true").unwrap().0.allow_insecure_upstreams);
+        assert!(!load("false").unwrap().0.allow_insecure_upstreams);
+        let refused = load("yes").unwrap_err().to_string();
+        assert!(
+            refused.contains("GATEHOUSE_ALLOW_INSECURE_UPSTREAMS must be true or false"),
+            "{refused}"
+        );
+        let timeout = Config::load(&Overrides::default(), &env(&[("GATEHOUSE_UPSTREAM_TIMEOUT_SECS", "3")]));
+        assert_eq!(timeout.unwrap().0.upstream_timeout_secs, 3);
     }
 
     #[test]
