@@ -9,7 +9,7 @@
 //! alice joins the room over the room channel; an agent asks for a token, alice's side signs in
 //! at the provider through its HTML forms and answers, so one fresh credential is stored.
 //!
-//! 1. **Offline gets:** `connections` (default 64) keep-alive connections repeat
+//! 1. **Offline gets:** `connections` (default 32) keep-alive connections repeat
 //!    `POST /rooms/{room}/secrets/get_offline_oauth_token` as the agent for alice's credential:
 //!    token check, one indexed read and one AEAD open each.
 //! 2. **Prompt round trip:** `prompts` (default 200) requests, one after another, each timed from
@@ -48,7 +48,7 @@ struct Args {
 fn args() -> anyhow::Result<Args> {
     let mut a = Args {
         backend: "sqlite".into(),
-        connections: 64,
+        connections: 32,
         window: Window {
             warmup: Duration::from_secs(3),
             measure: Duration::from_secs(10),
@@ -277,7 +277,10 @@ async fn run(a: Args) -> anyhow::Result<()> {
         out.server_us_per_request(),
     );
 
-    // 2. Prompt round trips, node B → node A on PostgreSQL.
+    // 2. Prompt round trips, node B → node A on PostgreSQL. A scope the stored credential lacks
+    // makes every request prompt.
+    let mut request = request;
+    request["oauth"]["scopes"] = json!(["openid", "email", "offline_access", "profile"]);
     let mut trips = Vec::with_capacity(a.prompts);
     for _ in 0..a.prompts {
         let started = Instant::now();

@@ -122,9 +122,15 @@ impl RowAad {
     /// The binding for one row's secret column.
     pub fn new(kind: &str, project: &str, room: &str, owner: &str, row_id: &str, version: i64) -> Self {
         // Length-prefixed so that no two distinct tuples give the same bytes.
-        let mut s = String::from("gatehouse/v1");
-        for part in [kind, project, room, owner, row_id, &version.to_string()] {
-            s.push_str(&format!("|{}:{part}", part.len()));
+        let version = version.to_string();
+        let parts = [kind, project, room, owner, row_id, &version];
+        let mut s = String::with_capacity(16 + parts.iter().map(|p| p.len() + 8).sum::<usize>());
+        s.push_str("gatehouse/v1");
+        for part in parts {
+            s.push('|');
+            s.push_str(&part.len().to_string());
+            s.push(':');
+            s.push_str(part);
         }
         Self(s)
     }

@@ -18,19 +18,15 @@ use crate::routes::{api_keys, clients, external_oauth, participants, room_channe
         api_keys::create, api_keys::list, api_keys::revoke,
         participants::create, participants::validate,
         rooms::create, rooms::list, rooms::get, rooms::delete, rooms::put_grant, rooms::list_grants, rooms::delete_grant, rooms::connect,
-        room_channel::join, room_channel::participants, room_secrets::list, room_secrets::rest,
+        room_channel::join, room_channel::participants, room_secrets::list, room_secrets::list_post, room_secrets::delete, room_secrets::request_oauth_token,
+        room_secrets::get_offline_oauth_token, room_secrets::provide_oauth_authorization, room_secrets::reject_oauth_authorization,
         clients::create, clients::list, clients::get, clients::update, clients::delete, clients::rotate_secret, clients::export,
         external_oauth::create, external_oauth::list, external_oauth::update, external_oauth::delete,
         secrets::create, secrets::list, secrets::get, secrets::update, secrets::delete,
         system::audit,
     ),
-    // The bodies of the `secrets.*` operations, which share one REST route.
-    components(schemas(
-        gatehouse_types::RequestOAuthToken, gatehouse_types::OAuthClientConfig, gatehouse_types::OAuthToken,
-        gatehouse_types::GetOfflineOAuthToken, gatehouse_types::OfflineOAuthToken,
-        gatehouse_types::ProvideOAuthAuthorization, gatehouse_types::RejectOAuthAuthorization,
-        gatehouse_types::DeleteRoomSecret, gatehouse_types::ConsentPrompt,
-    )),
+    // The body of the `secrets.request_oauth_token` event (SPEC §7.3), sent on the room channel.
+    components(schemas(gatehouse_types::ConsentPrompt)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

@@ -95,6 +95,11 @@ fn is_private_use_scheme(scheme: &str) -> bool {
 
 /// Checks an `https` (or loopback `http`) URL such as `client_uri`.
 pub fn check_web_url(field: &str, raw: &str) -> Result<()> {
+    web_url(field, raw).map(drop)
+}
+
+/// [`check_web_url`], returning the parsed URL.
+pub fn web_url(field: &str, raw: &str) -> Result<Url> {
     let bad = || {
         Err(Error::invalid(
             field,
@@ -108,8 +113,8 @@ pub fn check_web_url(field: &str, raw: &str) -> Result<()> {
         ));
     }
     match Url::parse(raw) {
-        Ok(u) if u.scheme() == "https" && u.host().is_some() => Ok(()),
-        Ok(u) if u.scheme() == "http" && is_loopback(&u) => Ok(()),
+        Ok(u) if u.scheme() == "https" && u.host().is_some() => Ok(u),
+        Ok(u) if u.scheme() == "http" && is_loopback(&u) => Ok(u),
         _ => bad(),
     }
 }

@@ -23,7 +23,8 @@ use crate::broker::{
     InFlight, OAuthCredential, PendingRequest, ProviderSettings, RequestFailure, RequestStatus, SealedSecrets, Signals,
     can_request_oauth_token, credential_aad, request_aad, s256_challenge, split_scopes,
 };
-use crate::clients::uri::{check_redirect_uri, check_web_url};
+use crate::cache::Cache;
+use crate::clients::uri::{check_redirect_uri, check_web_url, web_url};
 use crate::error::{Error, Result};
 use crate::ids::{OAuthRequestId, ParticipantId, ProjectId, RegistrationId, RoomSecretId, new_row_id};
 use crate::model::AuditRecord;
@@ -55,14 +56,20 @@ const MAX_LISTED: u32 = 1000;
 const MAX_CODE_BYTES: usize = 4096;
 const MAX_REQUEST_ID_BYTES: usize = 128;
 const MAX_REASON_CHARS: usize = 200;
-const MAX_FIELD_BYTES: usize = 2000;
 const REQUEST_HASH_DOMAIN: &str = "oauth_request";
+
+/// How long a node trusts a credential lookup it read without hearing of a change: a change on
+/// another node whose notification was lost is seen within this time.
+const LOOKUP_TTL_MS: i64 = 1_000;
 
 /// The broker's parts that live outside storage.
 pub(crate) struct Broker {
     pub(crate) upstream: Arc<dyn Upstream>,
     pub(crate) signals: Signals,
     pub(crate) in_flight: InFlight,
+    /// Credentials by (project, room, owner, provider), as read from storage (still sealed).
+    /// Every change of a credential, on any node, drops them all.
+    pub(crate) lookups: Cache<String, Vec<OAuthCredential>>,
 }
 
 impl Broker {
@@ -71,7 +78,13 @@ impl Broker {
             upstream,
             signals: Signals::default(),
             in_flight: InFlight::default(),
+            lookups: Cache::with_ttl(LOOKUP_TTL_MS),
         }
+    }
+
+    /// Forgets every cached lookup.
+    pub(crate) fn forget_lookups(&self) {
+        self.lookups.invalidate(|_, _| false);
     }
 }
 
@@ -206,6 +219,7 @@ impl Gatehouse {
         if !self.store.delete_credential(who.project_id, c.id, &audit).await? {
             return Err(Error::NotFound("secret"));
         }
+        self.invalidate(Invalidation::Broker { id: c.id.uuid() }).await;
         if let Some(endpoint) = &c.provider.revocation_endpoint
             && let Err(e) = self.revoke_upstream(&c, endpoint).await
         {
@@ -244,25 +258,19 @@ impl Gatehouse {
     ) -> Result<OfflineOAuthToken> {
         let grant = secrets_grant(who)?;
         let p = self
-            .resolve_provider(who.project_id, room, req.oauth, req.registration_id)
+            .resolve_provider(who.project_id, room, req.oauth, req.registration_id, false)
             .await?;
         allow_provider(grant, &p.settings)?;
         let me = who.claims.name.as_str();
         let owner = req.delegated_by.as_deref().unwrap_or(me);
         let found = self
-            .store
-            .find_credentials(
-                who.project_id,
-                room,
-                owner,
-                &p.settings.authorization_endpoint,
-                &p.settings.client_id,
-            )
+            .credentials_of(who.project_id, room, owner, &p.settings)
             .await?
-            .into_iter()
+            .iter()
             .filter(|c| c.usable_by(me) && !c.needs_consent && c.covers(&p.scopes))
             .filter(|c| req.delegated_to.as_ref().is_none_or(|d| *d == c.delegated_to))
-            .max_by_key(|c| c.updated_at);
+            .max_by_key(|c| c.updated_at)
+            .cloned();
         let token = match found {
             Some(c) => self.usable_token(c).await?,
             None => None,
@@ -285,7 +293,7 @@ impl Gatehouse {
         let project = who.project_id;
         let grant = secrets_grant(who)?;
         let p = self
-            .resolve_provider(project, room, req.oauth, req.registration_id)
+            .resolve_provider(project, room, req.oauth, req.registration_id, true)
             .await?;
         allow_provider(grant, &p.settings)?;
         match &p.redirect_uris {
@@ -321,18 +329,12 @@ impl Gatehouse {
 
         // A credential the target owns and the requester may use needs no prompt.
         let stored = self
-            .store
-            .find_credentials(
-                project,
-                room,
-                &target.name,
-                &p.settings.authorization_endpoint,
-                &p.settings.client_id,
-            )
+            .credentials_of(project, room, &target.name, &p.settings)
             .await?
-            .into_iter()
+            .iter()
             .filter(|c| (c.usable_by(&me) || c.delegated_to == delegate_to) && !c.needs_consent && c.covers(&p.scopes))
-            .max_by_key(|c| c.updated_at);
+            .max_by_key(|c| c.updated_at)
+            .cloned();
         if let Some(c) = stored
             && let Some(token) = self.usable_token(c).await?
         {
@@ -848,6 +850,32 @@ impl Gatehouse {
         Ok(())
     }
 
+    /// One owner's credentials for a provider in a room, from the lookup cache or storage.
+    async fn credentials_of(
+        &self,
+        project: ProjectId,
+        room: &str,
+        owner: &str,
+        p: &ProviderSettings,
+    ) -> Result<Arc<Vec<OAuthCredential>>> {
+        let key = format!(
+            "{project}\u{1f}{room}\u{1f}{owner}\u{1f}{}\u{1f}{}",
+            p.authorization_endpoint, p.client_id
+        );
+        let now = self.clock.now();
+        if let Some(hit) = self.broker.lookups.get(&key, now) {
+            return Ok(hit);
+        }
+        let ticket = self.broker.lookups.ticket();
+        let found = Arc::new(
+            self.store
+                .find_credentials(project, room, owner, &p.authorization_endpoint, &p.client_id)
+                .await?,
+        );
+        self.broker.lookups.insert(ticket, key, found.clone(), now);
+        Ok(found)
+    }
+
     async fn open_credential(&self, c: &OAuthCredential) -> Result<SealedSecrets> {
         from_json(&self.open_sealed(c.project_id, &c.aad(), &c.sealed).await?)
     }
@@ -866,13 +894,15 @@ impl Gatehouse {
     }
 
     /// The provider a request names: inline settings or a registration of the project or of
-    /// this room, with its endpoints checked against the outbound policy.
+    /// this room. With `outbound`, its endpoints are checked against the outbound policy (an
+    /// offline get calls only the endpoints stored with the credential).
     async fn resolve_provider(
         &self,
         project: ProjectId,
         room: &str,
         oauth: Option<OAuthClientConfig>,
         registration_id: Option<uuid::Uuid>,
+        outbound: bool,
     ) -> Result<Resolved> {
         let resolved = match (oauth, registration_id) {
             (Some(o), None) => inline_provider(o)?,
@@ -902,12 +932,14 @@ impl Gatehouse {
                 return Err(Error::invalid("oauth", "give exactly one of oauth and registration_id"));
             }
         };
-        let s = &resolved.settings;
-        self.broker
-            .upstream
-            .check_endpoint("oauth.token_endpoint", &s.token_endpoint)?;
-        if let Some(u) = &s.revocation_endpoint {
-            self.broker.upstream.check_endpoint("oauth.revocation_endpoint", u)?;
+        if outbound {
+            let s = &resolved.settings;
+            self.broker
+                .upstream
+                .check_endpoint("oauth.token_endpoint", &s.token_endpoint)?;
+            if let Some(u) = &s.revocation_endpoint {
+                self.broker.upstream.check_endpoint("oauth.revocation_endpoint", u)?;
+            }
         }
         Ok(resolved)
     }
@@ -971,7 +1003,10 @@ fn inline_provider(o: OAuthClientConfig) -> Result<Resolved> {
     let authorization_endpoint = o.authorization_endpoint.trim().to_owned();
     let client_id = o.client_id.trim().to_owned();
     bounded("oauth.client_id", &client_id, 512)?;
-    check_web_url("oauth.authorization_endpoint", &authorization_endpoint)?;
+    let name = web_url("oauth.authorization_endpoint", &authorization_endpoint)?
+        .host_str()
+        .unwrap_or_default()
+        .to_owned();
     check_web_url("oauth.token_endpoint", &o.token_endpoint)?;
     if let Some(u) = &o.revocation_endpoint {
         check_web_url("oauth.revocation_endpoint", u)?;
@@ -984,16 +1019,6 @@ fn inline_provider(o: OAuthClientConfig) -> Result<Resolved> {
     }
     let scopes = o.scopes.unwrap_or_default();
     super::registrations::check_scopes("oauth.scopes", &scopes)?;
-    let name = url::Url::parse(&authorization_endpoint)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
-    if [&o.token_endpoint, &authorization_endpoint]
-        .iter()
-        .any(|u| u.len() > MAX_FIELD_BYTES)
-    {
-        return Err(Error::invalid("oauth", "URLs are at most 2000 bytes"));
-    }
     Ok(Resolved {
         settings: ProviderSettings {
             authorization_endpoint,

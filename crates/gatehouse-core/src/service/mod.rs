@@ -126,6 +126,7 @@ impl Gatehouse {
                 self.clients.invalidate(|_, c| c.project_id != project);
                 self.api_keys.invalidate(|_, k| k.project_id != project);
                 self.keys.forget_project(project);
+                self.broker.forget_lookups();
                 self.provider.cors.invalidate(|_, _| false);
                 // A deleted project's keys are gone with it.
                 self.close_revoked_participants().await;
@@ -136,11 +137,15 @@ impl Gatehouse {
                 self.api_keys.invalidate(|_, _| false);
                 self.participant_keys.invalidate(|_, _| false);
                 self.provider.cors.invalidate(|_, _| false);
+                self.broker.forget_lookups();
                 self.reload_keys_logged().await;
                 self.close_revoked_participants().await;
             }
             Invalidation::Revocations => self.provider.active.invalidate(|_, _| false),
-            Invalidation::Broker { id } => self.broker.signals.signal(*id),
+            Invalidation::Broker { id } => {
+                self.broker.forget_lookups();
+                self.broker.signals.signal(*id);
+            }
             Invalidation::SigningKeys => {
                 self.provider.verified.invalidate(|_, _| false);
                 self.reload_keys_logged().await;

@@ -127,7 +127,23 @@ pub fn router() -> Router<Arc<AppState>> {
 /// Routes whose answer may wait for a person: `secrets.request_oauth_token` over REST waits up
 /// to its timeout (at most 15 minutes) for the participant's consent.
 pub fn waiting_routes() -> Router<Arc<AppState>> {
-    Router::new().route("/rooms/{room_name}/secrets/{operation}", post(room_secrets::rest))
+    let secrets = |op: &str| format!("/rooms/{{room_name}}/secrets/{op}");
+    Router::new()
+        .route(&secrets("list"), post(room_secrets::list_post))
+        .route(&secrets("delete"), post(room_secrets::delete))
+        .route(&secrets("request_oauth_token"), post(room_secrets::request_oauth_token))
+        .route(
+            &secrets("get_offline_oauth_token"),
+            post(room_secrets::get_offline_oauth_token),
+        )
+        .route(
+            &secrets("provide_oauth_authorization"),
+            post(room_secrets::provide_oauth_authorization),
+        )
+        .route(
+            &secrets("reject_oauth_authorization"),
+            post(room_secrets::reject_oauth_authorization),
+        )
 }
 
 fn provider_routes() -> Router<Arc<AppState>> {

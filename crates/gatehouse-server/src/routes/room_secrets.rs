@@ -1,6 +1,6 @@
-//! Room secrets (SPEC §7): the `secrets.*` operations, on the room channel and over REST at
-//! `/rooms/{room_name}/secrets/{operation}` with the participant token as bearer. Both go
-//! through [`operation`], so they behave the same.
+//! Room secrets (SPEC §7): the `secrets.*` operations, on the room channel ([`operation`]) and
+//! over REST at `/rooms/{room_name}/secrets/{operation}` with the participant token as bearer.
+//! Both call the same use cases with the same bodies.
 
 use std::sync::Arc;
 
@@ -69,33 +69,12 @@ pub async fn operation(
     })
 }
 
-/// `secrets.<operation>` over REST: the same body and answer as on the room channel.
-/// `request_oauth_token` answers when the participant has (up to its `timeout`).
-#[utoipa::path(post, path = "/rooms/{room_name}/secrets/{operation}", tag = "room secrets", security(()),
-    params(
-        ("room_name" = String, Path, description = "the room"),
-        ("operation" = String, Path, description = "list, delete, request_oauth_token, get_offline_oauth_token, provide_oauth_authorization or reject_oauth_authorization"),
-    ),
-    request_body = Object,
-    responses(
-        (status = 200, description = "the operation's answer: RoomSecretList, {}, OAuthToken or OfflineOAuthToken", body = Object),
-        (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody), (status = 403, body = t::ErrorBody),
-        (status = 404, body = t::ErrorBody), (status = 502, body = t::ErrorBody), (status = 504, body = t::ErrorBody)))]
-pub async fn rest(
-    State(s): State<Arc<AppState>>,
-    Path((room, op)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    Json(input): Json<Value>,
-) -> ApiResult<Json<Value>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
-    match operation(&s, &who, &room, None, &op, input).await {
-        Some(answer) => Ok(Json(answer?)),
-        None => Err(crate::error::ApiError::not_found("operation")),
-    }
+/// Admits the bearer of a room REST call.
+async fn caller(s: &AppState, headers: &HeaderMap, query: Option<&str>, room: &str) -> ApiResult<Verified> {
+    admit(s, headers, query, room).await
 }
 
-/// `secrets.list` over REST, as a GET.
+/// `secrets.list` over REST.
 #[utoipa::path(get, path = "/rooms/{room_name}/secrets", tag = "room secrets", security(()),
     responses((status = 200, body = t::RoomSecretList), (status = 401, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn list(
@@ -104,6 +83,107 @@ pub async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Json<t::RoomSecretList>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = caller(&s, &headers, query.as_deref(), &room).await?;
     Ok(Json(s.gh.list_room_secrets(&who, &room).await?))
+}
+
+/// `secrets.list` over REST, as the other operations are called.
+#[utoipa::path(post, path = "/rooms/{room_name}/secrets/list", tag = "room secrets", security(()),
+    request_body = Object,
+    responses((status = 200, body = t::RoomSecretList), (status = 401, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
+pub async fn list_post(
+    State(s): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    Json(input): Json<Value>,
+) -> ApiResult<Json<t::RoomSecretList>> {
+    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    if !input.as_object().is_some_and(serde_json::Map::is_empty) {
+        return Err(Error::invalid("body", "secrets.list takes {}").into());
+    }
+    Ok(Json(s.gh.list_room_secrets(&who, &room).await?))
+}
+
+/// `secrets.delete` over REST.
+#[utoipa::path(post, path = "/rooms/{room_name}/secrets/delete", tag = "room secrets", security(()),
+    request_body = t::DeleteRoomSecret,
+    responses((status = 200, body = Object), (status = 401, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
+pub async fn delete(
+    State(s): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    Json(req): Json<t::DeleteRoomSecret>,
+) -> ApiResult<Json<Value>> {
+    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    s.gh.delete_room_secret(&who, &room, req).await?;
+    Ok(Json(json!({})))
+}
+
+/// `secrets.request_oauth_token` over REST: answers when the participant has (up to the
+/// request's `timeout`), unless a stored credential serves at once.
+#[utoipa::path(post, path = "/rooms/{room_name}/secrets/request_oauth_token", tag = "room secrets", security(()),
+    request_body = t::RequestOAuthToken,
+    responses((status = 200, body = t::OAuthToken), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody),
+        (status = 403, body = t::ErrorBody), (status = 502, body = t::ErrorBody), (status = 504, body = t::ErrorBody)))]
+pub async fn request_oauth_token(
+    State(s): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    Json(req): Json<t::RequestOAuthToken>,
+) -> ApiResult<Json<t::OAuthToken>> {
+    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    Ok(Json(s.gh.request_oauth_token(&who, &room, None, req).await?))
+}
+
+/// `secrets.get_offline_oauth_token` over REST.
+#[utoipa::path(post, path = "/rooms/{room_name}/secrets/get_offline_oauth_token", tag = "room secrets", security(()),
+    request_body = t::GetOfflineOAuthToken,
+    responses((status = 200, body = t::OfflineOAuthToken), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody),
+        (status = 403, body = t::ErrorBody), (status = 502, body = t::ErrorBody)))]
+pub async fn get_offline_oauth_token(
+    State(s): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    Json(req): Json<t::GetOfflineOAuthToken>,
+) -> ApiResult<Json<t::OfflineOAuthToken>> {
+    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    Ok(Json(s.gh.get_offline_oauth_token(&who, &room, req).await?))
+}
+
+/// `secrets.provide_oauth_authorization` over REST.
+#[utoipa::path(post, path = "/rooms/{room_name}/secrets/provide_oauth_authorization", tag = "room secrets", security(()),
+    request_body = t::ProvideOAuthAuthorization,
+    responses((status = 200, body = Object), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody),
+        (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody), (status = 502, body = t::ErrorBody)))]
+pub async fn provide_oauth_authorization(
+    State(s): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    Json(req): Json<t::ProvideOAuthAuthorization>,
+) -> ApiResult<Json<Value>> {
+    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    s.gh.provide_oauth_authorization(&who, &room, req).await?;
+    Ok(Json(json!({})))
+}
+
+/// `secrets.reject_oauth_authorization` over REST.
+#[utoipa::path(post, path = "/rooms/{room_name}/secrets/reject_oauth_authorization", tag = "room secrets", security(()),
+    request_body = t::RejectOAuthAuthorization,
+    responses((status = 200, body = Object), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody),
+        (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
+pub async fn reject_oauth_authorization(
+    State(s): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    Json(req): Json<t::RejectOAuthAuthorization>,
+) -> ApiResult<Json<Value>> {
+    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    s.gh.reject_oauth_authorization(&who, &room, req).await?;
+    Ok(Json(json!({})))
 }
