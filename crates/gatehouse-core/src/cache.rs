@@ -27,6 +27,7 @@ struct Inner<K, V> {
 pub struct Cache<K, V> {
     inner: RwLock<Inner<K, V>>,
     ttl_ms: i64,
+    max_entries: usize,
 }
 
 impl<K, V> Default for Cache<K, V> {
@@ -38,12 +39,18 @@ impl<K, V> Default for Cache<K, V> {
 impl<K, V> Cache<K, V> {
     /// A cache whose entries are trusted for `ttl_ms` at most.
     pub fn with_ttl(ttl_ms: i64) -> Self {
+        Self::with_limits(ttl_ms, MAX_ENTRIES)
+    }
+
+    /// A cache whose entries are trusted for `ttl_ms` at most, holding `max_entries` at most.
+    pub fn with_limits(ttl_ms: i64, max_entries: usize) -> Self {
         Self {
             inner: RwLock::new(Inner {
                 generation: 0,
                 entries: HashMap::new(),
             }),
             ttl_ms,
+            max_entries,
         }
     }
 }
@@ -86,10 +93,10 @@ impl<K: Eq + Hash, V> Cache<K, V> {
         if inner.generation != ticket.0 {
             return;
         }
-        if inner.entries.len() >= MAX_ENTRIES {
+        if inner.entries.len() >= self.max_entries {
             let ttl = self.ttl_ms;
             inner.entries.retain(|_, (_, at)| now.millis() - at.millis() < ttl);
-            if inner.entries.len() >= MAX_ENTRIES {
+            if inner.entries.len() >= self.max_entries {
                 inner.entries.clear();
             }
         }

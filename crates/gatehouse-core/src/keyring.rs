@@ -38,7 +38,7 @@ impl From<MasterKey> for MasterKeys {
 pub struct Rewrapped {
     /// Values re-wrapped under the current master key.
     pub rewrapped: u64,
-    /// Values already under it.
+    /// Values that were already under it when the run started.
     pub current: u64,
 }
 
@@ -97,12 +97,37 @@ impl Keyring {
     /// Re-wraps every value still wrapped by the previous master key under the current one
     /// (`gatehouse keys rotate-master`). Each value is replaced only if it did not change
     /// meanwhile, so running nodes may keep working; a value neither key opens stops the run.
+    /// A pass that re-wrapped something is followed by another, which catches values a node
+    /// still on the previous key added meanwhile; the last pass found nothing to re-wrap.
     /// `progress` hears (done, total) after each value.
     pub async fn rotate_master(
         &self,
         store: &dyn Store,
         rng: &dyn Rng,
         mut progress: impl FnMut(u64, u64),
+    ) -> Result<Rewrapped> {
+        const PASSES: usize = 5;
+        let mut total = Rewrapped::default();
+        for n in 0..PASSES {
+            let pass = self.rewrap_pass(store, rng, &mut progress).await?;
+            total.rewrapped += pass.rewrapped;
+            if n == 0 {
+                total.current = pass.current;
+            }
+            if pass.rewrapped == 0 {
+                return Ok(total);
+            }
+        }
+        Err(Error::Conflict(format!(
+            "values wrapped by the previous master key keep appearing after {PASSES} passes: a node still runs with only the previous key"
+        )))
+    }
+
+    async fn rewrap_pass(
+        &self,
+        store: &dyn Store,
+        rng: &dyn Rng,
+        progress: &mut impl FnMut(u64, u64),
     ) -> Result<Rewrapped> {
         let items = store.list_master_wrapped(&[HASH_KEY_SETTING]).await?;
         let total = items.len() as u64;

@@ -240,7 +240,7 @@ pub trait RoomStore: Send + Sync {
     async fn get_room(&self, project: ProjectId, name: &str) -> Result<Option<Room>>;
     /// Oldest first, and the total.
     async fn list_rooms(&self, project: ProjectId, page: Page) -> Result<(Vec<Room>, u64)>;
-    /// Deletes a room and its grants.
+    /// Deletes a room, its grants, and its secrets and waiting consent requests.
     async fn delete_room(&self, project: ProjectId, name: &str, audit: &AuditRecord) -> Result<bool>;
     /// Creates or replaces a grant; `NotFound("room")` when the room does not exist.
     async fn put_room_grant(&self, g: &RoomGrant, audit: &AuditRecord) -> Result<()>;
@@ -305,6 +305,7 @@ pub trait BrokerStore: Send + Sync {
     /// another holder's lease runs past `now`: the one refresh across every node (SPEC §7.4).
     async fn lease_credential(
         &self,
+        project: ProjectId,
         id: RoomSecretId,
         generation: i64,
         holder: NodeId,
@@ -312,21 +313,28 @@ pub trait BrokerStore: Send + Sync {
         now: Timestamp,
     ) -> Result<bool>;
     /// Gives a lease back unchanged (the refresh failed transiently).
-    async fn release_credential(&self, id: RoomSecretId, generation: i64, holder: NodeId) -> Result<()>;
+    async fn release_credential(
+        &self,
+        project: ProjectId,
+        id: RoomSecretId,
+        generation: i64,
+        holder: NodeId,
+    ) -> Result<()>;
     /// Stores a request unless its room already has `max_pending` requests pending at `now`.
     async fn insert_oauth_request(&self, r: &PendingRequest, max_pending: u32, now: Timestamp) -> Result<bool>;
     /// A request of `project` by the keyed hash of its `request_id`.
     async fn find_oauth_request(&self, project: ProjectId, request_hash: &[u8]) -> Result<Option<PendingRequest>>;
-    async fn get_oauth_request(&self, id: OAuthRequestId) -> Result<Option<PendingRequest>>;
+    async fn get_oauth_request(&self, project: ProjectId, id: OAuthRequestId) -> Result<Option<PendingRequest>>;
     /// Moves a request from the state named by `from` to `to`; false when it was not in `from`
     /// (each answer is taken once).
     async fn set_oauth_request_status(
         &self,
+        project: ProjectId,
         id: OAuthRequestId,
         from: &RequestStatus,
         to: &RequestStatus,
     ) -> Result<bool>;
-    async fn delete_oauth_request(&self, id: OAuthRequestId) -> Result<()>;
+    async fn delete_oauth_request(&self, project: ProjectId, id: OAuthRequestId) -> Result<()>;
     /// Deletes requests that expired before `before`; how many.
     async fn purge_oauth_requests(&self, before: Timestamp) -> Result<u64>;
 }
@@ -445,6 +453,8 @@ pub enum UpstreamError {
 pub trait Upstream: Send + Sync {
     /// `Invalid` naming `field` when requests to `url` would be refused.
     fn check_endpoint(&self, field: &str, url: &str) -> Result<()>;
+    /// The longest one call may take.
+    fn timeout(&self) -> std::time::Duration;
     /// POSTs `form` to a token endpoint, authenticating as `client`.
     async fn token(
         &self,

@@ -303,7 +303,6 @@ fn bootstrap_options(config: &Config, issuer: &str) -> anyhow::Result<BootstrapO
     })
 }
 
-/// The master key from `master_key`, or from its file, created (mode 0600) when missing.
 /// The master key and, during a rotation, the previous one.
 fn load_master_keys(config: &Config) -> anyhow::Result<MasterKeys> {
     let previous = match (&config.previous_master_key, &config.previous_master_key_file) {
@@ -319,12 +318,19 @@ fn load_master_keys(config: &Config) -> anyhow::Result<MasterKeys> {
         }
         (None, None) => None,
     };
+    // During a rotation a missing master key file is a mistake, not a first start.
+    anyhow::ensure!(
+        previous.is_none() || config.master_key.is_some() || config.master_key_path().exists(),
+        "the master key file {} does not exist; a previous master key is configured, so it is not created",
+        config.master_key_path().display()
+    );
     Ok(MasterKeys {
         current: load_master_key(config)?,
         previous,
     })
 }
 
+/// The master key from `master_key`, or from its file, created (mode 0600) when missing.
 fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
     if let Some(k) = &config.master_key {
         return MasterKey::parse(k.as_bytes()).context("GATEHOUSE_MASTER_KEY is unusable; refusing to start");

@@ -1,7 +1,10 @@
 //! Outbound calls to third-party OAuth providers (SPEC §7, §9.6): token requests (RFC 6749
 //! §4.1.3, §6) and revocation (RFC 7009). Every call is https (plain http only to loopback, and
-//! only with `allow_insecure_upstreams`), follows no redirect, and is bounded in time and size.
+//! only with `allow_insecure_upstreams`), goes only to public addresses (loopback too with that
+//! setting), follows no redirect, and is bounded in time and size.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,6 +15,9 @@ use gatehouse_core::ports::{Upstream, UpstreamClient, UpstreamError, UpstreamTok
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
+
+/// The longest `expires_in` taken from a provider: a year.
+const MAX_EXPIRES_IN: i64 = 365 * 86_400;
 
 /// The most a provider's answer may hold.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -28,6 +34,9 @@ impl HttpUpstream {
     /// A client whose calls each end within `timeout`.
     pub fn new(allow_insecure: bool, timeout: Duration) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(PublicOnly {
+                allow_loopback: allow_insecure,
+            }))
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -40,9 +49,17 @@ impl HttpUpstream {
         })
     }
 
-    /// Why a request to `raw` is refused, if it is.
+    /// Why a request to `raw` is refused, if it is. Names are checked again when resolved.
     fn refusal(&self, raw: &str) -> Option<&'static str> {
+        let literal = |u: &url::Url| match u.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
         match url::Url::parse(raw) {
+            Ok(u) if literal(&u).is_some_and(|ip| !callable(ip, self.allow_insecure)) => {
+                Some("must not name a private, link-local or otherwise internal address")
+            }
             Ok(u) if u.scheme() == "https" && u.host().is_some() => None,
             Ok(u) if u.scheme() == "http" && is_loopback(&u) && self.allow_insecure => None,
             Ok(u) if u.scheme() == "http" && is_loopback(&u) => {
@@ -104,6 +121,61 @@ impl HttpUpstream {
     }
 }
 
+/// Whether calls may go to `ip`: public addresses, and loopback when insecure upstreams are
+/// allowed. Private, link-local, shared, documentation, multicast and reserved ranges never.
+fn callable(ip: IpAddr, allow_loopback: bool) -> bool {
+    if ip.is_loopback() {
+        return allow_loopback;
+    }
+    match ip {
+        IpAddr::V4(a) => {
+            let [o0, o1, o2, _] = a.octets();
+            !(a.is_private()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || a.is_documentation()
+                || a.is_multicast()
+                || o0 == 0
+                || o0 >= 240
+                || (o0 == 100 && (o1 & 0xc0) == 64)
+                || (o0 == 192 && o1 == 0 && o2 == 0)
+                || (o0 == 198 && (o1 & 0xfe) == 18))
+        }
+        IpAddr::V6(a) => {
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return callable(IpAddr::V4(v4), allow_loopback);
+            }
+            let s = a.segments();
+            !(a.is_unspecified()
+                || a.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8))
+        }
+    }
+}
+
+/// Name resolution that keeps only addresses calls may go to, so a public-looking name cannot
+/// lead the server into its own network.
+struct PublicOnly {
+    allow_loopback: bool,
+}
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_loopback = self.allow_loopback;
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let addrs: Vec<SocketAddr> = found.filter(|a| callable(a.ip(), allow_loopback)).collect();
+            if addrs.is_empty() {
+                return Err(format!("{} resolves to no public address", name.as_str()).into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 fn too_large() -> UpstreamError {
     UpstreamError::Transient(format!("the answer exceeds {MAX_RESPONSE_BYTES} bytes"))
 }
@@ -160,7 +232,9 @@ fn tokens(body: &[u8]) -> Result<UpstreamTokens, UpstreamError> {
         Some(Value::String(s)) => s.parse().ok(),
         Some(_) => None,
     }
-    .filter(|s| *s >= 0);
+    .filter(|s| *s >= 0)
+    // A provider's answer is not trusted to reach past a year (or overflow a timestamp).
+    .map(|s| s.min(MAX_EXPIRES_IN));
     Ok(UpstreamTokens {
         access_token,
         refresh_token: text("refresh_token"),
@@ -176,6 +250,10 @@ impl Upstream for HttpUpstream {
             None => Ok(()),
             Some(why) => Err(gatehouse_core::Error::invalid(field, why)),
         }
+    }
+
+    fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn token(
@@ -246,5 +324,33 @@ mod tests {
         assert!(lax.check_endpoint("f", "http://127.0.0.1:9/token").is_ok());
         assert!(lax.check_endpoint("f", "http://idp.example/token").is_err());
         assert!(lax.check_endpoint("f", "ftp://idp.example/token").is_err());
+        for internal in [
+            "https://10.0.0.5/token",
+            "https://169.254.169.254/x",
+            "https://[fd00::1]/t",
+            "https://[::ffff:192.168.1.1]/t",
+        ] {
+            assert!(lax.check_endpoint("f", internal).is_err(), "{internal}");
+        }
+        assert!(strict.check_endpoint("f", "https://127.0.0.1/token").is_err());
+        assert!(strict.check_endpoint("f", "https://93.184.215.14/token").is_ok());
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_internal_addresses_are_not_called() {
+        let strict = HttpUpstream::new(false, Duration::from_secs(2)).unwrap();
+        let client = UpstreamClient {
+            client_id: "c",
+            client_secret: None,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let refused = strict
+            .token(&format!("https://localhost:{port}/token"), client, &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, UpstreamError::Transient(_)), "{refused:?}");
+        let accepted = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+        assert!(accepted.is_err(), "no connection reached the loopback listener");
     }
 }

@@ -7,7 +7,7 @@ macro_rules! broker_impl {
         pub(crate) mod $module {
             use async_trait::async_trait;
             use gatehouse_core::broker::{
-                OAuthCredential, PendingRequest, ProviderSettings, RequestFailure, RequestStatus, split_scopes,
+                OAuthCredential, PendingRequest, ProviderSettings, RequestFailure, RequestStatus, owner_key, split_scopes,
             };
             use gatehouse_core::ids::*;
             use gatehouse_core::model::*;
@@ -98,7 +98,7 @@ macro_rules! broker_impl {
             impl BrokerStore for $store {
                 async fn insert_credential(&self, c: &OAuthCredential, audit: &AuditRecord) -> Result<()> {
                     let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    sqlx::query(&format!("INSERT INTO room_secrets ({CREDENTIAL_COLS}, authorization_endpoint, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"))
+                    sqlx::query(&format!("INSERT INTO room_secrets ({CREDENTIAL_COLS}, authorization_endpoint, client_id, owner_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"))
                         .bind(c.id.uuid())
                         .bind(c.project_id.uuid())
                         .bind(&c.room_name)
@@ -115,6 +115,7 @@ macro_rules! broker_impl {
                         .bind(c.updated_at.millis())
                         .bind(&c.provider.authorization_endpoint)
                         .bind(&c.provider.client_id)
+                        .bind(c.owner_key())
                         .execute(&mut *tx)
                         .await
                         .map_err(crate::db_err("a credential for this provider"))?;
@@ -166,12 +167,13 @@ macro_rules! broker_impl {
                     authorization_endpoint: &str,
                     client_id: &str,
                 ) -> Result<Vec<OAuthCredential>> {
-                    let rows = sqlx::query(&format!("SELECT {CREDENTIAL_COLS} FROM room_secrets WHERE project_id = $1 AND room_name = $2 AND owner = $3 AND authorization_endpoint = $4 AND client_id = $5"))
+                    let rows = sqlx::query(&format!("SELECT {CREDENTIAL_COLS} FROM room_secrets WHERE owner_key = $6 AND project_id = $1 AND room_name = $2 AND owner = $3 AND authorization_endpoint = $4 AND client_id = $5"))
                         .bind(project.uuid())
                         .bind(room)
                         .bind(owner)
                         .bind(authorization_endpoint)
                         .bind(client_id)
+                        .bind(owner_key(project, room, owner, authorization_endpoint, client_id))
                         .fetch_all(&self.pool)
                         .await
                         .map_err(unexpected)?;
@@ -202,13 +204,14 @@ macro_rules! broker_impl {
                     commit_if_one(tx, n, audit).await
                 }
 
-                async fn lease_credential(&self, id: RoomSecretId, generation: i64, holder: NodeId, until: Timestamp, now: Timestamp) -> Result<bool> {
-                    let n = sqlx::query("UPDATE room_secrets SET lease_holder = $3, lease_until = $4 WHERE id = $1 AND generation = $2 AND (lease_until IS NULL OR lease_until <= $5)")
+                async fn lease_credential(&self, project: ProjectId, id: RoomSecretId, generation: i64, holder: NodeId, until: Timestamp, now: Timestamp) -> Result<bool> {
+                    let n = sqlx::query("UPDATE room_secrets SET lease_holder = $3, lease_until = $4 WHERE id = $1 AND generation = $2 AND (lease_until IS NULL OR lease_until <= $5) AND project_id = $6")
                         .bind(id.uuid())
                         .bind(generation)
                         .bind(holder.uuid())
                         .bind(until.millis())
                         .bind(now.millis())
+                        .bind(project.uuid())
                         .execute(&self.pool)
                         .await
                         .map_err(unexpected)?
@@ -216,11 +219,12 @@ macro_rules! broker_impl {
                     Ok(n == 1)
                 }
 
-                async fn release_credential(&self, id: RoomSecretId, generation: i64, holder: NodeId) -> Result<()> {
-                    sqlx::query("UPDATE room_secrets SET lease_holder = NULL, lease_until = NULL WHERE id = $1 AND generation = $2 AND lease_holder = $3")
+                async fn release_credential(&self, project: ProjectId, id: RoomSecretId, generation: i64, holder: NodeId) -> Result<()> {
+                    sqlx::query("UPDATE room_secrets SET lease_holder = NULL, lease_until = NULL WHERE id = $1 AND generation = $2 AND lease_holder = $3 AND project_id = $4")
                         .bind(id.uuid())
                         .bind(generation)
                         .bind(holder.uuid())
+                        .bind(project.uuid())
                         .execute(&self.pool)
                         .await
                         .map_err(unexpected)?;
@@ -268,23 +272,25 @@ macro_rules! broker_impl {
                     row.as_ref().map(request).transpose()
                 }
 
-                async fn get_oauth_request(&self, id: OAuthRequestId) -> Result<Option<PendingRequest>> {
-                    let row = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM oauth_requests WHERE id = $1"))
+                async fn get_oauth_request(&self, project: ProjectId, id: OAuthRequestId) -> Result<Option<PendingRequest>> {
+                    let row = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM oauth_requests WHERE id = $1 AND project_id = $2"))
                         .bind(id.uuid())
+                        .bind(project.uuid())
                         .fetch_optional(&self.pool)
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(request).transpose()
                 }
 
-                async fn set_oauth_request_status(&self, id: OAuthRequestId, from: &RequestStatus, to: &RequestStatus) -> Result<bool> {
+                async fn set_oauth_request_status(&self, project: ProjectId, id: OAuthRequestId, from: &RequestStatus, to: &RequestStatus) -> Result<bool> {
                     let (from, _) = status_columns(from)?;
                     let (to, outcome) = status_columns(to)?;
-                    let n = sqlx::query("UPDATE oauth_requests SET status = $3, outcome = $4 WHERE id = $1 AND status = $2")
+                    let n = sqlx::query("UPDATE oauth_requests SET status = $3, outcome = $4 WHERE id = $1 AND status = $2 AND project_id = $5")
                         .bind(id.uuid())
                         .bind(from)
                         .bind(to)
                         .bind(outcome)
+                        .bind(project.uuid())
                         .execute(&self.pool)
                         .await
                         .map_err(unexpected)?
@@ -292,9 +298,10 @@ macro_rules! broker_impl {
                     Ok(n == 1)
                 }
 
-                async fn delete_oauth_request(&self, id: OAuthRequestId) -> Result<()> {
-                    sqlx::query("DELETE FROM oauth_requests WHERE id = $1")
+                async fn delete_oauth_request(&self, project: ProjectId, id: OAuthRequestId) -> Result<()> {
+                    sqlx::query("DELETE FROM oauth_requests WHERE id = $1 AND project_id = $2")
                         .bind(id.uuid())
+                        .bind(project.uuid())
                         .execute(&self.pool)
                         .await
                         .map_err(unexpected)?;

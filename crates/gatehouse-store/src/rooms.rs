@@ -103,7 +103,8 @@ macro_rules! rooms_impl {
 
                 async fn delete_room(&self, project: ProjectId, name: &str, audit: &AuditRecord) -> Result<bool> {
                     let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    // The room's grants go with it (ON DELETE CASCADE).
+                    // The room's grants go with it (ON DELETE CASCADE), and so do its secrets and
+                    // waiting consent requests.
                     let n = sqlx::query("DELETE FROM rooms WHERE project_id = $1 AND name = $2")
                         .bind(project.uuid())
                         .bind(name)
@@ -111,6 +112,16 @@ macro_rules! rooms_impl {
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
+                    if n == 1 {
+                        for table in ["room_secrets", "oauth_requests"] {
+                            sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND room_name = $2"))
+                                .bind(project.uuid())
+                                .bind(name)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(unexpected)?;
+                        }
+                    }
                     commit_if_one(tx, n, audit).await
                 }
 

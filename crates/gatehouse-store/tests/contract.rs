@@ -55,6 +55,10 @@ impl Upstream for NoUpstream {
     async fn revoke(&self, _: &str, _: UpstreamClient<'_>, _: &str, _: &str) -> Result<(), UpstreamError> {
         Err(UpstreamError::Transient("no provider in these tests".into()))
     }
+
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
 }
 
 async fn databases() -> Vec<Database> {
@@ -873,33 +877,44 @@ async fn credentials_change_by_generation_and_refresh_under_one_lease() {
             NodeId::from_uuid(uuid::Uuid::new_v4()),
         );
         assert!(
-            !store.lease_credential(c.id, 2, n1, t0.plus_secs(30), t0).await.unwrap(),
+            !store
+                .lease_credential(p, c.id, 2, n1, t0.plus_secs(30), t0)
+                .await
+                .unwrap(),
             "stale generation"
         );
-        assert!(store.lease_credential(c.id, 1, n1, t0.plus_secs(30), t0).await.unwrap());
         assert!(
-            !store.lease_credential(c.id, 1, n2, t0.plus_secs(30), t0).await.unwrap(),
+            store
+                .lease_credential(p, c.id, 1, n1, t0.plus_secs(30), t0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .lease_credential(p, c.id, 1, n2, t0.plus_secs(30), t0)
+                .await
+                .unwrap(),
             "held"
         );
         assert!(
             store
-                .lease_credential(c.id, 1, n2, t0.plus_secs(60), t0.plus_secs(31))
+                .lease_credential(p, c.id, 1, n2, t0.plus_secs(60), t0.plus_secs(31))
                 .await
                 .unwrap(),
             "an expired lease may be taken over"
         );
-        store.release_credential(c.id, 1, n1).await.unwrap();
+        store.release_credential(p, c.id, 1, n1).await.unwrap();
         assert!(
             !store
-                .lease_credential(c.id, 1, n1, t0.plus_secs(90), t0.plus_secs(32))
+                .lease_credential(p, c.id, 1, n1, t0.plus_secs(90), t0.plus_secs(32))
                 .await
                 .unwrap(),
             "only the holder releases"
         );
-        store.release_credential(c.id, 1, n2).await.unwrap();
+        store.release_credential(p, c.id, 1, n2).await.unwrap();
         assert!(
             store
-                .lease_credential(c.id, 1, n1, t0.plus_secs(90), t0.plus_secs(32))
+                .lease_credential(p, c.id, 1, n1, t0.plus_secs(90), t0.plus_secs(32))
                 .await
                 .unwrap()
         );
@@ -919,7 +934,7 @@ async fn credentials_change_by_generation_and_refresh_under_one_lease() {
         );
         assert!(
             store
-                .lease_credential(c.id, 2, n2, t0.plus_secs(90), t0.plus_secs(33))
+                .lease_credential(p, c.id, 2, n2, t0.plus_secs(90), t0.plus_secs(33))
                 .await
                 .unwrap(),
             "replacing released the lease"
@@ -994,13 +1009,13 @@ async fn consent_requests_are_answered_once_and_bounded_per_room() {
         let pending = RequestStatus::Pending;
         assert!(
             store
-                .set_oauth_request_status(a.id, &pending, &RequestStatus::Exchanging)
+                .set_oauth_request_status(p, a.id, &pending, &RequestStatus::Exchanging)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .set_oauth_request_status(a.id, &pending, &RequestStatus::Exchanging)
+                .set_oauth_request_status(p, a.id, &pending, &RequestStatus::Exchanging)
                 .await
                 .unwrap(),
             "an answer is taken once"
@@ -1008,23 +1023,35 @@ async fn consent_requests_are_answered_once_and_bounded_per_room() {
         let secret = RoomSecretId::from_uuid(uuid::Uuid::now_v7());
         assert!(
             store
-                .set_oauth_request_status(a.id, &RequestStatus::Exchanging, &RequestStatus::Done(secret))
+                .set_oauth_request_status(p, a.id, &RequestStatus::Exchanging, &RequestStatus::Done(secret))
                 .await
                 .unwrap()
         );
         assert_eq!(
-            store.get_oauth_request(a.id).await.unwrap().unwrap().status,
+            store.get_oauth_request(p, a.id).await.unwrap().unwrap().status,
             RequestStatus::Done(secret)
         );
         let rejected = RequestStatus::Failed(RequestFailure::Rejected {
             error: "user_cancelled".into(),
         });
-        assert!(store.set_oauth_request_status(b.id, &pending, &rejected).await.unwrap());
-        assert_eq!(store.get_oauth_request(b.id).await.unwrap().unwrap().status, rejected);
+        assert!(
+            store
+                .set_oauth_request_status(p, b.id, &pending, &rejected)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.get_oauth_request(p, b.id).await.unwrap().unwrap().status,
+            rejected
+        );
 
         assert_eq!(store.purge_oauth_requests(t0.plus_secs(301)).await.unwrap(), 2);
-        assert!(store.get_oauth_request(c.id).await.unwrap().is_some());
-        store.delete_oauth_request(c.id).await.unwrap();
-        assert!(store.get_oauth_request(c.id).await.unwrap().is_none());
+        assert!(store.get_oauth_request(p, c.id).await.unwrap().is_some());
+        assert!(
+            store.get_oauth_request(q, c.id).await.unwrap().is_none(),
+            "scoped by project"
+        );
+        store.delete_oauth_request(p, c.id).await.unwrap();
+        assert!(store.get_oauth_request(p, c.id).await.unwrap().is_none());
     }
 }

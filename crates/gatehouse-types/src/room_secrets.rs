@@ -133,12 +133,20 @@ impl std::fmt::Debug for ProvideOAuthAuthorization {
 }
 
 /// `secrets.reject_oauth_authorization`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectOAuthAuthorization {
     pub request_id: String,
     /// A short reason, e.g. `user_cancelled` (1–200 characters).
     pub error: String,
+}
+
+impl std::fmt::Debug for RejectOAuthAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RejectOAuthAuthorization")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `secrets.delete`.
@@ -192,7 +200,7 @@ pub struct ConsentRequest {
 }
 
 /// The body of the `secrets.request_oauth_token` event (SPEC §7.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConsentPrompt {
     pub request_id: String,
     pub requested_by: Requester,
@@ -201,4 +209,14 @@ pub struct ConsentPrompt {
     pub challenge: Option<String>,
     pub state: String,
     pub expires_at: String,
+}
+
+impl std::fmt::Debug for ConsentPrompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentPrompt")
+            .field("requested_by", &self.requested_by)
+            .field("request", &self.request)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }

@@ -125,6 +125,17 @@ impl OAuthCredential {
         credential_aad(self.project_id, &self.room_name, &self.owner, self.id, self.generation)
     }
 
+    /// Its lookup key ([`owner_key`]).
+    pub fn owner_key(&self) -> Vec<u8> {
+        owner_key(
+            self.project_id,
+            &self.room_name,
+            &self.owner,
+            &self.provider.authorization_endpoint,
+            &self.provider.client_id,
+        )
+    }
+
     /// Whether `identity` may use it: it owns it, or it is delegated to it.
     pub fn usable_by(&self, identity: &str) -> bool {
         self.owner == identity || (!self.delegated_to.is_empty() && self.delegated_to == identity)
@@ -140,6 +151,29 @@ impl OAuthCredential {
         self.expires_at
             .is_some_and(|at| at.millis() <= now.plus_secs(margin_secs).millis())
     }
+}
+
+/// The key credentials are looked up by: SHA-256 over (project, room, owner, authorization
+/// endpoint, client id), each part length-prefixed.
+pub fn owner_key(
+    project: ProjectId,
+    room: &str,
+    owner: &str,
+    authorization_endpoint: &str,
+    client_id: &str,
+) -> Vec<u8> {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for part in [
+        project.to_string().as_str(),
+        room,
+        owner,
+        authorization_endpoint,
+        client_id,
+    ] {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part.as_bytes());
+    }
+    ctx.finish().as_ref().to_vec()
 }
 
 /// The binding of a credential's sealed tokens (SPEC §7.5: project, room, owner, secret id, version).

@@ -42,13 +42,10 @@ pub const MAX_PENDING_PER_ROOM: u32 = 100;
 /// How long a prompt waits when the request names no timeout, and the most it may name.
 const DEFAULT_TIMEOUT_SECS: u64 = 300;
 const MAX_TIMEOUT_SECS: u64 = 900;
-/// How long one node may hold a credential's refresh lease before another may take over.
-const LEASE_SECS: i64 = 30;
-/// How long a caller waits for another caller's refresh.
-const REFRESH_WAIT: Duration = Duration::from_secs(35);
-/// How long a requester waits past its timeout for a code exchange already under way: the
-/// longest call to a provider (`upstream_timeout_secs` is at most 60) and a margin.
-const EXCHANGE_GRACE: Duration = Duration::from_secs(65);
+/// Added to the longest call to a provider: how long a refresh lease lasts past it (then another
+/// node may take over from a holder that stopped), and how long a requester waits past its
+/// timeout for a code exchange under way.
+const UPSTREAM_MARGIN: Duration = Duration::from_secs(10);
 /// Waiters re-read storage at least this often, in case a cross-node wake-up was lost.
 const POLL: Duration = Duration::from_millis(250);
 /// Secrets one list returns at most.
@@ -61,6 +58,8 @@ const REQUEST_HASH_DOMAIN: &str = "oauth_request";
 /// How long a node trusts a credential lookup it read without hearing of a change: a change on
 /// another node whose notification was lost is seen within this time.
 const LOOKUP_TTL_MS: i64 = 1_000;
+/// Credential lookups a node keeps at most (past it, expired ones are swept first).
+const MAX_LOOKUPS: usize = 10_000;
 
 /// The broker's parts that live outside storage.
 pub(crate) struct Broker {
@@ -70,6 +69,8 @@ pub(crate) struct Broker {
     /// Credentials by (project, room, owner, provider), as read from storage (still sealed).
     /// Every change of a credential, on any node, drops them all.
     pub(crate) lookups: Cache<String, Vec<OAuthCredential>>,
+    /// (credential, identity) pairs whose access was audited in the last minute.
+    accesses: Cache<String, ()>,
 }
 
 impl Broker {
@@ -78,7 +79,8 @@ impl Broker {
             upstream,
             signals: Signals::default(),
             in_flight: InFlight::default(),
-            lookups: Cache::with_ttl(LOOKUP_TTL_MS),
+            lookups: Cache::with_limits(LOOKUP_TTL_MS, MAX_LOOKUPS),
+            accesses: Cache::with_limits(60_000, MAX_LOOKUPS),
         }
     }
 
@@ -202,6 +204,9 @@ impl Gatehouse {
     /// provider when it has a revocation endpoint (best effort: the credential is gone either way).
     pub async fn delete_room_secret(&self, who: &Verified, room: &str, req: DeleteRoomSecret) -> Result<()> {
         secrets_grant(who)?;
+        if let Some(d) = &req.delegated_to {
+            check_name("delegated_to", d, MAX_NAME_CHARS)?;
+        }
         let me = &who.claims.name;
         let c = self
             .store
@@ -261,6 +266,11 @@ impl Gatehouse {
             .resolve_provider(who.project_id, room, req.oauth, req.registration_id, false)
             .await?;
         allow_provider(grant, &p.settings)?;
+        for (field, name) in [("delegated_by", &req.delegated_by), ("delegated_to", &req.delegated_to)] {
+            if let Some(name) = name {
+                check_name(field, name, MAX_NAME_CHARS)?;
+            }
+        }
         let me = who.claims.name.as_str();
         let owner = req.delegated_by.as_deref().unwrap_or(me);
         let found = self
@@ -272,7 +282,13 @@ impl Gatehouse {
             .max_by_key(|c| c.updated_at)
             .cloned();
         let token = match found {
-            Some(c) => self.usable_token(c).await?,
+            Some(c) => {
+                let token = self.usable_token(c.clone()).await?;
+                if token.is_some() {
+                    self.record_access(me, &c).await;
+                }
+                token
+            }
             None => None,
         };
         Ok(OfflineOAuthToken {
@@ -332,12 +348,13 @@ impl Gatehouse {
             .credentials_of(project, room, &target.name, &p.settings)
             .await?
             .iter()
-            .filter(|c| (c.usable_by(&me) || c.delegated_to == delegate_to) && !c.needs_consent && c.covers(&p.scopes))
+            .filter(|c| c.usable_by(&me) && !c.needs_consent && c.covers(&p.scopes))
             .max_by_key(|c| c.updated_at)
             .cloned();
         if let Some(c) = stored
-            && let Some(token) = self.usable_token(c).await?
+            && let Some(token) = self.usable_token(c.clone()).await?
         {
+            self.record_access(&me, &c).await;
             return Ok(token);
         }
 
@@ -413,7 +430,7 @@ impl Gatehouse {
             Err(e) => Err(e),
         };
         if let Err(e) = sent {
-            self.store.delete_oauth_request(pending.id).await?;
+            self.store.delete_oauth_request(project, pending.id).await?;
             return Err(e);
         }
         self.await_answer(project, pending.id, answered, Duration::from_secs(timeout))
@@ -430,13 +447,13 @@ impl Gatehouse {
     ) -> Result<OAuthToken> {
         let deadline = Instant::now() + timeout;
         loop {
-            let Some(r) = self.store.get_oauth_request(id).await? else {
+            let Some(r) = self.store.get_oauth_request(project, id).await? else {
                 return Err(Error::Timeout("the consent request expired".into()));
             };
             let now = Instant::now();
             match &r.status {
                 RequestStatus::Done(secret) => {
-                    self.store.delete_oauth_request(id).await?;
+                    self.store.delete_oauth_request(project, id).await?;
                     let c = self
                         .store
                         .get_credential(project, *secret)
@@ -447,27 +464,28 @@ impl Gatehouse {
                         .await?
                         .access_token
                         .ok_or(Error::NotFound("secret"))?;
+                    self.record_access(&r.requester, &c).await;
                     return Ok(token_dto(&c, access));
                 }
                 RequestStatus::Failed(f) => {
-                    self.store.delete_oauth_request(id).await?;
+                    self.store.delete_oauth_request(project, id).await?;
                     return Err(failure_error(f));
                 }
                 RequestStatus::Pending if now >= deadline => {
                     let timed_out = RequestStatus::Failed(RequestFailure::Timeout);
                     if self
                         .store
-                        .set_oauth_request_status(id, &RequestStatus::Pending, &timed_out)
+                        .set_oauth_request_status(project, id, &RequestStatus::Pending, &timed_out)
                         .await?
                     {
-                        self.store.delete_oauth_request(id).await?;
+                        self.store.delete_oauth_request(project, id).await?;
                         return Err(failure_error(&RequestFailure::Timeout));
                     }
                     // Answered just now: read the answer.
                     continue;
                 }
-                RequestStatus::Exchanging if now >= deadline + EXCHANGE_GRACE => {
-                    self.store.delete_oauth_request(id).await?;
+                RequestStatus::Exchanging if now >= deadline + self.exchange_grace() => {
+                    self.store.delete_oauth_request(project, id).await?;
                     return Err(Error::Timeout(
                         "the provider did not answer the code exchange in time".into(),
                     ));
@@ -526,7 +544,7 @@ impl Gatehouse {
             let failed = RequestStatus::Failed(RequestFailure::WrongIssuer);
             if self
                 .store
-                .set_oauth_request_status(r.id, &RequestStatus::Pending, &failed)
+                .set_oauth_request_status(r.project_id, r.id, &RequestStatus::Pending, &failed)
                 .await?
             {
                 self.invalidate(Invalidation::Broker { id: r.id.uuid() }).await;
@@ -538,7 +556,7 @@ impl Gatehouse {
         }
         if !self
             .store
-            .set_oauth_request_status(r.id, &RequestStatus::Pending, &RequestStatus::Exchanging)
+            .set_oauth_request_status(r.project_id, r.id, &RequestStatus::Pending, &RequestStatus::Exchanging)
             .await?
         {
             return Err(Error::NotFound("request"));
@@ -566,7 +584,7 @@ impl Gatehouse {
             }),
         };
         self.store
-            .set_oauth_request_status(r.id, &RequestStatus::Exchanging, &status)
+            .set_oauth_request_status(r.project_id, r.id, &RequestStatus::Exchanging, &status)
             .await?;
         self.invalidate(Invalidation::Broker { id: r.id.uuid() }).await;
         match outcome {
@@ -687,7 +705,7 @@ impl Gatehouse {
         let failed = RequestStatus::Failed(RequestFailure::Rejected { error: req.error });
         if !self
             .store
-            .set_oauth_request_status(r.id, &RequestStatus::Pending, &failed)
+            .set_oauth_request_status(r.project_id, r.id, &RequestStatus::Pending, &failed)
             .await?
         {
             return Err(Error::NotFound("request"));
@@ -709,25 +727,47 @@ impl Gatehouse {
         self.refreshed(c).await
     }
 
+    /// How long a requester waits past its timeout for a code exchange under way.
+    fn exchange_grace(&self) -> Duration {
+        self.broker.upstream.timeout() + UPSTREAM_MARGIN
+    }
+
     /// Single flight (SPEC §7.4): the caller that takes the credential's lease refreshes it;
-    /// every other caller, on any node, waits for the new generation and reads it.
+    /// every other caller, on any node, waits for the new generation and reads it, or shares
+    /// the failure when the holder gives the lease back without one.
     async fn refreshed(self: &Arc<Self>, mut c: OAuthCredential) -> Result<Option<OAuthToken>> {
         let mut changed = self.broker.signals.subscribe(c.id.uuid());
-        let deadline = Instant::now() + REFRESH_WAIT;
+        let lease = self.exchange_grace();
+        let deadline = Instant::now() + lease + UPSTREAM_MARGIN;
+        let seen = c.generation;
+        let mut waited = false;
         loop {
             let now = self.clock.now();
             if c.needs_consent {
                 return Ok(None);
             }
-            if !c.expiring(now, REFRESH_MARGIN_SECS) {
+            // Fresh, or refreshed by another caller meanwhile: that result is this caller's too.
+            if c.generation != seen || !c.expiring(now, REFRESH_MARGIN_SECS) {
                 let access = self.open_credential(&c).await?.access_token;
                 return Ok(access.map(|a| token_dto(&c, a)));
             }
+            let until = Timestamp::from_millis(now.millis() + lease.as_millis() as i64);
             if self
                 .store
-                .lease_credential(c.id, c.generation, self.node, now.plus_secs(LEASE_SECS), now)
+                .lease_credential(c.project_id, c.id, c.generation, self.node, until, now)
                 .await?
             {
+                if waited {
+                    // The holder gave the lease back (or stopped) without a new generation: its
+                    // refresh failed. One attempt per expiry reaches the provider, not one per
+                    // waiter; the next call tries again.
+                    self.store
+                        .release_credential(c.project_id, c.id, c.generation, self.node)
+                        .await?;
+                    return Err(Error::Upstream(
+                        "the credential could not be refreshed just now; try again".into(),
+                    ));
+                }
                 // Runs to its end even if every caller goes away: a rotated refresh token exists
                 // only in the provider's answer until it is saved.
                 let gh = Arc::clone(self);
@@ -739,6 +779,7 @@ impl Gatehouse {
                 .await
                 .map_err(Error::unexpected)?;
             }
+            waited = true;
             if Instant::now() >= deadline {
                 return Err(Error::Upstream(
                     "another node's refresh of this credential did not finish in time".into(),
@@ -758,7 +799,11 @@ impl Gatehouse {
         let outcome = self.try_refresh(&c).await;
         if !matches!(outcome, Ok(Refreshed::Saved(_) | Refreshed::NeedsConsent)) {
             // Nothing changed: give the lease back so the next caller may try at once.
-            if let Err(e) = self.store.release_credential(c.id, c.generation, self.node).await {
+            if let Err(e) = self
+                .store
+                .release_credential(c.project_id, c.id, c.generation, self.node)
+                .await
+            {
                 tracing::warn!(error = %e, secret = %c.id, "releasing a refresh lease failed; it expires by itself");
             }
         }
@@ -848,6 +893,33 @@ impl Gatehouse {
         );
         self.store.replace_credential(&next, c.generation, Some(&audit)).await?;
         Ok(())
+    }
+
+    /// Audits that `identity` was handed a token of `c` (SPEC §9.7): once a minute per
+    /// credential and identity on each node, so that reads at any rate stay cheap. A failure to
+    /// record is logged; the read has happened.
+    async fn record_access(&self, identity: &str, c: &OAuthCredential) {
+        let key = format!("{}\u{1f}{identity}", c.id);
+        let now = self.clock.now();
+        if self.broker.accesses.get(&key, now).is_some() {
+            return;
+        }
+        self.broker
+            .accesses
+            .insert(self.broker.accesses.ticket(), key, Arc::new(()), now);
+        let audit = AuditRecord {
+            actor_type: "participant".into(),
+            actor_id: identity.to_owned(),
+            ..self.audit_record(
+                c.project_id,
+                "room_secret.access",
+                c.id,
+                json!({ "room": c.room_name, "owner": c.owner, "delegated_to": c.delegated_to }),
+            )
+        };
+        if let Err(e) = self.store.insert_audit(&audit).await {
+            tracing::warn!(error = %e, secret = %c.id, "recording a secret access failed");
+        }
     }
 
     /// One owner's credentials for a provider in a room, from the lookup cache or storage.
@@ -967,9 +1039,13 @@ impl Gatehouse {
         }
     }
 
-    /// Forgets requests that expired a minute ago or more (their requesters have been answered).
+    /// Forgets requests whose requesters have been answered: expired a minute before the
+    /// longest wait for an exchange under way.
     pub(crate) async fn purge_oauth_requests(&self) -> Result<u64> {
-        self.store.purge_oauth_requests(self.clock.now().plus_secs(-60)).await
+        let margin = 60 + self.exchange_grace().as_secs() as i64;
+        self.store
+            .purge_oauth_requests(self.clock.now().plus_secs(-margin))
+            .await
     }
 
     /// Waits up to `limit` for code exchanges and refreshes under way; whether all finished.

@@ -12,7 +12,7 @@ use crate::access::Principal;
 use crate::error::{Error, Result};
 use crate::ids::{ParticipantId, ProjectId, RoomName, UserId, new_row_id};
 use crate::participant::{MAX_NAME_CHARS, ParticipantClaims, Verified, api_scope};
-use crate::ports::Page;
+use crate::ports::{Invalidation, Page};
 use crate::rooms::{
     Audience, Close, Membership, Presence, Room, RoomGrant, RoomKey, RoomNotice, event_frame, room_url,
 };
@@ -96,6 +96,8 @@ impl Gatehouse {
             json!({}),
         );
         if self.store.delete_room(project, name.as_str(), &audit).await? {
+            // Its credentials went with it: no node may serve them from a cached lookup.
+            self.invalidate(Invalidation::Broker { id: uuid::Uuid::nil() }).await;
             Ok(())
         } else {
             Err(Error::NotFound("room"))

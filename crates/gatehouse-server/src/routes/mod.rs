@@ -123,7 +123,6 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/accounts/projects/{project_id}/audit", get(system::audit))
 }
 
-/// The authorization server: protocol endpoints and the sign-in pages.
 /// Routes whose answer may wait for a person: `secrets.request_oauth_token` over REST waits up
 /// to its timeout (at most 15 minutes) for the participant's consent.
 pub fn waiting_routes() -> Router<Arc<AppState>> {
@@ -146,6 +145,7 @@ pub fn waiting_routes() -> Router<Arc<AppState>> {
         )
 }
 
+/// The authorization server: protocol endpoints and the sign-in pages.
 fn provider_routes() -> Router<Arc<AppState>> {
     use oauth::{authorize, discovery, token};
     use pages::{account, device};

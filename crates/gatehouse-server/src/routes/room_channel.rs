@@ -31,8 +31,8 @@ use crate::state::AppState;
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// How long a send to a participant may wait on its socket before the participant counts as gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Requests a connection may have under way at once (a consent request waits for minutes); more
-/// are answered `too_many_requests` at once.
+/// `secrets.*` requests a connection may have under way at once (a consent request waits for
+/// minutes, so they run side by side); more are answered `too_many_requests` at once.
 const MAX_IN_FLIGHT: usize = 32;
 /// How long the close frame may take: a peer that does not read gets no more time than this.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -210,7 +210,8 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
     // The connection lasts no longer than its token.
     let expired = tokio::time::sleep(p.s.gh.token_lifetime(p.who).unwrap_or(Duration::MAX));
     tokio::pin!(expired);
-    // Requests run side by side, each answered when done: a slow one delays nothing else.
+    // Secrets requests run side by side, each answered when done: a consent wait delays nothing
+    // else. Other requests are answered in order.
     let mut answers: FuturesUnordered<Pin<Box<dyn Future<Output = String> + Send + '_>>> = FuturesUnordered::new();
     loop {
         tokio::select! {
@@ -233,8 +234,12 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
                             Ok(request) => request,
                             Err(why) => return Some(why),
                         };
-                        if answers.len() >= MAX_IN_FLIGHT {
-                            let busy = ("too_many_requests", format!("at most {MAX_IN_FLIGHT} requests may be under way at once"));
+                        if !op.starts_with("secrets.") {
+                            // Quick operations answer in order (messages keep their order).
+                            let answer = reply(&id, p.operation(&op, body).await);
+                            send(socket, Message::Text(answer.into())).await.ok()?;
+                        } else if answers.len() >= MAX_IN_FLIGHT {
+                            let busy = ("too_many_requests", format!("at most {MAX_IN_FLIGHT} secrets requests may be under way at once"));
                             send(socket, Message::Text(reply(&id, Err(busy)).into())).await.ok()?;
                         } else {
                             answers.push(Box::pin(async move { reply(&id, p.operation(&op, body).await) }));

@@ -283,6 +283,17 @@ async fn an_agent_gets_a_token_the_participant_consented_to() {
             (200, Some(access.as_str())),
             "{again}"
         );
+        // Naming the agent as the delegate does not hand the agent's credential to someone else:
+        // alice is asked again.
+        let snoop = participant(&s, &sc.key, &sc.project, "snoop", json!({})).await;
+        let mut as_agent = request(&p, &sc.alice_id);
+        as_agent["delegate_to"] = json!("agent");
+        let asked = ask(&s, &snoop, as_agent);
+        let prompt = event(&mut sc.alice_ws, "secrets.request_oauth_token").await;
+        assert_eq!(prompt["requested_by"]["name"], "snoop");
+        let no = json!({ "request_id": prompt["request_id"], "error": "not you" });
+        assert_eq!(rest(&s, &sc.alice, "reject_oauth_authorization", no).await.0, 200);
+        assert_eq!(asked.await.unwrap().0, 403);
 
         let (_, list) = rest(&s, &sc.agent, "list", json!({})).await;
         let secrets = list["secrets"].as_array().unwrap();

@@ -12,6 +12,9 @@ CREATE TABLE room_secrets (
     delegated_to TEXT NOT NULL,
     authorization_endpoint TEXT NOT NULL,
     client_id TEXT NOT NULL,
+    -- SHA-256 of (project, room, owner, authorization endpoint, client id): what lookups use, and
+    -- short enough for any index whatever the lengths of those values.
+    owner_key BYTEA NOT NULL,
     -- The rest of the provider's settings (token and revocation endpoints, issuer, registration).
     provider TEXT NOT NULL,
     scopes TEXT NOT NULL,
@@ -26,8 +29,9 @@ CREATE TABLE room_secrets (
     lease_until BIGINT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    UNIQUE (project_id, room_name, owner, authorization_endpoint, client_id, delegated_to)
+    UNIQUE (owner_key, delegated_to)
 );
+CREATE INDEX room_secrets_by_owner ON room_secrets (project_id, room_name, owner);
 CREATE INDEX room_secrets_by_delegate ON room_secrets (project_id, room_name, delegated_to);
 
 CREATE TABLE oauth_requests (
