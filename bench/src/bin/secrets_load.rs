@@ -23,7 +23,7 @@ use anyhow::Context as _;
 use futures::StreamExt as _;
 use gatehouse_bench::load::{self, Window};
 use gatehouse_bench::oauth::ops::Repeat;
-use gatehouse_bench::server::{Gatehouse, PgDatabase, own_cpus, post, server_cpus};
+use gatehouse_bench::server::{Gatehouse, PgDatabase, Pinned, own_cpus, post, server_cpus, sibling_binary};
 use gatehouse_bench::{Minter, ms, percentile};
 use gatehouse_core::api_key::ApiKeyValue;
 use gatehouse_testkit::Browser;
@@ -253,6 +253,27 @@ async fn run(a: Args) -> anyhow::Result<()> {
     let (status, token) = asked.await??;
     anyhow::ensure!(status == 200, "the consent gave no token: {status} {token}");
 
+    // The machine's pace right now: the bare axum ceiling, on the same core and connections.
+    let log = dir.join("ceiling.log");
+    let mut ceiling = Pinned::spawn(
+        &server_cpus(),
+        &sibling_binary("ceiling")?,
+        &["{addr}".into()],
+        &[],
+        &log,
+    )?;
+    ceiling.wait_ready("/").await?;
+    let bare = load::prepare(ceiling.addr, vec![Repeat::get("/", b"\"ok\""); a.connections])
+        .await?
+        .run(a.window, Some(ceiling.pid()))
+        .await?;
+    ceiling.stop();
+    println!(
+        "ceiling (bare axum, fixed JSON): {:.0} req/s, {:.1} µs CPU/request",
+        bare.requests_per_sec(),
+        bare.server_us_per_request()
+    );
+
     // 1. Offline gets of the stored, fresh token.
     let body = json!({ "oauth": oauth, "delegated_by": "alice" }).to_string();
     let bearer = HeaderValue::from_str(&format!("Bearer {agent}"))?;
@@ -269,9 +290,10 @@ async fn run(a: Args) -> anyhow::Result<()> {
         out.first_error
     );
     println!(
-        "get_offline_oauth_token ({}): {:.0} req/s, latency p50 {} p99 {}, server CPU {:.1} µs/request (target ≥ 15,000 req/s, p99 < 5 ms)",
+        "get_offline_oauth_token ({}): {:.0} req/s ({:.1} % of the ceiling), latency p50 {} p99 {}, server CPU {:.1} µs/request (target ≥ 15,000 req/s, p99 < 5 ms)",
         a.backend,
         out.requests_per_sec(),
+        100.0 * out.requests_per_sec() / bare.requests_per_sec(),
         ms(out.latency(0.5)),
         ms(out.latency(0.99)),
         out.server_us_per_request(),
