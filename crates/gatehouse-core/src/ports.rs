@@ -320,8 +320,15 @@ pub trait BrokerStore: Send + Sync {
         generation: i64,
         holder: NodeId,
     ) -> Result<()>;
-    /// Stores a request unless its room already has `max_pending` requests pending at `now`.
-    async fn insert_oauth_request(&self, r: &PendingRequest, max_pending: u32, now: Timestamp) -> Result<bool>;
+    /// Stores a request unless, at `now`, its room already has `per_room` requests pending or its
+    /// requester `per_requester` in that room.
+    async fn insert_oauth_request(
+        &self,
+        r: &PendingRequest,
+        per_room: u32,
+        per_requester: u32,
+        now: Timestamp,
+    ) -> Result<bool>;
     /// A request of `project` by the keyed hash of its `request_id`.
     async fn find_oauth_request(&self, project: ProjectId, request_hash: &[u8]) -> Result<Option<PendingRequest>>;
     async fn get_oauth_request(&self, project: ProjectId, id: OAuthRequestId) -> Result<Option<PendingRequest>>;

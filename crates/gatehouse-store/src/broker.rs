@@ -231,9 +231,9 @@ macro_rules! broker_impl {
                     Ok(())
                 }
 
-                async fn insert_oauth_request(&self, r: &PendingRequest, max_pending: u32, now: Timestamp) -> Result<bool> {
+                async fn insert_oauth_request(&self, r: &PendingRequest, per_room: u32, per_requester: u32, now: Timestamp) -> Result<bool> {
                     let (status, outcome) = status_columns(&r.status)?;
-                    let n = sqlx::query(&format!("INSERT INTO oauth_requests ({REQUEST_COLS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 WHERE (SELECT COUNT(*) FROM oauth_requests WHERE project_id = $2 AND room_name = $4 AND status = 'pending' AND expires_at > $20) < $21"))
+                    let n = sqlx::query(&format!("INSERT INTO oauth_requests ({REQUEST_COLS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 WHERE (SELECT COUNT(*) FROM oauth_requests WHERE project_id = $2 AND room_name = $4 AND status = 'pending' AND expires_at > $20) < $21 AND (SELECT COUNT(*) FROM oauth_requests WHERE project_id = $2 AND room_name = $4 AND requester = $5 AND status = 'pending' AND expires_at > $20) < $22"))
                         .bind(r.id.uuid())
                         .bind(r.project_id.uuid())
                         .bind(&r.request_hash)
@@ -254,7 +254,8 @@ macro_rules! broker_impl {
                         .bind(r.expires_at.millis())
                         .bind(r.created_at.millis())
                         .bind(now.millis())
-                        .bind(i64::from(max_pending))
+                        .bind(i64::from(per_room))
+                        .bind(i64::from(per_requester))
                         .execute(&self.pool)
                         .await
                         .map_err(unexpected)?

@@ -985,15 +985,31 @@ async fn consent_requests_are_answered_once_and_bounded_per_room() {
             created_at: t0,
         };
         let (a, b, c) = (request(1, 300), request(2, 300), request(3, 900));
-        assert!(store.insert_oauth_request(&a, 2, t0).await.unwrap());
-        assert!(store.insert_oauth_request(&b, 2, t0).await.unwrap());
+        assert!(store.insert_oauth_request(&a, 2, 5, t0).await.unwrap());
+        assert!(store.insert_oauth_request(&b, 2, 5, t0).await.unwrap());
         assert!(
-            !store.insert_oauth_request(&c, 2, t0).await.unwrap(),
+            !store.insert_oauth_request(&c, 2, 5, t0).await.unwrap(),
             "two pending at most"
         );
         assert!(
-            store.insert_oauth_request(&c, 2, t0.plus_secs(301)).await.unwrap(),
+            store.insert_oauth_request(&c, 2, 5, t0.plus_secs(301)).await.unwrap(),
             "expired requests do not count"
+        );
+        let later = t0.plus_secs(301);
+        assert!(
+            !store
+                .insert_oauth_request(&request(4, 900), 10, 1, later)
+                .await
+                .unwrap(),
+            "one pending per requester at most"
+        );
+        let other = PendingRequest {
+            requester: "other".into(),
+            ..request(5, 900)
+        };
+        assert!(
+            store.insert_oauth_request(&other, 10, 1, later).await.unwrap(),
+            "another requester's own count"
         );
         let found = store.find_oauth_request(p, &[1; 32]).await.unwrap().unwrap();
         assert_eq!(

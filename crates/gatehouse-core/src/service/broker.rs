@@ -39,6 +39,9 @@ use crate::time::Timestamp;
 pub const REFRESH_MARGIN_SECS: i64 = 60;
 /// Consent prompts a room may have waiting at once (SPEC §9.5).
 pub const MAX_PENDING_PER_ROOM: u32 = 100;
+/// Consent prompts one requester may have waiting in a room, so one participant cannot take a
+/// room's every slot.
+pub const MAX_PENDING_PER_REQUESTER: u32 = 10;
 /// How long a prompt waits when the request names no timeout, and the most it may name.
 const DEFAULT_TIMEOUT_SECS: u64 = 300;
 const MAX_TIMEOUT_SECS: u64 = 900;
@@ -398,11 +401,11 @@ impl Gatehouse {
         };
         if !self
             .store
-            .insert_oauth_request(&pending, MAX_PENDING_PER_ROOM, now)
+            .insert_oauth_request(&pending, MAX_PENDING_PER_ROOM, MAX_PENDING_PER_REQUESTER, now)
             .await?
         {
             return Err(Error::Conflict(format!(
-                "the room already has {MAX_PENDING_PER_ROOM} consent prompts waiting; try again later"
+                "too many consent prompts are waiting (at most {MAX_PENDING_PER_ROOM} per room and {MAX_PENDING_PER_REQUESTER} per requester); try again later"
             )));
         }
         let answered = self.broker.signals.subscribe(pending.id.uuid());
