@@ -391,9 +391,7 @@ pub async fn run_serve(overrides: Overrides) -> anyhow::Result<()> {
 
 /// `gatehouse migrate`: applies pending migrations and exits.
 pub async fn run_migrate(overrides: Overrides) -> anyhow::Result<()> {
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let (config, _) = Config::load(&overrides, &env)?;
-    init_logging(&config.log_format);
+    let (config, _) = load_config(&overrides)?;
     config::ensure_private_dir(&config.data_dir)?;
     let db = Database::connect(&config.database_url()).await?;
     let ran = db.migrate().await?;

@@ -18,7 +18,7 @@ use gatehouse_types::{
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::{Gatehouse, check_name};
+use super::{Gatehouse, check_name, check_text};
 use crate::broker::{
     InFlight, OAuthCredential, PendingRequest, ProviderSettings, RequestFailure, RequestStatus, SealedSecrets, Signals,
     can_request_oauth_token, credential_aad, request_aad, s256_challenge, split_scopes,
@@ -123,16 +123,6 @@ fn allow_provider(grant: &Map<String, Value>, p: &ProviderSettings) -> Result<()
             "the token's secrets grant does not allow this provider (authorization endpoint and client id)".into(),
         ))
     }
-}
-
-fn bounded(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.is_empty() || value.len() > max || value.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            field,
-            format!("must be 1-{max} bytes without control characters"),
-        ));
-    }
-    Ok(())
 }
 
 fn token_dto(c: &OAuthCredential, access_token: String) -> OAuthToken {
@@ -534,7 +524,7 @@ impl Gatehouse {
         req: ProvideOAuthAuthorization,
     ) -> Result<()> {
         let r = self.answerable(who, room, &req.request_id).await?;
-        bounded("code", &req.code, MAX_CODE_BYTES)?;
+        check_text("code", &req.code, MAX_CODE_BYTES, true)?;
         if let Some(state) = &req.state
             && !ct_eq(state.as_bytes(), r.state.as_bytes())
         {
@@ -1081,7 +1071,7 @@ enum Refreshed {
 fn inline_provider(o: OAuthClientConfig) -> Result<Resolved> {
     let authorization_endpoint = o.authorization_endpoint.trim().to_owned();
     let client_id = o.client_id.trim().to_owned();
-    bounded("oauth.client_id", &client_id, 512)?;
+    check_text("oauth.client_id", &client_id, 512, true)?;
     let name = web_url("oauth.authorization_endpoint", &authorization_endpoint)?
         .host_str()
         .unwrap_or_default()
@@ -1094,7 +1084,7 @@ fn inline_provider(o: OAuthClientConfig) -> Result<Resolved> {
         check_web_url("oauth.issuer", u)?;
     }
     if let Some(s) = &o.client_secret {
-        bounded("oauth.client_secret", s, 512)?;
+        check_text("oauth.client_secret", s, 512, true)?;
     }
     let scopes = o.scopes.unwrap_or_default();
     super::registrations::check_scopes("oauth.scopes", &scopes)?;

@@ -4,7 +4,7 @@
 use gatehouse_types::ExternalOAuthInput;
 use serde_json::json;
 
-use super::{Gatehouse, check_name};
+use super::{Gatehouse, check_name, check_text};
 use crate::access::Principal;
 use crate::clients::uri::{check_redirect_uri, check_web_url};
 use crate::crypto::RowAad;
@@ -148,7 +148,7 @@ impl Gatehouse {
         kept_secret: Option<Vec<u8>>,
     ) -> Result<()> {
         check_name("name", &input.name, 200)?;
-        bounded("client_id", &input.client_id)?;
+        check_text("client_id", &input.client_id, MAX_FIELD, false)?;
         if input.client_id.is_empty() {
             return Err(Error::invalid("client_id", "is required"));
         }
@@ -162,7 +162,7 @@ impl Gatehouse {
             check_redirect_uri("redirect_uris", u, true)?;
         }
         if let Some(d) = &input.delegated_to {
-            bounded("delegated_to", d)?;
+            check_text("delegated_to", d, MAX_FIELD, false)?;
         }
         r.name = input.name.clone();
         r.client_id = input.client_id.clone();
@@ -171,7 +171,7 @@ impl Gatehouse {
         let plaintext = match &input.client_secret {
             Some(s) if s.is_empty() => None,
             Some(s) => {
-                bounded("client_secret", s)?;
+                check_text("client_secret", s, MAX_FIELD, false)?;
                 Some(s.as_bytes().to_vec())
             }
             None => kept_secret,
@@ -262,16 +262,6 @@ pub(super) fn check_scopes(field: &str, scopes: &[String]) -> Result<()> {
             format!("at most {MAX_SCOPES} scopes of 1-200 characters without spaces"),
         ))
     }
-}
-
-fn bounded(field: &str, v: &str) -> Result<()> {
-    if v.len() > MAX_FIELD || v.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            field,
-            format!("must be at most {MAX_FIELD} bytes without control characters"),
-        ));
-    }
-    Ok(())
 }
 
 /// The wire shape (never the client secret).

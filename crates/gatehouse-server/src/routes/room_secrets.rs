@@ -69,11 +69,6 @@ pub async fn operation(
     })
 }
 
-/// Admits the bearer of a room REST call.
-async fn caller(s: &AppState, headers: &HeaderMap, query: Option<&str>, room: &str) -> ApiResult<Verified> {
-    admit(s, headers, query, room).await
-}
-
 /// `secrets.list` over REST.
 #[utoipa::path(get, path = "/rooms/{room_name}/secrets", tag = "room secrets", security(()),
     responses((status = 200, body = t::RoomSecretList), (status = 401, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
@@ -83,7 +78,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Json<t::RoomSecretList>> {
-    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    let who = admit(&s, &headers, query.as_deref(), &room).await?;
     Ok(Json(s.gh.list_room_secrets(&who, &room).await?))
 }
 
@@ -98,7 +93,7 @@ pub async fn list_post(
     headers: HeaderMap,
     Json(input): Json<Value>,
 ) -> ApiResult<Json<t::RoomSecretList>> {
-    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    let who = admit(&s, &headers, query.as_deref(), &room).await?;
     if !input.as_object().is_some_and(serde_json::Map::is_empty) {
         return Err(Error::invalid("body", "secrets.list takes {}").into());
     }
@@ -116,7 +111,7 @@ pub async fn delete(
     headers: HeaderMap,
     Json(req): Json<t::DeleteRoomSecret>,
 ) -> ApiResult<Json<Value>> {
-    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    let who = admit(&s, &headers, query.as_deref(), &room).await?;
     s.gh.delete_room_secret(&who, &room, req).await?;
     Ok(Json(json!({})))
 }
@@ -134,7 +129,7 @@ pub async fn request_oauth_token(
     headers: HeaderMap,
     Json(req): Json<t::RequestOAuthToken>,
 ) -> ApiResult<Json<t::OAuthToken>> {
-    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    let who = admit(&s, &headers, query.as_deref(), &room).await?;
     Ok(Json(s.gh.request_oauth_token(&who, &room, None, req).await?))
 }
 
@@ -150,7 +145,7 @@ pub async fn get_offline_oauth_token(
     headers: HeaderMap,
     Json(req): Json<t::GetOfflineOAuthToken>,
 ) -> ApiResult<Json<t::OfflineOAuthToken>> {
-    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    let who = admit(&s, &headers, query.as_deref(), &room).await?;
     Ok(Json(s.gh.get_offline_oauth_token(&who, &room, req).await?))
 }
 
@@ -166,7 +161,7 @@ pub async fn provide_oauth_authorization(
     headers: HeaderMap,
     Json(req): Json<t::ProvideOAuthAuthorization>,
 ) -> ApiResult<Json<Value>> {
-    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    let who = admit(&s, &headers, query.as_deref(), &room).await?;
     s.gh.provide_oauth_authorization(&who, &room, req).await?;
     Ok(Json(json!({})))
 }
@@ -183,7 +178,7 @@ pub async fn reject_oauth_authorization(
     headers: HeaderMap,
     Json(req): Json<t::RejectOAuthAuthorization>,
 ) -> ApiResult<Json<Value>> {
-    let who = caller(&s, &headers, query.as_deref(), &room).await?;
+    let who = admit(&s, &headers, query.as_deref(), &room).await?;
     s.gh.reject_oauth_authorization(&who, &room, req).await?;
     Ok(Json(json!({})))
 }

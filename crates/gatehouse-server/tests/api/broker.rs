@@ -145,11 +145,11 @@ pub(crate) async fn rest(s: &TestServer, token: &str, op: &str, body: Value) -> 
         .await
 }
 
-/// The same, owned, for a request that waits for a consent in a task of its own.
-pub(crate) fn ask(s: &TestServer, token: &str, body: Value) -> tokio::task::JoinHandle<(u16, Value)> {
+/// [`rest`] in a task of its own, for a request that waits (or is cut short).
+fn spawn_rest(s: &TestServer, token: &str, op: &str, body: Value) -> tokio::task::JoinHandle<(u16, Value)> {
     let (http, url, token) = (
         s.http.clone(),
-        format!("{}/rooms/{ROOM}/secrets/request_oauth_token", s.base),
+        format!("{}/rooms/{ROOM}/secrets/{op}", s.base),
         token.to_owned(),
     );
     tokio::spawn(async move {
@@ -157,6 +157,11 @@ pub(crate) fn ask(s: &TestServer, token: &str, body: Value) -> tokio::task::Join
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     })
+}
+
+/// `request_oauth_token`, waiting for a consent in a task of its own.
+pub(crate) fn ask(s: &TestServer, token: &str, body: Value) -> tokio::task::JoinHandle<(u16, Value)> {
+    spawn_rest(s, token, "request_oauth_token", body)
 }
 
 pub(crate) async fn offline(s: &TestServer, token: &str, body: Value) -> Value {
@@ -859,7 +864,7 @@ async fn a_node_stopped_as_the_provider_rotates_keeps_the_new_refresh_token() {
     sc.renew(&a).await;
     while answered.try_recv().is_ok() {}
     let by_alice = json!({ "oauth": oauth, "delegated_by": "alice" });
-    let _pending = ask_offline(&a, &sc.agent, by_alice.clone());
+    let _pending = spawn_rest(&a, &sc.agent, "get_offline_oauth_token", by_alice.clone());
     answered.recv().await.unwrap();
     a.pause().await;
     let issued = p.tokens_issued().await;
@@ -877,17 +882,6 @@ async fn a_node_stopped_as_the_provider_rotates_keeps_the_new_refresh_token() {
     b.stop().await;
     a.stop().await;
     p.s.stop().await;
-}
-
-fn ask_offline(s: &TestServer, token: &str, body: Value) -> tokio::task::JoinHandle<()> {
-    let (http, url, token) = (
-        s.http.clone(),
-        format!("{}/rooms/{ROOM}/secrets/get_offline_oauth_token", s.base),
-        token.to_owned(),
-    );
-    tokio::spawn(async move {
-        let _ = http.post(url).bearer_auth(token).json(&body).send().await;
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
