@@ -197,7 +197,7 @@ macro_rules! accounts_impl {
 
                 async fn get_project(&self, id: ProjectId) -> Result<Option<Project>> {
                     let sql = format!("SELECT {PROJECT_COLS} FROM projects p WHERE p.id = $1");
-                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
                     row.as_ref().map(project).transpose()
                 }
 
@@ -205,11 +205,11 @@ macro_rules! accounts_impl {
                     let rows = match user {
                         Some(u) => {
                             let sql = format!("SELECT {PROJECT_COLS} FROM projects p JOIN memberships m ON m.project_id = p.id WHERE m.user_id = $1 ORDER BY p.created_at, p.id");
-                            sqlx::query(&sql).bind(u.uuid()).fetch_all(&self.pool).await
+                            sqlx::query(&sql).bind(u.uuid()).fetch_all(self.db()).await
                         }
                         None => {
                             let sql = format!("SELECT {PROJECT_COLS} FROM projects p ORDER BY p.created_at, p.id");
-                            sqlx::query(&sql).fetch_all(&self.pool).await
+                            sqlx::query(&sql).fetch_all(self.db()).await
                         }
                     }
                     .map_err(unexpected)?;
@@ -260,13 +260,13 @@ macro_rules! accounts_impl {
 
                 async fn get_user(&self, id: UserId) -> Result<Option<User>> {
                     let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1");
-                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
                     row.as_ref().map(user).transpose()
                 }
 
                 async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
                     let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.email_lower = $1");
-                    let row = sqlx::query(&sql).bind(email.to_lowercase()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    let row = sqlx::query(&sql).bind(email.to_lowercase()).fetch_optional(self.db()).await.map_err(unexpected)?;
                     row.as_ref().map(user).transpose()
                 }
 
@@ -274,7 +274,7 @@ macro_rules! accounts_impl {
                     let row = sqlx::query("SELECT is_admin, is_developer, can_create_rooms, can_use_llm_proxy FROM memberships WHERE project_id = $1 AND user_id = $2")
                         .bind(project.uuid())
                         .bind(u.uuid())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(flags).transpose()
@@ -282,7 +282,7 @@ macro_rules! accounts_impl {
 
                 async fn list_members(&self, project: ProjectId) -> Result<Vec<Member>> {
                     let sql = format!("SELECT {USER_COLS}, m.is_admin, m.is_developer, m.can_create_rooms, m.can_use_llm_proxy FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.email_lower");
-                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(&self.pool).await.map_err(unexpected)?;
+                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(self.db()).await.map_err(unexpected)?;
                     rows.iter().map(|r| Ok(Member { user: user(r)?, flags: flags(r)? })).collect()
                 }
 
@@ -328,13 +328,13 @@ macro_rules! accounts_impl {
 
                 async fn get_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>> {
                     let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1 AND revoked_at IS NULL");
-                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
                     row.as_ref().map(api_key).transpose()
                 }
 
                 async fn list_api_keys(&self, project: ProjectId) -> Result<Vec<ApiKeyRecord>> {
                     let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE project_id = $1 AND revoked_at IS NULL ORDER BY created_at, id");
-                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(&self.pool).await.map_err(unexpected)?;
+                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(self.db()).await.map_err(unexpected)?;
                     rows.iter().map(api_key).collect()
                 }
 
@@ -357,7 +357,7 @@ macro_rules! accounts_impl {
                     sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
                         .bind(id.uuid())
                         .bind(at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(())
@@ -369,7 +369,7 @@ macro_rules! accounts_impl {
                 async fn current_data_key(&self, project: ProjectId) -> Result<Option<DataKeyRecord>> {
                     let row = sqlx::query("SELECT id, project_id, wrapped, master_key_id, created_at FROM data_keys WHERE project_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1")
                         .bind(project.uuid())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(data_key).transpose()
@@ -379,7 +379,7 @@ macro_rules! accounts_impl {
                     let row = sqlx::query("SELECT id, project_id, wrapped, master_key_id, created_at FROM data_keys WHERE project_id = $1 AND id = $2")
                         .bind(project.uuid())
                         .bind(id.uuid())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(data_key).transpose()
@@ -392,7 +392,7 @@ macro_rules! accounts_impl {
                         .bind(&k.wrapped)
                         .bind(&k.master_key_id)
                         .bind(k.created_at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(())
@@ -413,12 +413,12 @@ macro_rules! accounts_impl {
                         .bind(project.uuid())
                         .bind(limit)
                         .bind(offset)
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE project_id = $1")
                         .bind(project.uuid())
-                        .fetch_one(&self.pool)
+                        .fetch_one(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok((rows.iter().map(audit).collect::<Result<_>>()?, total as u64))
@@ -427,7 +427,7 @@ macro_rules! accounts_impl {
                 async fn get_setting(&self, key: &str) -> Result<Option<Vec<u8>>> {
                     sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                         .bind(key)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)
                 }
@@ -436,12 +436,12 @@ macro_rules! accounts_impl {
                     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
                         .bind(key)
                         .bind(value)
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                         .bind(key)
-                        .fetch_one(&self.pool)
+                        .fetch_one(self.db())
                         .await
                         .map_err(unexpected)
                 }
@@ -476,7 +476,7 @@ macro_rules! accounts_impl {
                 }
 
                 async fn ping(&self) -> Result<()> {
-                    sqlx::query("SELECT 1").execute(&self.pool).await.map_err(unexpected)?;
+                    sqlx::query("SELECT 1").execute(self.db()).await.map_err(unexpected)?;
                     Ok(())
                 }
 
@@ -489,7 +489,7 @@ macro_rules! accounts_impl {
                         }
                     }
                     let rows = sqlx::query("SELECT kid, private_key FROM signing_keys ORDER BY kid")
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     for r in &rows {
@@ -497,7 +497,7 @@ macro_rules! accounts_impl {
                         all.push(MasterWrapped { kind, wrapped: get(r, "private_key")? });
                     }
                     let rows = sqlx::query("SELECT project_id, id, wrapped FROM data_keys ORDER BY project_id, id")
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     for r in &rows {
@@ -527,7 +527,7 @@ macro_rules! accounts_impl {
                             .bind(master_key_id)
                             .bind(project.uuid()),
                     };
-                    let n = query.execute(&self.pool).await.map_err(unexpected)?.rows_affected();
+                    let n = query.execute(self.db()).await.map_err(unexpected)?.rows_affected();
                     Ok(n == 1)
                 }
             }

@@ -153,7 +153,7 @@ macro_rules! broker_impl {
                     let row = sqlx::query(&format!("SELECT {CREDENTIAL_COLS} FROM room_secrets WHERE id = $1 AND project_id = $2"))
                         .bind(id.uuid())
                         .bind(project.uuid())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(credential).transpose()
@@ -174,7 +174,7 @@ macro_rules! broker_impl {
                         .bind(authorization_endpoint)
                         .bind(client_id)
                         .bind(owner_key(project, room, owner, authorization_endpoint, client_id))
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     rows.iter().map(credential).collect()
@@ -186,7 +186,7 @@ macro_rules! broker_impl {
                         .bind(room)
                         .bind(identity)
                         .bind(i64::from(limit))
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     rows.iter().map(credential).collect()
@@ -212,7 +212,7 @@ macro_rules! broker_impl {
                         .bind(until.millis())
                         .bind(now.millis())
                         .bind(project.uuid())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
@@ -225,7 +225,7 @@ macro_rules! broker_impl {
                         .bind(generation)
                         .bind(holder.uuid())
                         .bind(project.uuid())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(())
@@ -256,7 +256,7 @@ macro_rules! broker_impl {
                         .bind(now.millis())
                         .bind(i64::from(per_room))
                         .bind(i64::from(per_requester))
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
@@ -267,7 +267,7 @@ macro_rules! broker_impl {
                     let row = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM oauth_requests WHERE request_hash = $1 AND project_id = $2"))
                         .bind(request_hash)
                         .bind(project.uuid())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(request).transpose()
@@ -277,7 +277,7 @@ macro_rules! broker_impl {
                     let row = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM oauth_requests WHERE id = $1 AND project_id = $2"))
                         .bind(id.uuid())
                         .bind(project.uuid())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(request).transpose()
@@ -292,7 +292,7 @@ macro_rules! broker_impl {
                         .bind(to)
                         .bind(outcome)
                         .bind(project.uuid())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
@@ -303,7 +303,7 @@ macro_rules! broker_impl {
                     sqlx::query("DELETE FROM oauth_requests WHERE id = $1 AND project_id = $2")
                         .bind(id.uuid())
                         .bind(project.uuid())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(())
@@ -312,7 +312,7 @@ macro_rules! broker_impl {
                 async fn purge_oauth_requests(&self, before: Timestamp) -> Result<u64> {
                     let n = sqlx::query("DELETE FROM oauth_requests WHERE expires_at < $1")
                         .bind(before.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?
                         .rows_affected();

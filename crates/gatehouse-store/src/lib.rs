@@ -6,6 +6,7 @@
 
 mod accounts;
 mod broker;
+mod direct;
 mod migrate;
 mod provider;
 mod registry;
@@ -25,13 +26,30 @@ pub use migrate::{MIGRATIONS, Migration};
 /// The SQLite backend.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Transactions and migrations.
     pool: SqlitePool,
+    /// Single statements.
+    direct: direct::DirectPool,
+}
+
+impl SqliteStore {
+    /// Where a single statement runs.
+    fn db(&self) -> &direct::DirectPool {
+        &self.direct
+    }
 }
 
 /// The PostgreSQL backend.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+}
+
+impl PgStore {
+    /// Where a single statement runs.
+    fn db(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 /// An open database of either kind.
@@ -66,16 +84,18 @@ impl Database {
                 // written by many commits in between is copied back to the database once.
                 .pragma("wal_autocheckpoint", "10000");
             create_private_file(opts.get_filename())?;
+            // Few connections: each one drops its page cache whenever another commits. Single
+            // statements (most requests' only ones) have two, transactions two more.
+            let direct = direct::DirectPool::open(&opts, 2).await.context("opening SQLite")?;
             let pool = SqlitePoolOptions::new()
-                // Few connections: each one drops its page cache whenever another commits.
-                .max_connections(4)
+                .max_connections(2)
                 // A ping per checkout is a round trip to the connection's thread; a broken
                 // connection shows up on the query itself.
                 .test_before_acquire(false)
                 .connect_with(opts)
                 .await
                 .context("opening SQLite")?;
-            Ok(Self::Sqlite(SqliteStore { pool }))
+            Ok(Self::Sqlite(SqliteStore { pool, direct }))
         } else {
             anyhow::bail!("database URL must start with sqlite: or postgres://")
         }
@@ -108,7 +128,10 @@ impl Database {
     /// Closes every connection.
     pub async fn close(&self) {
         match self {
-            Self::Sqlite(s) => s.pool.close().await,
+            Self::Sqlite(s) => {
+                s.direct.close().await;
+                s.pool.close().await;
+            }
             Self::Postgres(s) => s.pool.close().await,
         }
     }

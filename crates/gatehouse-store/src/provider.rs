@@ -195,7 +195,7 @@ macro_rules! provider_impl {
             impl SigningKeyStore for $store {
                 async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
                     let rows = sqlx::query("SELECT kid, alg, private_key, public_jwk, created_at, activate_at FROM signing_keys ORDER BY created_at")
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     rows.iter().map(signing_key).collect()
@@ -209,7 +209,7 @@ macro_rules! provider_impl {
                         .bind(&k.public_jwk)
                         .bind(k.created_at.millis())
                         .bind(k.activate_at.map(Timestamp::millis))
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(db_err("a signing key with this kid"))?;
                     Ok(())
@@ -219,7 +219,7 @@ macro_rules! provider_impl {
                     let r = sqlx::query("UPDATE signing_keys SET activate_at = $2 WHERE kid = $1 AND activate_at IS NULL")
                         .bind(kid)
                         .bind(activate_at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(r.rows_affected() == 1)
@@ -228,7 +228,7 @@ macro_rules! provider_impl {
                 async fn delete_signing_key(&self, kid: &str) -> Result<()> {
                     sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
                         .bind(kid)
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(())
@@ -247,7 +247,7 @@ macro_rules! provider_impl {
                         .bind(s.expires_at.millis())
                         .bind(&s.user_agent)
                         .bind(&s.ip)
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(db_err("this session"))?;
                     Ok(())
@@ -256,7 +256,7 @@ macro_rules! provider_impl {
                 async fn get_session(&self, id: SessionId) -> Result<Option<(Session, User)>> {
                     let row = sqlx::query("SELECT s.id AS session_id, s.user_id, s.secret_hash, s.created_at AS session_created_at, s.auth_time, s.expires_at, s.user_agent, s.ip, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1")
                         .bind(id.uuid())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref()
@@ -268,7 +268,7 @@ macro_rules! provider_impl {
                     let rows = sqlx::query(&format!("SELECT {SESSION_COLS} FROM user_sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 1000"))
                         .bind(user.uuid())
                         .bind(now.millis())
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     rows.iter().map(session).collect()
@@ -318,7 +318,7 @@ macro_rules! provider_impl {
                     sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
                         .bind(user.uuid())
                         .bind(client.as_str())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)
                 }
@@ -329,7 +329,7 @@ macro_rules! provider_impl {
                         .bind(client.as_str())
                         .bind(scope)
                         .bind(at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(db_err("consent"))?;
                     Ok(())
@@ -383,7 +383,7 @@ macro_rules! provider_impl {
                         .bind(c.auth_time.millis())
                         .bind(c.created_at.millis())
                         .bind(c.expires_at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(db_err("this code"))?;
                     Ok(())
@@ -394,7 +394,7 @@ macro_rules! provider_impl {
                     let spent = sqlx::query(&format!("UPDATE auth_codes SET redeemed_at = $2 WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING {CODE_COLS}"))
                         .bind(code_hash)
                         .bind(at.millis())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     if let Some(r) = spent {
@@ -441,7 +441,7 @@ macro_rules! provider_impl {
                 async fn session_grant_clients(&self, session: SessionId) -> Result<Vec<ClientId>> {
                     let ids: Vec<String> = sqlx::query_scalar("SELECT DISTINCT client_id FROM oauth_grants WHERE session_id = $1 AND revoked_at IS NULL")
                         .bind(session.uuid())
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     ids.iter().map(|s| ClientId::parse(s)).collect()
@@ -450,7 +450,7 @@ macro_rules! provider_impl {
                 async fn get_refresh_token(&self, token_hash: &[u8]) -> Result<Option<(RefreshToken, Grant)>> {
                     let row = sqlx::query(&format!("SELECT {REFRESH_COLS}, {GRANT_OF_REFRESH_COLS} FROM refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1"))
                         .bind(token_hash)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(|r| Ok((refresh(r)?, grant_as(r, "grant_created_at", "grant_expires_at")?))).transpose()
@@ -466,7 +466,7 @@ macro_rules! provider_impl {
                         .bind(&successor.ciphertext)
                         .bind(successor.data_key_id.uuid())
                         .bind(new.expires_at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(db_err("this refresh token"))?;
                     Ok(r.rows_affected() == 1)
@@ -484,7 +484,7 @@ macro_rules! provider_impl {
                         .bind(d.expires_at.millis())
                         .bind(d.interval_secs)
                         .bind(d.status.as_str())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(db_err("a device request with this user code"))?;
                     Ok(())
@@ -493,7 +493,7 @@ macro_rules! provider_impl {
                 async fn get_device_grant(&self, device_code_hash: &[u8]) -> Result<Option<DeviceGrant>> {
                     let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM device_grants WHERE device_code_hash = $1"))
                         .bind(device_code_hash)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(device).transpose()
@@ -502,7 +502,7 @@ macro_rules! provider_impl {
                 async fn find_device_grant(&self, user_code: &str) -> Result<Option<DeviceGrant>> {
                     let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM device_grants WHERE user_code = $1"))
                         .bind(user_code)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(device).transpose()
@@ -513,7 +513,7 @@ macro_rules! provider_impl {
                         .bind(device_code_hash)
                         .bind(at.millis())
                         .bind(interval_secs)
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(())
@@ -528,7 +528,7 @@ macro_rules! provider_impl {
                         .bind(approval.map(|a| a.session_id.uuid()))
                         .bind(approval.map(|a| a.auth_time.millis()))
                         .bind(at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(r.rows_affected() == 1)
@@ -555,7 +555,7 @@ macro_rules! provider_impl {
                     sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
                         .bind(jti)
                         .bind(expires_at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(())
@@ -565,7 +565,7 @@ macro_rules! provider_impl {
                     sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AND ($2 IS NULL OR EXISTS (SELECT 1 FROM oauth_grants WHERE id = $2 AND revoked_at IS NULL))")
                         .bind(jti)
                         .bind(grant.map(GrantId::uuid))
-                        .fetch_one(&self.pool)
+                        .fetch_one(self.db())
                         .await
                         .map_err(unexpected)
                 }
@@ -584,7 +584,7 @@ macro_rules! provider_impl {
                     ];
                     let mut n = 0;
                     for (sql, before) in statements {
-                        n += sqlx::query(sql).bind(before).execute(&self.pool).await.map_err(unexpected)?.rows_affected();
+                        n += sqlx::query(sql).bind(before).execute(self.db()).await.map_err(unexpected)?.rows_affected();
                     }
                     Ok(n)
                 }

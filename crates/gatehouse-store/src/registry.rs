@@ -86,13 +86,13 @@ macro_rules! registry_impl {
 
                 async fn get_client(&self, project: ProjectId, id: &ClientId) -> Result<Option<Client>> {
                     let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients c WHERE c.project_id = $1 AND c.client_id = $2");
-                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.as_str()).fetch_optional(self.db()).await.map_err(unexpected)?;
                     row.as_ref().map(client).transpose()
                 }
 
                 async fn find_client(&self, id: &ClientId) -> Result<Option<Client>> {
                     let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients c WHERE c.client_id = $1");
-                    let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(self.db()).await.map_err(unexpected)?;
                     row.as_ref().map(client).transpose()
                 }
 
@@ -106,21 +106,21 @@ macro_rules! registry_impl {
                             // The matches are collected first, unordered, so the planner uses the trigram index
                             // instead of walking the project's rows in page order.
                             let sql = format!("WITH m AS MATERIALIZED (SELECT client_id, created_at FROM oauth_clients WHERE {}) SELECT {CLIENT_COLS}, k.total FROM (SELECT client_id, created_at, COUNT(*) OVER () AS total FROM m ORDER BY created_at, client_id LIMIT $3 OFFSET $4) k JOIN oauth_clients c ON c.client_id = k.client_id ORDER BY k.created_at, k.client_id", $search);
-                            let rows = sqlx::query(&sql).bind(project.uuid()).bind(&pattern).bind(limit).bind(offset).fetch_all(&self.pool).await;
+                            let rows = sqlx::query(&sql).bind(project.uuid()).bind(&pattern).bind(limit).bind(offset).fetch_all(self.db()).await;
                             let total = match rows.as_ref().ok().and_then(|r| r.first()) {
                                 Some(first) => first.try_get::<i64, _>("total"),
                                 // An empty page says nothing of the total (an offset past the end).
                                 None => {
                                     let count = format!("SELECT COUNT(*) FROM oauth_clients WHERE {}", $search);
-                                    sqlx::query_scalar(&count).bind(project.uuid()).bind(&pattern).fetch_one(&self.pool).await
+                                    sqlx::query_scalar(&count).bind(project.uuid()).bind(&pattern).fetch_one(self.db()).await
                                 }
                             };
                             (rows, total)
                         }
                         None => {
                             let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients c WHERE c.project_id = $1 ORDER BY c.created_at, c.client_id LIMIT $2 OFFSET $3");
-                            let rows = sqlx::query(&sql).bind(project.uuid()).bind(limit).bind(offset).fetch_all(&self.pool).await;
-                            let total: sqlx::Result<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE project_id = $1").bind(project.uuid()).fetch_one(&self.pool).await;
+                            let rows = sqlx::query(&sql).bind(project.uuid()).bind(limit).bind(offset).fetch_all(self.db()).await;
+                            let total: sqlx::Result<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE project_id = $1").bind(project.uuid()).fetch_one(self.db()).await;
                             (rows, total)
                         }
                     };
@@ -190,7 +190,7 @@ macro_rules! registry_impl {
                     let escaped = origin.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                     let rows: Vec<String> = sqlx::query_scalar("SELECT settings FROM oauth_clients WHERE settings LIKE $1 ESCAPE '\\' LIMIT 200")
                         .bind(format!("%\"{escaped}\"%"))
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(rows.iter().any(|json| {
@@ -249,7 +249,7 @@ macro_rules! registry_impl {
 
                 async fn get_registration(&self, project: ProjectId, id: RegistrationId) -> Result<Option<Registration>> {
                     let sql = format!("SELECT {REG_COLS} FROM external_oauth WHERE project_id = $1 AND id = $2");
-                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
                     row.as_ref().map(registration).transpose()
                 }
 
@@ -257,11 +257,11 @@ macro_rules! registry_impl {
                     let rows = match room {
                         Some(room) => {
                             let sql = format!("SELECT {REG_COLS} FROM external_oauth WHERE project_id = $1 AND room_name = $2 ORDER BY created_at, id");
-                            sqlx::query(&sql).bind(project.uuid()).bind(room).fetch_all(&self.pool).await
+                            sqlx::query(&sql).bind(project.uuid()).bind(room).fetch_all(self.db()).await
                         }
                         None => {
                             let sql = format!("SELECT {REG_COLS} FROM external_oauth WHERE project_id = $1 AND room_name IS NULL ORDER BY created_at, id");
-                            sqlx::query(&sql).bind(project.uuid()).fetch_all(&self.pool).await
+                            sqlx::query(&sql).bind(project.uuid()).fetch_all(self.db()).await
                         }
                     }
                     .map_err(unexpected)?;
@@ -351,13 +351,13 @@ macro_rules! registry_impl {
 
                 async fn get_project_secret(&self, project: ProjectId, id: SecretId) -> Result<Option<ProjectSecretRecord>> {
                     let sql = format!("SELECT {SECRET_COLS} FROM project_secrets WHERE project_id = $1 AND id = $2");
-                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()).fetch_optional(&self.pool).await.map_err(unexpected)?;
+                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
                     row.as_ref().map(project_secret).transpose()
                 }
 
                 async fn list_project_secrets(&self, project: ProjectId) -> Result<Vec<ProjectSecretRecord>> {
                     let sql = format!("SELECT {SECRET_COLS} FROM project_secrets WHERE project_id = $1 ORDER BY name");
-                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(&self.pool).await.map_err(unexpected)?;
+                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(self.db()).await.map_err(unexpected)?;
                     rows.iter().map(project_secret).collect()
                 }
 

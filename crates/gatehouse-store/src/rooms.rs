@@ -78,7 +78,7 @@ macro_rules! rooms_impl {
                     let row = sqlx::query("SELECT project_id, name, metadata, created_at FROM rooms WHERE project_id = $1 AND name = $2")
                         .bind(project.uuid())
                         .bind(name)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(room).transpose()
@@ -90,12 +90,12 @@ macro_rules! rooms_impl {
                         .bind(project.uuid())
                         .bind(limit)
                         .bind(offset)
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE project_id = $1")
                         .bind(project.uuid())
-                        .fetch_one(&self.pool)
+                        .fetch_one(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok((rows.iter().map(room).collect::<Result<_>>()?, total as u64))
@@ -154,7 +154,7 @@ macro_rules! rooms_impl {
                         .bind(project.uuid())
                         .bind(room)
                         .bind(user.uuid())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
                     row.as_ref().map(grant).transpose()
@@ -170,13 +170,13 @@ macro_rules! rooms_impl {
                         .bind(room)
                         .bind(limit)
                         .bind(offset)
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM room_grants g WHERE {filter}"))
                         .bind(project.uuid())
                         .bind(room)
-                        .fetch_one(&self.pool)
+                        .fetch_one(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok((rows.iter().map(grant).collect::<Result<_>>()?, total as u64))
@@ -205,7 +205,7 @@ macro_rules! rooms_impl {
                         .bind(p.api_key_id.uuid())
                         .bind(p.node_id.uuid())
                         .bind(p.connected_at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(())
@@ -214,7 +214,7 @@ macro_rules! rooms_impl {
                 async fn delete_presence(&self, id: ParticipantId) -> Result<bool> {
                     let n = sqlx::query("DELETE FROM room_participants WHERE id = $1")
                         .bind(id.uuid())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
@@ -227,7 +227,7 @@ macro_rules! rooms_impl {
                         .bind(project.uuid())
                         .bind(room)
                         .bind(alive_since.millis())
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(unexpected)?;
                     rows.iter().map(presence).collect()
@@ -237,7 +237,7 @@ macro_rules! rooms_impl {
                     let n = sqlx::query("UPDATE room_nodes SET last_seen = $2 WHERE node_id = $1")
                         .bind(node.uuid())
                         .bind(at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?
                         .rows_affected();
@@ -247,7 +247,7 @@ macro_rules! rooms_impl {
                     sqlx::query("INSERT INTO room_nodes (node_id, last_seen) VALUES ($1, $2) ON CONFLICT (node_id) DO UPDATE SET last_seen = excluded.last_seen")
                         .bind(node.uuid())
                         .bind(at.millis())
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(unexpected)?;
                     Ok(false)
