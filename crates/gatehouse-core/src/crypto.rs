@@ -162,6 +162,15 @@ impl KeyedHasher {
         ctx.sign().as_ref().to_vec()
     }
 
+    /// A 256-bit key for `purpose`, derived from this one (HMAC as a PRF), so that a server-wide
+    /// key needs no storage of its own.
+    pub fn derive_key(&self, purpose: &str) -> [u8; KEY_LEN] {
+        let tag = self.hash("derived-key", purpose, "");
+        let mut key = [0; KEY_LEN];
+        key.copy_from_slice(&tag);
+        key
+    }
+
     /// Whether `secret` has the tag `expected`, compared in constant time.
     pub fn verify(&self, domain: &str, subject: &str, secret: &str, expected: &[u8]) -> bool {
         crate::secret::ct_eq(&self.hash(domain, subject, secret), expected)

@@ -47,6 +47,8 @@ pub struct Keyring {
     master: MasterKey,
     previous: Option<MasterKey>,
     hasher: KeyedHasher,
+    /// Seals authorization codes (derived from the keyed-hash key, so every node has it).
+    code_key: DataKey,
     data_keys: RwLock<HashMap<DataKeyId, Arc<DataKey>>>,
     current: RwLock<HashMap<ProjectId, DataKeyId>>,
 }
@@ -75,8 +77,10 @@ impl Keyring {
                 master.id()
             ))
         })?;
+        let hasher = KeyedHasher::new(&key_bytes(&bytes, "the keyed-hash key")?);
         Ok(Self {
-            hasher: KeyedHasher::new(&key_bytes(&bytes, "the keyed-hash key")?),
+            code_key: DataKey::from_bytes(&hasher.derive_key("authorization codes")),
+            hasher,
             master,
             previous,
             data_keys: RwLock::default(),
@@ -163,6 +167,11 @@ impl Keyring {
     /// The keyed hash for high-entropy secrets.
     pub fn hasher(&self) -> &KeyedHasher {
         &self.hasher
+    }
+
+    /// The key authorization codes are sealed with.
+    pub fn code_key(&self) -> &DataKey {
+        &self.code_key
     }
 
     /// A new data key record for `project`, wrapped by the master key (for bootstrap and first use).

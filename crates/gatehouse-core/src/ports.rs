@@ -16,9 +16,7 @@ use crate::ids::{
     RoomSecretId, SecretId, SessionId, UserId,
 };
 use crate::model::*;
-use crate::oauth::{
-    AuthCode, CodeRedemption, DeviceApproval, DeviceGrant, Grant, RefreshToken, Session, SigningKeyRecord,
-};
+use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
 use crate::rooms::{Presence, Room, RoomGrant};
 use crate::time::Timestamp;
 
@@ -178,32 +176,23 @@ pub trait SessionStore: Send + Sync {
     async fn change_password(&self, user: UserId, hash: &str, at: Timestamp, audit: &AuditRecord) -> Result<()>;
 }
 
-/// Authorization codes, grants (token families), refresh tokens, device authorizations and
-/// revoked access tokens: the provider's hot tables.
+/// Grants (token families, with their refresh tokens), device authorizations and revoked access
+/// tokens: the provider's hot tables.
 #[async_trait]
 pub trait GrantStore: Send + Sync {
-    async fn insert_code(&self, c: &AuthCode) -> Result<()>;
-    /// Spends a code. A code already spent revokes its grant in the same transaction
-    /// (RFC 6749 §4.1.2).
-    async fn redeem_code(&self, code_hash: &[u8], at: Timestamp) -> Result<CodeRedemption>;
-    /// Writes a grant and its first refresh token together.
-    async fn insert_grant(&self, g: &Grant, refresh: Option<&RefreshToken>) -> Result<()>;
+    /// Writes the grant of a redeemed authorization code if its sign-in session still exists
+    /// (false when it has ended). `Conflict` when the grant exists: the code was redeemed before.
+    async fn insert_grant(&self, g: &Grant) -> Result<bool>;
+    /// A grant with its user, in one read.
+    async fn get_grant(&self, id: GrantId) -> Result<Option<(Grant, User)>>;
     /// Revokes a grant and so every token issued from it; false when already revoked or unknown.
     async fn revoke_grant(&self, id: GrantId, at: Timestamp) -> Result<bool>;
     /// The clients with grants issued in a session.
     async fn session_grant_clients(&self, session: SessionId) -> Result<Vec<ClientId>>;
-    /// A refresh token with its grant, in one read.
-    async fn get_refresh_token(&self, token_hash: &[u8]) -> Result<Option<(RefreshToken, Grant)>>;
-    /// One atomic compare-and-set: if `old` is neither rotated nor expired and its grant is not
-    /// revoked, marks it rotated with `successor` (the sealed response that replaced it), stores
-    /// `new`, and extends the grant to `new`'s expiry. False when someone else rotated it first.
-    async fn rotate_refresh_token(
-        &self,
-        old: &[u8],
-        new: &RefreshToken,
-        successor: &Sealed,
-        at: Timestamp,
-    ) -> Result<bool>;
+    /// Rotates a grant's refresh token, one atomic compare-and-set: if the grant is not revoked
+    /// and its refresh token is still `generation` and unexpired at `at`, stores `next` and keeps
+    /// the grant until `next` expires. False when someone else rotated it first.
+    async fn rotate_refresh(&self, id: GrantId, generation: i64, next: &RefreshState, at: Timestamp) -> Result<bool>;
     async fn insert_device_grant(&self, d: &DeviceGrant) -> Result<()>;
     async fn get_device_grant(&self, device_code_hash: &[u8]) -> Result<Option<DeviceGrant>>;
     async fn find_device_grant(&self, user_code: &str) -> Result<Option<DeviceGrant>>;
@@ -215,14 +204,9 @@ pub trait GrantStore: Send + Sync {
         approval: Option<&DeviceApproval>,
         at: Timestamp,
     ) -> Result<bool>;
-    /// Spends an approved request, writing its grant and first refresh token in the same
-    /// transaction; false when it was not approved (or already spent).
-    async fn redeem_device_grant(
-        &self,
-        device_code_hash: &[u8],
-        g: &Grant,
-        refresh: Option<&RefreshToken>,
-    ) -> Result<bool>;
+    /// Spends an approved request, writing its grant in the same transaction; false when it was
+    /// not approved (or already spent).
+    async fn redeem_device_grant(&self, device_code_hash: &[u8], g: &Grant) -> Result<bool>;
     /// Revokes one access token until it would have expired anyway.
     async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> Result<()>;
     /// Whether an access token is still good: its `jti` is not revoked and its grant, if it has

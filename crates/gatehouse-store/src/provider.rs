@@ -1,7 +1,7 @@
-//! The authorization server's tables: signing keys, sessions, consent, grants, codes, refresh
+//! The authorization server's tables: signing keys, sessions, consent, grants with their refresh
 //! tokens, device authorizations and revoked access tokens. The SQL is written once and
 //! instantiated for each backend; every state change that must not race (spending a code,
-//! rotating a refresh token, deciding a device request) is a single conditional `UPDATE`.
+//! rotating a refresh token, deciding a device request) is a single conditional statement.
 
 macro_rules! provider_impl {
     ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal) => {
@@ -20,11 +20,9 @@ macro_rules! provider_impl {
             type Tx<'a> = sqlx::Transaction<'a, $db>;
 
             const SESSION_COLS: &str = "id, user_id, secret_hash, created_at, auth_time, expires_at, user_agent, ip";
-            const CODE_COLS: &str = "code_hash, grant_id, project_id, client_id, user_id, session_id, redirect_uri, redirect_uri_given, scope, nonce, code_challenge, auth_time, created_at, expires_at";
-            const GRANT_COLS: &str = "id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at";
-            const REFRESH_COLS: &str = "t.token_hash, t.grant_id, t.created_at, t.expires_at, t.rotated_at, t.successor_hash, t.successor_ciphertext, t.successor_key_id";
-            /// The grant's columns next to a refresh token's (two are renamed to stay apart).
-            const GRANT_OF_REFRESH_COLS: &str = "g.id, g.project_id, g.client_id, g.user_id, g.session_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at AS grant_expires_at, g.revoked_at";
+            const GRANT_COLS: &str = "id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at, refresh_generation, refresh_expires_at, refresh_rotated_at, successor_ciphertext, successor_key_id";
+            /// A grant's columns next to its user's (two are renamed to stay apart).
+            const GRANT_OF_USER_COLS: &str = "g.id AS grant_id, g.project_id, g.client_id, g.user_id, g.session_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.refresh_generation, g.refresh_expires_at, g.refresh_rotated_at, g.successor_ciphertext, g.successor_key_id";
             const DEVICE_COLS: &str = "device_code_hash, user_code, grant_id, project_id, client_id, scope, created_at, expires_at, interval_secs, last_polled_at, status, user_id, session_id, auth_time";
 
             fn at(r: &$row, col: &str) -> Result<Timestamp> {
@@ -64,29 +62,20 @@ macro_rules! provider_impl {
                 })
             }
 
-            fn code(r: &$row) -> Result<AuthCode> {
-                Ok(AuthCode {
-                    code_hash: get(r, "code_hash")?,
-                    grant_id: GrantId::from_uuid(get(r, "grant_id")?),
-                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
-                    client_id: ClientId::parse(&get::<String>(r, "client_id")?)?,
-                    user_id: UserId::from_uuid(get(r, "user_id")?),
-                    session_id: SessionId::from_uuid(get(r, "session_id")?),
-                    redirect_uri: get(r, "redirect_uri")?,
-                    redirect_uri_given: get(r, "redirect_uri_given")?,
-                    scope: get(r, "scope")?,
-                    nonce: get(r, "nonce")?,
-                    code_challenge: get(r, "code_challenge")?,
-                    auth_time: at(r, "auth_time")?,
-                    created_at: at(r, "created_at")?,
-                    expires_at: at(r, "expires_at")?,
-                })
-            }
-
-            /// A grant from a row whose creation and expiry columns are named `created` and `expires`.
-            fn grant_as(r: &$row, created: &str, expires: &str) -> Result<Grant> {
+            /// A grant from a row whose id and creation columns are named `id` and `created`.
+            fn grant_as(r: &$row, id: &str, created: &str) -> Result<Grant> {
+                let generation: Option<i64> = get(r, "refresh_generation")?;
+                let refresh = match (generation, at_opt(r, "refresh_expires_at")?) {
+                    (Some(generation), Some(expires_at)) => Some(RefreshState {
+                        generation,
+                        expires_at,
+                        rotated_at: at_opt(r, "refresh_rotated_at")?,
+                        successor: sealed_opt(r, "successor_ciphertext", "successor_key_id")?,
+                    }),
+                    _ => None,
+                };
                 Ok(Grant {
-                    id: GrantId::from_uuid(get(r, "id")?),
+                    id: GrantId::from_uuid(get(r, id)?),
                     project_id: ProjectId::from_uuid(get(r, "project_id")?),
                     client_id: ClientId::parse(&get::<String>(r, "client_id")?)?,
                     user_id: UserId::from_uuid(get(r, "user_id")?),
@@ -94,29 +83,19 @@ macro_rules! provider_impl {
                     scope: get(r, "scope")?,
                     auth_time: at(r, "auth_time")?,
                     created_at: at(r, created)?,
-                    expires_at: at(r, expires)?,
+                    expires_at: at(r, "expires_at")?,
                     revoked_at: at_opt(r, "revoked_at")?,
+                    refresh,
                 })
             }
 
-            fn refresh(r: &$row) -> Result<RefreshToken> {
-                let ciphertext: Option<Vec<u8>> = get(r, "successor_ciphertext")?;
-                let key: Option<uuid::Uuid> = get(r, "successor_key_id")?;
-                Ok(RefreshToken {
-                    token_hash: get(r, "token_hash")?,
-                    grant_id: GrantId::from_uuid(get(r, "grant_id")?),
-                    created_at: at(r, "created_at")?,
-                    expires_at: at(r, "expires_at")?,
-                    rotated_at: at_opt(r, "rotated_at")?,
-                    successor_hash: get(r, "successor_hash")?,
-                    successor: match (ciphertext, key) {
-                        (Some(ciphertext), Some(k)) => Some(Sealed {
-                            data_key_id: DataKeyId::from_uuid(k),
-                            ciphertext,
-                        }),
-                        _ => None,
-                    },
-                })
+            fn sealed_opt(r: &$row, ciphertext: &str, key: &str) -> Result<Option<Sealed>> {
+                let ciphertext: Option<Vec<u8>> = get(r, ciphertext)?;
+                let key: Option<uuid::Uuid> = get(r, key)?;
+                Ok(ciphertext.zip(key).map(|(ciphertext, k)| Sealed {
+                    data_key_id: DataKeyId::from_uuid(k),
+                    ciphertext,
+                }))
             }
 
             fn device(r: &$row) -> Result<DeviceGrant> {
@@ -148,8 +127,11 @@ macro_rules! provider_impl {
                 })
             }
 
-            async fn insert_grant_tx(tx: &mut Tx<'_>, g: &Grant, refresh: Option<&RefreshToken>) -> Result<()> {
-                sqlx::query(&format!("INSERT INTO oauth_grants ({GRANT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+            /// Writes a grant if its sign-in session still exists; `Conflict` when its id is taken.
+            async fn insert_grant_in<'e, E: sqlx::Executor<'e, Database = $db>>(e: E, g: &Grant) -> Result<bool> {
+                let refresh = g.refresh.as_ref();
+                let successor = refresh.and_then(|r| r.successor.as_ref());
+                let r = sqlx::query(&format!("INSERT INTO oauth_grants ({GRANT_COLS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = $5)"))
                     .bind(g.id.uuid())
                     .bind(g.project_id.uuid())
                     .bind(g.client_id.as_str())
@@ -160,25 +142,15 @@ macro_rules! provider_impl {
                     .bind(g.created_at.millis())
                     .bind(g.expires_at.millis())
                     .bind(g.revoked_at.map(Timestamp::millis))
-                    .execute(&mut **tx)
+                    .bind(refresh.map(|r| r.generation))
+                    .bind(refresh.map(|r| r.expires_at.millis()))
+                    .bind(refresh.and_then(|r| r.rotated_at).map(Timestamp::millis))
+                    .bind(successor.map(|s| s.ciphertext.as_slice()))
+                    .bind(successor.map(|s| s.data_key_id.uuid()))
+                    .execute(e)
                     .await
                     .map_err(db_err("this grant"))?;
-                if let Some(t) = refresh {
-                    insert_refresh_tx(tx, t).await?;
-                }
-                Ok(())
-            }
-
-            async fn insert_refresh_tx(tx: &mut Tx<'_>, t: &RefreshToken) -> Result<()> {
-                sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&t.token_hash)
-                    .bind(t.grant_id.uuid())
-                    .bind(t.created_at.millis())
-                    .bind(t.expires_at.millis())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err("this refresh token"))?;
-                Ok(())
+                Ok(r.rows_affected() == 1)
             }
 
             async fn revoke_grant_tx(tx: &mut Tx<'_>, id: GrantId, at: Timestamp) -> Result<bool> {
@@ -286,13 +258,13 @@ macro_rules! provider_impl {
                     if gone == 0 {
                         return Ok(false);
                     }
-                    // Codes and device approvals of the session die with it.
-                    for sql in [
-                        "DELETE FROM auth_codes WHERE session_id = $1 AND redeemed_at IS NULL",
-                        "UPDATE device_grants SET status = 'denied' WHERE session_id = $1 AND status = 'approved'",
-                    ] {
-                        sqlx::query(sql).bind(id.uuid()).execute(&mut *tx).await.map_err(unexpected)?;
-                    }
+                    // Device approvals of the session die with it (its codes can no longer be
+                    // redeemed: a code's grant is written only while its session exists).
+                    sqlx::query("UPDATE device_grants SET status = 'denied' WHERE session_id = $1 AND status = 'approved'")
+                        .bind(id.uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
                     const REVOKE: &str = "UPDATE oauth_grants SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL";
                     match revoke {
                         None => {
@@ -350,7 +322,6 @@ macro_rules! provider_impl {
                     }
                     for sql in [
                         "DELETE FROM user_sessions WHERE user_id = $1",
-                        "DELETE FROM auth_codes WHERE user_id = $1 AND redeemed_at IS NULL",
                         "UPDATE device_grants SET status = 'denied' WHERE user_id = $1 AND status = 'approved'",
                     ] {
                         sqlx::query(sql).bind(user.uuid()).execute(&mut *tx).await.map_err(unexpected)?;
@@ -367,68 +338,19 @@ macro_rules! provider_impl {
 
             #[async_trait]
             impl GrantStore for $store {
-                async fn insert_code(&self, c: &AuthCode) -> Result<()> {
-                    sqlx::query(&format!("INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
-                        .bind(&c.code_hash)
-                        .bind(c.grant_id.uuid())
-                        .bind(c.project_id.uuid())
-                        .bind(c.client_id.as_str())
-                        .bind(c.user_id.uuid())
-                        .bind(c.session_id.uuid())
-                        .bind(&c.redirect_uri)
-                        .bind(c.redirect_uri_given)
-                        .bind(&c.scope)
-                        .bind(&c.nonce)
-                        .bind(&c.code_challenge)
-                        .bind(c.auth_time.millis())
-                        .bind(c.created_at.millis())
-                        .bind(c.expires_at.millis())
-                        .execute(self.db())
-                        .await
-                        .map_err(db_err("this code"))?;
-                    Ok(())
+                async fn insert_grant(&self, g: &Grant) -> Result<bool> {
+                    insert_grant_in(self.db(), g).await
                 }
 
-                async fn redeem_code(&self, code_hash: &[u8], at: Timestamp) -> Result<CodeRedemption> {
-                    // Spending is one statement; only a code that was not there to spend needs more.
-                    let spent = sqlx::query(&format!("UPDATE auth_codes SET redeemed_at = $2 WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING {CODE_COLS}"))
-                        .bind(code_hash)
-                        .bind(at.millis())
+                async fn get_grant(&self, id: GrantId) -> Result<Option<(Grant, User)>> {
+                    let row = sqlx::query(&format!("SELECT {GRANT_OF_USER_COLS}, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at FROM oauth_grants g JOIN users u ON u.id = g.user_id WHERE g.id = $1"))
+                        .bind(id.uuid())
                         .fetch_optional(self.db())
                         .await
                         .map_err(unexpected)?;
-                    if let Some(r) = spent {
-                        return Ok(CodeRedemption::Redeemed(Box::new(code(&r)?)));
-                    }
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let grant: Option<uuid::Uuid> = sqlx::query_scalar("SELECT grant_id FROM auth_codes WHERE code_hash = $1")
-                        .bind(code_hash)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(unexpected)?;
-                    let outcome = match grant {
-                        Some(_) => {
-                            // The first redemption may not have written its grant yet: a
-                            // revoked grant written now makes its insert fail instead.
-                            sqlx::query("INSERT INTO oauth_grants (id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at) SELECT grant_id, project_id, client_id, user_id, session_id, scope, auth_time, $2, $3, $2 FROM auth_codes WHERE code_hash = $1 ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(oauth_grants.revoked_at, excluded.revoked_at)")
-                                .bind(code_hash)
-                                .bind(at.millis())
-                                .bind(at.millis() + 86_400_000)
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(unexpected)?;
-                            CodeRedemption::Replayed
-                        }
-                        None => CodeRedemption::Unknown,
-                    };
-                    tx.commit().await.map_err(unexpected)?;
-                    Ok(outcome)
-                }
-
-                async fn insert_grant(&self, g: &Grant, refresh: Option<&RefreshToken>) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    insert_grant_tx(&mut tx, g, refresh).await?;
-                    tx.commit().await.map_err(unexpected)
+                    row.as_ref()
+                        .map(|r| Ok((grant_as(r, "grant_id", "grant_created_at")?, user(r)?)))
+                        .transpose()
                 }
 
                 async fn revoke_grant(&self, id: GrantId, at: Timestamp) -> Result<bool> {
@@ -447,28 +369,22 @@ macro_rules! provider_impl {
                     ids.iter().map(|s| ClientId::parse(s)).collect()
                 }
 
-                async fn get_refresh_token(&self, token_hash: &[u8]) -> Result<Option<(RefreshToken, Grant)>> {
-                    let row = sqlx::query(&format!("SELECT {REFRESH_COLS}, {GRANT_OF_REFRESH_COLS} FROM refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1"))
-                        .bind(token_hash)
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(|r| Ok((refresh(r)?, grant_as(r, "grant_created_at", "grant_expires_at")?))).transpose()
-                }
-
-                /// One statement: the `refresh_tokens_rotate` trigger (migration 3) inserts the
-                /// successor and extends the grant in the same statement.
-                async fn rotate_refresh_token(&self, old: &[u8], new: &RefreshToken, successor: &Sealed, at: Timestamp) -> Result<bool> {
-                    let r = sqlx::query("UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3, successor_ciphertext = $4, successor_key_id = $5, successor_expires_at = $6 WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 AND EXISTS (SELECT 1 FROM oauth_grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL)")
-                        .bind(old)
+                /// One statement. The grant's own expiry (which the purge and the token checks use)
+                /// moves only when the new token would outlive it, and then a day past it, so that
+                /// most rotations leave its index alone.
+                async fn rotate_refresh(&self, id: GrantId, generation: i64, next: &RefreshState, at: Timestamp) -> Result<bool> {
+                    let successor = next.successor.as_ref();
+                    let r = sqlx::query("UPDATE oauth_grants SET refresh_generation = $3, refresh_expires_at = $4, refresh_rotated_at = $5, successor_ciphertext = $6, successor_key_id = $7, expires_at = CASE WHEN expires_at < $4 THEN $4 + 86400000 ELSE expires_at END WHERE id = $1 AND refresh_generation = $2 AND revoked_at IS NULL AND refresh_expires_at > $5")
+                        .bind(id.uuid())
+                        .bind(generation)
+                        .bind(next.generation)
+                        .bind(next.expires_at.millis())
                         .bind(at.millis())
-                        .bind(&new.token_hash)
-                        .bind(&successor.ciphertext)
-                        .bind(successor.data_key_id.uuid())
-                        .bind(new.expires_at.millis())
+                        .bind(successor.map(|s| s.ciphertext.as_slice()))
+                        .bind(successor.map(|s| s.data_key_id.uuid()))
                         .execute(self.db())
                         .await
-                        .map_err(db_err("this refresh token"))?;
+                        .map_err(unexpected)?;
                     Ok(r.rows_affected() == 1)
                 }
 
@@ -534,7 +450,7 @@ macro_rules! provider_impl {
                     Ok(r.rows_affected() == 1)
                 }
 
-                async fn redeem_device_grant(&self, device_code_hash: &[u8], g: &Grant, refresh: Option<&RefreshToken>) -> Result<bool> {
+                async fn redeem_device_grant(&self, device_code_hash: &[u8], g: &Grant) -> Result<bool> {
                     let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     let won = sqlx::query("UPDATE device_grants SET status = 'redeemed' WHERE device_code_hash = $1 AND status = 'approved'")
                         .bind(device_code_hash)
@@ -543,10 +459,11 @@ macro_rules! provider_impl {
                         .map_err(unexpected)?
                         .rows_affected()
                         == 1;
-                    if !won {
+                    // A session that ended since the approval denied it; dropping the transaction
+                    // undoes the spend.
+                    if !won || !insert_grant_in(&mut *tx, g).await? {
                         return Ok(false);
                     }
-                    insert_grant_tx(&mut tx, g, refresh).await?;
                     tx.commit().await.map_err(unexpected)?;
                     Ok(true)
                 }
@@ -571,20 +488,14 @@ macro_rules! provider_impl {
                 }
 
                 async fn purge_expired(&self, now: Timestamp) -> Result<u64> {
-                    // Spent codes are kept ten minutes past expiry so a late replay still finds
-                    // (and revokes) its grant; successors are kept only through the longest grace window.
-                    let statements: [(&str, i64); 7] = [
-                        ("DELETE FROM auth_codes WHERE expires_at < $1", now.millis() - 600_000),
-                        ("DELETE FROM oauth_grants WHERE expires_at < $1", now.millis()),
-                        ("DELETE FROM refresh_tokens WHERE expires_at < $1", now.millis()),
-                        ("UPDATE refresh_tokens SET successor_ciphertext = NULL, successor_key_id = NULL WHERE rotated_at < $1 AND successor_ciphertext IS NOT NULL", now.millis() - 300_000),
-                        ("DELETE FROM device_grants WHERE expires_at < $1", now.millis()),
-                        ("DELETE FROM user_sessions WHERE expires_at < $1", now.millis()),
-                        ("DELETE FROM revoked_tokens WHERE expires_at < $1", now.millis()),
-                    ];
                     let mut n = 0;
-                    for (sql, before) in statements {
-                        n += sqlx::query(sql).bind(before).execute(self.db()).await.map_err(unexpected)?.rows_affected();
+                    for table in ["oauth_grants", "device_grants", "user_sessions", "revoked_tokens"] {
+                        n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
+                            .bind(now.millis())
+                            .execute(self.db())
+                            .await
+                            .map_err(unexpected)?
+                            .rows_affected();
                     }
                     Ok(n)
                 }

@@ -167,10 +167,10 @@ macro_rules! registry_impl {
                         return Ok(false);
                     }
                     // Nothing issued to the client outlives it: a client created later with the
-                    // same id (in any project) inherits no consent, code or token.
+                    // same id (in any project) inherits no consent or token (nor code: codes are
+                    // sealed to the client's creation time).
                     for sql in [
                         "DELETE FROM consents WHERE client_id = $1",
-                        "DELETE FROM auth_codes WHERE client_id = $1",
                         "DELETE FROM device_grants WHERE client_id = $1",
                     ] {
                         sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await.map_err(unexpected)?;

@@ -493,93 +493,108 @@ async fn signing_keys_go_from_next_to_current_to_retired_to_removed() {
 }
 
 #[tokio::test]
-async fn a_refresh_rotation_is_one_compare_and_set_that_writes_the_successor() {
-    use gatehouse_core::ids::{DataKeyId, GrantId};
-    use gatehouse_core::model::Sealed;
-    use gatehouse_core::oauth::{Grant, RefreshToken};
+async fn a_code_grant_needs_its_session_and_a_refresh_rotation_is_one_compare_and_set() {
+    use gatehouse_core::ids::{GrantId, SessionId};
+    use gatehouse_core::oauth::{Grant, RefreshState, Session};
     for db in databases().await {
         let store = db.store();
         bootstrapped(store.clone()).await;
         let user = store.find_user_by_email("r@example.com").await.unwrap().unwrap();
         let t0 = Timestamp::from_millis(1_700_000_000_000);
+        let session = Session {
+            id: SessionId::from_uuid(uuid::Uuid::new_v4()),
+            user_id: user.id,
+            secret_hash: vec![5; 32],
+            created_at: t0,
+            auth_time: t0,
+            expires_at: t0.plus_secs(86_400),
+            user_agent: "test".into(),
+            ip: "127.0.0.1".into(),
+        };
         let grant = Grant {
             id: GrantId::from_uuid(uuid::Uuid::new_v4()),
             project_id: ProjectId::SYSTEM,
             client_id: ClientId::parse("gatehouse-cli").unwrap(),
             user_id: user.id,
-            session_id: None,
+            session_id: Some(session.id),
             scope: "openid offline_access".into(),
             auth_time: t0,
             created_at: t0,
             expires_at: t0.plus_secs(3600),
             revoked_at: None,
+            refresh: Some(RefreshState {
+                generation: 0,
+                expires_at: t0.plus_secs(3600),
+                rotated_at: None,
+                successor: None,
+            }),
         };
-        let first = RefreshToken {
-            token_hash: vec![1; 32],
-            grant_id: grant.id,
-            created_at: t0,
-            expires_at: t0.plus_secs(3600),
-            rotated_at: None,
-            successor_hash: None,
-            successor: None,
-        };
-        store.insert_grant(&grant, Some(&first)).await.unwrap();
-        let next = RefreshToken {
-            token_hash: vec![2; 32],
-            expires_at: t0.plus_secs(7200),
-            ..first.clone()
-        };
+        // No session (never created, or ended): nothing is written.
+        assert!(!store.insert_grant(&grant).await.unwrap());
+        assert!(store.get_grant(grant.id).await.unwrap().is_none());
+        store.insert_session(&session).await.unwrap();
+        assert!(store.insert_grant(&grant).await.unwrap());
+        let (g, u) = store.get_grant(grant.id).await.unwrap().unwrap();
+        assert_eq!((&g, u.id), (&grant, user.id));
+        // A second redemption of the same code collides.
+        assert!(matches!(store.insert_grant(&grant).await, Err(Error::Conflict(_))));
+
         let sealed = Sealed {
             data_key_id: DataKeyId::from_uuid(uuid::Uuid::new_v4()),
             ciphertext: vec![9; 40],
         };
         let at = t0.plus_secs(10);
-        assert!(
-            store
-                .rotate_refresh_token(&first.token_hash, &next, &sealed, at)
-                .await
-                .unwrap()
-        );
-        // The database wrote the successor and made the grant last as long as it.
-        let (n, g) = store.get_refresh_token(&next.token_hash).await.unwrap().unwrap();
-        assert_eq!(
-            (n.grant_id, n.created_at, n.expires_at),
-            (grant.id, at, next.expires_at)
-        );
-        assert_eq!((n.rotated_at, n.successor_hash, n.successor), (None, None, None));
-        assert_eq!(g.expires_at, next.expires_at);
-        let (old, _) = store.get_refresh_token(&first.token_hash).await.unwrap().unwrap();
-        assert_eq!(old.rotated_at, Some(at));
-        assert_eq!(old.successor_hash.as_deref(), Some(&next.token_hash[..]));
-        assert_eq!(old.successor.as_ref(), Some(&sealed));
+        let next = RefreshState {
+            generation: 1,
+            expires_at: t0.plus_secs(7200),
+            rotated_at: Some(at),
+            successor: Some(sealed.clone()),
+        };
+        assert!(store.rotate_refresh(grant.id, 0, &next, at).await.unwrap());
+        // The grant now lasts a day past its new token, so the next rotations leave it alone.
+        let (g, _) = store.get_grant(grant.id).await.unwrap().unwrap();
+        assert_eq!(g.refresh.as_ref(), Some(&next));
+        assert_eq!(g.expires_at, next.expires_at.plus_secs(86_400));
         // Losing the compare-and-set writes nothing.
-        let other = RefreshToken {
-            token_hash: vec![3; 32],
-            ..next.clone()
+        let other = RefreshState {
+            generation: 1,
+            expires_at: t0.plus_secs(9000),
+            rotated_at: Some(at),
+            successor: None,
+        };
+        assert!(!store.rotate_refresh(grant.id, 0, &other, at).await.unwrap());
+        let third = RefreshState {
+            generation: 2,
+            ..other.clone()
+        };
+        assert!(store.rotate_refresh(grant.id, 1, &third, at).await.unwrap());
+        let (g, _) = store.get_grant(grant.id).await.unwrap().unwrap();
+        assert_eq!(
+            (g.refresh.as_ref(), g.expires_at),
+            (Some(&third), next.expires_at.plus_secs(86_400))
+        );
+        // An expired token does not rotate, nor does one whose grant was revoked.
+        let fourth = RefreshState {
+            generation: 3,
+            ..other.clone()
         };
         assert!(
             !store
-                .rotate_refresh_token(&first.token_hash, &other, &sealed, at)
-                .await
-                .unwrap()
-        );
-        assert!(store.get_refresh_token(&other.token_hash).await.unwrap().is_none());
-        // An expired token does not rotate, nor does one whose grant was revoked.
-        let expired = next.expires_at;
-        assert!(
-            !store
-                .rotate_refresh_token(&next.token_hash, &other, &sealed, expired)
+                .rotate_refresh(grant.id, 2, &fourth, third.expires_at)
                 .await
                 .unwrap()
         );
         assert!(store.revoke_grant(grant.id, at).await.unwrap());
-        assert!(
-            !store
-                .rotate_refresh_token(&next.token_hash, &other, &sealed, at)
-                .await
-                .unwrap()
-        );
-        assert!(store.get_refresh_token(&other.token_hash).await.unwrap().is_none());
+        assert!(!store.rotate_refresh(grant.id, 2, &fourth, at).await.unwrap());
+        assert_eq!(store.get_grant(grant.id).await.unwrap().unwrap().0.refresh, Some(third));
+
+        // Ending the session stops its codes: their grants can no longer be written.
+        assert!(store.end_session(user.id, session.id, None, at).await.unwrap());
+        let late = Grant {
+            id: GrantId::from_uuid(uuid::Uuid::new_v4()),
+            ..grant.clone()
+        };
+        assert!(!store.insert_grant(&late).await.unwrap());
     }
 }
 

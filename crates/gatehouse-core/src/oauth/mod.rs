@@ -2,10 +2,12 @@
 //! answers with, and the pure rules (scopes, PKCE, redirect matching, user codes, brute-force
 //! delays) that the use cases in [`crate::service::oauth`] apply.
 
+mod code;
 mod error;
 pub mod keys;
 pub mod limiter;
 pub mod pkce;
+pub mod refresh;
 pub mod scope;
 pub mod user_code;
 
@@ -85,13 +87,41 @@ pub struct Grant {
     /// When the last token of the grant expires; the row is purged afterwards.
     pub expires_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// The grant's refresh token, when it has one.
+    pub refresh: Option<RefreshState>,
 }
 
-/// An issued authorization code, stored under the keyed hash of its value.
+/// A grant's refresh token (SPEC §5.2). The token a client holds is the grant id, this
+/// generation and a keyed hash of both ([`refresh`]), so nothing stored can be turned into a
+/// token; rotating it is a compare-and-set of the generation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshState {
+    pub generation: i64,
+    /// When the current generation expires.
+    pub expires_at: Timestamp,
+    /// When the current generation replaced the previous one; `None` for the first.
+    pub rotated_at: Option<Timestamp>,
+    /// The sealed token response that carries the current generation, returned again to the
+    /// previous generation inside the client's grace window.
+    pub successor: Option<Sealed>,
+}
+
+impl std::fmt::Debug for RefreshState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshState")
+            .field("generation", &self.generation)
+            .field("expires_at", &self.expires_at)
+            .field("rotated_at", &self.rotated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an authorization code carries: it is sealed under the project's data key and bound to
+/// its client ([`crate::service`] seals and opens it), so the code is its own record.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthCode {
-    pub code_hash: Vec<u8>,
-    /// Allocated with the code, so a replayed code can revoke what the first redemption issued.
+    /// Allocated with the code: redeeming writes this grant, so a second redemption collides with
+    /// the first and revokes what it issued.
     pub grant_id: GrantId,
     pub project_id: ProjectId,
     pub client_id: ClientId,
@@ -104,7 +134,6 @@ pub struct AuthCode {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub auth_time: Timestamp,
-    pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
 
@@ -115,39 +144,6 @@ impl std::fmt::Debug for AuthCode {
             .field("client_id", &self.client_id)
             .field("user_id", &self.user_id)
             .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What redeeming a code found.
-#[derive(Debug)]
-pub enum CodeRedemption {
-    /// First redemption: the code is now spent.
-    Redeemed(Box<AuthCode>),
-    /// Already spent: its grant has been revoked in the same transaction.
-    Replayed,
-    Unknown,
-}
-
-/// A refresh token, stored under the keyed hash of its value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RefreshToken {
-    pub token_hash: Vec<u8>,
-    pub grant_id: GrantId,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    pub rotated_at: Option<Timestamp>,
-    pub successor_hash: Option<Vec<u8>>,
-    /// The sealed token response that replaced this one, kept through the grace window.
-    pub successor: Option<Sealed>,
-}
-
-impl std::fmt::Debug for RefreshToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RefreshToken")
-            .field("grant_id", &self.grant_id)
-            .field("expires_at", &self.expires_at)
-            .field("rotated_at", &self.rotated_at)
             .finish_non_exhaustive()
     }
 }

@@ -17,15 +17,12 @@ use crate::ids::{GrantId, new_row_id};
 use crate::model::User;
 use crate::oauth::scope::Scopes;
 use crate::oauth::{AuthCode, CODE_TTL_SECS, OAuthError, OAuthErrorCode, Session, pkce};
-use crate::rng::random_token;
 use crate::time::Timestamp;
 
 /// Longest `state` or `nonce` accepted.
 const MAX_STATE: usize = 2048;
 /// Longest parameter list accepted.
 const MAX_PARAMS: usize = 64;
-/// Domain separator of authorization code hashes.
-pub(crate) const CODE_DOMAIN: &str = "authorization-code";
 
 /// The raw parameters of an authorization request. Unknown parameters are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -405,7 +402,7 @@ impl Gatehouse {
                 };
             }
         }
-        self.issue_code(req, session, user).await.map(AuthorizeStep::Respond)
+        Ok(AuthorizeStep::Respond(self.issue_code(req, session, user)))
     }
 
     /// Records the user's consent to the request's scopes (merged with earlier consent).
@@ -421,11 +418,9 @@ impl Gatehouse {
             .await
     }
 
-    async fn issue_code(&self, req: &AuthorizeRequest, session: &Session, user: &User) -> Result<RedirectResponse> {
-        let now = self.clock.now();
-        let code = random_token(self.rng.as_ref());
-        let record = AuthCode {
-            code_hash: self.secret_hash(CODE_DOMAIN, code.expose_secret()),
+    /// A code is sealed, not stored (see [`AuthCode`]): issuing one writes nothing.
+    fn issue_code(&self, req: &AuthorizeRequest, session: &Session, user: &User) -> RedirectResponse {
+        let code = AuthCode {
             grant_id: GrantId::from_uuid(new_row_id()),
             project_id: req.client.project_id,
             client_id: req.client.id.clone(),
@@ -437,20 +432,19 @@ impl Gatehouse {
             nonce: req.params.nonce.clone(),
             code_challenge: req.params.code_challenge.clone(),
             auth_time: session.auth_time,
-            created_at: now,
-            expires_at: now.plus_secs(CODE_TTL_SECS),
-        };
-        self.store.insert_code(&record).await?;
+            expires_at: self.clock.now().plus_secs(CODE_TTL_SECS),
+        }
+        .seal(self.keys.code_key(), self.rng.as_ref(), &req.client);
         let mut params = vec![("code", code.expose_secret().to_owned())];
         if let Some(s) = &req.params.state {
             params.push(("state", s.clone()));
         }
         params.push(("iss", self.provider.config.issuer.clone()));
-        Ok(RedirectResponse {
+        RedirectResponse {
             redirect_uri: req.redirect_uri.clone(),
             mode: req.mode,
             params,
-        })
+        }
     }
 }
 

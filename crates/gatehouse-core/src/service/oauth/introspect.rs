@@ -8,12 +8,13 @@ use tracing::instrument;
 
 use super::super::Gatehouse;
 use super::AccessClaims;
-use super::token::REFRESH_DOMAIN;
 use crate::access::Principal;
 use crate::clients::Client;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, UserId};
-use crate::oauth::{OAuthError, OAuthErrorCode};
+use crate::model::User;
+use crate::oauth::refresh::RefreshTokenId;
+use crate::oauth::{Grant, OAuthError, OAuthErrorCode};
 use crate::time::Timestamp;
 
 /// Who asks to introspect: a client sees its own project's tokens; an API key its project's.
@@ -72,18 +73,19 @@ impl Gatehouse {
             }
             return Ok(out);
         }
-        let hash = self.secret_hash(REFRESH_DOMAIN, token);
-        let Some((rt, grant)) = self.store.get_refresh_token(&hash).await? else {
+        let Some((presented, grant, user)) = self.refresh_token_grant(token).await? else {
             return Ok(inactive);
         };
         let now = self.clock.now();
+        let current = grant
+            .refresh
+            .as_ref()
+            .filter(|r| r.generation == presented.generation && r.expires_at > now);
+        let Some(state) = current else {
+            return Ok(inactive);
+        };
         let client_ok = self.enabled_client(grant.client_id.as_str()).await?.is_some();
-        if grant.project_id != caller.project()
-            || grant.revoked_at.is_some()
-            || rt.rotated_at.is_some()
-            || rt.expires_at <= now
-            || !client_ok
-        {
+        if grant.project_id != caller.project() || grant.revoked_at.is_some() || !client_ok {
             return Ok(inactive);
         }
         Ok(json!({
@@ -92,10 +94,20 @@ impl Gatehouse {
             "scope": grant.scope,
             "client_id": grant.client_id.as_str(),
             "sub": grant.user_id.to_string(),
+            "username": user.email,
             "iss": self.provider.config.issuer,
-            "exp": rt.expires_at.secs(),
-            "iat": rt.created_at.secs(),
+            "exp": state.expires_at.secs(),
+            "iat": state.rotated_at.unwrap_or(grant.created_at).secs(),
         }))
+    }
+
+    /// The grant (with its user) of a refresh token this server issued, of any generation.
+    async fn refresh_token_grant(&self, token: &str) -> Result<Option<(RefreshTokenId, Grant, User)>> {
+        let Some(presented) = RefreshTokenId::decode(self.keys.hasher(), token) else {
+            return Ok(None);
+        };
+        let found = self.store.get_grant(presented.grant).await?;
+        Ok(found.map(|(grant, user)| (presented, grant, user)))
     }
 
     /// RFC 7009 §2.1: revokes a token of the calling client. A refresh token takes its whole family
@@ -104,8 +116,7 @@ impl Gatehouse {
     #[instrument(level = "debug", skip_all, fields(client_id = %client.id))]
     pub async fn revoke_token(&self, client: &Client, token: &str) -> Result<(), OAuthError> {
         let now = self.clock.now();
-        let hash = self.secret_hash(REFRESH_DOMAIN, token);
-        if let Some((_, g)) = self.store.get_refresh_token(&hash).await? {
+        if let Some((_, g, _)) = self.refresh_token_grant(token).await? {
             if g.client_id == client.id && self.store.revoke_grant(g.id, now).await? {
                 self.revoked().await;
             }

@@ -430,7 +430,7 @@ impl Gatehouse {
         self.invalidate(Invalidation::Revocations).await;
     }
 
-    /// Hash of a high-entropy protocol secret (code, refresh token, device code, session secret).
+    /// Hash of a high-entropy protocol secret (device code, session secret).
     pub(crate) fn secret_hash(&self, domain: &str, secret: &str) -> Vec<u8> {
         self.keys.hasher().hash(domain, "", secret)
     }

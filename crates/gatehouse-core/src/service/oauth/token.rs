@@ -8,18 +8,15 @@ use tracing::instrument;
 
 use super::super::Gatehouse;
 use super::Issue;
-use super::authorize::CODE_DOMAIN;
 use crate::clients::Client;
 use crate::crypto::RowAad;
 use crate::error::Result;
-use crate::ids::GrantId;
 use crate::model::User;
+use crate::oauth::refresh::RefreshTokenId;
 use crate::oauth::scope::Scopes;
-use crate::oauth::{CodeRedemption, DeviceStatus, Grant, OAuthError, OAuthErrorCode, RefreshToken, pkce};
-use crate::rng::random_token;
+use crate::oauth::{AuthCode, CODE_TTL_SECS, DeviceStatus, Grant, OAuthError, OAuthErrorCode, RefreshState, pkce};
 use crate::secret::SecretString;
 
-pub(crate) const REFRESH_DOMAIN: &str = "refresh-token";
 pub(crate) const DEVICE_DOMAIN: &str = "device-code";
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -132,24 +129,16 @@ impl Gatehouse {
     }
 
     async fn code_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
-        let code = p.code.ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+        let value = p.code.ok_or_else(|| OAuthError::invalid_request("code is required"))?;
         let now = self.clock.now();
-        let hash = self.secret_hash(CODE_DOMAIN, code.expose_secret());
-        let code = match self.store.redeem_code(&hash, now).await? {
-            CodeRedemption::Redeemed(c) => c,
-            CodeRedemption::Replayed => {
-                self.revoked().await;
-                tracing::warn!("an authorization code was presented twice; its tokens are revoked");
-                return Err(OAuthError::invalid_grant(
-                    "the code was already used; every token issued from it is revoked",
-                ));
+        let code = AuthCode::open(self.keys.code_key(), client, value.expose_secret())
+            .ok_or_else(|| OAuthError::invalid_grant("the code is unknown or was issued to another client"))?;
+        if code.expires_at <= now {
+            // A late replay still revokes whatever the code's first redemption issued.
+            if self.store.revoke_grant(code.grant_id, now).await? {
+                self.code_replayed().await;
             }
-            CodeRedemption::Unknown => return Err(OAuthError::invalid_grant("the code is unknown")),
-        };
-        if code.client_id != client.id || code.project_id != client.project_id || code.expires_at <= now {
-            return Err(OAuthError::invalid_grant(
-                "the code is expired or was issued to another client",
-            ));
+            return Err(OAuthError::invalid_grant("the code has expired"));
         }
         let redirect_ok = match &p.redirect_uri {
             Some(r) => *r == code.redirect_uri,
@@ -175,9 +164,8 @@ impl Gatehouse {
             }
             (None, None) => {}
         }
-        let user = self.live_user(code.user_id).await?;
         let scopes = Scopes::parse(&code.scope)?;
-        let new = self.new_grant(
+        let mut new = self.new_grant(
             client,
             &scopes,
             Grant {
@@ -191,20 +179,33 @@ impl Gatehouse {
                 created_at: now,
                 expires_at: now,
                 revoked_at: None,
+                refresh: None,
             },
         );
-        match self.store.insert_grant(&new.grant, new.refresh()).await {
-            Ok(()) => {}
-            // A replay of the code got in first and wrote the grant as revoked.
+        // Spending the code is writing its grant; the grant outlives the code, so that any
+        // replay finds it.
+        new.grant.expires_at = new.grant.expires_at.max(code.expires_at.plus_secs(CODE_TTL_SECS));
+        match self.store.insert_grant(&new.grant).await {
+            Ok(true) => {}
+            Ok(false) => return Err(OAuthError::invalid_grant("the sign-in session of this code has ended")),
             Err(crate::Error::Conflict(_)) => {
+                if self.store.revoke_grant(code.grant_id, now).await? {
+                    self.code_replayed().await;
+                }
                 return Err(OAuthError::invalid_grant(
                     "the code was already used; every token issued from it is revoked",
                 ));
             }
             Err(e) => return Err(e.into()),
         }
+        let user = self.live_user(code.user_id).await?;
         self.issue_for_grant(client, &user, &scopes, new, code.nonce.as_deref())
             .await
+    }
+
+    async fn code_replayed(&self) {
+        self.revoked().await;
+        tracing::warn!("an authorization code was presented twice; its tokens are revoked");
     }
 
     /// A new grant with its expiry, and its first refresh token when the client may refresh and
@@ -217,11 +218,21 @@ impl Gatehouse {
         if !(s.offline_access() && scopes.contains("offline_access")) {
             return NewGrant { grant, refresh: None };
         }
-        let (token, value) = self.new_refresh(client, grant.id);
-        grant.expires_at = grant.expires_at.max(token.expires_at);
+        let first = RefreshTokenId {
+            grant: grant.id,
+            generation: 0,
+        };
+        let expires_at = grant.created_at.plus_secs(i64::from(s.refresh_token_ttl));
+        grant.expires_at = grant.expires_at.max(expires_at);
+        grant.refresh = Some(RefreshState {
+            generation: first.generation,
+            expires_at,
+            rotated_at: None,
+            successor: None,
+        });
         NewGrant {
             grant,
-            refresh: Some((token, value)),
+            refresh: Some(first.encode(self.keys.hasher())),
         }
     }
 
@@ -242,24 +253,9 @@ impl Gatehouse {
             session: new.grant.session_id,
             nonce,
             auth_time: Some(new.grant.auth_time),
-            refresh_token: new.refresh.map(|(_, v)| v.expose_secret().to_owned()),
+            refresh_token: new.refresh.map(|v| v.expose_secret().to_owned()),
         })
         .await
-    }
-
-    fn new_refresh(&self, client: &Client, grant: GrantId) -> (RefreshToken, SecretString) {
-        let now = self.clock.now();
-        let value = random_token(self.rng.as_ref());
-        let token = RefreshToken {
-            token_hash: self.secret_hash(REFRESH_DOMAIN, value.expose_secret()),
-            grant_id: grant,
-            created_at: now,
-            expires_at: now.plus_secs(i64::from(client.settings.refresh_token_ttl)),
-            rotated_at: None,
-            successor_hash: None,
-            successor: None,
-        };
-        (token, value)
     }
 
     async fn live_user(&self, id: crate::ids::UserId) -> Result<User, OAuthError> {
@@ -269,29 +265,34 @@ impl Gatehouse {
             .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))
     }
 
-    /// Refresh with rotation (SPEC §5.2, RFC 9700 §4.14.2). The compare-and-set in the store
-    /// decides the one winner across requests and nodes; the immediately previous token, inside
-    /// the grace window, gets the very same successor pair; any other reuse revokes the family.
+    /// Refresh with rotation (SPEC §5.2, RFC 9700 §4.14.2). The compare-and-set of the grant's
+    /// generation in the store decides the one winner across requests and nodes; the
+    /// immediately previous generation, inside the grace window, gets the very same successor
+    /// pair; any older one revokes the family.
     async fn refresh_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
         let value = p
             .refresh_token
             .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-        let hash = self.secret_hash(REFRESH_DOMAIN, value.expose_secret());
         let requested = p.scope.as_deref().map(Scopes::parse).transpose()?;
+        let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+        let presented = RefreshTokenId::decode(self.keys.hasher(), value.expose_secret()).ok_or_else(invalid)?;
         // Two rounds at most: losing the compare-and-set means someone rotated it a moment ago.
         for _ in 0..2 {
             let now = self.clock.now();
-            let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-            let (token, grant) = self.store.get_refresh_token(&hash).await?.ok_or_else(invalid)?;
+            let (grant, user) = self.store.get_grant(presented.grant).await?.ok_or_else(invalid)?;
             // Another client's token: refused, and the family is left alone (it is not a replay).
             if grant.client_id != client.id || grant.project_id != client.project_id {
                 return Err(invalid());
             }
-            if grant.revoked_at.is_some() || token.expires_at <= now {
+            let Some(state) = grant.refresh.as_ref().filter(|_| grant.revoked_at.is_none()) else {
                 return Err(invalid());
-            }
-            if token.rotated_at.is_some() {
-                return self.replayed_refresh(client, &grant, &token).await;
+            };
+            match presented.generation.cmp(&state.generation) {
+                std::cmp::Ordering::Less => return self.replayed_refresh(client, &grant, presented).await,
+                // Never issued (a database restored from an older backup): refused, family kept.
+                std::cmp::Ordering::Greater => return Err(invalid()),
+                std::cmp::Ordering::Equal if state.expires_at <= now => return Err(invalid()),
+                std::cmp::Ordering::Equal => {}
             }
             // The client's current settings bound what a refresh can give (they may have shrunk).
             let allowed = &client.settings.scope;
@@ -312,8 +313,10 @@ impl Gatehouse {
                 }
                 None => granted,
             };
-            let user = self.live_user(grant.user_id).await?;
-            let (next, next_value) = self.new_refresh(client, grant.id);
+            let next = RefreshTokenId {
+                grant: grant.id,
+                generation: state.generation + 1,
+            };
             let response = self
                 .issue_tokens(Issue {
                     client,
@@ -323,45 +326,49 @@ impl Gatehouse {
                     session: grant.session_id,
                     nonce: None,
                     auth_time: Some(grant.auth_time),
-                    refresh_token: Some(next_value.expose_secret().to_owned()),
+                    refresh_token: Some(next.encode(self.keys.hasher()).expose_secret().to_owned()),
                 })
                 .await?;
             let json = serde_json::to_vec(&response).map_err(crate::Error::unexpected)?;
             let sealed = self
-                .seal(grant.project_id, &successor_aad(&grant, &hash), &json)
+                .seal(grant.project_id, &successor_aad(&grant, next.generation), &json)
                 .await?;
-            if self.store.rotate_refresh_token(&hash, &next, &sealed, now).await? {
+            let state_next = RefreshState {
+                generation: next.generation,
+                expires_at: now.plus_secs(i64::from(client.settings.refresh_token_ttl)),
+                rotated_at: Some(now),
+                successor: Some(sealed),
+            };
+            if self
+                .store
+                .rotate_refresh(grant.id, state.generation, &state_next, now)
+                .await?
+            {
                 return Ok(response);
             }
         }
-        Err(OAuthError::invalid_grant(
-            "the refresh token is invalid, expired or revoked",
-        ))
+        Err(invalid())
     }
 
     /// A rotated token presented again: the same successor inside the grace window if it is the
-    /// immediately previous token, otherwise the whole family is revoked.
+    /// immediately previous generation, otherwise the whole family is revoked.
     async fn replayed_refresh(
         &self,
         client: &Client,
         grant: &Grant,
-        token: &RefreshToken,
+        presented: RefreshTokenId,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.clock.now();
         let grace = i64::from(client.settings.refresh_grace_seconds);
-        let in_window = token.rotated_at.is_some_and(|t| now < t.plus_secs(grace));
-        if in_window && let (Some(sealed), Some(next_hash)) = (&token.successor, &token.successor_hash) {
-            let successor_live = self
-                .store
-                .get_refresh_token(next_hash)
-                .await?
-                .is_some_and(|(n, _)| n.rotated_at.is_none());
-            if successor_live {
-                let json = self
-                    .open_sealed(grant.project_id, &successor_aad(grant, &token.token_hash), sealed)
-                    .await?;
-                return serde_json::from_slice(&json).map_err(|e| OAuthError::from(crate::Error::unexpected(e)));
-            }
+        if let Some(state) = &grant.refresh
+            && presented.generation + 1 == state.generation
+            && state.rotated_at.is_some_and(|t| now < t.plus_secs(grace))
+            && let Some(sealed) = &state.successor
+        {
+            let json = self
+                .open_sealed(grant.project_id, &successor_aad(grant, state.generation), sealed)
+                .await?;
+            return serde_json::from_slice(&json).map_err(|e| OAuthError::from(crate::Error::unexpected(e)));
         }
         self.store.revoke_grant(grant.id, now).await?;
         self.revoked().await;
@@ -453,36 +460,30 @@ impl Gatehouse {
                 created_at: now,
                 expires_at: now,
                 revoked_at: None,
+                refresh: None,
             },
         );
-        if !self.store.redeem_device_grant(&hash, &new.grant, new.refresh()).await? {
+        if !self.store.redeem_device_grant(&hash, &new.grant).await? {
             return Err(OAuthError::invalid_grant("the device_code was already used"));
         }
         self.issue_for_grant(client, &user, &scopes, new, None).await
     }
 }
 
-/// A grant about to be stored, with its first refresh token and that token's value.
+/// A grant about to be stored, with its first refresh token's value.
 struct NewGrant {
     grant: Grant,
-    refresh: Option<(RefreshToken, SecretString)>,
+    refresh: Option<SecretString>,
 }
 
-impl NewGrant {
-    fn refresh(&self) -> Option<&RefreshToken> {
-        self.refresh.as_ref().map(|(r, _)| r)
-    }
-}
-
-/// Binds a sealed successor response to its grant and predecessor token.
-fn successor_aad(grant: &Grant, token_hash: &[u8]) -> RowAad {
-    let hex: String = token_hash.iter().map(|b| format!("{b:02x}")).collect();
+/// Binds a sealed successor response to its grant and the generation it carries.
+fn successor_aad(grant: &Grant, generation: i64) -> RowAad {
     RowAad::new(
         "refresh-successor",
         &grant.project_id.to_string(),
         "",
         grant.client_id.as_str(),
-        &hex,
-        0,
+        &grant.id.to_string(),
+        generation,
     )
 }
