@@ -88,8 +88,6 @@ impl AuthCode {
         let s: Sealed = serde_json::from_slice(&json).ok()?;
         Some(Self {
             grant_id: GrantId::from_uuid(s.grant),
-            project_id: client.project_id,
-            client_id: client.id.clone(),
             user_id: UserId::from_uuid(s.user),
             session_id: SessionId::from_uuid(s.session),
             redirect_uri: s.redirect_uri,
@@ -136,8 +134,6 @@ mod tests {
         let a = client("app-a", ProjectId::SYSTEM, 1_000);
         let code = AuthCode {
             grant_id: GrantId::from_uuid(uuid::Uuid::new_v4()),
-            project_id: a.project_id,
-            client_id: a.id.clone(),
             user_id: UserId::from_uuid(uuid::Uuid::new_v4()),
             session_id: SessionId::from_uuid(uuid::Uuid::new_v4()),
             redirect_uri: "https://app.example/cb?x=1".into(),

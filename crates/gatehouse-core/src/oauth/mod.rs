@@ -116,15 +116,13 @@ impl std::fmt::Debug for RefreshState {
     }
 }
 
-/// What an authorization code carries: it is sealed under the project's data key and bound to
-/// its client ([`crate::service`] seals and opens it), so the code is its own record.
+/// What an authorization code carries, sealed and bound to the client it was issued to (see
+/// the `code` module), so the code is its own record.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthCode {
     /// Allocated with the code: redeeming writes this grant, so a second redemption collides with
     /// the first and revokes what it issued.
     pub grant_id: GrantId,
-    pub project_id: ProjectId,
-    pub client_id: ClientId,
     pub user_id: UserId,
     pub session_id: SessionId,
     pub redirect_uri: String,
@@ -141,7 +139,6 @@ impl std::fmt::Debug for AuthCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthCode")
             .field("grant_id", &self.grant_id)
-            .field("client_id", &self.client_id)
             .field("user_id", &self.user_id)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()

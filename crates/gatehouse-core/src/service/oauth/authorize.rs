@@ -422,8 +422,6 @@ impl Gatehouse {
     fn issue_code(&self, req: &AuthorizeRequest, session: &Session, user: &User) -> RedirectResponse {
         let code = AuthCode {
             grant_id: GrantId::from_uuid(new_row_id()),
-            project_id: req.client.project_id,
-            client_id: req.client.id.clone(),
             user_id: user.id,
             session_id: session.id,
             redirect_uri: req.redirect_uri.clone(),

@@ -135,9 +135,7 @@ impl Gatehouse {
             .ok_or_else(|| OAuthError::invalid_grant("the code is unknown or was issued to another client"))?;
         if code.expires_at <= now {
             // A late replay still revokes whatever the code's first redemption issued.
-            if self.store.revoke_grant(code.grant_id, now).await? {
-                self.code_replayed().await;
-            }
+            self.revoke_replayed_code(&code).await?;
             return Err(OAuthError::invalid_grant("the code has expired"));
         }
         let redirect_ok = match &p.redirect_uri {
@@ -170,8 +168,8 @@ impl Gatehouse {
             &scopes,
             Grant {
                 id: code.grant_id,
-                project_id: code.project_id,
-                client_id: code.client_id.clone(),
+                project_id: client.project_id,
+                client_id: client.id.clone(),
                 user_id: code.user_id,
                 session_id: Some(code.session_id),
                 scope: code.scope.clone(),
@@ -189,9 +187,7 @@ impl Gatehouse {
             Ok(true) => {}
             Ok(false) => return Err(OAuthError::invalid_grant("the sign-in session of this code has ended")),
             Err(crate::Error::Conflict(_)) => {
-                if self.store.revoke_grant(code.grant_id, now).await? {
-                    self.code_replayed().await;
-                }
+                self.revoke_replayed_code(&code).await?;
                 return Err(OAuthError::invalid_grant(
                     "the code was already used; every token issued from it is revoked",
                 ));
@@ -203,9 +199,13 @@ impl Gatehouse {
             .await
     }
 
-    async fn code_replayed(&self) {
-        self.revoked().await;
-        tracing::warn!("an authorization code was presented twice; its tokens are revoked");
+    /// RFC 6749 §4.1.2: a code presented again revokes what its first redemption issued.
+    async fn revoke_replayed_code(&self, code: &AuthCode) -> Result<()> {
+        if self.store.revoke_grant(code.grant_id, self.clock.now()).await? {
+            self.revoked().await;
+            tracing::warn!("an authorization code was presented twice; its tokens are revoked");
+        }
+        Ok(())
     }
 
     /// A new grant with its expiry, and its first refresh token when the client may refresh and
