@@ -106,11 +106,15 @@ pub fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<ClientCred
     }
 }
 
+/// One `application/x-www-form-urlencoded` value: `+` is a space, then `%XX` a byte; bytes that
+/// are not UTF-8 become U+FFFD.
 fn form_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    if !s.contains(['+', '%']) {
+        return s.to_owned();
+    }
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// CORS for the endpoints browsers call directly (SPEC §5.2). `allowed` says whether the
@@ -151,4 +155,26 @@ pub async fn preflight(state: &Arc<AppState>, headers: &HeaderMap, methods: &'st
 /// Whether this is a CORS preflight.
 pub fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
     method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_decode;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        for (raw, decoded) in [
+            ("plain-id_1.x~", "plain-id_1.x~"),
+            ("a+b", "a b"),
+            ("a%2Bb", "a+b"),
+            ("a%3Ab%25", "a:b%"),
+            ("%C3%A9t%C3%A9", "\u{e9}t\u{e9}"),
+            ("a&b=c", "a&b=c"),
+            ("%FF", "\u{fffd}"),
+            ("100%", "100%"),
+            ("", ""),
+        ] {
+            assert_eq!(form_decode(raw), decoded, "{raw}");
+        }
+    }
 }
