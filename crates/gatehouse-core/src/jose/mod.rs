@@ -19,7 +19,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED, ED25519, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
     ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents,
 };
 use base64::Engine;
@@ -124,7 +124,7 @@ impl SigningKey {
         let failed = |_| Error::unexpected(anyhow::anyhow!("generating an {alg} key failed"));
         let (pair, der) = match alg {
             SigningAlg::Es256 => {
-                let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(failed)?;
+                let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).map_err(failed)?;
                 let der = pair.to_pkcs8v1().map_err(failed)?.as_ref().to_vec();
                 (KeyPair::Es256(pair), der)
             }
@@ -148,7 +148,7 @@ impl SigningKey {
         let rejected = |_| Error::invalid("signing_key", format!("not a PKCS#8 {alg} private key"));
         let pair = match alg {
             SigningAlg::Es256 => {
-                KeyPair::Es256(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(rejected)?)
+                KeyPair::Es256(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der).map_err(rejected)?)
             }
             SigningAlg::Rs256 => KeyPair::Rs256(RsaKeyPair::from_pkcs8(der).map_err(rejected)?),
             SigningAlg::EdDsa => KeyPair::EdDsa(Ed25519KeyPair::from_pkcs8(der).map_err(rejected)?),
@@ -214,7 +214,9 @@ impl SigningKey {
     /// `{"alg","typ","kid"}` and the JSON of `claims` as payload. `typ` is e.g. `at+jwt`
     /// (RFC 9068 §2.1) or `JWT`.
     pub fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> Result<String> {
-        let payload = serde_json::to_vec(claims).map_err(Error::unexpected)?;
+        // Access and ID token claims run to a few hundred bytes: one allocation holds them.
+        let mut payload = Vec::with_capacity(512);
+        serde_json::to_writer(&mut payload, claims).map_err(Error::unexpected)?;
         let header = match COMMON_TYPS.iter().position(|t| *t == typ) {
             Some(i) => Cow::Borrowed(self.headers[i].as_str()),
             None => Cow::Owned(encode_header(self.alg(), typ, self.kid())),
@@ -229,14 +231,18 @@ impl SigningKey {
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
 
         let failed = |_| Error::unexpected(anyhow::anyhow!("{} signing failed", self.alg()));
-        // aws-lc ignores the `SecureRandom` argument of both `sign` calls below: RSASSA-PKCS1-v1_5
-        // is deterministic and ECDSA nonces come from aws-lc's own DRBG.
         match &self.pair {
             KeyPair::Es256(p) => {
-                let sig = p.sign(&SystemRandom::new(), token.as_bytes()).map_err(failed)?;
-                push_signature(&mut token, sig.as_ref());
+                // Hashing here and taking aws-lc's DER signature skips its digest context and its
+                // DER-to-fixed conversion through big numbers; ECDSA nonces come from aws-lc's DRBG.
+                let digest = digest::digest(&digest::SHA256, token.as_bytes());
+                let der = p.sign_digest(&digest).map_err(failed)?;
+                let sig = jws_ecdsa_signature(der.as_ref())
+                    .ok_or_else(|| Error::unexpected(anyhow::anyhow!("aws-lc returned a malformed ECDSA signature")))?;
+                push_signature(&mut token, &sig);
             }
             KeyPair::Rs256(p) => {
+                // RSASSA-PKCS1-v1_5 is deterministic: aws-lc ignores the `SecureRandom` argument.
                 let mut buf = [0u8; MAX_RSA_SIG_LEN];
                 let sig = &mut buf[..sig_len];
                 p.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), token.as_bytes(), sig)
@@ -495,6 +501,40 @@ fn encode_header(alg: SigningAlg, typ: &str, kid: &str) -> String {
     #[allow(clippy::expect_used)]
     let json = serde_json::to_vec(&protected).expect("a header of strings serialises");
     URL_SAFE_NO_PAD.encode(json)
+}
+
+/// The JWS form of a P-256 ECDSA signature (RFC 7518 §3.4: `r ‖ s`, 32 big-endian bytes each)
+/// from its DER form (RFC 3279 §2.2.3: `SEQUENCE { r INTEGER, s INTEGER }`), as aws-lc signs.
+fn jws_ecdsa_signature(der: &[u8]) -> Option<[u8; 2 * COORD_LEN]> {
+    /// A positive INTEGER of at most 32 bytes, after its sign byte, and what follows it.
+    fn integer(der: &[u8]) -> Option<(&[u8], &[u8])> {
+        let [0x02, len, rest @ ..] = der else {
+            return None;
+        };
+        let (value, rest) = rest.split_at_checked(usize::from(*len))?;
+        let value = match value {
+            [0, first, ..] if *first >= 0x80 => &value[1..],
+            [first, ..] if *first < 0x80 => value,
+            _ => return None,
+        };
+        (value.len() <= COORD_LEN).then_some((value, rest))
+    }
+    // A P-256 signature is at most 72 bytes: its length always fits the one-byte short form.
+    let [0x30, len, body @ ..] = der else {
+        return None;
+    };
+    if usize::from(*len) != body.len() {
+        return None;
+    }
+    let (r, rest) = integer(body)?;
+    let (s, rest) = integer(rest)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let mut out = [0u8; 2 * COORD_LEN];
+    out[COORD_LEN - r.len()..COORD_LEN].copy_from_slice(r);
+    out[2 * COORD_LEN - s.len()..].copy_from_slice(s);
+    Some(out)
 }
 
 fn push_signature(token: &mut String, sig: &[u8]) {

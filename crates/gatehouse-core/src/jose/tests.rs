@@ -104,6 +104,80 @@ fn signatures_have_the_jws_lengths() {
 }
 
 #[test]
+fn es256_signatures_with_short_r_or_s_verify() {
+    // About one signature in 128 has an `r` or `s` below 2^248, which DER writes in fewer than 32
+    // bytes; the JWS form pads them back to 32. 3,000 signatures all but surely include some.
+    let key = &keys()[0].0;
+    let mut short = 0;
+    for i in 0..3_000 {
+        let token = key.sign("JWT", &json!({ "i": i })).unwrap();
+        let sig = URL_SAFE_NO_PAD.decode(segments(&token)[2]).unwrap();
+        assert_eq!(sig.len(), 64);
+        if sig[0] == 0 || sig[32] == 0 {
+            short += 1;
+        }
+        assert!(key.public_key().verify(&token).is_ok(), "signature {i} does not verify");
+    }
+    assert!(short > 0, "no signature with a short r or s was seen");
+}
+
+#[test]
+fn der_ecdsa_signatures_convert_to_the_jws_form() {
+    fn der(r: &[u8], s: &[u8]) -> Vec<u8> {
+        let mut body = vec![0x02, r.len() as u8];
+        body.extend_from_slice(r);
+        body.extend_from_slice(&[0x02, s.len() as u8]);
+        body.extend_from_slice(s);
+        let mut out = vec![0x30, body.len() as u8];
+        out.extend(body);
+        out
+    }
+    // r has its top bit set (a sign byte precedes it); s is 31 bytes long.
+    let r: Vec<u8> = (0..32).map(|i| 0x80 | i).collect();
+    let s: Vec<u8> = (1..32).collect();
+    let mut r_der = vec![0];
+    r_der.extend_from_slice(&r);
+    let jws = jws_ecdsa_signature(&der(&r_der, &s)).unwrap();
+    assert_eq!(&jws[..32], r.as_slice());
+    assert_eq!(jws[32], 0);
+    assert_eq!(&jws[33..], s.as_slice());
+
+    let valid = der(&r_der, &s);
+    let mut trailing = valid.clone();
+    trailing.push(0);
+    trailing[1] += 1;
+    let mut long_length = valid.clone();
+    long_length[1] += 1;
+    let mut short_length = valid.clone();
+    short_length[1] -= 1;
+    let mut set = valid.clone();
+    set[0] = 0x31;
+    let mut not_integer = valid.clone();
+    not_integer[2] = 0x04;
+    let mut too_long = vec![0, 0x80];
+    too_long.extend_from_slice(&r);
+    let negative = [0x80u8; 32];
+    let mut after_s = der(&r_der, &s);
+    after_s.truncate(after_s.len() - s.len() - 2);
+    after_s[1] = (after_s.len() - 2) as u8;
+    for (name, bad) in [
+        ("empty", Vec::new()),
+        ("trailing bytes", trailing),
+        ("length past the end", long_length),
+        ("length short of the end", short_length),
+        ("a SET", set),
+        ("r not an INTEGER", not_integer),
+        ("r of 33 bytes", der(&too_long, &s)),
+        ("negative r", der(&negative, &s)),
+        ("empty s", der(&r, &[])),
+        ("no s", after_s),
+        ("r past the end", vec![0x30, 0x03, 0x02, 0x05, 0x01]),
+    ] {
+        assert_eq!(jws_ecdsa_signature(&bad), None, "{name}");
+    }
+}
+
+#[test]
 fn a_key_reloaded_from_its_pkcs8_signs_tokens_the_original_public_key_verifies() {
     for (key, der) in keys() {
         let reloaded = SigningKey::from_pkcs8(key.kid().into(), key.alg(), der.expose_secret()).unwrap();
