@@ -87,7 +87,7 @@ impl Scopes {
         allowed: &[String],
         offline_allowed: bool,
     ) -> Result<Scopes, OAuthError> {
-        let granted = narrow(requested, allowed, |s| s != "offline_access")?;
+        let granted = narrow(requested, allowed, |_| true, |s| s != "offline_access")?;
         Ok(if offline_allowed {
             granted
         } else {
@@ -97,24 +97,28 @@ impl Scopes {
 
     /// What `client_credentials` receives: as [`Scopes::for_user`], without the scopes that need a user.
     pub fn for_client(requested: Option<&Scopes>, allowed: &[String]) -> Result<Scopes, OAuthError> {
-        let allowed: Vec<String> = allowed
-            .iter()
-            .filter(|s| !USER_ONLY.contains(&s.as_str()))
-            .cloned()
-            .collect();
-        narrow(requested, &allowed, |_| true)
+        narrow(requested, allowed, |s| !USER_ONLY.contains(&s), |_| true)
     }
 }
 
+/// The requested scopes among the `allowed` ones that are `permitted` for the grant, or when
+/// nothing was requested, those that are also granted by `default`.
 fn narrow(
     requested: Option<&Scopes>,
     allowed: &[String],
+    permitted: impl Fn(&str) -> bool,
     default: impl Fn(&str) -> bool,
 ) -> Result<Scopes, OAuthError> {
     match requested.filter(|r| !r.is_empty()) {
-        None => Ok(Scopes(allowed.iter().filter(|s| default(s)).cloned().collect())),
+        None => Ok(Scopes(
+            allowed.iter().filter(|s| permitted(s) && default(s)).cloned().collect(),
+        )),
         Some(r) => {
-            let granted: Vec<String> = r.0.iter().filter(|s| allowed.contains(s)).cloned().collect();
+            let granted: Vec<String> =
+                r.0.iter()
+                    .filter(|s| permitted(s) && allowed.contains(s))
+                    .cloned()
+                    .collect();
             if granted.is_empty() {
                 Err(OAuthError::new(
                     OAuthErrorCode::InvalidScope,
@@ -172,6 +176,8 @@ mod tests {
         assert_eq!(Scopes::for_client(None, &a).unwrap().to_wire(), "gatehouse_api");
         let req = Scopes::parse("openid").unwrap();
         assert!(Scopes::for_client(Some(&req), &a).is_err());
+        let mixed = Scopes::parse("offline_access gatehouse_api openid other").unwrap();
+        assert_eq!(Scopes::for_client(Some(&mixed), &a).unwrap().to_wire(), "gatehouse_api");
     }
 
     #[test]

@@ -43,12 +43,21 @@ async fn authenticate(
     Ok(state.gh.authenticate_client(&creds).await?)
 }
 
-/// JSON with the token-response headers (RFC 6749 §5.1: no caching).
+/// JSON with the token-response headers (RFC 6749 §5.1: no caching). A response with tokens
+/// runs to several hundred bytes: it is written into one buffer of about that size.
 fn no_store(body: impl serde::Serialize) -> Response {
-    let mut res = axum::Json(body).into_response();
-    res.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    res
+    let mut json = Vec::with_capacity(1024);
+    if let Err(e) = serde_json::to_writer(&mut json, &body) {
+        return OAuthJsonError::from(gatehouse_core::Error::unexpected(e)).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        json,
+    )
+        .into_response()
 }
 
 /// Allows the origin of the client that authenticated, when it lists it (SPEC §5.2).
