@@ -274,7 +274,7 @@ fn app(state: Arc<AppState>, max_body: usize) -> Router {
                 "method not allowed on this route",
             )
         })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+        .layer(metrics::Record(state.clone()))
         .layer(DefaultBodyLimit::max(max_body))
         // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -3,12 +3,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
 use axum::response::Response;
+use tower::{Layer, Service};
 
 use crate::state::AppState;
 
@@ -112,20 +115,80 @@ fn method_label(m: &axum::http::Method) -> &'static str {
 }
 
 /// Middleware recording every request under its route template (never the raw path, which
-/// would carry ids and let cardinality grow without bound).
-pub async fn record(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = method_label(req.method());
-    // `MatchedPath` is an `Arc<str>` inside: cloning it does not allocate.
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let res = next.run(req).await;
-    state.metrics.observe(
-        method,
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
-    res
+/// would carry ids and let cardinality grow without bound). A layer of its own rather than
+/// `axum::middleware::from_fn`, which boxes a clone of the route and its future per request.
+#[derive(Clone)]
+pub struct Record(pub Arc<AppState>);
+
+impl<S> Layer<S> for Record {
+    type Service = Recorded<S>;
+
+    fn layer(&self, inner: S) -> Recorded<S> {
+        Recorded {
+            inner,
+            state: self.0.clone(),
+        }
+    }
+}
+
+/// A route's service wrapped by [`Record`].
+#[derive(Clone)]
+pub struct Recorded<S> {
+    inner: S,
+    state: Arc<AppState>,
+}
+
+impl<S: Service<Request, Response = Response>> Service<Request> for Recorded<S> {
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Recording<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let method = method_label(req.method());
+        // `MatchedPath` is an `Arc<str>` inside: cloning it does not allocate.
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        Recording {
+            start: Instant::now(),
+            inner: self.inner.call(req),
+            state: self.state.clone(),
+            method,
+            route,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request's response on its way out, observed when it is ready.
+    pub struct Recording<F> {
+        #[pin]
+        inner: F,
+        state: Arc<AppState>,
+        method: &'static str,
+        route: Option<MatchedPath>,
+        start: Instant,
+    }
+}
+
+impl<F: Future<Output = Result<Response, E>>, E> Future for Recording<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let res = ready!(this.inner.poll(cx));
+        if let Ok(r) = &res {
+            this.state.metrics.observe(
+                this.method,
+                this.route.as_ref().map_or("unmatched", MatchedPath::as_str),
+                r.status().as_u16(),
+                this.start.elapsed().as_secs_f64(),
+            );
+        }
+        Poll::Ready(res)
+    }
 }
 
 #[cfg(test)]
