@@ -357,12 +357,13 @@ fn warn_if_shared(path: &std::path::Path) {
     }
 }
 
-/// Installs the log subscriber: human text on a terminal, JSON with `json`.
+/// Installs the log subscriber: human text (coloured only on a terminal), JSON with `json`.
 pub fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = if format == "json" {
         builder.json().try_init()
