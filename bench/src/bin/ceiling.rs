@@ -23,10 +23,11 @@ async fn fixed() -> Json<Fixed> {
     })
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8089".into());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    axum::serve(listener, axum::Router::new().route("/", get(fixed))).await?;
-    Ok(())
+    gatehouse_server::runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&addr).await?;
+        axum::serve(listener, axum::Router::new().route("/", get(fixed))).await?;
+        Ok(())
+    })
 }

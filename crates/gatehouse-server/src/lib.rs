@@ -95,6 +95,30 @@ impl Server {
     }
 }
 
+/// The runtime `gatehouse` runs on. A process allowed one CPU (a container limit, or `taskset`)
+/// gets the current-thread scheduler: the multi-thread one would add its cross-thread bookkeeping
+/// (atomic run queues, work-stealing checks, waking a parked worker) to every task switch and
+/// could not run anything in parallel; on one CPU, requests cost about 6 % less CPU without it
+/// (bench/RESULTS.md). Otherwise one worker per CPU. Blocking work (password hashing, SQLite)
+/// runs on threads of its own either way.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_cpu {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
+}
+
+/// The scheduler of the runtime this runs on, for the startup log line.
+fn scheduler() -> &'static str {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => "current-thread",
+        _ => "multi-thread",
+    }
+}
+
 /// Opens storage, loads keys, bootstraps a new database, binds and serves in the background.
 pub async fn start(config: &Config) -> anyhow::Result<Server> {
     start_with_clock(config, Arc::new(SystemClock)).await
@@ -180,7 +204,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             tracing::error!(error = %e, "server failed");
         }
     }));
-    tracing::info!(%addr, %issuer, "gatehouse is listening");
+    tracing::info!(%addr, %issuer, scheduler = %scheduler(), "gatehouse is listening");
     Ok(Server {
         addr,
         issuer,

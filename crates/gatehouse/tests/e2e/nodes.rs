@@ -1,6 +1,7 @@
 //! Two real `gatehouse serve` processes on one PostgreSQL database act as one server behind a
 //! load balancer: concurrent refreshes of one token on both rotate it once, a revocation on one
-//! is seen by the other within a second, and so is a client disabled on one.
+//! is seen by the other within a second, and so is a client disabled on one. One node may use a
+//! single CPU (`taskset -c 0`), so the suite also runs the server on its current-thread scheduler.
 //!
 //! Needs `GATEHOUSE_TEST_POSTGRES_URL` (skipped with a note without it; an unreachable database
 //! fails). The HTTP is plain HTTP/1.1 over a `TcpStream`, so the bodies compared are the bytes
@@ -204,12 +205,21 @@ impl TwoNodes {
         dir
     }
 
-    /// Runs `gatehouse serve --listen 127.0.0.1:PORT ARGS…` (its output in `DIR/serve.log`)
-    /// and waits until `/readyz` answers 200; returns the node's base URL.
-    fn serve(&mut self, port: u16, dir: &Path, args: &[String]) -> String {
+    /// Runs `gatehouse serve --listen 127.0.0.1:PORT ARGS…` (its output in `DIR/serve.log`),
+    /// allowed only the CPUs `cpus` lists when given (`taskset -c` syntax), and waits until
+    /// `/readyz` answers 200; returns the node's base URL.
+    fn serve(&mut self, port: u16, dir: &Path, cpus: Option<&str>, args: &[String]) -> String {
         let log = dir.join("serve.log");
         let out = File::create(&log).expect("creating serve.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        let bin = env!("CARGO_BIN_EXE_gatehouse");
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut taskset = Command::new("taskset");
+                taskset.args(["-c", cpus, bin]);
+                taskset
+            }
+            None => Command::new(bin),
+        };
         // Only the flags configure the node, not this environment.
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("GATEHOUSE_") {
@@ -223,7 +233,7 @@ impl TwoNodes {
             .stdout(out.try_clone().expect("the log file"))
             .stderr(out)
             .spawn()
-            .expect("spawning gatehouse serve");
+            .expect("spawning gatehouse serve (taskset is in util-linux)");
         self.children.push(child);
         let base = format!("http://127.0.0.1:{port}");
         let start = Instant::now();
@@ -301,7 +311,7 @@ async fn two_serve_processes_on_one_database_share_rotation_revocation_and_clien
         "--admin-password-file".to_owned(),
         path(password_file),
     ]);
-    let a = nodes.serve(port_a, &dir_a, &args_a);
+    let a = nodes.serve(port_a, &dir_a, None, &args_a);
     let dir_b = nodes.dir();
     let mut args_b = shared.to_vec();
     args_b.extend([
@@ -310,7 +320,22 @@ async fn two_serve_processes_on_one_database_share_rotation_revocation_and_clien
         "--master-key-file".to_owned(),
         path(dir_a.join("master.key")),
     ]);
-    let b = nodes.serve(port_b, &dir_b, &args_b);
+    // Node B may use one CPU only, so it runs on the current-thread scheduler; node A on all.
+    let b = nodes.serve(port_b, &dir_b, Some("0"), &args_b);
+    let log = |dir: &Path| std::fs::read_to_string(dir.join("serve.log")).expect("reading serve.log");
+    let listening = |dir: &Path| {
+        log(dir)
+            .lines()
+            .find(|l| l.contains("gatehouse is listening"))
+            .map(str::to_owned)
+    };
+    let b_line = listening(&dir_b).unwrap_or_else(|| panic!("node B did not log that it listens:\n{}", log(&dir_b)));
+    assert!(b_line.contains("scheduler=current-thread"), "{b_line}");
+    if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+        let a_line =
+            listening(&dir_a).unwrap_or_else(|| panic!("node A did not log that it listens:\n{}", log(&dir_a)));
+        assert!(a_line.contains("scheduler=multi-thread"), "{a_line}");
+    }
     let boot = std::fs::read_to_string(dir_a.join("boot.json")).expect("node A wrote boot.json");
     let boot: Value = serde_json::from_str(&boot).expect("boot.json is JSON");
     assert_eq!(boot["admin_email"], ADMIN_EMAIL);
