@@ -19,6 +19,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
 use gatehouse_core::crypto::MasterKey;
 use gatehouse_core::keyring::{MasterKeys, Rewrapped};
 use gatehouse_core::ports::Notifier;
@@ -29,6 +30,7 @@ use gatehouse_core::time::{Clock, SystemClock};
 use gatehouse_core::{Deps, Gatehouse};
 use gatehouse_store::Database;
 use tokio::sync::watch;
+use tower_http::set_header::SetResponseHeader;
 
 pub use config::Config;
 
@@ -196,10 +198,13 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     let app = app(state, config.max_body_bytes);
     let mut shutdown_rx = stop_rx;
     tasks.push(tokio::spawn(async move {
-        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = shutdown_rx.wait_for(|stopped| *stopped).await;
-            });
+        let serve = axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown_rx.wait_for(|stopped| *stopped).await;
+        });
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "server failed");
         }
@@ -282,11 +287,15 @@ const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// it (at most 65 s more), and a margin.
 const WAITING_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900 + 90);
 
-fn app(state: Arc<AppState>, max_body: usize) -> Router {
-    use axum::http::{HeaderValue, StatusCode, header};
+/// The HTTP service. Only what needs the matched route (its timeout, its metrics series) is a
+/// route layer: axum clones a route's whole layer chain, one box per layer, at every level of
+/// every request, so layers that do not need the route wrap the router once instead.
+fn app(state: Arc<AppState>, max_body: usize) -> App {
+    use axum::http::{StatusCode, header};
+    use tower::Layer as _;
     use tower_http::set_header::SetResponseHeaderLayer;
     let timeout = |limit| tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limit);
-    routes::router()
+    let router = routes::router()
         // A slow client cannot hold a request (and its body read) open for ever.
         .layer(timeout(REQUEST_TIMEOUT))
         .merge(routes::waiting_routes().layer(timeout(WAITING_REQUEST_TIMEOUT)))
@@ -299,18 +308,18 @@ fn app(state: Arc<AppState>, max_body: usize) -> Router {
             )
         })
         .layer(metrics::Record(state.clone()))
-        .layer(DefaultBodyLimit::max(max_body))
-        // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .with_state(state)
+        .with_state(state);
+    let limited = DefaultBodyLimit::max(max_body).layer(router);
+    // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).
+    let uncached = SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+        .layer(limited);
+    SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"))
+        .layer(uncached)
 }
+
+/// The service [`app`] builds.
+type App =
+    SetResponseHeader<SetResponseHeader<<DefaultBodyLimit as tower::Layer<Router>>::Service, HeaderValue>, HeaderValue>;
 
 fn bootstrap_options(config: &Config, issuer: &str) -> anyhow::Result<BootstrapOptions> {
     let admin_password = match &config.admin_password_file {
