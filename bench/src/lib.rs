@@ -40,6 +40,22 @@ pub fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
+/// The claims of an RFC 9068 access token as the token endpoint signs them for a client, with
+/// fixed values of the same lengths.
+pub fn sample_access_claims() -> serde_json::Value {
+    serde_json::json!({
+        "iss": "https://gatehouse.example.com",
+        "sub": "bench-client-0001",
+        "aud": "https://gatehouse.example.com",
+        "client_id": "bench-client-0001",
+        "scope": "gatehouse_api",
+        "exp": 1_700_003_600,
+        "iat": 1_700_000_000,
+        "jti": "q8Zr3m0bXyT1uVw2kLp9Ag",
+        "project_id": "0192f0c4-6c1e-7a3b-9d2e-4f5a6b7c8d9e",
+    })
+}
+
 /// Signs participant tokens with one API key, as an SDK does.
 pub struct Minter {
     pub key: ApiKeyValue,

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use gatehouse_bench::{rate, time};
+use gatehouse_bench::{rate, sample_access_claims, time};
 use gatehouse_core::cache::Cache;
 use gatehouse_core::clients::{Client, ClientSettings, SECRET_HASH_DOMAIN, SecretHashes};
 use gatehouse_core::crypto::KeyedHasher;
@@ -63,17 +63,7 @@ fn main() {
 /// An RFC 9068 access token as the token endpoint signs it, per algorithm: the ceiling of a
 /// token-issuing request on one core.
 fn sign_access_tokens() {
-    let claims = serde_json::json!({
-        "iss": "https://gatehouse.example.com",
-        "sub": "bench-client-0001",
-        "aud": "https://gatehouse.example.com",
-        "client_id": "bench-client-0001",
-        "scope": "gatehouse_api",
-        "exp": 1_700_003_600,
-        "iat": 1_700_000_000,
-        "jti": "q8Zr3m0bXyT1uVw2kLp9Ag",
-        "project_id": "0192f0c4-6c1e-7a3b-9d2e-4f5a6b7c8d9e",
-    });
+    let claims = sample_access_claims();
     for alg in [SigningAlg::Es256, SigningAlg::EdDsa, SigningAlg::Rs256] {
         let (key, _) = SigningKey::generate("bench".into(), alg).expect("key generation");
         let n = if alg == SigningAlg::Rs256 { 2_000 } else { 50_000 };

@@ -4,7 +4,9 @@
 //! during a sign-in storm. Each figure comes with the share it is
 //! of a bare axum handler (`ceiling`) measured just before it with the same load generator (the
 //! machine is shared, so only adjacent figures compare), the server's CPU time per request, and
-//! how much CPU other processes took meanwhile.
+//! how much CPU other processes took meanwhile. ES256 client credentials are also given as a share
+//! of the ES256 floor: a bare axum handler that signs one ES256 access token per request, measured
+//! just before and just after them.
 //!
 //! `taskset -c 1 target/release/oauth_load [sqlite|postgres|all] [--warmup S] [--window S]
 //! [--connections N] [--only a,b,…]` — the servers run pinned to `GATEHOUSE_BENCH_SERVER_CPUS`
@@ -23,6 +25,25 @@ use gatehouse_bench::oauth::ops::{CodeFlow, Login, Refresh, Repeat};
 use gatehouse_bench::oauth::{Fixture, LoginForm};
 use gatehouse_bench::server::{Gatehouse, PgDatabase, Pinned, own_cpus, server_cpus, sibling_binary};
 use hyper::header::HeaderValue;
+
+/// A handler of the `ceiling` server: its path and a part of every good answer.
+#[derive(Clone, Copy)]
+struct Bare {
+    path: &'static str,
+    expect: &'static [u8],
+}
+
+/// Fixed JSON: the ceiling of every scenario.
+const CEILING: Bare = Bare {
+    path: "/",
+    expect: b"\"ok\"",
+};
+
+/// One ES256 access token signed per request: the floor of ES256 client credentials.
+const ES256_FLOOR: Bare = Bare {
+    path: "/es256",
+    expect: b"access_token",
+};
 
 /// The ceiling measurement taken before each scenario.
 const CEILING_WINDOW: Window = Window {
@@ -54,15 +75,22 @@ struct Row {
     outcome: Outcome,
     /// The ceiling's requests per second, measured just before.
     ceiling: Option<f64>,
+    /// The ES256 floor's requests per second, the mean of measurements just before and after.
+    floor: Option<f64>,
     /// Target in operations per second.
     target: Option<f64>,
 }
 
 impl Row {
     fn share(&self) -> String {
-        self.ceiling.map_or("–".into(), |c| {
-            format!("{:.1} % of {:.0}", 100.0 * self.outcome.requests_per_sec() / c, c)
-        })
+        let rate = self.outcome.requests_per_sec();
+        let ceiling = self
+            .ceiling
+            .map_or("–".into(), |c| format!("{:.1} % of {c:.0}", 100.0 * rate / c));
+        match self.floor {
+            Some(f) => format!("{ceiling}; {:.0} % of the ES256 floor {f:.0}", 100.0 * rate / f),
+            None => ceiling,
+        }
     }
 
     fn verdict(&self) -> Option<(f64, bool)> {
@@ -90,14 +118,17 @@ impl Bench {
         self.only.as_ref().is_none_or(|o| o.iter().any(|n| n == name))
     }
 
-    fn ceiling_load(&self) -> Option<(Target, Vec<Repeat>)> {
+    fn bare_load(&self, bare: Bare) -> Option<(Target, Vec<Repeat>)> {
         let c = self.ceiling.as_ref()?;
-        Some((Target::from(c), vec![Repeat::get("/", b"\"ok\""); self.connections]))
+        Some((
+            Target::from(c),
+            vec![Repeat::get(bare.path, bare.expect); self.connections],
+        ))
     }
 
-    /// The ceiling's requests per second now (a short window).
-    async fn ceiling_now(&self) -> anyhow::Result<Option<f64>> {
-        let Some((t, ops)) = self.ceiling_load() else {
+    /// The requests per second of a `ceiling` handler now (a short window).
+    async fn bare_now(&self, bare: Bare) -> anyhow::Result<Option<f64>> {
+        let Some((t, ops)) = self.bare_load(bare) else {
             return Ok(None);
         };
         let out = load::prepare(t.addr, ops)
@@ -107,9 +138,9 @@ impl Bench {
         Ok(Some(out.requests_per_sec()))
     }
 
-    /// The ceiling over a full window, as a row of its own.
-    async fn ceiling_row(&mut self, label: &str) -> anyhow::Result<()> {
-        if let Some((t, ops)) = self.ceiling_load() {
+    /// A `ceiling` handler over a full window, as a row of its own.
+    async fn ceiling_row(&mut self, label: &str, bare: Bare) -> anyhow::Result<()> {
+        if let Some((t, ops)) = self.bare_load(bare) {
             let outcome = load::prepare(t.addr, ops).await?.run(self.window, Some(t.pid)).await?;
             self.record(Row {
                 scenario: label.into(),
@@ -117,6 +148,7 @@ impl Bench {
                 unit: "req/s",
                 outcome,
                 ceiling: None,
+                floor: None,
                 target: None,
             });
         }
@@ -133,7 +165,7 @@ impl Bench {
         goal: Option<f64>,
         ops: Vec<O>,
     ) -> anyhow::Result<()> {
-        let ceiling = self.ceiling_now().await?;
+        let ceiling = self.bare_now(CEILING).await?;
         let outcome = load::prepare(target.addr, ops)
             .await?
             .run(self.window, Some(target.pid))
@@ -144,8 +176,33 @@ impl Bench {
             unit,
             outcome,
             ceiling,
+            floor: None,
             target: goal,
         });
+        Ok(())
+    }
+
+    /// [`Bench::measure`] of ES256 client credentials, with the ES256 floor measured just before
+    /// and just after.
+    async fn measure_against_floor(
+        &mut self,
+        target: Target,
+        scenario: &str,
+        backend: &'static str,
+        goal: Option<f64>,
+        ops: Vec<Repeat>,
+    ) -> anyhow::Result<()> {
+        let before = self.bare_now(ES256_FLOOR).await?;
+        self.measure(target, scenario, backend, "req/s", goal, ops).await?;
+        let after = self.bare_now(ES256_FLOOR).await?;
+        if let (Some(before), Some(after), Some(row)) = (before, after, self.rows.last_mut()) {
+            let floor = (before + after) / 2.0;
+            row.floor = Some(floor);
+            println!(
+                "    ES256 floor {before:.0} req/s before, {after:.0} after: {:.0} % of it",
+                100.0 * row.outcome.requests_per_sec() / floor
+            );
+        }
         Ok(())
     }
 
@@ -179,7 +236,7 @@ impl Bench {
 
     fn table(&self) {
         println!(
-            "\n| scenario | backend | result | share of ceiling (ceiling req/s) | server CPU per request (core busy) \
+            "\n| scenario | backend | result | share of ceiling (ceiling req/s; ES256 floor) | server CPU per request (core busy) \
              | others' CPU | p50 / p99 | target |"
         );
         println!("|---|---|---|---|---|---|---|---|");
@@ -274,9 +331,11 @@ async fn scenarios(
         bench.measure(target, label, backend, "req/s", None, ops).await?;
     }
     if bench.wants("cc") {
-        let label = format!("client_credentials, {} access tokens", jwt_alg(&access_token));
+        let alg = jwt_alg(&access_token);
+        anyhow::ensure!(alg == "ES256", "the default access tokens are {alg}, not ES256");
+        let label = "client_credentials, ES256 access tokens";
         bench
-            .measure(target, &label, backend, "req/s", Some(18_000.0), cc())
+            .measure_against_floor(target, label, backend, Some(18_000.0), cc())
             .await?;
     }
     if bench.wants("introspect") {
@@ -333,7 +392,7 @@ async fn scenarios(
         let label = "client_credentials solo (before the storm)";
         bench.measure(target, label, backend, "req/s", None, cc()).await?;
         let solo = bench.rows.last().map_or(0.0, |r| r.outcome.ops_per_sec());
-        let ceiling = bench.ceiling_now().await?;
+        let ceiling = bench.bare_now(CEILING).await?;
         let cc_load = load::prepare(target.addr, cc()).await?;
         let login_load = load::prepare(target.addr, logins(&forms)?).await?;
         let (cc_out, login_out) = tokio::join!(
@@ -346,6 +405,7 @@ async fn scenarios(
             unit: "req/s",
             outcome: cc_out?,
             ceiling,
+            floor: None,
             target: Some(solo / 2.0),
         });
         bench.record(Row {
@@ -354,6 +414,7 @@ async fn scenarios(
             unit: "logins/s",
             outcome: login_out?,
             ceiling,
+            floor: None,
             target: None,
         });
     }
@@ -442,13 +503,16 @@ fn main() -> anyhow::Result<()> {
             c.wait_ready("/").await?;
             bench.ceiling = Some(c);
             let _ = std::fs::remove_file(&log);
-            bench.ceiling_row("ceiling: bare axum, fixed JSON").await?;
+            bench.ceiling_row("ceiling: bare axum, fixed JSON", CEILING).await?;
+            bench
+                .ceiling_row("ES256 floor: bare axum, one ES256 access token", ES256_FLOOR)
+                .await?;
         }
         for b in backends {
             backend(&mut bench, b).await?;
         }
         // The ceiling over a full window again: how far the machine drifted during the run.
-        bench.ceiling_row("ceiling again, at the end").await?;
+        bench.ceiling_row("ceiling again, at the end", CEILING).await?;
         bench.table();
         let failed = bench.rows.iter().filter(|r| r.outcome.failed_connections > 0).count();
         anyhow::ensure!(failed == 0, "{failed} scenario(s) had failing connections");
