@@ -41,7 +41,7 @@ pub fn ms(d: Duration) -> String {
 }
 
 /// The claims of an RFC 9068 access token as the token endpoint signs them for a client, with
-/// fixed values of the same lengths.
+/// fixed values: the same fields, about the same size (a few bytes either way per field).
 pub fn sample_access_claims() -> serde_json::Value {
     serde_json::json!({
         "iss": "https://gatehouse.example.com",
