@@ -323,17 +323,17 @@ async fn two_serve_processes_on_one_database_share_rotation_revocation_and_clien
     // Node B may use one CPU only, so it runs on the current-thread scheduler; node A on all.
     let b = nodes.serve(port_b, &dir_b, Some("0"), &args_b);
     let log = |dir: &Path| std::fs::read_to_string(dir.join("serve.log")).expect("reading serve.log");
-    let listening = |dir: &Path| {
-        log(dir)
-            .lines()
+    let listening = |node: &str, dir: &Path| {
+        let log = log(dir);
+        log.lines()
             .find(|l| l.contains("gatehouse is listening"))
             .map(str::to_owned)
+            .unwrap_or_else(|| panic!("node {node} did not log that it listens:\n{log}"))
     };
-    let b_line = listening(&dir_b).unwrap_or_else(|| panic!("node B did not log that it listens:\n{}", log(&dir_b)));
+    let b_line = listening("B", &dir_b);
     assert!(b_line.contains("scheduler=current-thread"), "{b_line}");
     if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
-        let a_line =
-            listening(&dir_a).unwrap_or_else(|| panic!("node A did not log that it listens:\n{}", log(&dir_a)));
+        let a_line = listening("A", &dir_a);
         assert!(a_line.contains("scheduler=multi-thread"), "{a_line}");
     }
     let boot = std::fs::read_to_string(dir_a.join("boot.json")).expect("node A wrote boot.json");
