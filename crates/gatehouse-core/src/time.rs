@@ -1,6 +1,7 @@
 //! Time as the domain sees it: a millisecond timestamp and an injectable [`Clock`].
 
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -50,9 +51,14 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Read straight from the system clock: a calendar date would be computed and thrown away.
     fn now(&self) -> Timestamp {
-        let ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-        Timestamp(i64::try_from(ms).unwrap_or(i64::MAX))
+        let ms = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            // A clock set before 1970.
+            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+        };
+        Timestamp(ms)
     }
 }
 
@@ -88,6 +94,14 @@ mod tests {
             Timestamp::from_millis(1_000_000_000_123).rfc3339(),
             "2001-09-09T01:46:40Z"
         );
+    }
+
+    #[test]
+    fn system_clock_reads_utc_milliseconds() {
+        let before = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        let now = i128::from(SystemClock.now().millis());
+        let after = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        assert!(before <= now && now <= after, "{before} <= {now} <= {after}");
     }
 
     #[test]

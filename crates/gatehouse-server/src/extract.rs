@@ -1,10 +1,14 @@
-//! Extractors: the authenticated [`Caller`], and JSON/query/path extractors whose rejections are
-//! [`ApiError`]s, so malformed input always gets the documented error body.
+//! Extractors: the authenticated [`Caller`], JSON/query/path extractors whose rejections are
+//! [`ApiError`]s, so malformed input always gets the documented error body, and the
+//! [`Buffered`] request of the OAuth back-channel endpoints.
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,3 +65,25 @@ pub struct Query<T>(pub T);
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
+
+/// A request's method, headers and buffered body, for the endpoints that read all three. The
+/// headers are moved out of the request: axum's `HeaderMap` extractor copies them.
+#[derive(Debug)]
+pub struct Buffered {
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Buffered {
+    type Rejection = BytesRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let headers = std::mem::take(&mut parts.headers);
+        let method = parts.method.clone();
+        // The rest of the request stays together: the body limit travels in its extensions.
+        let body = Bytes::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self { method, headers, body })
+    }
+}

@@ -268,21 +268,26 @@ impl Gatehouse {
             ),
             None => URL_SAFE_NO_PAD.encode(random_bytes::<16>(self.rng.as_ref())),
         };
+        let scope = i.scopes.to_wire();
         let claims = AccessClaims {
             iss: self.provider.config.issuer.clone(),
             sub: i.user.map_or_else(|| i.client.id.to_string(), |u| u.id.to_string()),
             aud: self.provider.config.issuer.clone(),
             client_id: i.client.id.to_string(),
-            scope: i.scopes.to_wire(),
+            scope: scope.clone(),
             exp: now.secs() + i64::from(s.access_token_ttl),
             iat: now.secs(),
             jti,
             project_id: i.client.project_id.uuid(),
             auth_time: i.auth_time.map(Timestamp::secs),
         };
-        let access_token = self.sign(self.provider.config.access_token_alg, "at+jwt", &claims)?;
+        let access_token = self.sign(self.provider.config.access_token_alg, "at+jwt", &claims, now)?;
         let id_token = match i.user {
-            Some(user) if i.scopes.contains("openid") => Some(self.id_token(&i, user, &access_token, now).await?),
+            // Boxed: it reads the user's claims from storage, and tokens without it should not
+            // carry the space its future needs.
+            Some(user) if i.scopes.contains("openid") => {
+                Some(Box::pin(self.id_token(&i, user, &access_token, now)).await?)
+            }
             _ => None,
         };
         Ok(gatehouse_types::TokenResponse {
@@ -291,7 +296,7 @@ impl Gatehouse {
             expires_in: u64::from(s.access_token_ttl),
             refresh_token: i.refresh_token,
             id_token,
-            scope: i.scopes.to_wire(),
+            scope,
         })
     }
 
@@ -326,7 +331,7 @@ impl Gatehouse {
             obj.insert("sid".into(), sid.to_string().into());
         }
         obj.extend(self.user_claims(user, i.scopes, Some(i.client.project_id)).await?);
-        self.sign(alg, "JWT", &claims)
+        self.sign(alg, "JWT", &claims, now)
     }
 
     /// Profile claims by scope (OIDC Core §5.4): `profile` → name, `email` → email and
@@ -363,10 +368,11 @@ impl Gatehouse {
         Ok(out)
     }
 
-    fn sign(&self, alg: SigningAlg, typ: &str, claims: &impl Serialize) -> Result<String, OAuthError> {
+    /// Signs with the key of `alg` that is current at `now`, the time the claims were made at.
+    fn sign(&self, alg: SigningAlg, typ: &str, claims: &impl Serialize, now: Timestamp) -> Result<String, OAuthError> {
         let keys = self.provider.keys();
         let key = keys
-            .current(alg, self.clock.now())
+            .current(alg, now)
             .ok_or_else(|| OAuthError::new(OAuthErrorCode::ServerError, "no signing key is active"))?;
         key.signer.sign(typ, claims).map_err(OAuthError::from)
     }

@@ -59,8 +59,7 @@ impl Gatehouse {
     pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Arc<Client>, OAuthError> {
         let now = self.clock.now();
         let id = creds.client_id();
-        let key = format!("client|{id}");
-        if let Err(secs) = self.provider.limits.client.check(&key, now) {
+        if let Err(secs) = self.provider.limits.client.check(id, now) {
             return Err(OAuthError::invalid_client(format!(
                 "too many failed attempts for this client; retry in {secs} s"
             )));
@@ -81,7 +80,7 @@ impl Gatehouse {
         match client.filter(|_| ok) {
             Some(c) => Ok(c),
             None => {
-                self.provider.limits.client.failure(&key, now);
+                self.provider.limits.client.failure(id, now);
                 Err(OAuthError::invalid_client("client authentication failed"))
             }
         }
@@ -104,14 +103,16 @@ impl Gatehouse {
                 ))
             }
         };
+        // The grants that go to storage are boxed: a future is as large as its largest branch,
+        // and every request's future is moved whole, client credentials' too.
         match grant_type {
             "authorization_code" => {
                 allowed(grant_type)?;
-                self.code_grant(client, p).await
+                Box::pin(self.code_grant(client, p)).await
             }
             "refresh_token" => {
                 allowed(grant_type)?;
-                self.refresh_grant(client, p).await
+                Box::pin(self.refresh_grant(client, p)).await
             }
             "client_credentials" => {
                 allowed(grant_type)?;
@@ -119,7 +120,7 @@ impl Gatehouse {
             }
             DEVICE_GRANT => {
                 allowed(grant_type)?;
-                self.device_grant(client, p).await
+                Box::pin(self.device_grant(client, p)).await
             }
             _ => Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,

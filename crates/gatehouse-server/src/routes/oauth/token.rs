@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +11,7 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::oauth::{IntrospectionCaller, TokenParams};
 
 use super::{OAuthJsonError, client_credentials, cors, is_preflight, origin_registered, preflight};
+use crate::extract::Buffered;
 use crate::routes::web::{Form, is_form};
 use crate::state::AppState;
 
@@ -69,7 +69,7 @@ fn client_origin_allowed(headers: &HeaderMap, client: &gatehouse_core::clients::
 }
 
 /// `POST /oauth/token`.
-pub async fn token(State(state): State<Arc<AppState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(State(state): State<Arc<AppState>>, Buffered { method, headers, body }: Buffered) -> Response {
     if is_preflight(&method, &headers) {
         return preflight(&state, &headers, "POST").await;
     }
@@ -98,7 +98,10 @@ pub async fn token(State(state): State<Arc<AppState>>, method: Method, headers: 
 }
 
 /// `POST /oauth/device_authorization` (RFC 8628 §3.1).
-pub async fn device_authorization(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn device_authorization(
+    State(state): State<Arc<AppState>>,
+    Buffered { headers, body, .. }: Buffered,
+) -> Response {
     let result = async {
         let form = form(&headers, &body)?;
         let client = authenticate(&state, &headers, &form).await?;
@@ -113,7 +116,7 @@ pub async fn device_authorization(State(state): State<Arc<AppState>>, headers: H
 }
 
 /// `POST /oauth/revoke` (RFC 7009 §2): 200 whether or not the token was known.
-pub async fn revoke(State(state): State<Arc<AppState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn revoke(State(state): State<Arc<AppState>>, Buffered { method, headers, body }: Buffered) -> Response {
     if is_preflight(&method, &headers) {
         return preflight(&state, &headers, "POST").await;
     }
@@ -135,7 +138,7 @@ pub async fn revoke(State(state): State<Arc<AppState>>, method: Method, headers:
 }
 
 /// `POST /oauth/introspect` (RFC 7662 §2): a confidential client or a project API key.
-pub async fn introspect(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn introspect(State(state): State<Arc<AppState>>, Buffered { headers, body, .. }: Buffered) -> Response {
     let result = async {
         let form = form(&headers, &body)?;
         let bearer = headers
@@ -179,7 +182,7 @@ pub async fn introspect(State(state): State<Arc<AppState>>, headers: HeaderMap, 
 }
 
 /// `GET, POST /oauth/userinfo`: the bearer token in the header or (POST) the form body (RFC 6750 §2).
-pub async fn userinfo(State(state): State<Arc<AppState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn userinfo(State(state): State<Arc<AppState>>, Buffered { method, headers, body }: Buffered) -> Response {
     if is_preflight(&method, &headers) {
         return preflight(&state, &headers, "GET, POST").await;
     }
