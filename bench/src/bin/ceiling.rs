@@ -1,19 +1,22 @@
 //! The ceilings of the server load benchmarks, on the same runtime setup as `gatehouse serve`:
 //! - `GET /`: a bare axum handler answering fixed JSON. Whatever the authorization server does
 //!   per request costs throughput relative to this.
-//! - `GET /es256`: a bare axum handler that signs one ES256 access token (the same signer and
-//!   claims of the same size as Gatehouse's) and answers it as a token response. No token
-//!   endpoint that signs a fresh ES256 token per request can answer faster on this machine at
-//!   this moment: the floor that client credentials are measured against.
+//! - `POST /es256`: a bare axum handler that reads the request's body and signs one ES256
+//!   access token (the same signer and claims of the same size as Gatehouse's), answered as a
+//!   token response. It takes the request a client sends to the token endpoint (a form body and
+//!   a Basic header) and checks nothing. No token endpoint that signs a fresh ES256 token per
+//!   request can answer faster on this machine at this moment: the floor that client
+//!   credentials are measured against.
 //!
 //! `ceiling 127.0.0.1:PORT` (started by `oauth_load`, pinned like the server).
 
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use gatehouse_core::jose::{SigningAlg, SigningKey};
 use serde::Serialize;
 
@@ -39,7 +42,10 @@ struct TokenResponse {
     expires_in: u32,
 }
 
-async fn es256(State(signer): State<Arc<(SigningKey, serde_json::Value)>>) -> Result<Json<TokenResponse>, StatusCode> {
+async fn es256(
+    State(signer): State<Arc<(SigningKey, serde_json::Value)>>,
+    _form: Bytes,
+) -> Result<Json<TokenResponse>, StatusCode> {
     let (key, claims) = &*signer;
     let access_token = key
         .sign("at+jwt", claims)
@@ -59,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         let app = axum::Router::new()
             .route("/", get(fixed))
-            .route("/es256", get(es256))
+            .route("/es256", post(es256))
             .with_state(signer);
         axum::serve(listener, app).await?;
         Ok(())

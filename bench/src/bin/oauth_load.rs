@@ -26,24 +26,27 @@ use gatehouse_bench::oauth::{Fixture, LoginForm};
 use gatehouse_bench::server::{Gatehouse, PgDatabase, Pinned, own_cpus, server_cpus, sibling_binary};
 use hyper::header::HeaderValue;
 
-/// A handler of the `ceiling` server: its path and a part of every good answer.
+/// A handler of the `ceiling` server, by the request that it answers.
 #[derive(Clone, Copy)]
 struct Bare {
-    path: &'static str,
-    expect: &'static [u8],
+    request: fn() -> Repeat,
 }
 
 /// Fixed JSON: the ceiling of every scenario.
 const CEILING: Bare = Bare {
-    path: "/",
-    expect: b"\"ok\"",
+    request: || Repeat::get("/", b"\"ok\""),
 };
 
-/// One ES256 access token signed per request: the floor of ES256 client credentials.
+/// One ES256 access token signed per request, for the request client credentials send: the
+/// floor of ES256 client credentials.
 const ES256_FLOOR: Bare = Bare {
-    path: "/es256",
-    expect: b"access_token",
+    request: || Repeat::client_credentials_to("/es256", &HeaderValue::from_static(FLOOR_BASIC)),
 };
+
+/// Basic credentials as long as a Gatehouse client's (a 22-character id, a 43-character secret);
+/// the floor reads them and checks nothing.
+const FLOOR_BASIC: &str =
+    "Basic cThacjNtMGJYeVQxdVZ3MmtMcDlBZzpOM3ZRazhacjBiWHlUMXVWdzJrTHA5QWdROFpyM20wYlh5VDF1Vncya0xw";
 
 /// The ceiling measurement taken before each scenario.
 const CEILING_WINDOW: Window = Window {
@@ -120,10 +123,7 @@ impl Bench {
 
     fn bare_load(&self, bare: Bare) -> Option<(Target, Vec<Repeat>)> {
         let c = self.ceiling.as_ref()?;
-        Some((
-            Target::from(c),
-            vec![Repeat::get(bare.path, bare.expect); self.connections],
-        ))
+        Some((Target::from(c), vec![(bare.request)(); self.connections]))
     }
 
     /// The requests per second of a `ceiling` handler now (a short window).

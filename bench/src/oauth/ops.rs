@@ -85,8 +85,13 @@ impl Repeat {
 
     /// `grant_type=client_credentials` with `client_secret_basic`.
     pub fn client_credentials(basic: &HeaderValue) -> Self {
+        Self::client_credentials_to("/oauth/token", basic)
+    }
+
+    /// The same request to `path`.
+    pub fn client_credentials_to(path: &str, basic: &HeaderValue) -> Self {
         Self::form(
-            "/oauth/token",
+            path,
             basic.clone(),
             "grant_type=client_credentials".into(),
             b"\"access_token\"",
