@@ -5,8 +5,8 @@
 //! of a bare axum handler (`ceiling`) measured just before it with the same load generator (the
 //! machine is shared, so only adjacent figures compare), the server's CPU time per request, and
 //! how much CPU other processes took meanwhile. ES256 client credentials are also given as a share
-//! of the ES256 floor: a bare axum handler that signs one ES256 access token per request, measured
-//! just before and just after them.
+//! of the ES256 floor: a bare axum handler that reads the same request and signs one ES256 access
+//! token for each, measured just before and just after them.
 //!
 //! `taskset -c 1 target/release/oauth_load [sqlite|postgres|all] [--warmup S] [--window S]
 //! [--connections N] [--only a,b,…]` — the servers run pinned to `GATEHOUSE_BENCH_SERVER_CPUS`
@@ -27,21 +27,14 @@ use gatehouse_bench::server::{Gatehouse, PgDatabase, Pinned, own_cpus, server_cp
 use hyper::header::HeaderValue;
 
 /// A handler of the `ceiling` server, by the request that it answers.
-#[derive(Clone, Copy)]
-struct Bare {
-    request: fn() -> Repeat,
-}
+type Bare = fn() -> Repeat;
 
 /// Fixed JSON: the ceiling of every scenario.
-const CEILING: Bare = Bare {
-    request: || Repeat::get("/", b"\"ok\""),
-};
+const CEILING: Bare = || Repeat::get("/", b"\"ok\"");
 
 /// One ES256 access token signed per request, for the request client credentials send: the
 /// floor of ES256 client credentials.
-const ES256_FLOOR: Bare = Bare {
-    request: || Repeat::client_credentials_to("/es256", &HeaderValue::from_static(FLOOR_BASIC)),
-};
+const ES256_FLOOR: Bare = || Repeat::client_credentials_to("/es256", &HeaderValue::from_static(FLOOR_BASIC));
 
 /// Basic credentials as long as a Gatehouse client's (a 22-character id, a 43-character secret);
 /// the floor reads them and checks nothing.
@@ -123,7 +116,7 @@ impl Bench {
 
     fn bare_load(&self, bare: Bare) -> Option<(Target, Vec<Repeat>)> {
         let c = self.ceiling.as_ref()?;
-        Some((Target::from(c), vec![(bare.request)(); self.connections]))
+        Some((Target::from(c), vec![bare(); self.connections]))
     }
 
     /// The requests per second of a `ceiling` handler now (a short window).
