@@ -1,10 +1,8 @@
 //! Projects, users, members, API keys, data keys, settings, the audit log and bootstrap.
 //! The SQL is written once and instantiated for each backend.
 
-/// `$begin` starts a write transaction: SQLite takes the write lock up front (`BEGIN IMMEDIATE`),
-/// so concurrent writers wait for each other instead of failing on a lock upgrade.
 macro_rules! accounts_impl {
-    ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal) => {
+    ($module:ident, $store:ty, $row:ty) => {
         pub(crate) mod $module {
             use async_trait::async_trait;
             use gatehouse_core::Result;
@@ -13,50 +11,18 @@ macro_rules! accounts_impl {
             use gatehouse_core::model::*;
             use gatehouse_core::ports::*;
             use gatehouse_core::time::Timestamp;
-            use sqlx::Row as _;
 
-            use crate::{db_err, unexpected};
+            use crate::registry::$module::{CLIENT, insert_client};
+            use crate::sql::$module::{Stmt, all, begin, change_one, changes_one, commit, commit_if_one, exec, get, one_row, optional, page, put_audit, user, write};
+            use crate::sql::{USER_COLS, db_err, unexpected};
 
-            type Tx<'a> = sqlx::Transaction<'a, $db>;
+            /// What a conflict of [`put_member`], [`insert_user`] and [`insert_api_key`] is about.
+            const MEMBER: &str = "membership";
+            const USER: &str = "a user with this email";
+            const API_KEY: &str = "an API key with this id";
 
-            /// Column `col` of a row, decoded as `T`.
-            pub(crate) fn get<'r, T: sqlx::Decode<'r, $db> + sqlx::Type<$db>>(r: &'r $row, col: &str) -> Result<T> {
-                r.try_get(col).map_err(unexpected)
-            }
-
-            pub(crate) async fn put_audit(tx: &mut Tx<'_>, a: &AuditRecord) -> Result<()> {
-                sqlx::query("INSERT INTO audit_events (id, project_id, at, actor_type, actor_id, action, target_type, target_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                    .bind(a.id)
-                    .bind(a.project_id.uuid())
-                    .bind(a.at.millis())
-                    .bind(&a.actor_type)
-                    .bind(&a.actor_id)
-                    .bind(&a.action)
-                    .bind(&a.target_type)
-                    .bind(&a.target_id)
-                    .bind(a.details.to_string())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(unexpected)?;
-                Ok(())
-            }
-
-            /// Records `audit` in the transaction and commits both.
-            pub(crate) async fn commit(mut tx: Tx<'_>, audit: &AuditRecord) -> Result<()> {
-                put_audit(&mut tx, audit).await?;
-                tx.commit().await.map_err(unexpected)
-            }
-
-            /// Commits with `audit` when the change touched exactly one row (`rows`), and rolls
-            /// back otherwise; whether it committed.
-            pub(crate) async fn commit_if_one(tx: Tx<'_>, rows: u64, audit: &AuditRecord) -> Result<bool> {
-                if rows == 1 {
-                    commit(tx, audit).await?;
-                }
-                Ok(rows == 1)
-            }
-
-            async fn put_member_tx(tx: &mut Tx<'_>, project: ProjectId, user: UserId, f: MemberFlags) -> Result<()> {
+            /// Makes `user` a member of `project` with flags `f`, or changes their flags.
+            fn put_member<'q>(project: ProjectId, user: UserId, f: MemberFlags) -> Stmt<'q> {
                 sqlx::query("INSERT INTO memberships (project_id, user_id, is_admin, is_developer, can_create_rooms, can_use_llm_proxy) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, user_id) DO UPDATE SET is_admin = $3, is_developer = $4, can_create_rooms = $5, can_use_llm_proxy = $6")
                     .bind(project.uuid())
                     .bind(user.uuid())
@@ -64,13 +30,9 @@ macro_rules! accounts_impl {
                     .bind(f.is_developer)
                     .bind(f.can_create_rooms)
                     .bind(f.can_use_llm_proxy)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err("membership"))?;
-                Ok(())
             }
 
-            async fn insert_user_tx(tx: &mut Tx<'_>, u: &User) -> Result<()> {
+            fn insert_user(u: &User) -> Stmt<'_> {
                 sqlx::query("INSERT INTO users (id, email, email_lower, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(u.id.uuid())
                     .bind(&u.email)
@@ -79,13 +41,9 @@ macro_rules! accounts_impl {
                     .bind(&u.password_hash)
                     .bind(u.created_at.millis())
                     .bind(u.updated_at.millis())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err("a user with this email"))?;
-                Ok(())
             }
 
-            async fn insert_api_key_tx(tx: &mut Tx<'_>, k: &ApiKeyRecord) -> Result<()> {
+            fn insert_api_key(k: &ApiKeyRecord) -> Stmt<'_> {
                 sqlx::query("INSERT INTO api_keys (id, project_id, name, description, secret_hash, secret_ciphertext, data_key_id, server_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(k.id.uuid())
                     .bind(k.project_id.uuid())
@@ -96,10 +54,6 @@ macro_rules! accounts_impl {
                     .bind(k.secret.data_key_id.uuid())
                     .bind(k.server_admin)
                     .bind(k.created_at.millis())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err("an API key with this id"))?;
-                Ok(())
             }
 
             fn project(r: &$row) -> Result<Project> {
@@ -107,17 +61,6 @@ macro_rules! accounts_impl {
                     id: ProjectId::from_uuid(get(r, "id")?),
                     name: get(r, "name")?,
                     is_system: get(r, "is_system")?,
-                    created_at: Timestamp::from_millis(get(r, "created_at")?),
-                    updated_at: Timestamp::from_millis(get(r, "updated_at")?),
-                })
-            }
-
-            pub(crate) fn user(r: &$row) -> Result<User> {
-                Ok(User {
-                    id: UserId::from_uuid(get(r, "id")?),
-                    email: get(r, "email")?,
-                    name: get(r, "name")?,
-                    password_hash: get(r, "password_hash")?,
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
                     updated_at: Timestamp::from_millis(get(r, "updated_at")?),
                 })
@@ -179,7 +122,7 @@ macro_rules! accounts_impl {
             #[async_trait]
             impl ProjectStore for $store {
                 async fn insert_project(&self, p: &Project, creator: Option<(UserId, MemberFlags)>, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     sqlx::query("INSERT INTO projects (id, name, is_system, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(p.id.uuid())
                         .bind(&p.name)
@@ -190,47 +133,39 @@ macro_rules! accounts_impl {
                         .await
                         .map_err(db_err("project"))?;
                     if let Some((user, f)) = creator {
-                        put_member_tx(&mut tx, p.id, user, f).await?;
+                        exec(&mut tx, put_member(p.id, user, f), db_err(MEMBER)).await?;
                     }
                     commit(tx, audit).await
                 }
 
                 async fn get_project(&self, id: ProjectId) -> Result<Option<Project>> {
                     let sql = format!("SELECT {PROJECT_COLS} FROM projects p WHERE p.id = $1");
-                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
-                    row.as_ref().map(project).transpose()
+                    optional(self.db(), sqlx::query(&sql).bind(id.uuid()), project).await
                 }
 
                 async fn list_projects(&self, user: Option<UserId>) -> Result<Vec<Project>> {
-                    let rows = match user {
+                    match user {
                         Some(u) => {
                             let sql = format!("SELECT {PROJECT_COLS} FROM projects p JOIN memberships m ON m.project_id = p.id WHERE m.user_id = $1 ORDER BY p.created_at, p.id");
-                            sqlx::query(&sql).bind(u.uuid()).fetch_all(self.db()).await
+                            all(self.db(), sqlx::query(&sql).bind(u.uuid()), project).await
                         }
                         None => {
                             let sql = format!("SELECT {PROJECT_COLS} FROM projects p ORDER BY p.created_at, p.id");
-                            sqlx::query(&sql).fetch_all(self.db()).await
+                            all(self.db(), sqlx::query(&sql), project).await
                         }
                     }
-                    .map_err(unexpected)?;
-                    rows.iter().map(project).collect()
                 }
 
                 async fn rename_project(&self, id: ProjectId, name: &str, at: Timestamp, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let n = sqlx::query("UPDATE projects SET name = $2, updated_at = $3 WHERE id = $1")
+                    let stmt = sqlx::query("UPDATE projects SET name = $2, updated_at = $3 WHERE id = $1")
                         .bind(id.uuid())
                         .bind(name)
-                        .bind(at.millis())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    commit_if_one(tx, n, audit).await
+                        .bind(at.millis());
+                    change_one(&self.pool, stmt, unexpected, audit).await
                 }
 
                 async fn delete_project(&self, id: ProjectId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     for table in ["room_participants", "room_grants", "rooms", "memberships", "api_keys", "oauth_clients", "external_oauth", "project_secrets", "data_keys"] {
                         sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1"))
                             .bind(id.uuid())
@@ -248,62 +183,45 @@ macro_rules! accounts_impl {
                 }
             }
 
-            const USER_COLS: &str = "u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at";
-
             #[async_trait]
             impl UserStore for $store {
                 async fn insert_user(&self, u: &User, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    insert_user_tx(&mut tx, u).await?;
-                    commit(tx, audit).await
+                    write(&self.pool, insert_user(u), db_err(USER), audit).await
                 }
 
                 async fn get_user(&self, id: UserId) -> Result<Option<User>> {
                     let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1");
-                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
-                    row.as_ref().map(user).transpose()
+                    optional(self.db(), sqlx::query(&sql).bind(id.uuid()), user).await
                 }
 
                 async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
                     let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.email_lower = $1");
-                    let row = sqlx::query(&sql).bind(email.to_lowercase()).fetch_optional(self.db()).await.map_err(unexpected)?;
-                    row.as_ref().map(user).transpose()
+                    optional(self.db(), sqlx::query(&sql).bind(email.to_lowercase()), user).await
                 }
 
                 async fn get_member(&self, project: ProjectId, u: UserId) -> Result<Option<MemberFlags>> {
-                    let row = sqlx::query("SELECT is_admin, is_developer, can_create_rooms, can_use_llm_proxy FROM memberships WHERE project_id = $1 AND user_id = $2")
+                    let query = sqlx::query("SELECT is_admin, is_developer, can_create_rooms, can_use_llm_proxy FROM memberships WHERE project_id = $1 AND user_id = $2")
                         .bind(project.uuid())
-                        .bind(u.uuid())
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(flags).transpose()
+                        .bind(u.uuid());
+                    optional(self.db(), query, flags).await
                 }
 
                 async fn list_members(&self, project: ProjectId) -> Result<Vec<Member>> {
                     let sql = format!("SELECT {USER_COLS}, m.is_admin, m.is_developer, m.can_create_rooms, m.can_use_llm_proxy FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.email_lower");
-                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(self.db()).await.map_err(unexpected)?;
-                    rows.iter().map(|r| Ok(Member { user: user(r)?, flags: flags(r)? })).collect()
+                    all(self.db(), sqlx::query(&sql).bind(project.uuid()), |r| Ok(Member { user: user(r)?, flags: flags(r)? })).await
                 }
 
                 async fn put_member(&self, project: ProjectId, u: UserId, f: MemberFlags, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    put_member_tx(&mut tx, project, u, f).await?;
-                    commit(tx, audit).await
+                    write(&self.pool, put_member(project, u, f), db_err(MEMBER), audit).await
                 }
 
                 async fn delete_member(&self, project: ProjectId, u: UserId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let n = sqlx::query("DELETE FROM memberships WHERE project_id = $1 AND user_id = $2")
+                    let stmt = sqlx::query("DELETE FROM memberships WHERE project_id = $1 AND user_id = $2")
                         .bind(project.uuid())
-                        .bind(u.uuid())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    if n != 1 {
+                        .bind(u.uuid());
+                    let Some(mut tx) = one_row(&self.pool, stmt, unexpected).await? else {
                         return Ok(false);
-                    }
+                    };
                     // A former member keeps no room grant that would come back with them.
                     sqlx::query("DELETE FROM room_grants WHERE project_id = $1 AND user_id = $2")
                         .bind(project.uuid())
@@ -321,36 +239,27 @@ macro_rules! accounts_impl {
             #[async_trait]
             impl ApiKeyStore for $store {
                 async fn insert_api_key(&self, k: &ApiKeyRecord, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    insert_api_key_tx(&mut tx, k).await?;
-                    commit(tx, audit).await
+                    write(&self.pool, insert_api_key(k), db_err(API_KEY), audit).await
                 }
 
                 async fn get_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>> {
                     let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1 AND revoked_at IS NULL");
-                    let row = sqlx::query(&sql).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
-                    row.as_ref().map(api_key).transpose()
+                    optional(self.db(), sqlx::query(&sql).bind(id.uuid()), api_key).await
                 }
 
                 async fn list_api_keys(&self, project: ProjectId) -> Result<Vec<ApiKeyRecord>> {
                     let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE project_id = $1 AND revoked_at IS NULL ORDER BY created_at, id");
-                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(self.db()).await.map_err(unexpected)?;
-                    rows.iter().map(api_key).collect()
+                    all(self.db(), sqlx::query(&sql).bind(project.uuid()), api_key).await
                 }
 
                 async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     // The sealed secret is erased with the revocation: nothing can verify with it again.
-                    let n = sqlx::query("UPDATE api_keys SET revoked_at = $3, secret_ciphertext = $4, secret_hash = $4 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")
+                    let stmt = sqlx::query("UPDATE api_keys SET revoked_at = $3, secret_ciphertext = $4, secret_hash = $4 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")
                         .bind(project.uuid())
                         .bind(id.uuid())
                         .bind(audit.at.millis())
-                        .bind(Vec::<u8>::new())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    commit_if_one(tx, n, audit).await
+                        .bind(Vec::<u8>::new());
+                    change_one(&self.pool, stmt, unexpected, audit).await
                 }
 
                 async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> Result<()> {
@@ -367,22 +276,16 @@ macro_rules! accounts_impl {
             #[async_trait]
             impl DataKeyStore for $store {
                 async fn current_data_key(&self, project: ProjectId) -> Result<Option<DataKeyRecord>> {
-                    let row = sqlx::query("SELECT id, project_id, wrapped, master_key_id, created_at FROM data_keys WHERE project_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1")
-                        .bind(project.uuid())
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(data_key).transpose()
+                    let query = sqlx::query("SELECT id, project_id, wrapped, master_key_id, created_at FROM data_keys WHERE project_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1")
+                        .bind(project.uuid());
+                    optional(self.db(), query, data_key).await
                 }
 
                 async fn get_data_key(&self, project: ProjectId, id: DataKeyId) -> Result<Option<DataKeyRecord>> {
-                    let row = sqlx::query("SELECT id, project_id, wrapped, master_key_id, created_at FROM data_keys WHERE project_id = $1 AND id = $2")
+                    let query = sqlx::query("SELECT id, project_id, wrapped, master_key_id, created_at FROM data_keys WHERE project_id = $1 AND id = $2")
                         .bind(project.uuid())
-                        .bind(id.uuid())
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(data_key).transpose()
+                        .bind(id.uuid());
+                    optional(self.db(), query, data_key).await
                 }
 
                 async fn insert_data_key(&self, k: &DataKeyRecord) -> Result<()> {
@@ -402,26 +305,16 @@ macro_rules! accounts_impl {
             #[async_trait]
             impl SystemStore for $store {
                 async fn insert_audit(&self, a: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     put_audit(&mut tx, a).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 
-                async fn list_audit(&self, project: ProjectId, page: Page) -> Result<(Vec<AuditRecord>, u64)> {
-                    let (limit, offset) = crate::limit_offset(page);
+                async fn list_audit(&self, project: ProjectId, p: Page) -> Result<(Vec<AuditRecord>, u64)> {
                     let rows = sqlx::query("SELECT id, project_id, at, actor_type, actor_id, action, target_type, target_id, details FROM audit_events WHERE project_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3")
-                        .bind(project.uuid())
-                        .bind(limit)
-                        .bind(offset)
-                        .fetch_all(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE project_id = $1")
-                        .bind(project.uuid())
-                        .fetch_one(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    Ok((rows.iter().map(audit).collect::<Result<_>>()?, total as u64))
+                        .bind(project.uuid());
+                    let count = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE project_id = $1").bind(project.uuid());
+                    page(self.db(), rows, count, p, audit).await
                 }
 
                 async fn get_setting(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -447,7 +340,7 @@ macro_rules! accounts_impl {
                 }
 
                 async fn bootstrap(&self, plan: &BootstrapPlan) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     let p = &plan.project;
                     let created = sqlx::query("INSERT INTO projects (id, name, is_system, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")
                         .bind(p.id.uuid())
@@ -462,11 +355,11 @@ macro_rules! accounts_impl {
                     if created == 0 {
                         return Ok(false);
                     }
-                    insert_user_tx(&mut tx, &plan.admin).await?;
-                    put_member_tx(&mut tx, p.id, plan.admin.id, MemberFlags::ALL).await?;
-                    insert_api_key_tx(&mut tx, &plan.api_key).await?;
+                    exec(&mut tx, insert_user(&plan.admin), db_err(USER)).await?;
+                    exec(&mut tx, put_member(p.id, plan.admin.id, MemberFlags::ALL), db_err(MEMBER)).await?;
+                    exec(&mut tx, insert_api_key(&plan.api_key), db_err(API_KEY)).await?;
                     for c in &plan.clients {
-                        crate::registry::$module::insert_client_tx(&mut tx, c).await?;
+                        exec(&mut tx, insert_client(c)?, db_err(CLIENT)).await?;
                     }
                     for a in &plan.audit {
                         put_audit(&mut tx, a).await?;
@@ -527,19 +420,12 @@ macro_rules! accounts_impl {
                             .bind(master_key_id)
                             .bind(project.uuid()),
                     };
-                    let n = query.execute(self.db()).await.map_err(unexpected)?.rows_affected();
-                    Ok(n == 1)
+                    changes_one(self.db(), query).await
                 }
             }
         }
     };
 }
 
-accounts_impl!(
-    sqlite,
-    crate::SqliteStore,
-    sqlx::Sqlite,
-    sqlx::sqlite::SqliteRow,
-    "BEGIN IMMEDIATE"
-);
-accounts_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow, "BEGIN");
+accounts_impl!(sqlite, crate::SqliteStore, sqlx::sqlite::SqliteRow);
+accounts_impl!(postgres, crate::PgStore, sqlx::postgres::PgRow);

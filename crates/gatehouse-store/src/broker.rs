@@ -3,7 +3,7 @@
 //! backend.
 
 macro_rules! broker_impl {
-    ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal) => {
+    ($module:ident, $store:ty, $row:ty) => {
         pub(crate) mod $module {
             use async_trait::async_trait;
             use gatehouse_core::broker::{
@@ -15,8 +15,8 @@ macro_rules! broker_impl {
             use gatehouse_core::time::Timestamp;
             use gatehouse_core::{Error, Result};
 
-            use crate::accounts::$module::{commit, commit_if_one, get};
-            use crate::unexpected;
+            use crate::sql::$module::{Stmt, all, change_one, changes_one, commit, get, one_row, optional, write};
+            use crate::sql::{db_err, unexpected};
 
             const CREDENTIAL_COLS: &str = "id, project_id, room_name, owner, delegated_to, provider, scopes, sealed, data_key_id, expires_at, needs_consent, generation, created_at, updated_at";
             const REQUEST_COLS: &str = "id, project_id, request_hash, room_name, requester, requester_participant, target, target_name, delegate_to, provider, redirect_uri, scopes, sealed, data_key_id, state, status, outcome, expires_at, created_at";
@@ -94,69 +94,58 @@ macro_rules! broker_impl {
                 })
             }
 
+            /// Binds what a credential's refresh changes (its provider settings, scopes, sealed
+            /// token, expiry and generation) as the next seven parameters of `stmt`.
+            fn bind_state<'q>(stmt: Stmt<'q>, c: &'q OAuthCredential) -> Result<Stmt<'q>> {
+                Ok(stmt
+                    .bind(serde_json::to_string(&c.provider).map_err(unexpected)?)
+                    .bind(c.scopes.join(" "))
+                    .bind(&c.sealed.ciphertext)
+                    .bind(c.sealed.data_key_id.uuid())
+                    .bind(c.expires_at.map(Timestamp::millis))
+                    .bind(c.needs_consent)
+                    .bind(c.generation))
+            }
+
             #[async_trait]
             impl BrokerStore for $store {
                 async fn insert_credential(&self, c: &OAuthCredential, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    sqlx::query(&format!("INSERT INTO room_secrets ({CREDENTIAL_COLS}, authorization_endpoint, client_id, owner_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"))
+                    let sql = format!("INSERT INTO room_secrets ({CREDENTIAL_COLS}, authorization_endpoint, client_id, owner_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)");
+                    let stmt = sqlx::query(&sql)
                         .bind(c.id.uuid())
                         .bind(c.project_id.uuid())
                         .bind(&c.room_name)
                         .bind(&c.owner)
-                        .bind(&c.delegated_to)
-                        .bind(serde_json::to_string(&c.provider).map_err(unexpected)?)
-                        .bind(c.scopes.join(" "))
-                        .bind(&c.sealed.ciphertext)
-                        .bind(c.sealed.data_key_id.uuid())
-                        .bind(c.expires_at.map(Timestamp::millis))
-                        .bind(c.needs_consent)
-                        .bind(c.generation)
+                        .bind(&c.delegated_to);
+                    let stmt = bind_state(stmt, c)?
                         .bind(c.created_at.millis())
                         .bind(c.updated_at.millis())
                         .bind(&c.provider.authorization_endpoint)
                         .bind(&c.provider.client_id)
-                        .bind(c.owner_key())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(crate::db_err("a credential for this provider"))?;
-                    commit(tx, audit).await
+                        .bind(c.owner_key());
+                    write(&self.pool, stmt, db_err("a credential for this provider"), audit).await
                 }
 
                 async fn replace_credential(&self, c: &OAuthCredential, expected: i64, audit: Option<&AuditRecord>) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let n = sqlx::query("UPDATE room_secrets SET provider = $3, scopes = $4, sealed = $5, data_key_id = $6, expires_at = $7, needs_consent = $8, generation = $9, updated_at = $10, lease_holder = NULL, lease_until = NULL WHERE id = $1 AND project_id = $2 AND generation = $11")
+                    let stmt = sqlx::query("UPDATE room_secrets SET provider = $3, scopes = $4, sealed = $5, data_key_id = $6, expires_at = $7, needs_consent = $8, generation = $9, updated_at = $10, lease_holder = NULL, lease_until = NULL WHERE id = $1 AND project_id = $2 AND generation = $11")
                         .bind(c.id.uuid())
-                        .bind(c.project_id.uuid())
-                        .bind(serde_json::to_string(&c.provider).map_err(unexpected)?)
-                        .bind(c.scopes.join(" "))
-                        .bind(&c.sealed.ciphertext)
-                        .bind(c.sealed.data_key_id.uuid())
-                        .bind(c.expires_at.map(Timestamp::millis))
-                        .bind(c.needs_consent)
-                        .bind(c.generation)
+                        .bind(c.project_id.uuid());
+                    let stmt = bind_state(stmt, c)?
                         .bind(c.updated_at.millis())
-                        .bind(expected)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
+                        .bind(expected);
+                    let Some(tx) = one_row(&self.pool, stmt, unexpected).await? else {
+                        return Ok(false);
+                    };
                     match audit {
-                        Some(a) => commit_if_one(tx, n, a).await,
-                        None => {
-                            tx.commit().await.map_err(unexpected)?;
-                            Ok(n == 1)
-                        }
+                        Some(a) => commit(tx, a).await?,
+                        None => tx.commit().await.map_err(unexpected)?,
                     }
+                    Ok(true)
                 }
 
                 async fn get_credential(&self, project: ProjectId, id: RoomSecretId) -> Result<Option<OAuthCredential>> {
-                    let row = sqlx::query(&format!("SELECT {CREDENTIAL_COLS} FROM room_secrets WHERE id = $1 AND project_id = $2"))
-                        .bind(id.uuid())
-                        .bind(project.uuid())
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(credential).transpose()
+                    let sql = format!("SELECT {CREDENTIAL_COLS} FROM room_secrets WHERE id = $1 AND project_id = $2");
+                    optional(self.db(), sqlx::query(&sql).bind(id.uuid()).bind(project.uuid()), credential).await
                 }
 
                 async fn find_credentials(
@@ -167,56 +156,37 @@ macro_rules! broker_impl {
                     authorization_endpoint: &str,
                     client_id: &str,
                 ) -> Result<Vec<OAuthCredential>> {
-                    let rows = sqlx::query(&format!("SELECT {CREDENTIAL_COLS} FROM room_secrets WHERE owner_key = $6 AND project_id = $1 AND room_name = $2 AND owner = $3 AND authorization_endpoint = $4 AND client_id = $5"))
+                    let sql = format!("SELECT {CREDENTIAL_COLS} FROM room_secrets WHERE owner_key = $6 AND project_id = $1 AND room_name = $2 AND owner = $3 AND authorization_endpoint = $4 AND client_id = $5");
+                    let query = sqlx::query(&sql)
                         .bind(project.uuid())
                         .bind(room)
                         .bind(owner)
                         .bind(authorization_endpoint)
                         .bind(client_id)
-                        .bind(owner_key(project, room, owner, authorization_endpoint, client_id))
-                        .fetch_all(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    rows.iter().map(credential).collect()
+                        .bind(owner_key(project, room, owner, authorization_endpoint, client_id));
+                    all(self.db(), query, credential).await
                 }
 
                 async fn list_credentials(&self, project: ProjectId, room: &str, identity: &str, limit: u32) -> Result<Vec<OAuthCredential>> {
-                    let rows = sqlx::query(&format!("SELECT {CREDENTIAL_COLS} FROM room_secrets WHERE project_id = $1 AND room_name = $2 AND (owner = $3 OR delegated_to = $3) ORDER BY created_at, id LIMIT $4"))
-                        .bind(project.uuid())
-                        .bind(room)
-                        .bind(identity)
-                        .bind(i64::from(limit))
-                        .fetch_all(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    rows.iter().map(credential).collect()
+                    let sql = format!("SELECT {CREDENTIAL_COLS} FROM room_secrets WHERE project_id = $1 AND room_name = $2 AND (owner = $3 OR delegated_to = $3) ORDER BY created_at, id LIMIT $4");
+                    let query = sqlx::query(&sql).bind(project.uuid()).bind(room).bind(identity).bind(i64::from(limit));
+                    all(self.db(), query, credential).await
                 }
 
                 async fn delete_credential(&self, project: ProjectId, id: RoomSecretId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let n = sqlx::query("DELETE FROM room_secrets WHERE id = $1 AND project_id = $2")
-                        .bind(id.uuid())
-                        .bind(project.uuid())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    commit_if_one(tx, n, audit).await
+                    let stmt = sqlx::query("DELETE FROM room_secrets WHERE id = $1 AND project_id = $2").bind(id.uuid()).bind(project.uuid());
+                    change_one(&self.pool, stmt, unexpected, audit).await
                 }
 
                 async fn lease_credential(&self, project: ProjectId, id: RoomSecretId, generation: i64, holder: NodeId, until: Timestamp, now: Timestamp) -> Result<bool> {
-                    let n = sqlx::query("UPDATE room_secrets SET lease_holder = $3, lease_until = $4 WHERE id = $1 AND generation = $2 AND (lease_until IS NULL OR lease_until <= $5) AND project_id = $6")
+                    let stmt = sqlx::query("UPDATE room_secrets SET lease_holder = $3, lease_until = $4 WHERE id = $1 AND generation = $2 AND (lease_until IS NULL OR lease_until <= $5) AND project_id = $6")
                         .bind(id.uuid())
                         .bind(generation)
                         .bind(holder.uuid())
                         .bind(until.millis())
                         .bind(now.millis())
-                        .bind(project.uuid())
-                        .execute(self.db())
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    Ok(n == 1)
+                        .bind(project.uuid());
+                    changes_one(self.db(), stmt).await
                 }
 
                 async fn release_credential(&self, project: ProjectId, id: RoomSecretId, generation: i64, holder: NodeId) -> Result<()> {
@@ -233,7 +203,8 @@ macro_rules! broker_impl {
 
                 async fn insert_oauth_request(&self, r: &PendingRequest, per_room: u32, per_requester: u32, now: Timestamp) -> Result<bool> {
                     let (status, outcome) = status_columns(&r.status)?;
-                    let n = sqlx::query(&format!("INSERT INTO oauth_requests ({REQUEST_COLS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 WHERE (SELECT COUNT(*) FROM oauth_requests WHERE project_id = $2 AND room_name = $4 AND status = 'pending' AND expires_at > $20) < $21 AND (SELECT COUNT(*) FROM oauth_requests WHERE project_id = $2 AND room_name = $4 AND requester = $5 AND status = 'pending' AND expires_at > $20) < $22"))
+                    let sql = format!("INSERT INTO oauth_requests ({REQUEST_COLS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 WHERE (SELECT COUNT(*) FROM oauth_requests WHERE project_id = $2 AND room_name = $4 AND status = 'pending' AND expires_at > $20) < $21 AND (SELECT COUNT(*) FROM oauth_requests WHERE project_id = $2 AND room_name = $4 AND requester = $5 AND status = 'pending' AND expires_at > $20) < $22");
+                    let stmt = sqlx::query(&sql)
                         .bind(r.id.uuid())
                         .bind(r.project_id.uuid())
                         .bind(&r.request_hash)
@@ -255,48 +226,30 @@ macro_rules! broker_impl {
                         .bind(r.created_at.millis())
                         .bind(now.millis())
                         .bind(i64::from(per_room))
-                        .bind(i64::from(per_requester))
-                        .execute(self.db())
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    Ok(n == 1)
+                        .bind(i64::from(per_requester));
+                    changes_one(self.db(), stmt).await
                 }
 
                 async fn find_oauth_request(&self, project: ProjectId, request_hash: &[u8]) -> Result<Option<PendingRequest>> {
-                    let row = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM oauth_requests WHERE request_hash = $1 AND project_id = $2"))
-                        .bind(request_hash)
-                        .bind(project.uuid())
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(request).transpose()
+                    let sql = format!("SELECT {REQUEST_COLS} FROM oauth_requests WHERE request_hash = $1 AND project_id = $2");
+                    optional(self.db(), sqlx::query(&sql).bind(request_hash).bind(project.uuid()), request).await
                 }
 
                 async fn get_oauth_request(&self, project: ProjectId, id: OAuthRequestId) -> Result<Option<PendingRequest>> {
-                    let row = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM oauth_requests WHERE id = $1 AND project_id = $2"))
-                        .bind(id.uuid())
-                        .bind(project.uuid())
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(request).transpose()
+                    let sql = format!("SELECT {REQUEST_COLS} FROM oauth_requests WHERE id = $1 AND project_id = $2");
+                    optional(self.db(), sqlx::query(&sql).bind(id.uuid()).bind(project.uuid()), request).await
                 }
 
                 async fn set_oauth_request_status(&self, project: ProjectId, id: OAuthRequestId, from: &RequestStatus, to: &RequestStatus) -> Result<bool> {
                     let (from, _) = status_columns(from)?;
                     let (to, outcome) = status_columns(to)?;
-                    let n = sqlx::query("UPDATE oauth_requests SET status = $3, outcome = $4 WHERE id = $1 AND status = $2 AND project_id = $5")
+                    let stmt = sqlx::query("UPDATE oauth_requests SET status = $3, outcome = $4 WHERE id = $1 AND status = $2 AND project_id = $5")
                         .bind(id.uuid())
                         .bind(from)
                         .bind(to)
                         .bind(outcome)
-                        .bind(project.uuid())
-                        .execute(self.db())
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    Ok(n == 1)
+                        .bind(project.uuid());
+                    changes_one(self.db(), stmt).await
                 }
 
                 async fn delete_oauth_request(&self, project: ProjectId, id: OAuthRequestId) -> Result<()> {
@@ -323,11 +276,5 @@ macro_rules! broker_impl {
     };
 }
 
-broker_impl!(
-    sqlite,
-    crate::SqliteStore,
-    sqlx::Sqlite,
-    sqlx::sqlite::SqliteRow,
-    "BEGIN IMMEDIATE"
-);
-broker_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow, "BEGIN");
+broker_impl!(sqlite, crate::SqliteStore, sqlx::sqlite::SqliteRow);
+broker_impl!(postgres, crate::PgStore, sqlx::postgres::PgRow);

@@ -3,6 +3,7 @@
 //! The backend is chosen once, from the database URL. Both backends run the same SQL (written
 //! once, in [`accounts`], [`registry`], [`provider`], [`rooms`] and [`broker`], and instantiated per backend
 //! by macro), so behaviour cannot drift between them; only the migrations differ, in column types.
+//! What those modules all do the same way (transactions, audit records, pages) is in [`sql`].
 
 mod accounts;
 mod broker;
@@ -11,6 +12,7 @@ mod migrate;
 mod provider;
 mod registry;
 mod rooms;
+mod sql;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -153,65 +155,4 @@ fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
     opts.open(path)
         .with_context(|| format!("creating {}", path.display()))?;
     Ok(())
-}
-
-/// Maps a driver error: unique violations become `Conflict(what)`, the rest `Unexpected`.
-fn db_err(what: &'static str) -> impl Fn(sqlx::Error) -> gatehouse_core::Error {
-    move |e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            gatehouse_core::Error::Conflict(format!("{what} already exists"))
-        }
-        // The project (or user) the row belongs to was deleted meanwhile.
-        sqlx::Error::Database(d) if d.is_foreign_key_violation() => gatehouse_core::Error::NotFound("project"),
-        _ => gatehouse_core::Error::unexpected(e),
-    }
-}
-
-/// `LIMIT` and `OFFSET` of a page.
-fn limit_offset(page: gatehouse_core::ports::Page) -> (i64, i64) {
-    (i64::from(page.count), page.offset as i64)
-}
-
-fn unexpected(e: impl Into<anyhow::Error>) -> gatehouse_core::Error {
-    gatehouse_core::Error::unexpected(e)
-}
-
-/// `LIKE` pattern for a case-insensitive substring search of an already lower-cased column.
-fn like_pattern(filter: &str) -> String {
-    let escaped = filter
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-/// `GLOB` pattern for a substring search of an already lower-cased column: SQLite's trigram index
-/// serves GLOB on a case-sensitive tokenizer. Special characters are bracketed to stand for themselves.
-fn glob_pattern(filter: &str) -> String {
-    let mut out = String::from("*");
-    for c in filter.to_lowercase().chars() {
-        if matches!(c, '*' | '?' | '[') {
-            out.push('[');
-            out.push(c);
-            out.push(']');
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('*');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn glob_patterns_bracket_wildcards() {
-        assert_eq!(super::glob_pattern("A*b?[c"), "*a[*]b[?][[]c*");
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(super::like_pattern("A_b%c\\"), "%a\\_b\\%c\\\\%");
-    }
 }

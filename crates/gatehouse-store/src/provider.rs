@@ -4,7 +4,7 @@
 //! rotating a refresh token, deciding a device request) is a single conditional statement.
 
 macro_rules! provider_impl {
-    ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal) => {
+    ($module:ident, $store:ty, $db:ty, $row:ty) => {
         pub(crate) mod $module {
             use async_trait::async_trait;
             use gatehouse_core::Result;
@@ -14,10 +14,8 @@ macro_rules! provider_impl {
             use gatehouse_core::ports::*;
             use gatehouse_core::time::Timestamp;
 
-            use crate::accounts::$module::{commit, get, user};
-            use crate::{db_err, unexpected};
-
-            type Tx<'a> = sqlx::Transaction<'a, $db>;
+            use crate::sql::$module::{Tx, all, begin, changes_one, commit, get, optional, user};
+            use crate::sql::{USER_COLS, db_err, unexpected};
 
             const SESSION_COLS: &str = "id, user_id, secret_hash, created_at, auth_time, expires_at, user_agent, ip";
             const GRANT_COLS: &str = "id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at, refresh_generation, refresh_expires_at, refresh_rotated_at, successor_ciphertext, successor_key_id";
@@ -166,11 +164,8 @@ macro_rules! provider_impl {
             #[async_trait]
             impl SigningKeyStore for $store {
                 async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
-                    let rows = sqlx::query("SELECT kid, alg, private_key, public_jwk, created_at, activate_at FROM signing_keys ORDER BY created_at")
-                        .fetch_all(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    rows.iter().map(signing_key).collect()
+                    let query = sqlx::query("SELECT kid, alg, private_key, public_jwk, created_at, activate_at FROM signing_keys ORDER BY created_at");
+                    all(self.db(), query, signing_key).await
                 }
 
                 async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<()> {
@@ -188,13 +183,10 @@ macro_rules! provider_impl {
                 }
 
                 async fn schedule_signing_key(&self, kid: &str, activate_at: Timestamp) -> Result<bool> {
-                    let r = sqlx::query("UPDATE signing_keys SET activate_at = $2 WHERE kid = $1 AND activate_at IS NULL")
+                    let stmt = sqlx::query("UPDATE signing_keys SET activate_at = $2 WHERE kid = $1 AND activate_at IS NULL")
                         .bind(kid)
-                        .bind(activate_at.millis())
-                        .execute(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    Ok(r.rows_affected() == 1)
+                        .bind(activate_at.millis());
+                    changes_one(self.db(), stmt).await
                 }
 
                 async fn delete_signing_key(&self, kid: &str) -> Result<()> {
@@ -226,28 +218,18 @@ macro_rules! provider_impl {
                 }
 
                 async fn get_session(&self, id: SessionId) -> Result<Option<(Session, User)>> {
-                    let row = sqlx::query("SELECT s.id AS session_id, s.user_id, s.secret_hash, s.created_at AS session_created_at, s.auth_time, s.expires_at, s.user_agent, s.ip, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1")
-                        .bind(id.uuid())
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref()
-                        .map(|r| Ok((session_as(r, "session_id", "session_created_at")?, user(r)?)))
-                        .transpose()
+                    let query = sqlx::query("SELECT s.id AS session_id, s.user_id, s.secret_hash, s.created_at AS session_created_at, s.auth_time, s.expires_at, s.user_agent, s.ip, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1")
+                        .bind(id.uuid());
+                    optional(self.db(), query, |r| Ok((session_as(r, "session_id", "session_created_at")?, user(r)?))).await
                 }
 
                 async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<Session>> {
-                    let rows = sqlx::query(&format!("SELECT {SESSION_COLS} FROM user_sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 1000"))
-                        .bind(user.uuid())
-                        .bind(now.millis())
-                        .fetch_all(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    rows.iter().map(session).collect()
+                    let sql = format!("SELECT {SESSION_COLS} FROM user_sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 1000");
+                    all(self.db(), sqlx::query(&sql).bind(user.uuid()).bind(now.millis()), session).await
                 }
 
                 async fn end_session(&self, user: UserId, id: SessionId, revoke: Option<&[ClientId]>, at: Timestamp) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     let gone = sqlx::query("DELETE FROM user_sessions WHERE id = $1 AND user_id = $2")
                         .bind(id.uuid())
                         .bind(user.uuid())
@@ -308,7 +290,7 @@ macro_rules! provider_impl {
                 }
 
                 async fn change_password(&self, user: UserId, hash: &str, at: Timestamp, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     let changed = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
                         .bind(user.uuid())
                         .bind(hash)
@@ -343,18 +325,12 @@ macro_rules! provider_impl {
                 }
 
                 async fn get_grant(&self, id: GrantId) -> Result<Option<(Grant, User)>> {
-                    let row = sqlx::query(&format!("SELECT {GRANT_OF_USER_COLS}, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at FROM oauth_grants g JOIN users u ON u.id = g.user_id WHERE g.id = $1"))
-                        .bind(id.uuid())
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref()
-                        .map(|r| Ok((grant_as(r, "grant_id", "grant_created_at")?, user(r)?)))
-                        .transpose()
+                    let sql = format!("SELECT {GRANT_OF_USER_COLS}, {USER_COLS} FROM oauth_grants g JOIN users u ON u.id = g.user_id WHERE g.id = $1");
+                    optional(self.db(), sqlx::query(&sql).bind(id.uuid()), |r| Ok((grant_as(r, "grant_id", "grant_created_at")?, user(r)?))).await
                 }
 
                 async fn revoke_grant(&self, id: GrantId, at: Timestamp) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     let revoked = revoke_grant_tx(&mut tx, id, at).await?;
                     tx.commit().await.map_err(unexpected)?;
                     Ok(revoked)
@@ -374,18 +350,15 @@ macro_rules! provider_impl {
                 /// most rotations leave its index alone.
                 async fn rotate_refresh(&self, id: GrantId, generation: i64, next: &RefreshState, at: Timestamp) -> Result<bool> {
                     let successor = next.successor.as_ref();
-                    let r = sqlx::query("UPDATE oauth_grants SET refresh_generation = $3, refresh_expires_at = $4, refresh_rotated_at = $5, successor_ciphertext = $6, successor_key_id = $7, expires_at = CASE WHEN expires_at < $4 THEN $4 + 86400000 ELSE expires_at END WHERE id = $1 AND refresh_generation = $2 AND revoked_at IS NULL AND refresh_expires_at > $5")
+                    let stmt = sqlx::query("UPDATE oauth_grants SET refresh_generation = $3, refresh_expires_at = $4, refresh_rotated_at = $5, successor_ciphertext = $6, successor_key_id = $7, expires_at = CASE WHEN expires_at < $4 THEN $4 + 86400000 ELSE expires_at END WHERE id = $1 AND refresh_generation = $2 AND revoked_at IS NULL AND refresh_expires_at > $5")
                         .bind(id.uuid())
                         .bind(generation)
                         .bind(next.generation)
                         .bind(next.expires_at.millis())
                         .bind(at.millis())
                         .bind(successor.map(|s| s.ciphertext.as_slice()))
-                        .bind(successor.map(|s| s.data_key_id.uuid()))
-                        .execute(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    Ok(r.rows_affected() == 1)
+                        .bind(successor.map(|s| s.data_key_id.uuid()));
+                    changes_one(self.db(), stmt).await
                 }
 
                 async fn insert_device_grant(&self, d: &DeviceGrant) -> Result<()> {
@@ -407,21 +380,13 @@ macro_rules! provider_impl {
                 }
 
                 async fn get_device_grant(&self, device_code_hash: &[u8]) -> Result<Option<DeviceGrant>> {
-                    let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM device_grants WHERE device_code_hash = $1"))
-                        .bind(device_code_hash)
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(device).transpose()
+                    let sql = format!("SELECT {DEVICE_COLS} FROM device_grants WHERE device_code_hash = $1");
+                    optional(self.db(), sqlx::query(&sql).bind(device_code_hash), device).await
                 }
 
                 async fn find_device_grant(&self, user_code: &str) -> Result<Option<DeviceGrant>> {
-                    let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM device_grants WHERE user_code = $1"))
-                        .bind(user_code)
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(device).transpose()
+                    let sql = format!("SELECT {DEVICE_COLS} FROM device_grants WHERE user_code = $1");
+                    optional(self.db(), sqlx::query(&sql).bind(user_code), device).await
                 }
 
                 async fn record_device_poll(&self, device_code_hash: &[u8], at: Timestamp, interval_secs: i64) -> Result<()> {
@@ -437,21 +402,18 @@ macro_rules! provider_impl {
 
                 async fn decide_device_grant(&self, user_code: &str, approval: Option<&DeviceApproval>, at: Timestamp) -> Result<bool> {
                     let status = if approval.is_some() { DeviceStatus::Approved } else { DeviceStatus::Denied };
-                    let r = sqlx::query("UPDATE device_grants SET status = $2, user_id = $3, session_id = $4, auth_time = $5 WHERE user_code = $1 AND status = 'pending' AND expires_at > $6")
+                    let stmt = sqlx::query("UPDATE device_grants SET status = $2, user_id = $3, session_id = $4, auth_time = $5 WHERE user_code = $1 AND status = 'pending' AND expires_at > $6")
                         .bind(user_code)
                         .bind(status.as_str())
                         .bind(approval.map(|a| a.user_id.uuid()))
                         .bind(approval.map(|a| a.session_id.uuid()))
                         .bind(approval.map(|a| a.auth_time.millis()))
-                        .bind(at.millis())
-                        .execute(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    Ok(r.rows_affected() == 1)
+                        .bind(at.millis());
+                    changes_one(self.db(), stmt).await
                 }
 
                 async fn redeem_device_grant(&self, device_code_hash: &[u8], g: &Grant) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     let won = sqlx::query("UPDATE device_grants SET status = 'redeemed' WHERE device_code_hash = $1 AND status = 'approved'")
                         .bind(device_code_hash)
                         .execute(&mut *tx)
@@ -504,11 +466,5 @@ macro_rules! provider_impl {
     };
 }
 
-provider_impl!(
-    sqlite,
-    crate::SqliteStore,
-    sqlx::Sqlite,
-    sqlx::sqlite::SqliteRow,
-    "BEGIN IMMEDIATE"
-);
-provider_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow, "BEGIN");
+provider_impl!(sqlite, crate::SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+provider_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow);

@@ -4,7 +4,7 @@
 /// `$search` selects the clients of project `$1` whose search text contains the filter, given as `$2`
 /// built by `$pattern`.
 macro_rules! registry_impl {
-    ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal, $search:literal, $pattern:path) => {
+    ($module:ident, $store:ty, $row:ty, $search:literal, $pattern:path) => {
         pub(crate) mod $module {
             use async_trait::async_trait;
             use gatehouse_core::Result;
@@ -15,10 +15,8 @@ macro_rules! registry_impl {
             use gatehouse_core::time::Timestamp;
             use sqlx::Row as _;
 
-            use crate::accounts::$module::{commit, commit_if_one, get};
-            use crate::{db_err, unexpected};
-
-            type Tx<'a> = sqlx::Transaction<'a, $db>;
+            use crate::sql::$module::{Stmt, all, change_one, commit, get, one_row, optional, page, write};
+            use crate::sql::{db_err, unexpected};
 
             const CLIENT_COLS: &str = "c.client_id, c.project_id, c.settings, c.official, c.secret_hash, c.previous_secret_hash, c.previous_secret_expires_at, c.secret_rotated_at, c.created_at, c.updated_at, c.version";
 
@@ -35,8 +33,12 @@ macro_rules! registry_impl {
                 Ok(get::<Option<i64>>(r, col)?.map(Timestamp::from_millis))
             }
 
-            pub(crate) async fn insert_client_tx(tx: &mut Tx<'_>, c: &Client) -> Result<()> {
-                sqlx::query("INSERT INTO oauth_clients (client_id, project_id, name, search, settings, official, secret_hash, previous_secret_hash, previous_secret_expires_at, secret_rotated_at, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+            /// What a conflict of [`insert_client`] is about.
+            pub(crate) const CLIENT: &str = "a client with this client_id";
+
+            /// Writes client `c`.
+            pub(crate) fn insert_client(c: &Client) -> Result<Stmt<'_>> {
+                Ok(sqlx::query("INSERT INTO oauth_clients (client_id, project_id, name, search, settings, official, secret_hash, previous_secret_hash, previous_secret_expires_at, secret_rotated_at, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                     .bind(c.id.as_str())
                     .bind(c.project_id.uuid())
                     .bind(&c.settings.name)
@@ -49,11 +51,7 @@ macro_rules! registry_impl {
                     .bind(ms(c.secret.rotated_at))
                     .bind(c.created_at.millis())
                     .bind(c.updated_at.millis())
-                    .bind(c.version)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err("a client with this client_id"))?;
-                Ok(())
+                    .bind(c.version))
             }
 
             fn client(r: &$row) -> Result<Client> {
@@ -79,27 +77,23 @@ macro_rules! registry_impl {
             #[async_trait]
             impl ClientStore for $store {
                 async fn insert_client(&self, c: &Client, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    insert_client_tx(&mut tx, c).await?;
-                    commit(tx, audit).await
+                    write(&self.pool, insert_client(c)?, db_err(CLIENT), audit).await
                 }
 
                 async fn get_client(&self, project: ProjectId, id: &ClientId) -> Result<Option<Client>> {
                     let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients c WHERE c.project_id = $1 AND c.client_id = $2");
-                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.as_str()).fetch_optional(self.db()).await.map_err(unexpected)?;
-                    row.as_ref().map(client).transpose()
+                    optional(self.db(), sqlx::query(&sql).bind(project.uuid()).bind(id.as_str()), client).await
                 }
 
                 async fn find_client(&self, id: &ClientId) -> Result<Option<Client>> {
                     let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients c WHERE c.client_id = $1");
-                    let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(self.db()).await.map_err(unexpected)?;
-                    row.as_ref().map(client).transpose()
+                    optional(self.db(), sqlx::query(&sql).bind(id.as_str()), client).await
                 }
 
-                async fn list_clients(&self, project: ProjectId, filter: Option<&str>, page: Page) -> Result<(Vec<Client>, u64)> {
-                    let (limit, offset) = crate::limit_offset(page);
-                    let (rows, total) = match filter {
+                async fn list_clients(&self, project: ProjectId, filter: Option<&str>, p: Page) -> Result<(Vec<Client>, u64)> {
+                    match filter {
                         Some(f) => {
+                            let (limit, offset) = crate::sql::limit_offset(p);
                             let pattern = $pattern(f);
                             // One pass over the matches: sort only their keys, count them with a
                             // window (evaluated before LIMIT), then fetch the page's rows.
@@ -115,22 +109,20 @@ macro_rules! registry_impl {
                                     sqlx::query_scalar(&count).bind(project.uuid()).bind(&pattern).fetch_one(self.db()).await
                                 }
                             };
-                            (rows, total)
+                            let rows = rows.map_err(unexpected)?;
+                            Ok((rows.iter().map(client).collect::<Result<_>>()?, total.map_err(unexpected)? as u64))
                         }
                         None => {
                             let sql = format!("SELECT {CLIENT_COLS} FROM oauth_clients c WHERE c.project_id = $1 ORDER BY c.created_at, c.client_id LIMIT $2 OFFSET $3");
-                            let rows = sqlx::query(&sql).bind(project.uuid()).bind(limit).bind(offset).fetch_all(self.db()).await;
-                            let total: sqlx::Result<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE project_id = $1").bind(project.uuid()).fetch_one(self.db()).await;
-                            (rows, total)
+                            let rows = sqlx::query(&sql).bind(project.uuid());
+                            let count = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE project_id = $1").bind(project.uuid());
+                            page(self.db(), rows, count, p, client).await
                         }
-                    };
-                    let rows = rows.map_err(unexpected)?;
-                    Ok((rows.iter().map(client).collect::<Result<_>>()?, total.map_err(unexpected)? as u64))
+                    }
                 }
 
                 async fn update_client(&self, c: &Client, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let n = sqlx::query("UPDATE oauth_clients SET name = $3, search = $4, settings = $5, secret_hash = $6, previous_secret_hash = $7, previous_secret_expires_at = $8, secret_rotated_at = $9, updated_at = $10, version = $11 WHERE project_id = $1 AND client_id = $2 AND version = $12")
+                    let stmt = sqlx::query("UPDATE oauth_clients SET name = $3, search = $4, settings = $5, secret_hash = $6, previous_secret_hash = $7, previous_secret_expires_at = $8, secret_rotated_at = $9, updated_at = $10, version = $11 WHERE project_id = $1 AND client_id = $2 AND version = $12")
                         .bind(c.project_id.uuid())
                         .bind(c.id.as_str())
                         .bind(&c.settings.name)
@@ -142,30 +134,17 @@ macro_rules! registry_impl {
                         .bind(ms(c.secret.rotated_at))
                         .bind(c.updated_at.millis())
                         .bind(c.version)
-                        .bind(c.version - 1)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    if n != 1 {
-                        return Ok(false);
-                    }
-                    commit(tx, audit).await?;
-                    Ok(true)
+                        .bind(c.version - 1);
+                    change_one(&self.pool, stmt, unexpected, audit).await
                 }
 
                 async fn delete_client(&self, project: ProjectId, id: &ClientId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let n = sqlx::query("DELETE FROM oauth_clients WHERE project_id = $1 AND client_id = $2")
+                    let stmt = sqlx::query("DELETE FROM oauth_clients WHERE project_id = $1 AND client_id = $2")
                         .bind(project.uuid())
-                        .bind(id.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    if n != 1 {
+                        .bind(id.as_str());
+                    let Some(mut tx) = one_row(&self.pool, stmt, unexpected).await? else {
                         return Ok(false);
-                    }
+                    };
                     // Nothing issued to the client outlives it: a client created later with the
                     // same id (in any project) inherits no consent or token (nor code: codes are
                     // sealed to the client's creation time).
@@ -223,92 +202,66 @@ macro_rules! registry_impl {
                 })
             }
 
+            /// Binds what an update may change in a registration (name, endpoints, client,
+            /// redirect URIs, delegation) as the next seven parameters of `stmt`.
+            fn bind_registration<'q>(stmt: Stmt<'q>, r: &'q Registration) -> Result<Stmt<'q>> {
+                Ok(stmt
+                    .bind(&r.name)
+                    .bind(serde_json::to_string(&r.endpoints).map_err(unexpected)?)
+                    .bind(&r.client_id)
+                    .bind(r.client_secret.as_ref().map(|s| s.ciphertext.clone()))
+                    .bind(r.client_secret.as_ref().map(|s| s.data_key_id.uuid()))
+                    .bind(serde_json::to_string(&r.redirect_uris).map_err(unexpected)?)
+                    .bind(&r.delegated_to))
+            }
+
             #[async_trait]
             impl RegistrationStore for $store {
                 async fn insert_registration(&self, r: &Registration, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    sqlx::query("INSERT INTO external_oauth (id, project_id, room_name, name, endpoints, client_id, client_secret_ciphertext, data_key_id, redirect_uris, delegated_to, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                    let stmt = sqlx::query("INSERT INTO external_oauth (id, project_id, room_name, name, endpoints, client_id, client_secret_ciphertext, data_key_id, redirect_uris, delegated_to, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                         .bind(r.id.uuid())
                         .bind(r.project_id.uuid())
-                        .bind(&r.room_name)
-                        .bind(&r.name)
-                        .bind(serde_json::to_string(&r.endpoints).map_err(unexpected)?)
-                        .bind(&r.client_id)
-                        .bind(r.client_secret.as_ref().map(|s| s.ciphertext.clone()))
-                        .bind(r.client_secret.as_ref().map(|s| s.data_key_id.uuid()))
-                        .bind(serde_json::to_string(&r.redirect_uris).map_err(unexpected)?)
-                        .bind(&r.delegated_to)
+                        .bind(&r.room_name);
+                    let stmt = bind_registration(stmt, r)?
                         .bind(r.created_at.millis())
                         .bind(r.updated_at.millis())
-                        .bind(r.version)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err("registration"))?;
-                    commit(tx, audit).await
+                        .bind(r.version);
+                    write(&self.pool, stmt, db_err("registration"), audit).await
                 }
 
                 async fn get_registration(&self, project: ProjectId, id: RegistrationId) -> Result<Option<Registration>> {
                     let sql = format!("SELECT {REG_COLS} FROM external_oauth WHERE project_id = $1 AND id = $2");
-                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
-                    row.as_ref().map(registration).transpose()
+                    optional(self.db(), sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()), registration).await
                 }
 
                 async fn list_registrations(&self, project: ProjectId, room: Option<&str>) -> Result<Vec<Registration>> {
-                    let rows = match room {
+                    match room {
                         Some(room) => {
                             let sql = format!("SELECT {REG_COLS} FROM external_oauth WHERE project_id = $1 AND room_name = $2 ORDER BY created_at, id");
-                            sqlx::query(&sql).bind(project.uuid()).bind(room).fetch_all(self.db()).await
+                            all(self.db(), sqlx::query(&sql).bind(project.uuid()).bind(room), registration).await
                         }
                         None => {
                             let sql = format!("SELECT {REG_COLS} FROM external_oauth WHERE project_id = $1 AND room_name IS NULL ORDER BY created_at, id");
-                            sqlx::query(&sql).bind(project.uuid()).fetch_all(self.db()).await
+                            all(self.db(), sqlx::query(&sql).bind(project.uuid()), registration).await
                         }
                     }
-                    .map_err(unexpected)?;
-                    rows.iter().map(registration).collect()
                 }
 
                 async fn update_registration(&self, r: &Registration, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let n = sqlx::query("UPDATE external_oauth SET name = $3, endpoints = $4, client_id = $5, client_secret_ciphertext = $6, data_key_id = $7, redirect_uris = $8, delegated_to = $9, updated_at = $10, version = $11 WHERE project_id = $1 AND id = $2 AND version = $12")
+                    let stmt = sqlx::query("UPDATE external_oauth SET name = $3, endpoints = $4, client_id = $5, client_secret_ciphertext = $6, data_key_id = $7, redirect_uris = $8, delegated_to = $9, updated_at = $10, version = $11 WHERE project_id = $1 AND id = $2 AND version = $12")
                         .bind(r.project_id.uuid())
-                        .bind(r.id.uuid())
-                        .bind(&r.name)
-                        .bind(serde_json::to_string(&r.endpoints).map_err(unexpected)?)
-                        .bind(&r.client_id)
-                        .bind(r.client_secret.as_ref().map(|s| s.ciphertext.clone()))
-                        .bind(r.client_secret.as_ref().map(|s| s.data_key_id.uuid()))
-                        .bind(serde_json::to_string(&r.redirect_uris).map_err(unexpected)?)
-                        .bind(&r.delegated_to)
+                        .bind(r.id.uuid());
+                    let stmt = bind_registration(stmt, r)?
                         .bind(r.updated_at.millis())
                         .bind(r.version)
-                        .bind(r.version - 1)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    if n != 1 {
-                        return Ok(false);
-                    }
-                    commit(tx, audit).await?;
-                    Ok(true)
+                        .bind(r.version - 1);
+                    change_one(&self.pool, stmt, unexpected, audit).await
                 }
 
                 async fn delete_registration(&self, project: ProjectId, id: RegistrationId, audit: &AuditRecord) -> Result<bool> {
-                    delete_row(&self.pool, "external_oauth", project, id.uuid(), audit).await
+                    let stmt = sqlx::query("DELETE FROM external_oauth WHERE project_id = $1 AND id = $2").bind(project.uuid()).bind(id.uuid());
+                    change_one(&self.pool, stmt, unexpected, audit).await
                 }
-            }
-
-            async fn delete_row(pool: &sqlx::Pool<$db>, table: &str, project: ProjectId, id: uuid::Uuid, audit: &AuditRecord) -> Result<bool> {
-                let mut tx = pool.begin_with($begin).await.map_err(unexpected)?;
-                let n = sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND id = $2"))
-                    .bind(project.uuid())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(unexpected)?
-                    .rows_affected();
-                commit_if_one(tx, n, audit).await
             }
 
             const SECRET_COLS: &str = "id, project_id, name, kind, ciphertext, data_key_id, created_at, updated_at, version";
@@ -332,8 +285,7 @@ macro_rules! registry_impl {
             #[async_trait]
             impl ProjectSecretStore for $store {
                 async fn insert_project_secret(&self, s: &ProjectSecretRecord, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    sqlx::query("INSERT INTO project_secrets (id, project_id, name, kind, ciphertext, data_key_id, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    let stmt = sqlx::query("INSERT INTO project_secrets (id, project_id, name, kind, ciphertext, data_key_id, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                         .bind(s.id.uuid())
                         .bind(s.project_id.uuid())
                         .bind(&s.name)
@@ -342,28 +294,22 @@ macro_rules! registry_impl {
                         .bind(s.data.data_key_id.uuid())
                         .bind(s.created_at.millis())
                         .bind(s.updated_at.millis())
-                        .bind(s.version)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err("a secret with this name"))?;
-                    commit(tx, audit).await
+                        .bind(s.version);
+                    write(&self.pool, stmt, db_err("a secret with this name"), audit).await
                 }
 
                 async fn get_project_secret(&self, project: ProjectId, id: SecretId) -> Result<Option<ProjectSecretRecord>> {
                     let sql = format!("SELECT {SECRET_COLS} FROM project_secrets WHERE project_id = $1 AND id = $2");
-                    let row = sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()).fetch_optional(self.db()).await.map_err(unexpected)?;
-                    row.as_ref().map(project_secret).transpose()
+                    optional(self.db(), sqlx::query(&sql).bind(project.uuid()).bind(id.uuid()), project_secret).await
                 }
 
                 async fn list_project_secrets(&self, project: ProjectId) -> Result<Vec<ProjectSecretRecord>> {
                     let sql = format!("SELECT {SECRET_COLS} FROM project_secrets WHERE project_id = $1 ORDER BY name");
-                    let rows = sqlx::query(&sql).bind(project.uuid()).fetch_all(self.db()).await.map_err(unexpected)?;
-                    rows.iter().map(project_secret).collect()
+                    all(self.db(), sqlx::query(&sql).bind(project.uuid()), project_secret).await
                 }
 
                 async fn update_project_secret(&self, s: &ProjectSecretRecord, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let n = sqlx::query("UPDATE project_secrets SET name = $3, kind = $4, ciphertext = $5, data_key_id = $6, updated_at = $7, version = $8 WHERE project_id = $1 AND id = $2 AND version = $9")
+                    let stmt = sqlx::query("UPDATE project_secrets SET name = $3, kind = $4, ciphertext = $5, data_key_id = $6, updated_at = $7, version = $8 WHERE project_id = $1 AND id = $2 AND version = $9")
                         .bind(s.project_id.uuid())
                         .bind(s.id.uuid())
                         .bind(&s.name)
@@ -372,20 +318,13 @@ macro_rules! registry_impl {
                         .bind(s.data.data_key_id.uuid())
                         .bind(s.updated_at.millis())
                         .bind(s.version)
-                        .bind(s.version - 1)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err("a secret with this name"))?
-                        .rows_affected();
-                    if n != 1 {
-                        return Ok(false);
-                    }
-                    commit(tx, audit).await?;
-                    Ok(true)
+                        .bind(s.version - 1);
+                    change_one(&self.pool, stmt, db_err("a secret with this name"), audit).await
                 }
 
                 async fn delete_project_secret(&self, project: ProjectId, id: SecretId, audit: &AuditRecord) -> Result<bool> {
-                    delete_row(&self.pool, "project_secrets", project, id.uuid(), audit).await
+                    let stmt = sqlx::query("DELETE FROM project_secrets WHERE project_id = $1 AND id = $2").bind(project.uuid()).bind(id.uuid());
+                    change_one(&self.pool, stmt, unexpected, audit).await
                 }
             }
         }
@@ -395,19 +334,15 @@ macro_rules! registry_impl {
 registry_impl!(
     sqlite,
     crate::SqliteStore,
-    sqlx::Sqlite,
     sqlx::sqlite::SqliteRow,
-    "BEGIN IMMEDIATE",
     // `+project_id` keeps the planner from walking the project's whole index: the trigram index drives.
     "seq IN (SELECT rowid FROM oauth_clients_search WHERE search GLOB $2) AND +project_id = $1",
-    crate::glob_pattern
+    crate::sql::glob_pattern
 );
 registry_impl!(
     postgres,
     crate::PgStore,
-    sqlx::Postgres,
     sqlx::postgres::PgRow,
-    "BEGIN",
     "project_id = $1 AND (lower(name) LIKE $2 ESCAPE '\\' OR lower(client_id) LIKE $2 ESCAPE '\\')",
-    crate::like_pattern
+    crate::sql::like_pattern
 );

@@ -2,7 +2,7 @@
 //! instantiated for each backend.
 
 macro_rules! rooms_impl {
-    ($module:ident, $store:ty, $db:ty, $row:ty, $begin:literal) => {
+    ($module:ident, $store:ty, $row:ty) => {
         pub(crate) mod $module {
             use async_trait::async_trait;
             use gatehouse_core::Result;
@@ -13,8 +13,8 @@ macro_rules! rooms_impl {
             use gatehouse_core::time::Timestamp;
             use serde_json::{Map, Value};
 
-            use crate::accounts::$module::{commit, commit_if_one, get};
-            use crate::{limit_offset, unexpected};
+            use crate::sql::$module::{all, begin, change_one, changes_one, commit, get, one_row, optional, page, write};
+            use crate::sql::{db_err, unexpected};
 
             const GRANT_COLS: &str = "g.project_id, g.room_name, g.user_id, u.email, g.permissions, g.created_at, g.updated_at";
             const PRESENCE_COLS: &str = "p.id, p.project_id, p.room_name, p.name, p.role, p.api_key_id, p.node_id, p.connected_at";
@@ -62,71 +62,51 @@ macro_rules! rooms_impl {
             #[async_trait]
             impl RoomStore for $store {
                 async fn insert_room(&self, r: &Room, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    sqlx::query("INSERT INTO rooms (project_id, name, metadata, created_at) VALUES ($1, $2, $3, $4)")
+                    let stmt = sqlx::query("INSERT INTO rooms (project_id, name, metadata, created_at) VALUES ($1, $2, $3, $4)")
                         .bind(r.project_id.uuid())
                         .bind(&r.name)
                         .bind(serde_json::to_string(&r.metadata).map_err(unexpected)?)
-                        .bind(r.created_at.millis())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(crate::db_err("a room with this name"))?;
-                    commit(tx, audit).await
+                        .bind(r.created_at.millis());
+                    write(&self.pool, stmt, db_err("a room with this name"), audit).await
                 }
 
                 async fn get_room(&self, project: ProjectId, name: &str) -> Result<Option<Room>> {
-                    let row = sqlx::query("SELECT project_id, name, metadata, created_at FROM rooms WHERE project_id = $1 AND name = $2")
+                    let query = sqlx::query("SELECT project_id, name, metadata, created_at FROM rooms WHERE project_id = $1 AND name = $2")
                         .bind(project.uuid())
-                        .bind(name)
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(room).transpose()
+                        .bind(name);
+                    optional(self.db(), query, room).await
                 }
 
-                async fn list_rooms(&self, project: ProjectId, page: Page) -> Result<(Vec<Room>, u64)> {
-                    let (limit, offset) = limit_offset(page);
+                async fn list_rooms(&self, project: ProjectId, p: Page) -> Result<(Vec<Room>, u64)> {
                     let rows = sqlx::query("SELECT project_id, name, metadata, created_at FROM rooms WHERE project_id = $1 ORDER BY created_at, name LIMIT $2 OFFSET $3")
-                        .bind(project.uuid())
-                        .bind(limit)
-                        .bind(offset)
-                        .fetch_all(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE project_id = $1")
-                        .bind(project.uuid())
-                        .fetch_one(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    Ok((rows.iter().map(room).collect::<Result<_>>()?, total as u64))
+                        .bind(project.uuid());
+                    let count = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE project_id = $1").bind(project.uuid());
+                    page(self.db(), rows, count, p, room).await
                 }
 
                 async fn delete_room(&self, project: ProjectId, name: &str, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
                     // The room's grants go with it (ON DELETE CASCADE), and so do its secrets and
                     // waiting consent requests.
-                    let n = sqlx::query("DELETE FROM rooms WHERE project_id = $1 AND name = $2")
+                    let stmt = sqlx::query("DELETE FROM rooms WHERE project_id = $1 AND name = $2")
                         .bind(project.uuid())
-                        .bind(name)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    if n == 1 {
-                        for table in ["room_secrets", "oauth_requests"] {
-                            sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND room_name = $2"))
-                                .bind(project.uuid())
-                                .bind(name)
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(unexpected)?;
-                        }
+                        .bind(name);
+                    let Some(mut tx) = one_row(&self.pool, stmt, unexpected).await? else {
+                        return Ok(false);
+                    };
+                    for table in ["room_secrets", "oauth_requests"] {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND room_name = $2"))
+                            .bind(project.uuid())
+                            .bind(name)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(unexpected)?;
                     }
-                    commit_if_one(tx, n, audit).await
+                    commit(tx, audit).await?;
+                    Ok(true)
                 }
 
                 async fn put_room_grant(&self, g: &RoomGrant, audit: &AuditRecord) -> Result<()> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     // Through the room row, so that a missing room writes nothing.
                     let n = sqlx::query("INSERT INTO room_grants (project_id, room_name, user_id, permissions, created_at, updated_at) SELECT project_id, name, $3, $4, $5, $5 FROM rooms WHERE project_id = $1 AND name = $2 ON CONFLICT (project_id, room_name, user_id) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at")
                         .bind(g.project_id.uuid())
@@ -150,49 +130,26 @@ macro_rules! rooms_impl {
 
                 async fn get_room_grant(&self, project: ProjectId, room: &str, user: UserId) -> Result<Option<RoomGrant>> {
                     let sql = format!("SELECT {GRANT_COLS} FROM room_grants g JOIN users u ON u.id = g.user_id WHERE g.project_id = $1 AND g.room_name = $2 AND g.user_id = $3");
-                    let row = sqlx::query(&sql)
-                        .bind(project.uuid())
-                        .bind(room)
-                        .bind(user.uuid())
-                        .fetch_optional(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    row.as_ref().map(grant).transpose()
+                    let query = sqlx::query(&sql).bind(project.uuid()).bind(room).bind(user.uuid());
+                    optional(self.db(), query, grant).await
                 }
 
-                async fn list_room_grants(&self, project: ProjectId, room: Option<&str>, page: Page) -> Result<(Vec<RoomGrant>, u64)> {
-                    let (limit, offset) = limit_offset(page);
+                async fn list_room_grants(&self, project: ProjectId, room: Option<&str>, p: Page) -> Result<(Vec<RoomGrant>, u64)> {
                     // `$2` NULL selects every room.
                     let filter = "g.project_id = $1 AND ($2 IS NULL OR g.room_name = $2)";
                     let sql = format!("SELECT {GRANT_COLS} FROM room_grants g JOIN users u ON u.id = g.user_id WHERE {filter} ORDER BY g.created_at, g.room_name, g.user_id LIMIT $3 OFFSET $4");
-                    let rows = sqlx::query(&sql)
-                        .bind(project.uuid())
-                        .bind(room)
-                        .bind(limit)
-                        .bind(offset)
-                        .fetch_all(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM room_grants g WHERE {filter}"))
-                        .bind(project.uuid())
-                        .bind(room)
-                        .fetch_one(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    Ok((rows.iter().map(grant).collect::<Result<_>>()?, total as u64))
+                    let count_sql = format!("SELECT COUNT(*) FROM room_grants g WHERE {filter}");
+                    let rows = sqlx::query(&sql).bind(project.uuid()).bind(room);
+                    let count = sqlx::query_scalar(&count_sql).bind(project.uuid()).bind(room);
+                    page(self.db(), rows, count, p, grant).await
                 }
 
                 async fn delete_room_grant(&self, project: ProjectId, room: &str, user: UserId, audit: &AuditRecord) -> Result<bool> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
-                    let n = sqlx::query("DELETE FROM room_grants WHERE project_id = $1 AND room_name = $2 AND user_id = $3")
+                    let stmt = sqlx::query("DELETE FROM room_grants WHERE project_id = $1 AND room_name = $2 AND user_id = $3")
                         .bind(project.uuid())
                         .bind(room)
-                        .bind(user.uuid())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    commit_if_one(tx, n, audit).await
+                        .bind(user.uuid());
+                    change_one(&self.pool, stmt, unexpected, audit).await
                 }
 
                 async fn insert_presence(&self, p: &Presence) -> Result<()> {
@@ -212,25 +169,15 @@ macro_rules! rooms_impl {
                 }
 
                 async fn delete_presence(&self, id: ParticipantId) -> Result<bool> {
-                    let n = sqlx::query("DELETE FROM room_participants WHERE id = $1")
-                        .bind(id.uuid())
-                        .execute(self.db())
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    Ok(n == 1)
+                    let stmt = sqlx::query("DELETE FROM room_participants WHERE id = $1")
+                        .bind(id.uuid());
+                    changes_one(self.db(), stmt).await
                 }
 
                 async fn list_presence(&self, project: ProjectId, room: &str, alive_since: Timestamp) -> Result<Vec<Presence>> {
                     let sql = format!("SELECT {PRESENCE_COLS} FROM room_participants p JOIN room_nodes n ON n.node_id = p.node_id WHERE p.project_id = $1 AND p.room_name = $2 AND n.last_seen >= $3 ORDER BY p.connected_at, p.id");
-                    let rows = sqlx::query(&sql)
-                        .bind(project.uuid())
-                        .bind(room)
-                        .bind(alive_since.millis())
-                        .fetch_all(self.db())
-                        .await
-                        .map_err(unexpected)?;
-                    rows.iter().map(presence).collect()
+                    let query = sqlx::query(&sql).bind(project.uuid()).bind(room).bind(alive_since.millis());
+                    all(self.db(), query, presence).await
                 }
 
                 async fn heartbeat(&self, node: NodeId, at: Timestamp) -> Result<bool> {
@@ -254,7 +201,7 @@ macro_rules! rooms_impl {
                 }
 
                 async fn purge_presence(&self, before: Timestamp) -> Result<Vec<Presence>> {
-                    let mut tx = self.pool.begin_with($begin).await.map_err(unexpected)?;
+                    let mut tx = begin(&self.pool).await?;
                     // Nodes first: a heartbeat racing this either keeps its row (and so its
                     // participants) or finds it gone and records its participants again.
                     let dead: Vec<uuid::Uuid> = sqlx::query_scalar("DELETE FROM room_nodes WHERE last_seen < $1 RETURNING node_id")
@@ -278,11 +225,5 @@ macro_rules! rooms_impl {
     };
 }
 
-rooms_impl!(
-    sqlite,
-    crate::SqliteStore,
-    sqlx::Sqlite,
-    sqlx::sqlite::SqliteRow,
-    "BEGIN IMMEDIATE"
-);
-rooms_impl!(postgres, crate::PgStore, sqlx::Postgres, sqlx::postgres::PgRow, "BEGIN");
+rooms_impl!(sqlite, crate::SqliteStore, sqlx::sqlite::SqliteRow);
+rooms_impl!(postgres, crate::PgStore, sqlx::postgres::PgRow);
