@@ -1,41 +1,35 @@
 //! The bearer credential (API key or user access token) the client authenticates with.
 
-use std::fmt;
+use gatehouse_types::secret::SecretString;
 
 /// A bearer credential: a project API key (`ma-…`) or a Gatehouse user access token.
 ///
 /// Kept out of `Debug` output and logs (STYLE §2): the value is reachable only through
 /// [`Credential::expose_secret`]. It deliberately has no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credential(String);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential(SecretString);
 
 impl Credential {
     /// Wraps a credential value.
-    pub fn new(value: impl Into<String>) -> Self {
+    pub fn new(value: impl Into<SecretString>) -> Self {
         Self(value.into())
     }
 
     /// The raw value, for building the `Authorization` header.
     pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credential([redacted])")
+        self.0.expose_secret()
     }
 }
 
 impl From<String> for Credential {
     fn from(value: String) -> Self {
-        Self(value)
+        Self(value.into())
     }
 }
 
 impl From<&str> for Credential {
     fn from(value: &str) -> Self {
-        Self(value.to_owned())
+        Self(value.into())
     }
 }
 
@@ -48,6 +42,7 @@ mod tests {
         let credential = Credential::new("ma-secret-value");
         let debug = format!("{credential:?}");
         assert!(!debug.contains("secret-value"), "{debug}");
+        assert_eq!(debug, "Credential([redacted])");
         assert_eq!(credential.expose_secret(), "ma-secret-value");
     }
 }

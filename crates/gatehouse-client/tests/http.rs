@@ -171,7 +171,7 @@ async fn device_authorization_posts_the_client_id_as_a_form_without_the_bearer_c
         .device_authorization("gatehouse-cli", "openid gatehouse_api")
         .await
         .expect("device authorization");
-    assert_eq!((started.user_code.as_str(), started.interval), ("BCDF-GHJK", 5));
+    assert_eq!((started.user_code.expose_secret(), started.interval), ("BCDF-GHJK", 5));
     let request = peer.join().expect("peer");
     assert!(
         request.starts_with("POST /oauth/device_authorization HTTP/1.1\r\n"),
@@ -222,7 +222,7 @@ async fn a_refresh_returns_the_rotated_pair() {
         .refresh_token("gatehouse-cli", "rt1")
         .await
         .expect("refresh");
-    assert_eq!(tokens.refresh_token.as_deref(), Some("rt2"));
+    assert_eq!(tokens.refresh_token.as_ref().map(|t| t.expose_secret()), Some("rt2"));
     let request = peer.join().expect("peer");
     assert!(
         request.ends_with("grant_type=refresh_token&refresh_token=rt1&client_id=gatehouse-cli"),

@@ -9,22 +9,16 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 use crate::error::{Error, Result};
 use crate::rng::{Rng, random_bytes};
+use crate::secret::Secret;
 
 /// Length of every symmetric key: 256 bits.
 pub const KEY_LEN: usize = 32;
 
 /// The server's root key. Wraps data keys and the keyed-hash key; never stored in the database.
+#[derive(Debug)]
 pub struct MasterKey {
-    key: LessSafeKey,
+    key: Secret<LessSafeKey>,
     id: String,
-}
-
-impl std::fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MasterKey")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
 }
 
 impl MasterKey {
@@ -32,7 +26,7 @@ impl MasterKey {
     pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> Self {
         let id = hex(&digest::digest(&digest::SHA256, bytes).as_ref()[..8]);
         Self {
-            key: aead_key(bytes),
+            key: Secret::new(aead_key(bytes)),
             id,
         }
     }
@@ -73,43 +67,38 @@ impl MasterKey {
 
     /// Wraps a data key, binding it to `context` (e.g. the project and key id).
     pub fn wrap(&self, rng: &dyn Rng, key: &[u8; KEY_LEN], context: &str) -> Vec<u8> {
-        seal_with(&self.key, rng, context.as_bytes(), key)
+        seal_with(self.key.expose_secret(), rng, context.as_bytes(), key)
     }
 
     /// Encrypts a secret of any length (a signing key's PKCS#8) bound to `context`.
     pub fn wrap_blob(&self, rng: &dyn Rng, secret: &[u8], context: &str) -> Vec<u8> {
-        seal_with(&self.key, rng, context.as_bytes(), secret)
+        seal_with(self.key.expose_secret(), rng, context.as_bytes(), secret)
     }
 
     /// Decrypts what [`MasterKey::wrap_blob`] wrapped with the same context.
     pub fn unwrap_blob(&self, wrapped: &[u8], context: &str) -> Result<Vec<u8>> {
-        open_with(&self.key, context.as_bytes(), wrapped)
+        open_with(self.key.expose_secret(), context.as_bytes(), wrapped)
     }
 }
 
 /// A per-project data key (AES-256-GCM).
-pub struct DataKey(LessSafeKey);
-
-impl std::fmt::Debug for DataKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DataKey([redacted])")
-    }
-}
+#[derive(Debug)]
+pub struct DataKey(Secret<LessSafeKey>);
 
 impl DataKey {
     /// Builds the key from its 32 bytes.
     pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> Self {
-        Self(aead_key(bytes))
+        Self(Secret::new(aead_key(bytes)))
     }
 
     /// Encrypts `plaintext`; `aad` must be given again, identically, to open it.
     pub fn seal(&self, rng: &dyn Rng, aad: &RowAad, plaintext: &[u8]) -> Vec<u8> {
-        seal_with(&self.0, rng, aad.0.as_bytes(), plaintext)
+        seal_with(self.0.expose_secret(), rng, aad.0.as_bytes(), plaintext)
     }
 
     /// Decrypts what [`DataKey::seal`] produced with the same `aad`.
     pub fn open(&self, aad: &RowAad, sealed: &[u8]) -> Result<Vec<u8>> {
-        open_with(&self.0, aad.0.as_bytes(), sealed)
+        open_with(self.0.expose_secret(), aad.0.as_bytes(), sealed)
     }
 }
 
@@ -138,23 +127,18 @@ impl RowAad {
 
 /// HMAC-SHA256 under a server key: verification of high-entropy secrets (SPEC §4.3). Hashing
 /// costs well under a microsecond, unlike a password KDF, and comparison is constant-time.
-pub struct KeyedHasher(hmac::Key);
-
-impl std::fmt::Debug for KeyedHasher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyedHasher([redacted])")
-    }
-}
+#[derive(Debug)]
+pub struct KeyedHasher(Secret<hmac::Key>);
 
 impl KeyedHasher {
     /// Builds the hasher from its 32-byte key.
     pub fn new(key: &[u8; KEY_LEN]) -> Self {
-        Self(hmac::Key::new(hmac::HMAC_SHA256, key))
+        Self(Secret::new(hmac::Key::new(hmac::HMAC_SHA256, key)))
     }
 
     /// The tag of `secret` in `domain` for `subject` (e.g. the client id it belongs to).
     pub fn hash(&self, domain: &str, subject: &str, secret: &str) -> Vec<u8> {
-        let mut ctx = hmac::Context::with_key(&self.0);
+        let mut ctx = hmac::Context::with_key(self.0.expose_secret());
         for part in [domain, subject, secret] {
             ctx.update(&(part.len() as u64).to_be_bytes());
             ctx.update(part.as_bytes());
@@ -232,6 +216,21 @@ mod tests {
 
     fn rng() -> SystemRng {
         SystemRng::default()
+    }
+
+    #[test]
+    fn debug_of_keys_shows_no_key_material() {
+        let master = MasterKey::from_bytes(&[7u8; KEY_LEN]);
+        let shown = format!("{master:?}");
+        assert_eq!(shown, format!("MasterKey {{ key: [redacted], id: {:?} }}", master.id()));
+        assert_eq!(
+            format!("{:?}", DataKey::from_bytes(&[7u8; KEY_LEN])),
+            "DataKey([redacted])"
+        );
+        assert_eq!(
+            format!("{:?}", KeyedHasher::new(&[7u8; KEY_LEN])),
+            "KeyedHasher([redacted])"
+        );
     }
 
     #[test]

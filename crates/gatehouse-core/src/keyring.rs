@@ -43,6 +43,8 @@ pub struct Rewrapped {
 }
 
 /// Keys in memory. Unwrapped data keys are cached by id; the newest per project is remembered.
+/// Every key's own type redacts it in `Debug`.
+#[derive(Debug)]
 pub struct Keyring {
     master: MasterKey,
     previous: Option<MasterKey>,
@@ -51,14 +53,6 @@ pub struct Keyring {
     code_key: DataKey,
     data_keys: RwLock<HashMap<DataKeyId, Arc<DataKey>>>,
     current: RwLock<HashMap<ProjectId, DataKeyId>>,
-}
-
-impl std::fmt::Debug for Keyring {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring")
-            .field("master", &self.master)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Keyring {

@@ -418,7 +418,7 @@ async fn signing_kid(gh: &Gatehouse, client: &gatehouse_core::clients::Client) -
         ..Default::default()
     };
     let t = gh.token(client, params).await.unwrap();
-    gatehouse_core::jose::decode_header(&t.access_token)
+    gatehouse_core::jose::decode_header(t.access_token.expose_secret())
         .unwrap()
         .kid
         .unwrap()

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
 use uuid::Uuid;
+
+use crate::secret::SecretString;
 
 /// A project (tenant).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -50,23 +53,14 @@ pub struct User {
 }
 
 /// `POST /accounts/users` (server admins only).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub email: String,
     pub name: String,
     /// 12–1024 characters.
-    pub password: String,
-}
-
-impl std::fmt::Debug for CreateUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreateUser")
-            .field("email", &self.email)
-            .field("name", &self.name)
-            .field("password", &"[redacted]")
-            .finish()
-    }
+    #[schema(value_type = String)]
+    pub password: SecretString,
 }
 
 /// A project member and their rights.
@@ -140,24 +134,15 @@ pub struct ApiKey {
 }
 
 /// The create response: the only place the key's `value` is ever shown.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CreatedApiKey {
     pub id: Uuid,
     pub name: String,
     pub description: String,
     pub created_at: String,
     /// `ma-…`; shown once.
-    pub value: String,
-}
-
-impl std::fmt::Debug for CreatedApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedApiKey")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("value", &"[redacted]")
-            .finish()
-    }
+    #[schema(value_type = String)]
+    pub value: SecretString,
 }
 
 /// `GET /accounts/projects/{project_id}/api-keys`.

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
+
 use uuid::Uuid;
+
+use crate::secret::SecretString;
 
 /// A registered OAuth client as every read returns it: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -42,21 +45,13 @@ pub struct OAuthClient {
 }
 
 /// A client together with its freshly generated secret: the create response only.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClientWithSecret {
     #[serde(flatten)]
     pub client: OAuthClient,
     /// Present for confidential clients; shown once.
-    pub client_secret: Option<String>,
-}
-
-impl std::fmt::Debug for ClientWithSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientWithSecret")
-            .field("client", &self.client)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
-            .finish()
-    }
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<SecretString>,
 }
 
 /// `POST …/oauth/clients` → 201.
@@ -140,36 +135,23 @@ where
 }
 
 /// `POST …/oauth/clients/{client_id}/secret`: `{}` lets the server generate the secret.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetClientSecret {
     /// Caller-chosen secret, at least 32 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<SecretString>,
     /// Keep the previous secret valid for this many seconds (default 0, at most 30 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_seconds: Option<u32>,
 }
 
-impl std::fmt::Debug for SetClientSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SetClientSecret")
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
-            .field("grace_seconds", &self.grace_seconds)
-            .finish()
-    }
-}
-
 /// The new secret: shown once.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClientSecret {
-    pub client_secret: String,
-}
-
-impl std::fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ClientSecret([redacted])")
-    }
+    #[schema(value_type = String)]
+    pub client_secret: SecretString,
 }
 
 /// Query of `DELETE …/oauth/clients/{client_id}`.

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
 use uuid::Uuid;
+
+use crate::secret::SecretString;
 
 /// Endpoints and options of a third-party provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -22,7 +25,7 @@ pub struct ExternalOAuthEndpoints {
 }
 
 /// Create or replace a registration. `client_secret` is write-only.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalOAuthInput {
     pub name: String,
@@ -30,23 +33,11 @@ pub struct ExternalOAuthInput {
     pub client_id: String,
     /// Stored encrypted; never returned. On update, absent keeps the stored secret and `""` removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<SecretString>,
     pub redirect_uris: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegated_to: Option<String>,
-}
-
-impl std::fmt::Debug for ExternalOAuthInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExternalOAuthInput")
-            .field("name", &self.name)
-            .field("oauth", &self.oauth)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
-            .field("redirect_uris", &self.redirect_uris)
-            .field("delegated_to", &self.delegated_to)
-            .finish()
-    }
 }
 
 /// A stored registration as every read returns it.

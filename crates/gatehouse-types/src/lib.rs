@@ -11,6 +11,7 @@ mod oauth;
 mod participants;
 mod room_secrets;
 mod rooms;
+pub mod secret;
 mod secrets;
 
 pub use accounts::*;

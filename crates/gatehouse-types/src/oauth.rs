@@ -4,51 +4,41 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::secret::SecretString;
+
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
-    pub access_token: String,
+    #[schema(value_type = String)]
+    pub access_token: SecretString,
     /// Always `Bearer`.
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub refresh_token: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub id_token: Option<SecretString>,
     /// The granted scopes (RFC 6749 §3.3: always sent, so a narrowed grant is visible).
     pub scope: String,
 }
 
-impl std::fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
-}
-
 /// The device authorization response (RFC 8628 §3.2).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceAuthorizationResponse {
-    pub device_code: String,
+    #[schema(value_type = String)]
+    pub device_code: SecretString,
     /// `XXXX-XXXX`.
-    pub user_code: String,
+    #[schema(value_type = String)]
+    pub user_code: SecretString,
     pub verification_uri: String,
-    pub verification_uri_complete: String,
+    /// Carries the user code.
+    #[schema(value_type = String)]
+    pub verification_uri_complete: SecretString,
     pub expires_in: u64,
     pub interval: u64,
-}
-
-impl std::fmt::Debug for DeviceAuthorizationResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceAuthorizationResponse")
-            .field("verification_uri", &self.verification_uri)
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
 }
 
 /// An OAuth error response (RFC 6749 §5.2).

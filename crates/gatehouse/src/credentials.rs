@@ -7,13 +7,13 @@
 //! came with is used; losing it would sign the user out.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, anyhow};
 use gatehouse_client::types::TokenResponse;
+use gatehouse_client::types::secret::SecretString;
 use gatehouse_client::{Client, Credential};
 use serde::{Deserialize, Serialize};
 
@@ -43,33 +43,28 @@ pub struct Credentials {
 }
 
 /// The tokens of one sign-in.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredTokens {
     /// The client the tokens were issued to; refreshes and revocation name it.
     pub client_id: String,
-    pub access_token: String,
+    pub access_token: SecretString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<SecretString>,
     /// When the access token expires, in seconds since the Unix epoch.
     pub expires_at: u64,
     /// The scopes granted.
     pub scope: String,
 }
 
-impl fmt::Debug for StoredTokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoredTokens")
-            .field("client_id", &self.client_id)
-            .field("expires_at", &self.expires_at)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
-}
-
 impl StoredTokens {
     /// The tokens of a token response received at `now`. A response without a refresh token
     /// keeps `previous_refresh` (a server that does not rotate).
-    pub fn from_response(client_id: &str, response: TokenResponse, now: u64, previous_refresh: Option<String>) -> Self {
+    pub fn from_response(
+        client_id: &str,
+        response: TokenResponse,
+        now: u64,
+        previous_refresh: Option<SecretString>,
+    ) -> Self {
         Self {
             client_id: client_id.to_owned(),
             access_token: response.access_token,
@@ -156,7 +151,7 @@ pub async fn access_token(client: &Client, path: &Path, now: u64) -> Result<Opti
         return Ok(Some(Credential::new(tokens.access_token)));
     }
     let signed_out = || anyhow!("the sign-in on {server} has expired or was revoked; run `gatehouse auth login` again");
-    let Some(refresh) = tokens.refresh_token.as_deref() else {
+    let Some(refresh) = tokens.refresh_token.as_ref().map(SecretString::expose_secret) else {
         return Err(signed_out());
     };
     let response = match client.refresh_token(&tokens.client_id, refresh).await {
@@ -200,6 +195,22 @@ mod tests {
     }
 
     #[test]
+    fn stored_tokens_debug_without_the_tokens() {
+        let response = TokenResponse {
+            access_token: "at-hunter2".into(),
+            token_type: "Bearer".into(),
+            expires_in: 900,
+            refresh_token: Some("rt-hunter2".into()),
+            id_token: None,
+            scope: "openid".into(),
+        };
+        let stored = StoredTokens::from_response(CLIENT_ID, response, 100, None);
+        let shown = format!("{stored:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("scope: \"openid\""), "{shown}");
+    }
+
+    #[test]
     fn a_response_without_a_refresh_token_keeps_the_previous_one() {
         let response = TokenResponse {
             access_token: "a".into(),
@@ -211,7 +222,10 @@ mod tests {
         };
         let stored = StoredTokens::from_response(CLIENT_ID, response.clone(), 100, Some("old".into()));
         assert_eq!(
-            (stored.expires_at, stored.refresh_token.as_deref()),
+            (
+                stored.expires_at,
+                stored.refresh_token.as_ref().map(SecretString::expose_secret)
+            ),
             (1_000, Some("old"))
         );
         let rotated = TokenResponse {
@@ -219,7 +233,10 @@ mod tests {
             ..response
         };
         let stored = StoredTokens::from_response(CLIENT_ID, rotated, 100, Some("old".into()));
-        assert_eq!(stored.refresh_token.as_deref(), Some("new"));
+        assert_eq!(
+            stored.refresh_token.as_ref().map(SecretString::expose_secret),
+            Some("new")
+        );
     }
 
     #[test]

@@ -182,7 +182,14 @@ mod tests {
     async fn pending_answers_are_polled_at_the_servers_interval_until_approval() {
         let answers = vec![oauth("authorization_pending"), oauth("authorization_pending"), tokens()];
         let (outcome, waits, requests) = run(DevicePoll::new(5, 600), answers).await;
-        assert_eq!(outcome.expect("tokens").refresh_token.as_deref(), Some("r"));
+        assert_eq!(
+            outcome
+                .expect("tokens")
+                .refresh_token
+                .as_ref()
+                .map(|t| t.expose_secret()),
+            Some("r")
+        );
         assert_eq!(waits, [5, 5, 5], "the first poll waits too");
         assert_eq!(requests, 3);
     }

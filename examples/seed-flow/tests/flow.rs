@@ -98,7 +98,8 @@ async fn a_user_signs_in_through_gatehouse_and_gets_a_token_for_the_room_of_thei
         .client
         .client_secret
         .clone()
-        .expect("a confidential client has a secret");
+        .expect("a confidential client has a secret")
+        .into_secret();
     let (email, password) = ("dana@acme.example", "correct horse battery staple");
     let user = gh
         .admin
@@ -126,7 +127,7 @@ async fn a_user_signs_in_through_gatehouse_and_gets_a_token_for_the_room_of_thei
         client_id: &created.client.client.client_id,
         client_secret: &secret,
         project_id: project.id,
-        api_key: &key.value,
+        api_key: key.value.expose_secret(),
     };
     let app_url = serve_app(&gh, registration, listener).await;
     let browser = Browser::new(&gh.url);

@@ -27,6 +27,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 pub use compact::MAX_TOKEN_LEN;
 pub use hs256::{Hs256Key, sign_hs256, unverified_payload, verify_hs256};
@@ -83,18 +84,13 @@ enum KeyPair {
 
 /// PKCS#8 v1 DER of a private key (RFC 5208), as [`SigningKey::generate`] returns it for the
 /// caller to encrypt and store. `Debug` prints `[redacted]`.
-pub struct Pkcs8Der(Vec<u8>);
+#[derive(Debug)]
+pub struct Pkcs8Der(Secret<Vec<u8>>);
 
 impl Pkcs8Der {
     /// The DER bytes. Every call site is a place where the private key leaves this type on purpose.
     pub fn expose_secret(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Pkcs8Der {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Pkcs8Der([redacted])")
+        self.0.expose_secret()
     }
 }
 
@@ -139,7 +135,7 @@ impl SigningKey {
                 (KeyPair::EdDsa(pair), der)
             }
         };
-        Ok((Self::new(kid, pair)?, Pkcs8Der(der)))
+        Ok((Self::new(kid, pair)?, Pkcs8Der(Secret::new(der))))
     }
 
     /// Parses a stored PKCS#8 key (RFC 5208; v1, or v2 for Ed25519) that must be of `alg`'s type:

@@ -11,6 +11,7 @@ use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, RegistrationId, RoomName, new_row_id};
 use crate::model::{ProviderEndpoints, Registration, Sealed};
+use crate::secret::SecretString;
 
 const MAX_SCOPES: usize = 100;
 const MAX_FIELD: usize = 512;
@@ -168,8 +169,8 @@ impl Gatehouse {
         r.client_id = input.client_id.clone();
         r.redirect_uris = input.redirect_uris.clone();
         r.delegated_to = input.delegated_to.clone().filter(|d| !d.is_empty());
-        let plaintext = match &input.client_secret {
-            Some(s) if s.is_empty() => None,
+        let plaintext = match input.client_secret.as_ref().map(SecretString::expose_secret) {
+            Some("") => None,
             Some(s) => {
                 check_text("client_secret", s, MAX_FIELD, false)?;
                 Some(s.as_bytes().to_vec())

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use gatehouse_core::access::{Access, MemberFlags};
 use gatehouse_core::ids::{ProjectId, UserId};
 use gatehouse_core::model::{Member, Project, User};
-use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::accounts::UserRef;
 use gatehouse_types as t;
 use uuid::Uuid;
@@ -208,9 +207,7 @@ pub async fn create_user(
     Caller(who): Caller,
     Json(b): Json<t::CreateUser>,
 ) -> ApiResult<(StatusCode, Json<t::User>)> {
-    let u =
-        s.gh.create_user(&who, &b.email, &b.name, &SecretString::new(b.password))
-            .await?;
+    let u = s.gh.create_user(&who, &b.email, &b.name, &b.password).await?;
     Ok((StatusCode::CREATED, Json(user_dto(&u))))
 }
 

@@ -30,7 +30,7 @@ pub async fn create(
         name: k.name,
         description: k.description,
         created_at: k.created_at.rfc3339(),
-        value: value.expose_secret().to_owned(),
+        value,
     };
     Ok((StatusCode::CREATED, Json(body)))
 }

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::ids::ProjectId;
-use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::page;
 use gatehouse_types as t;
 use uuid::Uuid;
@@ -27,7 +26,7 @@ pub async fn create(
     let (c, secret) = s.gh.create_client(&who, ProjectId::from_uuid(id), &b).await?;
     let client = t::ClientWithSecret {
         client: c.to_dto(),
-        client_secret: secret.map(|s| s.expose_secret().to_owned()),
+        client_secret: secret,
     };
     Ok((StatusCode::CREATED, Json(t::CreatedClient { client })))
 }
@@ -103,19 +102,16 @@ pub async fn rotate_secret(
     Path((id, client)): Path<(Uuid, String)>,
     Json(b): Json<t::SetClientSecret>,
 ) -> ApiResult<Json<t::ClientSecret>> {
-    let chosen = b.client_secret.map(SecretString::new);
     let secret =
         s.gh.rotate_client_secret(
             &who,
             ProjectId::from_uuid(id),
             &client,
-            chosen,
+            b.client_secret,
             b.grace_seconds.unwrap_or(0),
         )
         .await?;
-    Ok(Json(t::ClientSecret {
-        client_secret: secret.expose_secret().to_owned(),
-    }))
+    Ok(Json(t::ClientSecret { client_secret: secret }))
 }
 
 /// The filtered list as `.xlsx`, `.pdf` or `.csv`.

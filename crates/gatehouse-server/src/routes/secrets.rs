@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_core::ids::{ProjectId, SecretId};
-use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::project_secret_dto;
 use gatehouse_types as t;
 use uuid::Uuid;
@@ -24,14 +23,8 @@ pub async fn create(
     Json(b): Json<t::ProjectSecretInput>,
 ) -> ApiResult<(StatusCode, Json<t::ProjectSecretInfo>)> {
     let r =
-        s.gh.create_project_secret(
-            &who,
-            ProjectId::from_uuid(id),
-            &b.name,
-            &b.kind,
-            &SecretString::new(b.data_base64),
-        )
-        .await?;
+        s.gh.create_project_secret(&who, ProjectId::from_uuid(id), &b.name, &b.kind, &b.data_base64)
+            .await?;
     Ok((StatusCode::CREATED, Json(project_secret_dto(&r))))
 }
 
@@ -61,7 +54,7 @@ pub async fn get(
             .await?;
     Ok(Json(t::ProjectSecret {
         info: project_secret_dto(&r),
-        data_base64: data.expose_secret().to_owned(),
+        data_base64: data,
     }))
 }
 
@@ -81,7 +74,7 @@ pub async fn update(
             SecretId::from_uuid(secret),
             &b.name,
             &b.kind,
-            &SecretString::new(b.data_base64),
+            &b.data_base64,
         )
         .await?;
     Ok(Json(project_secret_dto(&r)))

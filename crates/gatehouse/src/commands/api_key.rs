@@ -64,7 +64,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ApiKeyCommand) -> Result<()> {
                 ("Name", key.name.clone()),
                 ("Description", key.description.clone()),
                 ("Created", key.created_at.clone()),
-                ("API key", key.value.clone()),
+                ("API key", key.value.expose_secret().to_owned()),
             ]))
         }
         ApiKeyCommand::Delete { key_id } => {

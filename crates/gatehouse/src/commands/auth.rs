@@ -69,7 +69,7 @@ async fn login(ctx: &mut Ctx<'_>) -> Result<()> {
 
     let state = DevicePoll::new(started.interval, started.expires_in);
     let tokens = device_flow::poll(state, &mut TokioSleeper, || {
-        client.device_token(CLIENT_ID, &started.device_code)
+        client.device_token(CLIENT_ID, started.device_code.expose_secret())
     })
     .await?;
     let stored = StoredTokens::from_response(CLIENT_ID, tokens, credentials::now(), None);
@@ -81,7 +81,9 @@ async fn login(ctx: &mut Ctx<'_>) -> Result<()> {
     // Signing in again replaces an older sign-in; its tokens are no longer needed anywhere.
     if let Some(old) = replaced
         && let Some(refresh) = &old.refresh_token
-        && let Err(err) = client.revoke_refresh_token(&old.client_id, refresh).await
+        && let Err(err) = client
+            .revoke_refresh_token(&old.client_id, refresh.expose_secret())
+            .await
     {
         warn(&format!("the previous sign-in could not be revoked: {err}"));
     }
@@ -122,8 +124,8 @@ fn show_instructions(ctx: &mut Ctx<'_>, started: &DeviceAuthorizationResponse) -
          Or open this link, which carries the code:\n    {}\n\n\
          Waiting for approval (the code expires in {minutes} minute{})…\n",
         clean(&started.verification_uri),
-        clean(&started.user_code),
-        clean(&started.verification_uri_complete),
+        clean(started.user_code.expose_secret()),
+        clean(started.verification_uri_complete.expose_secret()),
         if minutes == 1 { "" } else { "s" },
     );
     if ctx.json() {
@@ -149,7 +151,11 @@ async fn logout(ctx: &mut Ctx<'_>) -> Result<()> {
     // Revoke first; forget the tokens whatever the answer, so a dead server cannot keep the
     // user signed in, but say so when the server may still honour them.
     let revoked = match &tokens.refresh_token {
-        Some(refresh) => client.revoke_refresh_token(&tokens.client_id, refresh).await,
+        Some(refresh) => {
+            client
+                .revoke_refresh_token(&tokens.client_id, refresh.expose_secret())
+                .await
+        }
         None => Ok(()),
     };
     credentials::save(&path, &saved)?;

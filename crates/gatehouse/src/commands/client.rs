@@ -152,7 +152,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
             let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let created = client.create_client(project, &input).await?;
-            let secret = created.client.client_secret.as_deref();
+            let secret = created.client.client_secret.as_ref().map(|s| s.expose_secret());
             if secret.is_some() {
                 warn("copy the client secret now; it will not be shown again.");
             }
@@ -196,7 +196,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
             let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
             let input = SetClientSecret {
-                client_secret,
+                client_secret: client_secret.map(Into::into),
                 grace_seconds,
             };
             let secret = client.set_client_secret(project, &client_id, &input).await?;
@@ -206,7 +206,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ClientCommand) -> Result<()> {
             }
             let mut pairs = vec![
                 ("Client ID", client_id),
-                ("Client secret", secret.client_secret.clone()),
+                ("Client secret", secret.client_secret.expose_secret().to_owned()),
             ];
             if let Some(grace) = grace_seconds.filter(|g| *g > 0) {
                 pairs.push(("Previous secret", format!("valid for {grace} more seconds")));

@@ -99,7 +99,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: SecretCommand) -> Result<()> {
             let input = ProjectSecretInput {
                 name: args.name,
                 kind: kind.as_str().to_owned(),
-                data_base64: encode(&load_data(kind, &args.data)?),
+                data_base64: encode(&load_data(kind, &args.data)?).into(),
             };
             let client = ctx.client().await?;
             let project = ctx.project_id(&client).await?;
@@ -123,7 +123,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: SecretCommand) -> Result<()> {
             let input = ProjectSecretInput {
                 name,
                 kind: kind.as_str().to_owned(),
-                data_base64,
+                data_base64: data_base64.into(),
             };
             let info = client.update_secret(project, args.secret_id, &input).await?;
             if ctx.json() {
@@ -153,7 +153,7 @@ fn show(ctx: &mut Ctx<'_>, secret: &ProjectSecret) -> Result<()> {
         ("Created", info.created_at.clone()),
         ("Updated", info.updated_at.clone()),
     ];
-    let data = decode(&secret.data_base64).ok();
+    let data = decode(secret.data_base64.expose_secret()).ok();
     let keys = data.as_deref().and_then(|d| {
         (info.kind == "keys")
             .then(|| serde_json::from_slice::<std::collections::BTreeMap<String, String>>(d).ok())
@@ -168,14 +168,14 @@ fn show(ctx: &mut Ctx<'_>, secret: &ProjectSecret) -> Result<()> {
         pairs.extend([
             ("Registry", docker.server.clone()),
             ("Username", docker.username.clone()),
-            ("Password", docker.password.clone()),
+            ("Password", docker.password.expose_secret().to_owned()),
             ("Email", or_dash(Some(&docker.email))),
         ]);
     } else if keys.is_none() {
         // Unknown type or shape: show what there is rather than nothing.
         let raw = match &data {
             Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            None => secret.data_base64.clone(),
+            None => secret.data_base64.expose_secret().to_owned(),
         };
         pairs.push(("Data", raw));
     }

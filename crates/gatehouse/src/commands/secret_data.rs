@@ -5,13 +5,13 @@
 //! in `data_base64`. Error messages name lines and keys, never values.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use clap::{Args, ValueEnum};
+use gatehouse_client::types::secret::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::UsageError;
@@ -78,24 +78,13 @@ impl SecretDataArgs {
 }
 
 /// Registry credentials, the `docker` data shape.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DockerCredential {
     pub server: String,
     pub username: String,
-    pub password: String,
+    pub password: SecretString,
     #[serde(default)]
     pub email: String,
-}
-
-impl fmt::Debug for DockerCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DockerCredential")
-            .field("server", &self.server)
-            .field("username", &self.username)
-            .field("password", &"[redacted]")
-            .field("email", &self.email)
-            .finish()
-    }
 }
 
 /// The kind to send: `--type` if given, else implied by the data flags; they must agree.
@@ -141,7 +130,7 @@ pub fn load_data(kind: SecretKind, args: &SecretDataArgs) -> Result<Vec<u8>> {
             let credential = DockerCredential {
                 server: server.clone(),
                 username: username.clone(),
-                password: read_secret_file(password_file)?,
+                password: read_secret_file(password_file)?.into(),
                 email: args.email.clone().unwrap_or_default(),
             };
             Ok(serde_json::to_vec(&credential)?)

@@ -124,7 +124,7 @@ fn docker_data_reads_the_password_file() {
     let credential: DockerCredential = serde_json::from_slice(&bytes.expect("valid")).expect("docker json");
     assert_eq!(credential.server, "ghcr.io");
     assert_eq!(credential.username, "bot");
-    assert_eq!(credential.password, "hunter2hunter2");
+    assert_eq!(credential.password.expose_secret(), "hunter2hunter2");
     assert_eq!(credential.email, "");
     assert!(!format!("{credential:?}").contains("hunter2"));
 }

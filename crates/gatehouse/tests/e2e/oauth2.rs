@@ -66,7 +66,7 @@ async fn oauth2_request_get_list_and_delete_from_the_cli() {
         .expect("client");
     let (client_id, secret) = (
         created.client.client.client_id.clone(),
-        created.client.client_secret.clone().expect("a secret"),
+        created.client.client_secret.clone().expect("a secret").into_secret(),
     );
     let p = &provider.url;
     let provider_flags = format!(

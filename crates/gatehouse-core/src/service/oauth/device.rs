@@ -68,10 +68,10 @@ impl Gatehouse {
                     let issuer = &self.provider.config.issuer;
                     let shown = user_code::display(&code);
                     return Ok(DeviceAuthorizationResponse {
-                        device_code: device_code.expose_secret().to_owned(),
+                        device_code: device_code.expose_secret().into(),
                         verification_uri: format!("{issuer}/device"),
-                        verification_uri_complete: format!("{issuer}/device?user_code={shown}"),
-                        user_code: shown,
+                        verification_uri_complete: format!("{issuer}/device?user_code={shown}").into(),
+                        user_code: shown.into(),
                         expires_in: DEVICE_CODE_TTL_SECS as u64,
                         interval: DEVICE_INTERVAL_SECS as u64,
                     });

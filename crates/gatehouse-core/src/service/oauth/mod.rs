@@ -291,11 +291,11 @@ impl Gatehouse {
             _ => None,
         };
         Ok(gatehouse_types::TokenResponse {
-            access_token,
+            access_token: access_token.into(),
             token_type: "Bearer".into(),
             expires_in: u64::from(s.access_token_ttl),
-            refresh_token: i.refresh_token,
-            id_token,
+            refresh_token: i.refresh_token.map(Into::into),
+            id_token: id_token.map(Into::into),
             scope,
         })
     }
