@@ -16,14 +16,14 @@ use gatehouse_core::ports::{
     Invalidation, Notifier, Page, Store, Upstream, UpstreamClient, UpstreamError, UpstreamTokens,
 };
 use gatehouse_core::rng::SystemRng;
-use gatehouse_core::rooms::Presence;
+use gatehouse_core::rooms::{GrantRequest, Presence};
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::accounts::UserRef;
 use gatehouse_core::service::{BootstrapOptions, ProviderConfig};
 use gatehouse_core::time::{Clock as _, ManualClock, Timestamp};
 use gatehouse_core::{Deps, Error, Gatehouse};
 use gatehouse_store::Database;
-use gatehouse_types::{ClientInput, CreateRoom, CreateRoomGrant};
+use gatehouse_types::ClientInput;
 use sqlx::Connection as _;
 
 struct NoNotifier;
@@ -608,40 +608,22 @@ async fn rooms_and_grants_are_per_project_and_grants_replace_in_place() {
         let (gh, admin, clock) = bootstrapped(db.store()).await;
         let p = gh.create_project(&admin, "P").await.unwrap().id;
         let q = gh.create_project(&admin, "Q").await.unwrap().id;
-        let room = |name: &str| CreateRoom {
-            name: name.into(),
-            ..Default::default()
-        };
-        let (lobby, created) = gh
-            .create_room(
-                &admin,
-                p,
-                CreateRoom {
-                    metadata: Some(object(serde_json::json!({"topic": "hello", "n": [1, 2]}))),
-                    ..room("lobby")
-                },
-            )
-            .await
-            .unwrap();
+        let metadata = object(serde_json::json!({"topic": "hello", "n": [1, 2]}));
+        let (lobby, created) = gh.create_room(&admin, p, "lobby", metadata, false).await.unwrap();
         assert!(created);
         assert!(matches!(
-            gh.create_room(&admin, p, room("lobby")).await,
+            gh.create_room(&admin, p, "lobby", Default::default(), false).await,
             Err(Error::Conflict(_))
         ));
         let (again, created) = gh
-            .create_room(
-                &admin,
-                p,
-                CreateRoom {
-                    if_not_exists: Some(true),
-                    ..room("lobby")
-                },
-            )
+            .create_room(&admin, p, "lobby", Default::default(), true)
             .await
             .unwrap();
         assert!(!created);
         assert_eq!(again, lobby, "if_not_exists returns the stored room, metadata included");
-        gh.create_room(&admin, q, room("lobby")).await.unwrap();
+        gh.create_room(&admin, q, "lobby", Default::default(), false)
+            .await
+            .unwrap();
         let page = Page { offset: 0, count: 10 };
         assert_eq!(gh.list_rooms(&admin, p, page).await.unwrap().1, 1);
 
@@ -654,9 +636,9 @@ async fn rooms_and_grants_are_per_project_and_grants_replace_in_place() {
             )
             .await
             .unwrap();
-        let grant = |perms: serde_json::Value| CreateRoomGrant {
+        let grant = |perms: serde_json::Value| GrantRequest {
             room_name: "lobby".into(),
-            user_id: Some(user.id.uuid()),
+            user_id: Some(user.id),
             email: None,
             permissions: perms,
         };
@@ -670,7 +652,7 @@ async fn rooms_and_grants_are_per_project_and_grants_replace_in_place() {
         assert_eq!(first.permissions, object(perms), "unknown members are kept");
         assert_eq!(first.email, "g@example.com");
         clock.advance_secs(5);
-        let by_email = CreateRoomGrant {
+        let by_email = GrantRequest {
             user_id: None,
             email: Some("G@example.com".into()),
             ..grant(serde_json::json!({"llm": {}}))
@@ -679,7 +661,7 @@ async fn rooms_and_grants_are_per_project_and_grants_replace_in_place() {
         assert_eq!(replaced.created_at, first.created_at);
         assert!(replaced.updated_at > first.updated_at);
         assert!(replaced.permissions.contains_key("llm") && !replaced.permissions.contains_key("secrets"));
-        let missing_room = CreateRoomGrant {
+        let missing_room = GrantRequest {
             room_name: "nowhere".into(),
             ..grant(serde_json::json!({}))
         };

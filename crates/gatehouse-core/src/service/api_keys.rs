@@ -14,7 +14,6 @@ use crate::model::ApiKeyRecord;
 use crate::ports::Invalidation;
 use crate::rng::random_token;
 use crate::secret::SecretString;
-use crate::time::Timestamp;
 
 /// Domain separator of API key secret hashes.
 const HASH_DOMAIN: &str = "api-key-secret";
@@ -160,15 +159,4 @@ impl Gatehouse {
 
 fn invalid_key() -> Error {
     Error::Unauthorized("invalid API key".into())
-}
-
-/// The wire shape of a listed key.
-pub fn api_key_dto(k: &ApiKeyRecord) -> gatehouse_types::ApiKey {
-    gatehouse_types::ApiKey {
-        id: k.id.uuid(),
-        name: k.name.clone(),
-        description: k.description.clone(),
-        created_at: k.created_at.rfc3339(),
-        last_used_at: k.last_used_at.map(Timestamp::rfc3339),
-    }
 }

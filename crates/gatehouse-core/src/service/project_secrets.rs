@@ -195,17 +195,6 @@ impl Gatehouse {
     }
 }
 
-/// The wire shape of a secret's metadata.
-pub fn project_secret_dto(s: &ProjectSecretRecord) -> gatehouse_types::ProjectSecretInfo {
-    gatehouse_types::ProjectSecretInfo {
-        id: s.id.uuid(),
-        name: s.name.clone(),
-        kind: s.kind.clone(),
-        created_at: s.created_at.rfc3339(),
-        updated_at: s.updated_at.rfc3339(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

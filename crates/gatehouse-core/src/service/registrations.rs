@@ -263,28 +263,3 @@ pub(super) fn check_scopes(field: &str, scopes: &[String]) -> Result<()> {
         ))
     }
 }
-
-/// The wire shape (never the client secret).
-pub fn registration_dto(r: &Registration) -> gatehouse_types::ExternalOAuthRegistration {
-    let e = &r.endpoints;
-    gatehouse_types::ExternalOAuthRegistration {
-        id: r.id.uuid(),
-        project_id: r.project_id.uuid(),
-        room_name: r.room_name.clone(),
-        name: r.name.clone(),
-        oauth: gatehouse_types::ExternalOAuthEndpoints {
-            authorization_endpoint: e.authorization_endpoint.clone(),
-            token_endpoint: e.token_endpoint.clone(),
-            revocation_endpoint: e.revocation_endpoint.clone(),
-            issuer: e.issuer.clone(),
-            scopes: e.scopes.clone(),
-            no_pkce: Some(e.no_pkce),
-        },
-        client_id: r.client_id.clone(),
-        has_client_secret: r.client_secret.is_some(),
-        redirect_uris: r.redirect_uris.clone(),
-        delegated_to: r.delegated_to.clone(),
-        created_at: r.created_at.rfc3339(),
-        updated_at: r.updated_at.rfc3339(),
-    }
-}

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::room_secrets;
+use crate::dto::participant_dto;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
@@ -134,7 +135,7 @@ async fn participant_list(s: &AppState, room: &RoomKey) -> gatehouse_core::Resul
         .room_participants(room)
         .await?
         .iter()
-        .map(Presence::to_dto)
+        .map(participant_dto)
         .collect())
 }
 
@@ -316,7 +317,12 @@ impl Participant<'_> {
                 .await
                 .and_then(|list| serde_json::to_value(list).map_err(Error::unexpected)),
             "messaging.send" => match serde_json::from_value::<t::SendMessage>(body) {
-                Ok(req) => self.s.gh.send_message(self.me, self.who, req).await.map(|()| json!({})),
+                Ok(req) => self
+                    .s
+                    .gh
+                    .send_message(self.me, self.who, req.participant_id, req.name, req.message)
+                    .await
+                    .map(|()| json!({})),
                 Err(e) => Err(Error::invalid("body", e.to_string())),
             },
             _ => match op.strip_prefix("secrets.") {

@@ -10,6 +10,7 @@ use gatehouse_core::service::page;
 use gatehouse_types as t;
 use uuid::Uuid;
 
+use crate::dto::audit_event_dto;
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::state::AppState;
@@ -35,7 +36,7 @@ pub async fn audit(
         s.gh.list_audit(&who, ProjectId::from_uuid(id), page(q.count, q.offset)?)
             .await?;
     Ok(Json(t::AuditList {
-        events: events.iter().map(|e| e.to_dto()).collect(),
+        events: events.iter().map(audit_event_dto).collect(),
         total,
     }))
 }
