@@ -18,7 +18,7 @@ use gatehouse_types::{
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::{Gatehouse, check_name, check_text};
+use super::Gatehouse;
 use crate::broker::{
     InFlight, OAuthCredential, PendingRequest, ProviderSettings, RequestFailure, RequestStatus, SealedSecrets, Signals,
     can_request_oauth_token, credential_aad, request_aad, s256_challenge, split_scopes,
@@ -33,6 +33,7 @@ use crate::ports::{Invalidation, Upstream, UpstreamClient, UpstreamError, Upstre
 use crate::rng::{random_bytes, random_token};
 use crate::rooms::{Audience, RoomKey, event_frame};
 use crate::secret::ct_eq;
+use crate::text::{check_name, check_text};
 use crate::time::Timestamp;
 
 /// A token expiring within this many seconds is refreshed before use (SPEC §7.4).

@@ -4,13 +4,14 @@
 use gatehouse_types::ExternalOAuthInput;
 use serde_json::json;
 
-use super::{Gatehouse, check_name, check_text};
+use super::Gatehouse;
 use crate::access::Principal;
 use crate::clients::uri::{check_redirect_uri, check_web_url};
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, RegistrationId, RoomName, new_row_id};
 use crate::model::{ProviderEndpoints, Registration, Sealed};
+use crate::text::{check_name, check_text};
 
 const MAX_SCOPES: usize = 100;
 const MAX_FIELD: usize = 512;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use gatehouse_types::{CreateParticipantToken, CreateRoom, CreateRoomGrant, RoomConnection, SendMessage};
 use serde_json::{Map, Value, json};
 
+use super::Gatehouse;
 use super::participants::check_handed_out_scope;
-use super::{Gatehouse, check_name};
 use crate::access::Principal;
 use crate::error::{Error, Result};
 use crate::ids::{ParticipantId, ProjectId, RoomName, UserId, new_row_id};
@@ -16,6 +16,7 @@ use crate::ports::{Invalidation, Page};
 use crate::rooms::{
     Audience, Close, Membership, Presence, Room, RoomGrant, RoomKey, RoomNotice, event_frame, room_url,
 };
+use crate::text::check_name;
 
 /// Largest room metadata and grant permissions, as JSON.
 const MAX_JSON_BYTES: usize = 16 * 1024;
