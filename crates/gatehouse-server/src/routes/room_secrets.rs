@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use gatehouse_core::ids::ParticipantId;
 use gatehouse_core::participant::Verified;
 use gatehouse_core::{Error, Result};
@@ -13,9 +12,8 @@ use gatehouse_types as t;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::room_channel::admit;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, RoomToken};
 use crate::state::AppState;
 
 fn body<T: DeserializeOwned>(v: Value) -> Result<T> {
@@ -75,10 +73,9 @@ pub async fn operation(
 pub async fn list(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
 ) -> ApiResult<Json<t::RoomSecretList>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = token.admit(&s, &room).await?;
     Ok(Json(s.gh.list_room_secrets(&who, &room).await?))
 }
 
@@ -89,11 +86,10 @@ pub async fn list(
 pub async fn list_post(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(input): Json<Value>,
 ) -> ApiResult<Json<t::RoomSecretList>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = token.admit(&s, &room).await?;
     if !input.as_object().is_some_and(serde_json::Map::is_empty) {
         return Err(Error::invalid("body", "secrets.list takes {}").into());
     }
@@ -107,11 +103,10 @@ pub async fn list_post(
 pub async fn delete(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::DeleteRoomSecret>,
 ) -> ApiResult<Json<Value>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = token.admit(&s, &room).await?;
     s.gh.delete_room_secret(&who, &room, req).await?;
     Ok(Json(json!({})))
 }
@@ -125,11 +120,10 @@ pub async fn delete(
 pub async fn request_oauth_token(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::RequestOAuthToken>,
 ) -> ApiResult<Json<t::OAuthToken>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = token.admit(&s, &room).await?;
     Ok(Json(s.gh.request_oauth_token(&who, &room, None, req).await?))
 }
 
@@ -141,11 +135,10 @@ pub async fn request_oauth_token(
 pub async fn get_offline_oauth_token(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::GetOfflineOAuthToken>,
 ) -> ApiResult<Json<t::OfflineOAuthToken>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = token.admit(&s, &room).await?;
     Ok(Json(s.gh.get_offline_oauth_token(&who, &room, req).await?))
 }
 
@@ -157,11 +150,10 @@ pub async fn get_offline_oauth_token(
 pub async fn provide_oauth_authorization(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::ProvideOAuthAuthorization>,
 ) -> ApiResult<Json<Value>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = token.admit(&s, &room).await?;
     s.gh.provide_oauth_authorization(&who, &room, req).await?;
     Ok(Json(json!({})))
 }
@@ -174,11 +166,10 @@ pub async fn provide_oauth_authorization(
 pub async fn reject_oauth_authorization(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::RejectOAuthAuthorization>,
 ) -> ApiResult<Json<Value>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = token.admit(&s, &room).await?;
     s.gh.reject_oauth_authorization(&who, &room, req).await?;
     Ok(Json(json!({})))
 }
