@@ -3,6 +3,7 @@
 //! the real server on port 0.
 
 pub mod config;
+mod dto;
 mod error;
 mod extract;
 mod metrics;

@@ -14,7 +14,7 @@ mod rooms;
 
 pub use api_keys::api_key_dto;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
-pub use broker::{MAX_PENDING_PER_REQUESTER, MAX_PENDING_PER_ROOM, REFRESH_MARGIN_SECS};
+pub use broker::{MAX_PENDING_PER_REQUESTER, MAX_PENDING_PER_ROOM, ProviderToken, REFRESH_MARGIN_SECS};
 pub use clients::ExportFile;
 pub use oauth::ProviderConfig;
 pub use project_secrets::project_secret_dto;
