@@ -229,13 +229,7 @@ impl Gatehouse {
 fn endpoints(input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
     let o = &input.oauth;
     check_web_url("oauth.authorization_endpoint", &o.authorization_endpoint)?;
-    check_web_url("oauth.token_endpoint", &o.token_endpoint)?;
-    if let Some(u) = &o.revocation_endpoint {
-        check_web_url("oauth.revocation_endpoint", u)?;
-    }
-    if let Some(u) = &o.issuer {
-        check_web_url("oauth.issuer", u)?;
-    }
+    check_provider_urls(&o.token_endpoint, o.revocation_endpoint.as_deref(), o.issuer.as_deref())?;
     if let Some(scopes) = &o.scopes {
         check_scopes("oauth.scopes", scopes)?;
     }
@@ -247,6 +241,23 @@ fn endpoints(input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
         scopes: o.scopes.clone(),
         no_pkce: o.no_pkce.unwrap_or(false),
     })
+}
+
+/// Checks the URLs a provider is called at and the issuer it names, whether a registration or a
+/// broker request gives them.
+pub(super) fn check_provider_urls(
+    token_endpoint: &str,
+    revocation_endpoint: Option<&str>,
+    issuer: Option<&str>,
+) -> Result<()> {
+    check_web_url("oauth.token_endpoint", token_endpoint)?;
+    if let Some(u) = revocation_endpoint {
+        check_web_url("oauth.revocation_endpoint", u)?;
+    }
+    if let Some(u) = issuer {
+        check_web_url("oauth.issuer", u)?;
+    }
+    Ok(())
 }
 
 /// Checks a provider's scope list: at most 100 scopes of 1–200 characters without spaces or controls.

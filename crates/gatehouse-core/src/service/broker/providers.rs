@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 
 use super::Gatehouse;
 use crate::broker::{ProviderSettings, can_request_oauth_token};
-use crate::clients::uri::{check_web_url, web_url};
+use crate::clients::uri::web_url;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, RegistrationId};
-use crate::service::registrations::check_scopes;
+use crate::service::registrations::{check_provider_urls, check_scopes};
 use crate::text::check_text;
 
 /// A provider resolved from inline settings or a registration.
@@ -99,13 +99,7 @@ fn inline_provider(o: OAuthClientConfig) -> Result<Resolved> {
         .host_str()
         .unwrap_or_default()
         .to_owned();
-    check_web_url("oauth.token_endpoint", &o.token_endpoint)?;
-    if let Some(u) = &o.revocation_endpoint {
-        check_web_url("oauth.revocation_endpoint", u)?;
-    }
-    if let Some(u) = &o.issuer {
-        check_web_url("oauth.issuer", u)?;
-    }
+    check_provider_urls(&o.token_endpoint, o.revocation_endpoint.as_deref(), o.issuer.as_deref())?;
     if let Some(s) = &o.client_secret {
         check_text("oauth.client_secret", s, 512, true)?;
     }
