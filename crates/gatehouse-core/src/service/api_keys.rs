@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{Gatehouse, check_name};
+use super::Gatehouse;
 use crate::access::Principal;
 use crate::api_key::ApiKeyValue;
 use crate::crypto::RowAad;
@@ -14,6 +14,7 @@ use crate::model::ApiKeyRecord;
 use crate::ports::Invalidation;
 use crate::rng::random_token;
 use crate::secret::SecretString;
+use crate::text::check_name;
 
 /// Domain separator of API key secret hashes.
 const HASH_DOMAIN: &str = "api-key-secret";

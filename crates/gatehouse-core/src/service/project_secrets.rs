@@ -6,13 +6,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use super::{Gatehouse, check_name};
+use super::Gatehouse;
 use crate::access::Principal;
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, SecretId, new_row_id};
 use crate::model::ProjectSecretRecord;
 use crate::secret::SecretString;
+use crate::text::check_name;
 
 /// Largest decoded secret payload.
 const MAX_DATA: usize = 64 * 1024;

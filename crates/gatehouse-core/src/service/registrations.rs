@@ -4,13 +4,14 @@
 use gatehouse_types::ExternalOAuthInput;
 use serde_json::json;
 
-use super::{Gatehouse, check_name, check_text};
+use super::Gatehouse;
 use crate::access::Principal;
 use crate::clients::uri::{check_redirect_uri, check_web_url};
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, RegistrationId, RoomName, new_row_id};
 use crate::model::{ProviderEndpoints, Registration, Sealed};
+use crate::text::{check_name, check_text};
 
 const MAX_SCOPES: usize = 100;
 const MAX_FIELD: usize = 512;
@@ -228,13 +229,7 @@ impl Gatehouse {
 fn endpoints(input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
     let o = &input.oauth;
     check_web_url("oauth.authorization_endpoint", &o.authorization_endpoint)?;
-    check_web_url("oauth.token_endpoint", &o.token_endpoint)?;
-    if let Some(u) = &o.revocation_endpoint {
-        check_web_url("oauth.revocation_endpoint", u)?;
-    }
-    if let Some(u) = &o.issuer {
-        check_web_url("oauth.issuer", u)?;
-    }
+    check_provider_urls(&o.token_endpoint, o.revocation_endpoint.as_deref(), o.issuer.as_deref())?;
     if let Some(scopes) = &o.scopes {
         check_scopes("oauth.scopes", scopes)?;
     }
@@ -246,6 +241,23 @@ fn endpoints(input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
         scopes: o.scopes.clone(),
         no_pkce: o.no_pkce.unwrap_or(false),
     })
+}
+
+/// Checks the URLs a provider is called at and the issuer it names, whether a registration or a
+/// broker request gives them.
+pub(super) fn check_provider_urls(
+    token_endpoint: &str,
+    revocation_endpoint: Option<&str>,
+    issuer: Option<&str>,
+) -> Result<()> {
+    check_web_url("oauth.token_endpoint", token_endpoint)?;
+    if let Some(u) = revocation_endpoint {
+        check_web_url("oauth.revocation_endpoint", u)?;
+    }
+    if let Some(u) = issuer {
+        check_web_url("oauth.issuer", u)?;
+    }
+    Ok(())
 }
 
 /// Checks a provider's scope list: at most 100 scopes of 1–200 characters without spaces or controls.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use gatehouse_types::CreateParticipantToken;
 use serde_json::{Map, Value, json};
 
+use super::Gatehouse;
 use super::participants::check_handed_out_scope;
-use super::{Gatehouse, check_name};
 use crate::access::Principal;
 use crate::error::{Error, Result};
 use crate::ids::{ParticipantId, ProjectId, RoomName, UserId, new_row_id};
@@ -18,6 +18,7 @@ use crate::rooms::{
     event_frame, room_url,
 };
 use crate::secret::SecretString;
+use crate::text::check_name;
 
 /// Largest room metadata and grant permissions, as JSON.
 const MAX_JSON_BYTES: usize = 16 * 1024;

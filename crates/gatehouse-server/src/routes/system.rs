@@ -1,4 +1,5 @@
-//! Health, readiness, metrics, the audit log and the OpenAPI document.
+//! Health, readiness, metrics and the audit log. The OpenAPI document, which lists these routes,
+//! is served by the openapi module.
 
 use std::sync::Arc;
 
@@ -65,9 +66,4 @@ pub async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),
     )
-}
-
-/// The OpenAPI 3.1 document, generated from the handlers' annotations.
-pub async fn openapi() -> impl IntoResponse {
-    axum::Json(crate::openapi::document())
 }

@@ -12,8 +12,7 @@ use gatehouse_core::service::oauth::{IntrospectionCaller, TokenParams};
 
 use super::{OAuthJsonError, client_credentials, cors, is_preflight, origin_registered, preflight};
 use crate::dto::{device_authorization_dto, token_dto};
-use crate::extract::Buffered;
-use crate::routes::web::{Form, is_form};
+use crate::extract::{Buffered, Form, is_form};
 use crate::state::AppState;
 
 /// A form body, or `invalid_request` (RFC 6749 §3.2 requires `application/x-www-form-urlencoded`).
