@@ -215,6 +215,29 @@ impl TestServer {
         )
     }
 
+    /// `GET path` without credentials; the body as text (whatever the status).
+    pub async fn get_text(&self, path: &str) -> String {
+        let res = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        res.text().await.unwrap()
+    }
+
+    /// `GET path` without credentials; the body as JSON (whatever the status).
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        res.json().await.unwrap()
+    }
+
+    /// The actions of `project`'s audit log as `key` reads them, newest first.
+    pub async fn audit_actions(&self, key: &str, project: &str) -> Vec<String> {
+        let path = format!("/accounts/projects/{project}/audit");
+        let (_, audit) = self.call_as(key, Method::GET, &path, None).await;
+        let events = audit["events"].as_array().unwrap();
+        events
+            .iter()
+            .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// RFC 7662 introspection of `token` as the server admin; the answer must be 200.
     pub async fn introspect(&self, token: &str) -> Value {
         let form = url::form_urlencoded::Serializer::new(String::new())

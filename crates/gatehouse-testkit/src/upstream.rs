@@ -77,16 +77,7 @@ impl Provider {
 
     /// Successful token requests the provider has answered, from its own metrics.
     pub async fn tokens_issued(&self) -> u64 {
-        let text = self
-            .s
-            .http
-            .get(format!("{}/metrics", self.s.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = self.s.get_text("/metrics").await;
         text.lines()
             .filter(|l| l.contains("_count{") && l.contains("route=\"/oauth/token\"") && l.contains("status=\"200\""))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())

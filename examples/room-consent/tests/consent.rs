@@ -157,6 +157,14 @@ impl Scene {
     }
 }
 
+/// The agent's answer, within 30 s: status and body.
+async fn answered(asked: JoinHandle<(u16, Value)>) -> (u16, Value) {
+    tokio::time::timeout(Duration::from_secs(30), asked)
+        .await
+        .expect("the agent is answered")
+        .expect("the task")
+}
+
 /// The page's Allow link: `/prompts/{n}/allow?csrf=…`.
 fn allow_link(page: &Page) -> String {
     let start = page.body.find("href=\"/prompts/").expect("an Allow link") + "href=\"".len();
@@ -221,10 +229,7 @@ async fn alice_allows_on_the_page_and_the_agent_gets_a_working_token() {
     assert!(done.body.contains("Access allowed"), "{}", done.body);
 
     // The agent's call returns with a token the provider knows.
-    let (status, token) = tokio::time::timeout(Duration::from_secs(30), asked)
-        .await
-        .expect("the agent is answered")
-        .expect("the task");
+    let (status, token) = answered(asked).await;
     assert_eq!(status, 200, "{token}");
     let access = token["access_token"].as_str().expect("an access token");
     assert!(scene.provider.active(access).await, "the provider knows the token");
@@ -257,10 +262,7 @@ async fn a_rejection_on_the_page_or_at_the_provider_reaches_the_agent() {
     let done = app.submit(&form, &[], Some(("decision", "reject"))).await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("Request rejected"), "{}", done.body);
-    let (status, answer) = tokio::time::timeout(Duration::from_secs(30), asked)
-        .await
-        .expect("the agent is answered")
-        .expect("the task");
+    let (status, answer) = answered(asked).await;
     assert_eq!((status, answer["error"].as_str()), (403, Some("rejected")), "{answer}");
 
     // Declined at the provider: its `error=access_denied` comes back to the app as a rejection.
@@ -284,10 +286,7 @@ async fn a_rejection_on_the_page_or_at_the_provider_reaches_the_agent() {
     let done = app.get(&callback).await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("Request rejected"), "{}", done.body);
-    let (status, answer) = tokio::time::timeout(Duration::from_secs(30), asked)
-        .await
-        .expect("the agent is answered")
-        .expect("the task");
+    let (status, answer) = answered(asked).await;
     assert_eq!((status, answer["error"].as_str()), (403, Some("rejected")), "{answer}");
     assert!(
         answer["message"].as_str().is_some_and(|m| m.contains("access_denied")),
@@ -321,10 +320,7 @@ async fn the_app_joins_again_when_gatehouse_restarts_and_answers_on_the_new_conn
     let form = page.forms().into_iter().next().expect("a Reject form");
     let done = app.submit(&form, &[], Some(("decision", "reject"))).await;
     assert_eq!(done.status, 200, "{}", done.body);
-    let (status, answer) = tokio::time::timeout(Duration::from_secs(30), asked)
-        .await
-        .expect("the agent is answered")
-        .expect("the task");
+    let (status, answer) = answered(asked).await;
     assert_eq!((status, answer["error"].as_str()), (403, Some("rejected")), "{answer}");
     scene.stop().await;
 }

@@ -18,29 +18,13 @@ api_test!(health_readiness_metrics_and_openapi_answer, |s| {
     );
     let (st, _) = s.call(Method::GET, "/accounts/projects", None).await;
     assert_eq!(st, 200);
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.get_text("/metrics").await;
     assert!(
         metrics.contains("gatehouse_http_requests_total{method=\"GET\",route=\"/accounts/projects\",status=\"200\"} 1"),
         "{metrics}"
     );
     assert!(metrics.contains("gatehouse_http_request_duration_seconds_bucket{method=\"GET\",route=\"/accounts/projects\",status=\"200\",le=\"+Inf\"} 1"));
-    let doc: serde_json::Value = s
-        .http
-        .get(format!("{}/openapi.json", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value = s.get_json("/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [
         "/accounts/projects/{project_id}/oauth/clients",

@@ -317,26 +317,13 @@ api_test!(
         let a = app(&s, json!({})).await;
         let b = Browser::new(&s.base);
         let (_, challenge) = pkce();
-        let p = error_of(
-            &b.get(&authorize_url(
-                &s,
-                &a,
-                &challenge,
-                &[("request", "eyJhbGciOiJub25lIn0.e30.")],
-            ))
-            .await,
-        );
-        assert_eq!(p["error"], "request_not_supported");
-        let p = error_of(
-            &b.get(&authorize_url(
-                &s,
-                &a,
-                &challenge,
-                &[("request_uri", "https://rp.example/r")],
-            ))
-            .await,
-        );
-        assert_eq!(p["error"], "request_uri_not_supported");
+        for (extra, refusal) in [
+            (("request", "eyJhbGciOiJub25lIn0.e30."), "request_not_supported"),
+            (("request_uri", "https://rp.example/r"), "request_uri_not_supported"),
+        ] {
+            let p = error_of(&b.get(&authorize_url(&s, &a, &challenge, &[extra])).await);
+            assert_eq!(p["error"], refusal);
+        }
         let url = authorize_url(&s, &a, &challenge, &[]).replace(&format!("redirect_uri={}&", urlencode(REDIRECT)), "");
         let page = b.get(&url).await;
         assert_eq!((page.status, page.location.is_none()), (400, true));

@@ -24,31 +24,18 @@ api_test!(malformed_token_requests_get_rfc_6749_errors, |s| {
     );
     let (st, e) = post_form(&s, "/oauth/token", None, &[("grant_type", "client_credentials")]).await;
     assert_eq!((st, e["error"].as_str()), (401, Some("invalid_client")));
-    // Two authentication methods at once are refused.
-    let res = s
-        .http
-        .post(format!("{}/oauth/token", s.base))
-        .basic_auth(&a.id, Some(&a.secret))
-        .form_pairs(&[("grant_type", "client_credentials"), ("client_secret", &a.secret)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    // JSON is not a token request.
-    let res = s
-        .http
-        .post(format!("{}/oauth/token", s.base))
-        .basic_auth(&a.id, Some(&a.secret))
-        .json(&json!({ "grant_type": "client_credentials" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
+    // Two authentication methods at once are refused, and JSON is not a token request.
+    let token_post = |secret: &str| {
+        s.http
+            .post(format!("{}/oauth/token", s.base))
+            .basic_auth(&a.id, Some(secret.to_owned()))
+    };
+    let both = token_post(&a.secret).form_pairs(&[("grant_type", "client_credentials"), ("client_secret", &a.secret)]);
+    assert_eq!(both.send().await.unwrap().status(), 400);
+    let json = token_post(&a.secret).json(&json!({ "grant_type": "client_credentials" }));
+    assert_eq!(json.send().await.unwrap().status(), 400);
     // A wrong Basic secret gets a Basic challenge.
-    let res = s
-        .http
-        .post(format!("{}/oauth/token", s.base))
-        .basic_auth(&a.id, Some("wrong"))
+    let res = token_post("wrong")
         .form_pairs(&[("grant_type", "client_credentials")])
         .send()
         .await
@@ -62,24 +49,8 @@ api_test!(malformed_token_requests_get_rfc_6749_errors, |s| {
 });
 
 api_test!(discovery_and_jwks_describe_what_the_server_does, |s| {
-    let meta: Value = s
-        .http
-        .get(format!("{}/.well-known/openid-configuration", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let same: Value = s
-        .http
-        .get(format!("{}/.well-known/oauth-authorization-server", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = s.get_json("/.well-known/openid-configuration").await;
+    let same: Value = s.get_json("/.well-known/oauth-authorization-server").await;
     assert_eq!(meta, same);
     assert_eq!(meta["issuer"], s.base.as_str());
     assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use gatehouse_testkit::{Browser, Page};
-use oauth2::basic::BasicTokenType;
+use oauth2::basic::{BasicTokenResponse, BasicTokenType};
 use oauth2::{
     AccessToken, AuthType, RefreshToken, Scope, StandardDeviceAuthorizationResponse, StandardRevocableToken,
     TokenIntrospectionResponse as _, TokenResponse as _,
@@ -180,25 +180,37 @@ async fn device_authorization(
     (client, details, id, email)
 }
 
+/// A device authorization the user answers with `decision` (`allow` or `deny`) in a browser
+/// while the library polls (RFC 8628 §3.4): the polling's outcome (its RFC 6749 error code when
+/// refused), the client, its id and the user's email.
+async fn device_decision(
+    s: &TestServer,
+    http: &Http,
+    decision: &str,
+) -> (Result<BasicTokenResponse, String>, OAuthClient, String, String) {
+    let (client, details, id, email) = device_authorization(s, http).await;
+    let user_code = details.user_code().secret().clone();
+    let url = format!("/device?user_code={user_code}");
+    let browser = Browser::new(&s.base);
+    let (token, page) = tokio::join!(
+        client.exchange_device_access_token(&details).request_async(
+            http,
+            tokio::time::sleep,
+            Some(Duration::from_secs(60))
+        ),
+        decide_on_device_page(&browser, &url, &user_code, &email, decision),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let token = token.map_err(|e| error_code(Err::<(), _>(e)));
+    (token, client, id, email)
+}
+
 api_test!(
     device_flow_through_the_library_while_the_user_approves_in_a_browser,
     |s| {
         let http = Http::new(&s.base);
-        let (client, details, id, email) = device_authorization(&s, &http).await;
-        let user_code = details.user_code().secret().clone();
-        let url = format!("/device?user_code={user_code}");
-        let browser = Browser::new(&s.base);
-        // The library polls (RFC 8628 §3.4) while the user signs in and approves.
-        let (token, page) = tokio::join!(
-            client.exchange_device_access_token(&details).request_async(
-                &http,
-                tokio::time::sleep,
-                Some(Duration::from_secs(60))
-            ),
-            decide_on_device_page(&browser, &url, &user_code, &email, "allow"),
-        );
-        assert_eq!(page.status, 200, "{}", page.body);
-        let token = token.unwrap_or_else(|e| panic!("device token polling fails: {e:?}"));
+        let (token, client, id, email) = device_decision(&s, &http, "allow").await;
+        let token = token.unwrap_or_else(|e| panic!("device token polling fails: {e}"));
         let refresh_token = token
             .refresh_token()
             .expect("a refresh token: offline_access was granted");
@@ -217,20 +229,8 @@ api_test!(
 
 api_test!(device_flow_denied_in_the_browser_ends_polling_with_access_denied, |s| {
     let http = Http::new(&s.base);
-    let (client, details, _, email) = device_authorization(&s, &http).await;
-    let user_code = details.user_code().secret().clone();
-    let url = format!("/device?user_code={user_code}");
-    let browser = Browser::new(&s.base);
-    let (token, page) = tokio::join!(
-        client.exchange_device_access_token(&details).request_async(
-            &http,
-            tokio::time::sleep,
-            Some(Duration::from_secs(60))
-        ),
-        decide_on_device_page(&browser, &url, &user_code, &email, "deny"),
-    );
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert_eq!(error_code(token), "access_denied", "RFC 8628 §3.5");
+    let (token, ..) = device_decision(&s, &http, "deny").await;
+    assert_eq!(token.err().as_deref(), Some("access_denied"), "RFC 8628 §3.5");
 });
 
 api_test!(reusing_a_rotated_refresh_token_without_grace_revokes_the_family, |s| {
