@@ -61,6 +61,26 @@ async fn refreshing_client(s: &TestServer, http: &Http, grace: u32) -> (OAuthCli
     (oauth_client(&meta, &id, secret.as_deref()), email)
 }
 
+/// A [`refreshing_client`] whose user has signed in with `scopes`: the client, the user's email
+/// and the token response.
+async fn signed_in(
+    s: &TestServer,
+    http: &Http,
+    grace: u32,
+    scopes: &[&str],
+) -> (OAuthClient, String, BasicTokenResponse) {
+    let (client, email) = refreshing_client(s, http, grace).await;
+    let token = sign_in(s, http, &client, &email, scopes).await;
+    (client, email, token)
+}
+
+/// The refresh token of `token`, whose sign-in was granted offline_access.
+fn refresh_token_of(token: &BasicTokenResponse) -> &RefreshToken {
+    token
+        .refresh_token()
+        .expect("a refresh token: offline_access was granted")
+}
+
 api_test!(
     client_credentials_through_the_library_with_basic_and_body_authentication,
     |s| {
@@ -211,9 +231,7 @@ api_test!(
         let http = Http::new(&s.base);
         let (token, client, id, email) = device_decision(&s, &http, "allow").await;
         let token = token.unwrap_or_else(|e| panic!("device token polling fails: {e}"));
-        let refresh_token = token
-            .refresh_token()
-            .expect("a refresh token: offline_access was granted");
+        let refresh_token = refresh_token_of(&token);
 
         let meta = discover(&s, &http).await;
         let oidc = oidc_client(&meta, &id, None);
@@ -235,11 +253,8 @@ api_test!(device_flow_denied_in_the_browser_ends_polling_with_access_denied, |s|
 
 api_test!(reusing_a_rotated_refresh_token_without_grace_revokes_the_family, |s| {
     let http = Http::new(&s.base);
-    let (client, email) = refreshing_client(&s, &http, 0).await;
-    let first = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
-    let r1 = first
-        .refresh_token()
-        .expect("a refresh token: offline_access was granted");
+    let (client, _, first) = signed_in(&s, &http, 0, &["openid", "offline_access"]).await;
+    let r1 = refresh_token_of(&first);
     let second = refresh(&client, &http, r1)
         .await
         .unwrap_or_else(|e| panic!("refresh fails: {e:?}"));
@@ -260,11 +275,8 @@ api_test!(
     the_previous_refresh_token_within_the_grace_window_returns_the_same_pair,
     |s| {
         let http = Http::new(&s.base);
-        let (client, email) = refreshing_client(&s, &http, 10).await;
-        let first = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
-        let r1 = first
-            .refresh_token()
-            .expect("a refresh token: offline_access was granted");
+        let (client, _, first) = signed_in(&s, &http, 10, &["openid", "offline_access"]).await;
+        let r1 = refresh_token_of(&first);
         let second = refresh(&client, &http, r1)
             .await
             .unwrap_or_else(|e| panic!("refresh fails: {e:?}"));
@@ -287,12 +299,9 @@ api_test!(
 
 api_test!(revoking_a_refresh_token_through_the_library_ends_its_family, |s| {
     let http = Http::new(&s.base);
-    let (client, email) = refreshing_client(&s, &http, 10).await;
-    let token = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
+    let (client, _, token) = signed_in(&s, &http, 10, &["openid", "offline_access"]).await;
     let access = token.access_token().secret();
-    let refresh_token = token
-        .refresh_token()
-        .expect("a refresh token: offline_access was granted");
+    let refresh_token = refresh_token_of(&token);
     assert!(active(&client, &http, access, None).await);
     assert!(active(&client, &http, refresh_token.secret(), Some("refresh_token")).await);
 
@@ -317,8 +326,7 @@ api_test!(
     introspection_through_the_library_reports_active_and_revoked_access_tokens,
     |s| {
         let http = Http::new(&s.base);
-        let (client, email) = refreshing_client(&s, &http, 10).await;
-        let token = sign_in(&s, &http, &client, &email, &["openid", "email"]).await;
+        let (client, email, token) = signed_in(&s, &http, 10, &["openid", "email"]).await;
         let introspection = client
             .introspect(token.access_token())
             .request_async(&http)
@@ -346,8 +354,7 @@ api_test!(
 
 api_test!(introspection_finds_an_access_token_under_a_refresh_token_hint, |s| {
     let http = Http::new(&s.base);
-    let (client, email) = refreshing_client(&s, &http, 10).await;
-    let token = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
+    let (client, _, token) = signed_in(&s, &http, 10, &["openid", "offline_access"]).await;
     // RFC 7662 §2.1: a hint that names the wrong type only changes where the search starts.
     assert!(
         active(&client, &http, token.access_token().secret(), Some("refresh_token")).await,
@@ -357,11 +364,8 @@ api_test!(introspection_finds_an_access_token_under_a_refresh_token_hint, |s| {
 
 api_test!(revocation_finds_a_refresh_token_under_an_access_token_hint, |s| {
     let http = Http::new(&s.base);
-    let (client, email) = refreshing_client(&s, &http, 10).await;
-    let token = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
-    let refresh_token = token
-        .refresh_token()
-        .expect("a refresh token: offline_access was granted");
+    let (client, _, token) = signed_in(&s, &http, 10, &["openid", "offline_access"]).await;
+    let refresh_token = refresh_token_of(&token);
     // RFC 7009 §2.1: the server extends its search past the hinted type. The library sends
     // token_type_hint=access_token for this variant.
     client
