@@ -1,6 +1,20 @@
 //! Bootstrap, the master key, client secrets and project members.
 
-use super::*;
+use std::sync::Arc;
+
+use gatehouse_core::access::{MemberFlags, Principal};
+use gatehouse_core::crypto::MasterKey;
+use gatehouse_core::ids::{ProjectId, UserId};
+use gatehouse_core::ports::Page;
+use gatehouse_core::rng::SystemRng;
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::service::accounts::UserRef;
+use gatehouse_core::service::{BootstrapOptions, ProviderConfig};
+use gatehouse_core::time::{ManualClock, Timestamp};
+use gatehouse_core::{Deps, Error, Gatehouse};
+use gatehouse_types::ClientInput;
+
+use super::{NoNotifier, NoUpstream, app, bootstrapped, databases, web};
 
 #[tokio::test]
 async fn bootstrap_runs_once_and_gives_a_server_admin_key() {

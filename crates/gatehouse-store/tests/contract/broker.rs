@@ -1,7 +1,13 @@
 //! The room secrets broker's storage: credentials by generation under one refresh lease, and
 //! consent requests answered once.
 
-use super::*;
+use gatehouse_core::Error;
+use gatehouse_core::broker::{OAuthCredential, PendingRequest, ProviderSettings, RequestFailure, RequestStatus};
+use gatehouse_core::ids::{DataKeyId, NodeId, OAuthRequestId, ParticipantId, ProjectId, RoomSecretId};
+use gatehouse_core::model::{AuditRecord, Sealed};
+use gatehouse_core::time::Timestamp;
+
+use super::{bootstrapped, databases};
 
 fn test_audit(project: ProjectId, action: &str) -> AuditRecord {
     AuditRecord {

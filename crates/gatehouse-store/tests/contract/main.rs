@@ -1,31 +1,24 @@
 //! The storage contract: the same assertions against SQLite and PostgreSQL (when
 //! `GATEHOUSE_TEST_POSTGRES_URL` is set; unreachable then means failure, not a skip). Most run
 //! through core's use cases, so they also pin the behaviour the REST API relies on.
+//!
+//! This file builds the databases and a bootstrapped application on them; the assertions are in
+//! one module per aggregate.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use gatehouse_core::access::{MemberFlags, Principal};
-use gatehouse_core::broker::{OAuthCredential, PendingRequest, ProviderSettings, RequestFailure, RequestStatus};
+use gatehouse_core::access::Principal;
 use gatehouse_core::crypto::MasterKey;
-use gatehouse_core::ids::{ApiKeyId, NodeId, ParticipantId};
-use gatehouse_core::ids::{ClientId, ProjectId, UserId};
-use gatehouse_core::ids::{DataKeyId, OAuthRequestId, RoomSecretId};
-use gatehouse_core::model::{AuditRecord, Sealed};
-use gatehouse_core::ports::{
-    Invalidation, Notifier, Page, Store, Upstream, UpstreamClient, UpstreamError, UpstreamTokens,
-};
+use gatehouse_core::ports::{Invalidation, Notifier, Store, Upstream, UpstreamClient, UpstreamError, UpstreamTokens};
 use gatehouse_core::rng::SystemRng;
-use gatehouse_core::rooms::Presence;
-use gatehouse_core::secret::SecretString;
-use gatehouse_core::service::accounts::UserRef;
 use gatehouse_core::service::{BootstrapOptions, ProviderConfig};
-use gatehouse_core::time::{Clock as _, ManualClock, Timestamp};
-use gatehouse_core::{Deps, Error, Gatehouse};
+use gatehouse_core::time::{ManualClock, Timestamp};
+use gatehouse_core::{Deps, Gatehouse};
 use gatehouse_store::Database;
 use gatehouse_testkit::db::create_pg_database;
 use gatehouse_testkit::{Backend, backends};
-use gatehouse_types::{ClientInput, CreateRoom, CreateRoomGrant};
+use gatehouse_types::ClientInput;
 
 mod accounts;
 mod broker;

@@ -1,6 +1,12 @@
 //! The OAuth provider's storage: signing keys through their life, code grants and refresh rotation.
 
-use super::*;
+use gatehouse_core::ids::{ClientId, DataKeyId, ProjectId};
+use gatehouse_core::model::Sealed;
+use gatehouse_core::time::{Clock as _, Timestamp};
+use gatehouse_core::{Error, Gatehouse};
+use gatehouse_types::ClientInput;
+
+use super::{bootstrapped, databases};
 
 /// The `kid` that signed a client-credentials token issued now.
 async fn signing_kid(gh: &Gatehouse, client: &gatehouse_core::clients::Client) -> String {

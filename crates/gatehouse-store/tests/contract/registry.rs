@@ -1,6 +1,12 @@
 //! Client listings: optimistic updates, filters and paging.
 
-use super::*;
+use gatehouse_core::Error;
+use gatehouse_core::ids::{ClientId, ProjectId};
+use gatehouse_core::ports::Page;
+use gatehouse_core::time::Clock as _;
+use gatehouse_types::ClientInput;
+
+use super::{bootstrapped, databases, web};
 
 #[tokio::test]
 async fn stale_updates_lose_and_filters_count_across_pages() {

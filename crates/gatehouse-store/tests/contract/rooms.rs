@@ -1,6 +1,16 @@
 //! Rooms, room grants and participants (with their nodes).
 
-use super::*;
+use gatehouse_core::Error;
+use gatehouse_core::access::MemberFlags;
+use gatehouse_core::ids::{ApiKeyId, NodeId, ParticipantId, ProjectId};
+use gatehouse_core::ports::Page;
+use gatehouse_core::rooms::Presence;
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::service::accounts::UserRef;
+use gatehouse_core::time::Timestamp;
+use gatehouse_types::{CreateRoom, CreateRoomGrant};
+
+use super::{bootstrapped, databases, object};
 
 #[tokio::test]
 async fn rooms_and_grants_are_per_project_and_grants_replace_in_place() {

@@ -1,7 +1,17 @@
 //! A consent given once serves the agent: the token from the provider, its refresh when it
 //! expires, and registrations that hold the provider's settings by id.
 
-use super::*;
+use std::sync::Arc;
+
+use gatehouse_core::time::SystemClock;
+use gatehouse_testkit::ShiftedClock;
+use gatehouse_testkit::upstream::SCOPES;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{CALLBACK, ROOM, ask, consented, insecure, offline, participant, provider, request, rest, scene};
+use crate::rooms::{call, event};
+use crate::{TestServer, backends, contains};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_gets_a_token_the_participant_consented_to() {

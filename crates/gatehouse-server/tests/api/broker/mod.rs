@@ -1,21 +1,21 @@
 //! The room secrets broker (SPEC §7) against a real third-party provider: a second Gatehouse
 //! whose client is registered for the consent callback. The participant's side signs in through
 //! the provider's HTML forms, as a person would.
+//!
+//! This module holds the scene (a project, an agent and alice in the room) and the calls the
+//! tests share; the tests are in [`consent`], [`refusals`] and [`nodes`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use gatehouse_core::time::{Clock, SystemClock};
+use gatehouse_core::time::Clock;
 use gatehouse_server::Config;
-use gatehouse_testkit::upstream::SCOPES;
-use gatehouse_testkit::{Provider, ShiftedClock};
+use gatehouse_testkit::Provider;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+use crate::TestServer;
 use crate::oauth_flows::{EMAIL, PASSWORD};
 use crate::rooms::{Ws, call, event, join, token};
-use crate::{Backend, TestServer, backends, contains};
 
 mod consent;
 mod nodes;

@@ -1,7 +1,19 @@
 //! Two broker nodes on one PostgreSQL database: prompts and answers cross nodes and survive a
 //! restart, and a refresh happens once however many nodes and requests need it.
 
-use super::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_core::time::{Clock, SystemClock};
+use gatehouse_server::Config;
+use gatehouse_testkit::ShiftedClock;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use super::{CALLBACK, ROOM, ask, consented, insecure, offline, provider, request, rest, scene, spawn_rest};
+use crate::rooms::{Ws, event, join};
+use crate::{Backend, TestServer, backends};
 
 /// Two broker nodes on one fresh PostgreSQL database, on one clock; `None` without PostgreSQL.
 async fn two_brokers(clock: Arc<dyn Clock>) -> Option<(TestServer, TestServer)> {

@@ -1,7 +1,17 @@
 //! What the broker refuses and bounds: requests outside a grant, plain-http providers without the
 //! insecure flag, and provider answers too big or too slow.
 
-use super::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gatehouse_core::time::SystemClock;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use super::{CALLBACK, ROOM, ask, insecure, offline, participant, provider, request, rest, scene};
+use crate::rooms::{call, event, token};
+use crate::{Backend, TestServer, backends};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_leave_requests_and_secrets_as_they_were() {

@@ -1,7 +1,16 @@
 //! The authorization code flow (RFC 6749 §4.1, RFC 7636, RFC 9700): single-use codes, PKCE,
 //! exact redirect URIs, prompt/max_age, response modes and concurrent redemptions.
 
-use super::*;
+use std::time::Duration;
+
+use gatehouse_testkit::Browser;
+use serde_json::json;
+
+use super::{
+    App, EMAIL, PASSWORD, REDIRECT, app, authorize_url, claims, code_for, error_of, exchange, pkce, refresh, token,
+    tokens,
+};
+use crate::api_test;
 
 api_test!(
     a_second_redemption_of_a_code_fails_and_revokes_what_the_first_issued,

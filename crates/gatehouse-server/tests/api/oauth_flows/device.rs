@@ -1,7 +1,13 @@
 //! The device authorization grant (RFC 8628): pending, slow_down, denied and spent answers, and
 //! rate limits on the user code.
 
-use super::*;
+use std::time::Duration;
+
+use gatehouse_testkit::Browser;
+use serde_json::json;
+
+use super::{EMAIL, PASSWORD, app, post_form, token};
+use crate::api_test;
 
 api_test!(the_device_flow_answers_pending_slow_down_denied_and_spent, |s| {
     s.user(EMAIL, PASSWORD).await;

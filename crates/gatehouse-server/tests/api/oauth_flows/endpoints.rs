@@ -1,6 +1,9 @@
 //! The token endpoint's error answers (RFC 6749 §5.2) and what discovery and the JWKS publish.
 
-use super::*;
+use serde_json::{Value, json};
+
+use super::{FormBody as _, app, post_form, token};
+use crate::api_test;
 
 api_test!(malformed_token_requests_get_rfc_6749_errors, |s| {
     let a = app(&s, json!({})).await;

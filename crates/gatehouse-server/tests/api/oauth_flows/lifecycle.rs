@@ -1,7 +1,15 @@
 //! What ends tokens and sessions: revocation (RFC 7009), userinfo, logout, a changed password, a
 //! disabled or deleted client, and the same state shared by two nodes; user tokens on the REST API.
 
-use super::*;
+use gatehouse_testkit::Browser;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{
+    App, EMAIL, PASSWORD, REDIRECT, app, authorize_url, code_for, exchange, pkce, post_form, refresh, token, tokens,
+};
+use crate::api_test;
+use crate::nodes::{two_nodes, within_a_second};
 
 api_test!(user_tokens_with_the_api_scopes_call_the_rest_api, |s| {
     s.user(EMAIL, PASSWORD).await;

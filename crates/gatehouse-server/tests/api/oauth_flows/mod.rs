@@ -1,18 +1,18 @@
 //! The authorization server's flows and security rules, black-box against the real server on
 //! both backends: RFC 6749, RFC 7636, RFC 9700 (Security BCP) and the OpenID Foundation's basic
 //! OP checklist (SPEC §5.2).
+//!
+//! This module holds the client and request helpers the flows share; the tests are in [`code`],
+//! [`refresh`], [`device`], [`lifecycle`], [`protection`] and [`endpoints`].
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_testkit::{Browser, Page};
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::nodes::{two_nodes, within_a_second};
-use crate::{TestServer, api_test};
+use crate::TestServer;
 
 mod code;
 mod device;

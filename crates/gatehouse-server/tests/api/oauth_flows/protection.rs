@@ -1,7 +1,16 @@
 //! Defences of the sign-in pages and the token endpoint: brute-force delays, CORS, framing and
 //! CSRF, and nothing secret stored in plaintext.
 
-use super::*;
+use std::time::{Duration, Instant};
+
+use gatehouse_testkit::Browser;
+use reqwest::Method;
+use serde_json::json;
+
+use super::{
+    App, EMAIL, FormBody as _, PASSWORD, app, authorize_url, code_for, exchange, pkce, post_form, refresh, token,
+};
+use crate::api_test;
 
 api_test!(login_brute_force_slows_the_attacker_and_never_blocks_other_users, |s| {
     s.user(EMAIL, PASSWORD).await;

@@ -1,7 +1,11 @@
 //! Refresh tokens (RFC 6749 §6, RFC 9700 §4.14): bound to their client, rotated with or without
 //! a grace window, issued only with offline_access.
 
-use super::*;
+use gatehouse_testkit::Browser;
+use serde_json::json;
+
+use super::{EMAIL, PASSWORD, app, authorize_url, claims, code_for, exchange, pkce, refresh, token, tokens};
+use crate::api_test;
 
 api_test!(
     refresh_tokens_belong_to_their_client_and_rotate_with_a_grace_window,

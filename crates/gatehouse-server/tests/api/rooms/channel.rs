@@ -1,7 +1,19 @@
 //! The room channel on one node (SPEC §6.4, §6.5): entry, events between participants, bad frames,
 //! revocation, token expiry and dead sockets.
 
-use super::*;
+use std::time::Duration;
+
+use futures::SinkExt as _;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::{Carry, call, closed_with, event, join, names, next, open, status_of, token};
+use crate::{TestServer, api_test, backends};
 
 api_test!(the_room_channel_takes_the_token_from_header_query_or_subprotocol, |s| {
     let (p, key) = s.project("Rooms").await;

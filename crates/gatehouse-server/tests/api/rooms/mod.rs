@@ -1,6 +1,9 @@
 //! Rooms, room grants and `connect` over REST (SPEC §6.3), and the room channel (SPEC §6.4, §6.5)
 //! with a real WebSocket client: entry with the token in each of its three places, requests,
 //! events, bad frames, revocation, dead sockets, and two nodes on one PostgreSQL.
+//!
+//! This module holds the room-channel client the tests share (also used by the broker tests);
+//! the tests are in [`rest`], [`channel`] and [`nodes`].
 
 use std::time::Duration;
 
@@ -9,19 +12,16 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::nodes::{two_nodes, within_a_second};
-
 mod channel;
 mod nodes;
 mod rest;
 
-use crate::{TestServer, api_test, backends};
+use crate::TestServer;
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

@@ -1,7 +1,14 @@
 //! One room across two nodes on one PostgreSQL: shared participants and events, and what happens
 //! to a node's participants when it stops or dies.
 
-use super::*;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::{call, closed_with, event, join, names, token};
+use crate::nodes::{two_nodes, within_a_second};
 
 /// Two nodes on one PostgreSQL: participants on either see each other, their events cross, and
 /// a key revoked on one node ends its participants on the other within a second.

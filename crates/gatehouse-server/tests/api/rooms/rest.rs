@@ -1,7 +1,11 @@
 //! Rooms and room grants over REST (SPEC §6.3): create, list, delete, and `connect` giving
 //! signed-in users a room token.
 
-use super::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{call, join, names};
+use crate::api_test;
 
 api_test!(rooms_are_created_listed_and_deleted, |s| {
     let (p, key) = s.project("Rooms").await;
