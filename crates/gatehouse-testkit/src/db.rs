@@ -12,11 +12,10 @@ pub const POSTGRES_URL_VAR: &str = "GATEHOUSE_TEST_POSTGRES_URL";
 /// Which database a test runs on.
 #[derive(Debug, Clone)]
 pub enum Backend {
+    /// A SQLite file in the test's own directory.
     Sqlite,
     /// A fresh database on the PostgreSQL server of `admin_url`.
-    Postgres {
-        admin_url: String,
-    },
+    Postgres { admin_url: String },
 }
 
 impl Backend {
