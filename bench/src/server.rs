@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use gatehouse_testkit::db;
 use serde::Deserialize;
 
 /// A binary built next to the running one (`target/release/NAME`), or the path in `GATEHOUSE_BIN`
@@ -182,11 +183,13 @@ impl Gatehouse {
     }
 }
 
+/// The prefix of the benchmarks' databases (CI drops leftovers by it).
+const DATABASE_PREFIX: &str = "gh_bench_";
+
 /// A fresh PostgreSQL database `gh_bench_<random>` on the server of `GATEHOUSE_BENCH_POSTGRES_URL`,
 /// dropped when this is dropped (or by `drop_now`).
 pub struct PgDatabase {
     admin_url: String,
-    name: String,
     pub url: String,
     dropped: bool,
 }
@@ -195,13 +198,11 @@ impl PgDatabase {
     /// Creates the database.
     pub fn create() -> anyhow::Result<Self> {
         let admin_url = std::env::var("GATEHOUSE_BENCH_POSTGRES_URL").context("set GATEHOUSE_BENCH_POSTGRES_URL")?;
-        let name = format!("gh_bench_{}", uuid::Uuid::new_v4().simple());
-        psql(&admin_url, &format!("CREATE DATABASE {name}"))?;
-        let (prefix, _) = admin_url.rsplit_once('/').context("database URL has no path")?;
-        let url = format!("{prefix}/{name}");
+        let admin = admin_url.clone();
+        let url = db::block_on(async move { db::try_create_pg_database(&admin, DATABASE_PREFIX).await })
+            .context("creating the benchmark database")?;
         Ok(Self {
             admin_url,
-            name,
             url,
             dropped: false,
         })
@@ -211,10 +212,9 @@ impl PgDatabase {
     pub fn drop_now(&mut self) -> anyhow::Result<()> {
         if !self.dropped {
             self.dropped = true;
-            psql(
-                &self.admin_url,
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            )?;
+            let (admin_url, url) = (self.admin_url.clone(), self.url.clone());
+            db::block_on(async move { db::try_drop_pg_database(&admin_url, &url, DATABASE_PREFIX).await })
+                .with_context(|| format!("dropping {url}", url = self.url))?;
         }
         Ok(())
     }
@@ -223,7 +223,7 @@ impl PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Err(e) = self.drop_now() {
-            eprintln!("warning: could not drop {}: {e:#}", self.name);
+            eprintln!("warning: could not drop {}: {e:#}", self.url);
         }
     }
 }

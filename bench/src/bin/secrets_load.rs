@@ -27,6 +27,7 @@ use gatehouse_bench::server::{Gatehouse, PgDatabase, Pinned, own_cpus, post, ser
 use gatehouse_bench::{Minter, ms, percentile};
 use gatehouse_core::api_key::ApiKeyValue;
 use gatehouse_testkit::Browser;
+use gatehouse_testkit::upstream::consent_url;
 use hyper::header::HeaderValue;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -116,34 +117,6 @@ fn ask(
         let status = res.status().as_u16();
         Ok((status, res.json().await?))
     })
-}
-
-/// The provider page a participant's app opens for `prompt`.
-fn authorize_url(prompt: &Value) -> anyhow::Result<String> {
-    let text = |k: &str| {
-        prompt["request"][k]
-            .as_str()
-            .context("a prompt field")
-            .map(str::to_owned)
-    };
-    let scopes: Vec<&str> = prompt["request"]["scopes"]
-        .as_array()
-        .context("scopes")?
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("response_type", "code"),
-            ("client_id", &text("client_id")?),
-            ("redirect_uri", &text("redirect_uri")?),
-            ("scope", &scopes.join(" ")),
-            ("state", prompt["state"].as_str().context("state")?),
-            ("code_challenge", prompt["challenge"].as_str().context("challenge")?),
-            ("code_challenge_method", "S256"),
-        ])
-        .finish();
-    Ok(format!("{}?{query}", text("authorization_endpoint")?))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -237,7 +210,7 @@ async fn run(a: Args) -> anyhow::Result<()> {
     let asked = ask(&http, &b_base, &agent, request.clone());
     let (prompt, _) = prompts.recv().await.context("no prompt")?;
     let page = Browser::new(&p)
-        .authorize(&authorize_url(&prompt)?, EMAIL, PASSWORD)
+        .authorize(&consent_url(&prompt).context("an incomplete prompt")?, EMAIL, PASSWORD)
         .await;
     let redirect = page.redirect_params();
     let provide =

@@ -23,6 +23,7 @@ pub mod rng;
 pub mod rooms;
 pub mod secret;
 pub mod service;
+pub mod text;
 pub mod time;
 
 pub use error::{Error, Result};

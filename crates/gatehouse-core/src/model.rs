@@ -163,22 +163,6 @@ pub struct AuditRecord {
     pub details: serde_json::Value,
 }
 
-impl AuditRecord {
-    /// The wire shape.
-    pub fn to_dto(&self) -> gatehouse_types::AuditEvent {
-        gatehouse_types::AuditEvent {
-            id: self.id,
-            at: self.at.rfc3339(),
-            actor_type: self.actor_type.clone(),
-            actor_id: self.actor_id.clone(),
-            action: self.action.clone(),
-            target_type: self.target_type.clone(),
-            target_id: self.target_id.clone(),
-            details: self.details.clone(),
-        }
-    }
-}
-
 /// Everything the first start creates; the admin joins the system project with every right, written in one transaction (SPEC §2, §4.7).
 #[derive(Debug, Clone)]
 pub struct BootstrapPlan {

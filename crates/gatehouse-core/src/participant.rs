@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, ProjectId};
 use crate::jose::{self, Hs256Key};
-use crate::service::check_name;
+use crate::text::check_name;
 use crate::time::Timestamp;
 
 /// Roles a `role` grant may name.

@@ -3,6 +3,7 @@
 //! the real server on port 0.
 
 pub mod config;
+mod dto;
 mod error;
 mod extract;
 mod metrics;
@@ -192,7 +193,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     )));
     let state = Arc::new(AppState {
         gh: gh.clone(),
-        metrics: metrics::Metrics::default(),
+        metrics: Arc::default(),
         room_keepalive: std::time::Duration::from_secs(config.room_keepalive_secs),
     });
     let app = app(state, config.max_body_bytes);
@@ -307,7 +308,7 @@ fn app(state: Arc<AppState>, max_body: usize) -> App {
                 "method not allowed on this route",
             )
         })
-        .layer(metrics::Record(state.clone()))
+        .layer(metrics::Record(state.metrics.clone()))
         .with_state(state);
     let limited = DefaultBodyLimit::max(max_body).layer(router);
     // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).

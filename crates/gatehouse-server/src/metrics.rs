@@ -13,8 +13,6 @@ use axum::extract::{MatchedPath, Request};
 use axum::response::Response;
 use tower::{Layer, Service};
 
-use crate::state::AppState;
-
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -118,7 +116,7 @@ fn method_label(m: &axum::http::Method) -> &'static str {
 /// would carry ids and let cardinality grow without bound). A layer of its own rather than
 /// `axum::middleware::from_fn`, which boxes a clone of the route and its future per request.
 #[derive(Clone)]
-pub struct Record(pub Arc<AppState>);
+pub struct Record(pub Arc<Metrics>);
 
 impl<S> Layer<S> for Record {
     type Service = Recorded<S>;
@@ -126,7 +124,7 @@ impl<S> Layer<S> for Record {
     fn layer(&self, inner: S) -> Recorded<S> {
         Recorded {
             inner,
-            state: self.0.clone(),
+            metrics: self.0.clone(),
         }
     }
 }
@@ -135,7 +133,7 @@ impl<S> Layer<S> for Record {
 #[derive(Clone)]
 pub struct Recorded<S> {
     inner: S,
-    state: Arc<AppState>,
+    metrics: Arc<Metrics>,
 }
 
 impl<S: Service<Request, Response = Response>> Service<Request> for Recorded<S> {
@@ -154,7 +152,7 @@ impl<S: Service<Request, Response = Response>> Service<Request> for Recorded<S> 
         Recording {
             start: Instant::now(),
             inner: self.inner.call(req),
-            state: self.state.clone(),
+            metrics: self.metrics.clone(),
             method,
             route,
         }
@@ -166,7 +164,7 @@ pin_project_lite::pin_project! {
     pub struct Recording<F> {
         #[pin]
         inner: F,
-        state: Arc<AppState>,
+        metrics: Arc<Metrics>,
         method: &'static str,
         route: Option<MatchedPath>,
         start: Instant,
@@ -180,7 +178,7 @@ impl<F: Future<Output = Result<Response, E>>, E> Future for Recording<F> {
         let this = self.project();
         let res = ready!(this.inner.poll(cx));
         if let Ok(r) = &res {
-            this.state.metrics.observe(
+            this.metrics.observe(
                 this.method,
                 this.route.as_ref().map_or("unmatched", MatchedPath::as_str),
                 r.status().as_u16(),

@@ -49,7 +49,8 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The document served at `/openapi.json`.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// `GET /openapi.json`: the document, generated from the handlers' annotations. It lives here
+/// rather than with the other system routes, which the document lists.
+pub async fn serve() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
 }

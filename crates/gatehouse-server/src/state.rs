@@ -9,7 +9,7 @@ use crate::metrics::Metrics;
 /// What handlers share.
 pub struct AppState {
     pub gh: Arc<Gatehouse>,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Period of keep-alive pings on room sockets; a socket silent for two periods is dropped.
     pub room_keepalive: std::time::Duration,
 }

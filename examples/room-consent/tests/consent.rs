@@ -3,9 +3,12 @@
 //! alice, and an agent asking for alice's token over REST. A form-following browser answers on
 //! the app's page and signs in at the provider, as alice would.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gatehouse_testkit::{Browser, Page};
+use gatehouse_core::time::SystemClock;
+use gatehouse_testkit::upstream::SCOPES;
+use gatehouse_testkit::{Backend, Browser, Page, Provider, TestServer};
 use reqwest::Method;
 use room_consent::Settings;
 use serde_json::{Value, json};
@@ -14,104 +17,16 @@ use tokio::task::JoinHandle;
 const ROOM: &str = "demo";
 const EMAIL: &str = "alice@provider.example";
 const PASSWORD: &str = "correct horse battery staple";
-const SCOPES: [&str; 3] = ["openid", "email", "offline_access"];
 
-/// A running Gatehouse on a fresh SQLite database in a temporary directory.
-struct Gatehouse {
-    server: Option<gatehouse_server::Server>,
-    config: gatehouse_server::Config,
-    url: String,
-    /// The bootstrap API key: a server admin.
-    admin_key: String,
-    system_project: String,
-    http: reqwest::Client,
-    dir: std::path::PathBuf,
-}
-
-impl Gatehouse {
-    /// `insecure`: the node may call upstream providers over plain http (the loopback provider).
-    async fn start(insecure: bool) -> Self {
-        let dir = std::env::temp_dir().join(format!("gatehouse-room-consent-{}", uuid::Uuid::new_v4().simple()));
-        let config = gatehouse_server::Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.clone(),
-            database_url: Some(format!("sqlite://{}", dir.join("gatehouse.db").display())),
-            allow_insecure_upstreams: insecure,
-            ..gatehouse_server::Config::default()
-        };
-        let server = gatehouse_server::start(&config).await.expect("the server starts");
-        let bootstrap = server.bootstrap.as_ref().expect("a fresh database is bootstrapped");
-        Self {
-            url: format!("http://{}", server.addr),
-            admin_key: bootstrap.api_key.expose_secret().to_owned(),
-            system_project: bootstrap.project_id.to_string(),
-            http: reqwest::Client::new(),
-            config: gatehouse_server::Config {
-                listen: server.addr.to_string(),
-                ..config
-            },
-            server: Some(server),
-            dir,
-        }
-    }
-
-    /// Stops the server (closing its room sockets) and starts it again on the same address and data.
-    async fn restart(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
-        let server = gatehouse_server::start(&self.config)
-            .await
-            .expect("the server starts again");
-        self.server = Some(server);
-    }
-
-    /// Sends a JSON request with `bearer`; status and JSON body (Null when empty).
-    async fn call(&self, bearer: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(bearer);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("a body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, body)
-    }
-
-    /// The same as the server admin.
-    async fn admin(&self, method: Method, path: &str, body: Value) -> Value {
-        let (status, answer) = self.call(&self.admin_key, method, path, Some(body)).await;
-        assert!((200..300).contains(&status), "{path}: {status} {answer}");
-        answer
-    }
-
-    async fn stop(mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
-    }
-}
-
-impl Drop for Gatehouse {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// A broker node that may call upstream providers over plain http (the loopback provider).
+fn insecure(config: &mut gatehouse_server::Config) {
+    config.allow_insecure_upstreams = true;
 }
 
 /// Both servers, the app serving on a loopback port as alice, and an agent in the same room.
 struct Scene {
-    broker: Gatehouse,
-    provider: Gatehouse,
-    client_id: String,
-    client_secret: String,
+    broker: TestServer,
+    provider: Provider,
     app_url: String,
     agent: String,
     alice_id: String,
@@ -120,48 +35,21 @@ struct Scene {
 
 impl Scene {
     async fn start() -> Self {
-        let (provider, broker) = tokio::join!(Gatehouse::start(false), Gatehouse::start(true));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let app_url = format!("http://{}", listener.local_addr().expect("addr"));
-
         // The provider: alice's account there, and a client whose redirect URI is the app's callback.
-        provider
-            .admin(
-                Method::POST,
-                "/accounts/users",
-                json!({ "email": EMAIL, "name": "Alice", "password": PASSWORD }),
-            )
-            .await;
-        let client = json!({
-            "name": "Room consent example",
-            "redirect_uris": [format!("{app_url}/callback")],
-            "grant_types": ["authorization_code", "refresh_token"],
-            "scope": SCOPES.join(" "),
-        });
-        let path = format!("/accounts/projects/{}/oauth/clients", provider.system_project);
-        let created = provider.admin(Method::POST, &path, client).await;
-        let text = |v: &Value| v.as_str().expect("a string").to_owned();
-        let (client_id, client_secret) = (
-            text(&created["client"]["client_id"]),
-            text(&created["client"]["client_secret"]),
+        let callback = format!("{app_url}/callback");
+        let (provider, broker) = tokio::join!(
+            Provider::start(Arc::new(SystemClock), &callback, EMAIL, PASSWORD),
+            TestServer::spawn_fresh(Backend::Sqlite, insecure)
         );
+        let text = |v: &Value| v.as_str().expect("a string").to_owned();
 
         // The broker: a project and its API key, which the app mints alice's tokens with.
-        let project = broker
-            .admin(Method::POST, "/accounts/projects", json!({ "name": "Consent" }))
-            .await;
-        let project = text(&project["id"]);
-        let key = broker
-            .admin(
-                Method::POST,
-                &format!("/accounts/projects/{project}/api-keys"),
-                json!({ "name": "room-consent" }),
-            )
-            .await;
-        let key = text(&key["value"]);
+        let (project, key) = broker.project("Consent").await;
 
         let (router, connection) = room_consent::start(Settings {
-            gatehouse_url: broker.url.clone(),
+            gatehouse_url: broker.base.clone(),
             project_id: project.parse().expect("a project id"),
             api_key: key.clone(),
             room: ROOM.into(),
@@ -177,7 +65,7 @@ impl Scene {
         // The agent: a participant token with the `secrets` grant, and alice's participant id.
         let mint = json!({ "name": "agent", "room_name": ROOM, "role": "agent", "api": { "secrets": {} } });
         let (status, token) = broker
-            .call(
+            .call_as(
                 &key,
                 Method::POST,
                 &format!("/accounts/projects/{project}/participant-tokens"),
@@ -187,7 +75,7 @@ impl Scene {
         assert_eq!(status, 200, "{token}");
         let agent = text(&token["token"]);
         let (status, list) = broker
-            .call(&agent, Method::GET, &format!("/rooms/{ROOM}/participants"), None)
+            .call_as(&agent, Method::GET, &format!("/rooms/{ROOM}/participants"), None)
             .await;
         assert_eq!(status, 200, "{list}");
         let alice = list
@@ -201,8 +89,6 @@ impl Scene {
             alice_id: text(&alice["participant_id"]),
             broker,
             provider,
-            client_id,
-            client_secret,
             app_url,
             agent,
             tasks: vec![connection, serving],
@@ -212,16 +98,8 @@ impl Scene {
     /// The agent asks for alice's token at the provider over REST, in a task of its own (the
     /// call returns when alice has answered); its status and body.
     fn ask(&self) -> JoinHandle<(u16, Value)> {
-        let p = &self.provider.url;
         let body = json!({
-            "oauth": {
-                "client_id": self.client_id,
-                "authorization_endpoint": format!("{p}/oauth/authorize"),
-                "token_endpoint": format!("{p}/oauth/token"),
-                "issuer": p,
-                "client_secret": self.client_secret,
-                "scopes": SCOPES,
-            },
+            "oauth": self.provider.oauth(),
             "redirect_uri": format!("{}/callback", self.app_url),
             "participant_id": self.alice_id,
             "timeout": 60,
@@ -229,7 +107,7 @@ impl Scene {
         let request = self
             .broker
             .http
-            .post(format!("{}/rooms/{ROOM}/secrets/request_oauth_token", self.broker.url))
+            .post(format!("{}/rooms/{ROOM}/secrets/request_oauth_token", self.broker.base))
             .bearer_auth(&self.agent)
             .json(&body);
         tokio::spawn(async move {
@@ -243,7 +121,7 @@ impl Scene {
     async fn alice(&self) -> Option<String> {
         let (status, list) = self
             .broker
-            .call(&self.agent, Method::GET, &format!("/rooms/{ROOM}/participants"), None)
+            .call_as(&self.agent, Method::GET, &format!("/rooms/{ROOM}/participants"), None)
             .await;
         assert_eq!(status, 200, "{list}");
         list.as_array()?
@@ -271,32 +149,20 @@ impl Scene {
         }
     }
 
-    /// Whether the provider says `token` is an active access token (RFC 7662).
-    async fn active(&self, token: &str) -> bool {
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("token", token)
-            .finish();
-        let response = self
-            .provider
-            .http
-            .post(format!("{}/oauth/introspect", self.provider.url))
-            .bearer_auth(&self.provider.admin_key)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .expect("the provider answers");
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.expect("JSON");
-        body["active"] == true
-    }
-
     async fn stop(self) {
         for task in &self.tasks {
             task.abort();
         }
-        tokio::join!(self.broker.stop(), self.provider.stop());
+        tokio::join!(self.broker.stop(), self.provider.s.stop());
     }
+}
+
+/// The agent's answer, within 30 s: status and body.
+async fn answered(asked: JoinHandle<(u16, Value)>) -> (u16, Value) {
+    tokio::time::timeout(Duration::from_secs(30), asked)
+        .await
+        .expect("the agent is answered")
+        .expect("the task")
 }
 
 /// The page's Allow link: `/prompts/{n}/allow?csrf=…`.
@@ -312,8 +178,13 @@ async fn alice_allows_on_the_page_and_the_agent_gets_a_working_token() {
     let asked = scene.ask();
     let app = Browser::new(&scene.app_url);
     let page = scene.prompt_page(&app).await;
-    let provider_host = scene.provider.url.trim_start_matches("http://");
-    for shown in ["agent", provider_host, scene.client_id.as_str(), "offline_access"] {
+    let provider_host = scene.provider.s.base.trim_start_matches("http://");
+    for shown in [
+        "agent",
+        provider_host,
+        scene.provider.client_id.as_str(),
+        "offline_access",
+    ] {
         assert!(page.body.contains(shown), "{shown} missing from {}", page.body);
     }
     assert!(
@@ -331,7 +202,7 @@ async fn alice_allows_on_the_page_and_the_agent_gets_a_working_token() {
     assert_eq!(to_provider.status, 303, "{}", to_provider.body);
     let authorize = to_provider.location.clone().expect("a redirect to the provider");
     assert!(
-        authorize.starts_with(&format!("{}/oauth/authorize?", scene.provider.url)),
+        authorize.starts_with(&format!("{}/oauth/authorize?", scene.provider.s.base)),
         "{authorize}"
     );
     let params: std::collections::BTreeMap<String, String> = url::Url::parse(&authorize)
@@ -345,7 +216,7 @@ async fn alice_allows_on_the_page_and_the_agent_gets_a_working_token() {
     assert!(!params["code_challenge"].is_empty() && !params["state"].is_empty());
 
     // Alice signs in at the provider and allows; the provider sends her back to the app.
-    let back = Browser::new(&scene.provider.url)
+    let back = Browser::new(&scene.provider.s.base)
         .authorize(&authorize, EMAIL, PASSWORD)
         .await;
     let callback = back.location.clone().expect("a redirect back to the app");
@@ -358,13 +229,10 @@ async fn alice_allows_on_the_page_and_the_agent_gets_a_working_token() {
     assert!(done.body.contains("Access allowed"), "{}", done.body);
 
     // The agent's call returns with a token the provider knows.
-    let (status, token) = tokio::time::timeout(Duration::from_secs(30), asked)
-        .await
-        .expect("the agent is answered")
-        .expect("the task");
+    let (status, token) = answered(asked).await;
     assert_eq!(status, 200, "{token}");
     let access = token["access_token"].as_str().expect("an access token");
-    assert!(scene.active(access).await, "the provider knows the token");
+    assert!(scene.provider.active(access).await, "the provider knows the token");
     assert_eq!(token["scopes"], json!(SCOPES));
 
     // The prompt was answered once: it is off the list, and the callback cannot be replayed.
@@ -394,10 +262,7 @@ async fn a_rejection_on_the_page_or_at_the_provider_reaches_the_agent() {
     let done = app.submit(&form, &[], Some(("decision", "reject"))).await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("Request rejected"), "{}", done.body);
-    let (status, answer) = tokio::time::timeout(Duration::from_secs(30), asked)
-        .await
-        .expect("the agent is answered")
-        .expect("the task");
+    let (status, answer) = answered(asked).await;
     assert_eq!((status, answer["error"].as_str()), (403, Some("rejected")), "{answer}");
 
     // Declined at the provider: its `error=access_denied` comes back to the app as a rejection.
@@ -405,7 +270,7 @@ async fn a_rejection_on_the_page_or_at_the_provider_reaches_the_agent() {
     let page = scene.prompt_page(&app).await;
     let to_provider = app.get(&allow_link(&page)).await;
     let authorize = to_provider.location.clone().expect("a redirect to the provider");
-    let provider = Browser::new(&scene.provider.url);
+    let provider = Browser::new(&scene.provider.s.base);
     let sign_in = provider.follow(provider.get(&authorize).await).await;
     let consent = provider
         .follow(
@@ -421,10 +286,7 @@ async fn a_rejection_on_the_page_or_at_the_provider_reaches_the_agent() {
     let done = app.get(&callback).await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("Request rejected"), "{}", done.body);
-    let (status, answer) = tokio::time::timeout(Duration::from_secs(30), asked)
-        .await
-        .expect("the agent is answered")
-        .expect("the task");
+    let (status, answer) = answered(asked).await;
     assert_eq!((status, answer["error"].as_str()), (403, Some("rejected")), "{answer}");
     assert!(
         answer["message"].as_str().is_some_and(|m| m.contains("access_denied")),
@@ -437,7 +299,8 @@ async fn a_rejection_on_the_page_or_at_the_provider_reaches_the_agent() {
 async fn the_app_joins_again_when_gatehouse_restarts_and_answers_on_the_new_connection() {
     let mut scene = Scene::start().await;
     let before = scene.alice_id.clone();
-    scene.broker.restart().await;
+    scene.broker.pause().await;
+    scene.broker.resume_tuned(insecure, Arc::new(SystemClock)).await;
 
     // The app mints a new token and joins again (its first attempt comes a second later).
     let started = Instant::now();
@@ -457,10 +320,7 @@ async fn the_app_joins_again_when_gatehouse_restarts_and_answers_on_the_new_conn
     let form = page.forms().into_iter().next().expect("a Reject form");
     let done = app.submit(&form, &[], Some(("decision", "reject"))).await;
     assert_eq!(done.status, 200, "{}", done.body);
-    let (status, answer) = tokio::time::timeout(Duration::from_secs(30), asked)
-        .await
-        .expect("the agent is answered")
-        .expect("the task");
+    let (status, answer) = answered(asked).await;
     assert_eq!((status, answer["error"].as_str()), (403, Some("rejected")), "{answer}");
     scene.stop().await;
 }

@@ -5,49 +5,25 @@
 
 use gatehouse_client::types::{ClientInput, CreateApiKey, CreateUser, ProjectInput};
 use gatehouse_client::{Client, Credential};
-use gatehouse_testkit::Browser;
+use gatehouse_testkit::{Backend, Browser, TestServer};
 use seed_flow::Settings;
 use serde_json::Value;
 
-/// A running Gatehouse on a fresh SQLite database in a temporary directory.
+/// A running Gatehouse on a fresh SQLite database, and a REST client with its admin key.
 struct Gatehouse {
-    server: Option<gatehouse_server::Server>,
-    url: String,
+    s: TestServer,
     admin: Client,
-    dir: std::path::PathBuf,
 }
 
 impl Gatehouse {
     async fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!("gatehouse-seed-flow-{}", uuid::Uuid::new_v4().simple()));
-        let config = gatehouse_server::Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.clone(),
-            database_url: Some(format!("sqlite://{}", dir.join("gatehouse.db").display())),
-            ..gatehouse_server::Config::default()
-        };
-        let server = gatehouse_server::start(&config).await.expect("the server starts");
-        let bootstrap = server.bootstrap.as_ref().expect("a fresh database is bootstrapped");
-        let url = format!("http://{}", server.addr);
-        let key = Credential::new(bootstrap.api_key.expose_secret());
-        Self {
-            admin: Client::new(&url, Some(key)).expect("client"),
-            url,
-            server: Some(server),
-            dir,
-        }
+        let s = TestServer::spawn(Backend::Sqlite).await;
+        let admin = Client::new(&s.base, Some(Credential::new(&s.admin_key))).expect("client");
+        Self { s, admin }
     }
 
-    async fn stop(mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
-    }
-}
-
-impl Drop for Gatehouse {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+    async fn stop(self) {
+        self.s.stop().await;
     }
 }
 
@@ -63,7 +39,7 @@ struct Registration<'a> {
 async fn serve_app(gh: &Gatehouse, registration: Registration<'_>, listener: tokio::net::TcpListener) -> String {
     let public_url = format!("http://{}", listener.local_addr().expect("addr"));
     let app = seed_flow::app(Settings {
-        issuer: gh.url.clone(),
+        issuer: gh.s.base.clone(),
         client_id: registration.client_id.into(),
         client_secret: registration.client_secret.into(),
         public_url: public_url.clone(),
@@ -130,12 +106,12 @@ async fn a_user_signs_in_through_gatehouse_and_gets_a_token_for_the_room_of_thei
         api_key: key.value.expose_secret(),
     };
     let app_url = serve_app(&gh, registration, listener).await;
-    let browser = Browser::new(&gh.url);
+    let browser = Browser::new(&gh.s.base);
     let start = browser.get(&format!("{app_url}/login")).await;
     assert_eq!(start.status, 303, "{}", start.body);
     let authorize = start.location.clone().expect("a redirect to Gatehouse");
     assert!(
-        authorize.starts_with(&format!("{}/oauth/authorize?", gh.url)),
+        authorize.starts_with(&format!("{}/oauth/authorize?", gh.s.base)),
         "{authorize}"
     );
     for part in ["code_challenge_method=S256", "response_type=code", "nonce=", "state="] {
@@ -152,13 +128,13 @@ async fn a_user_signs_in_through_gatehouse_and_gets_a_token_for_the_room_of_thei
     assert_eq!(decision["email"], email);
     assert_eq!(decision["room"], "acme-example");
     assert_eq!(decision["allowed"], true);
-    let room_url = format!("{}/rooms/acme-example", gh.url.replacen("http", "ws", 1));
+    let room_url = format!("{}/rooms/acme-example", gh.s.base.replacen("http", "ws", 1));
     assert_eq!(decision["room_url"], room_url.as_str());
 
     // The participant token is Gatehouse's: it validates, names the user and grants the room.
     let token = decision["token"].as_str().expect("a participant token");
     let validated = reqwest::Client::new()
-        .post(format!("{}/api/participant-token/validate", gh.url))
+        .post(format!("{}/api/participant-token/validate", gh.s.base))
         .json(&serde_json::json!({ "token": token }))
         .send()
         .await
@@ -192,7 +168,7 @@ async fn a_callback_without_the_browsers_state_cookie_is_refused() {
         api_key: "unused",
     };
     let app_url = serve_app(&gh, unused, listener).await;
-    let started = Browser::new(&gh.url).get(&format!("{app_url}/login")).await;
+    let started = Browser::new(&gh.s.base).get(&format!("{app_url}/login")).await;
     let authorize = url::Url::parse(started.location.as_deref().expect("redirect")).expect("url");
     let state = authorize
         .query_pairs()
@@ -200,7 +176,7 @@ async fn a_callback_without_the_browsers_state_cookie_is_refused() {
         .map(|(_, v)| v.into_owned())
         .expect("state");
     // Another browser (an attacker's link) presents the state without its cookie.
-    let other = Browser::new(&gh.url);
+    let other = Browser::new(&gh.s.base);
     let page = other.get(&format!("{app_url}/callback?code=x&state={state}")).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("does not belong to this browser"), "{}", page.body);

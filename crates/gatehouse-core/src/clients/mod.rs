@@ -64,38 +64,4 @@ impl Client {
         // Both are always computed so timing does not reveal which one matched.
         current | previous
     }
-
-    /// The wire shape (never the secret).
-    pub fn to_dto(&self) -> gatehouse_types::OAuthClient {
-        let s = &self.settings;
-        gatehouse_types::OAuthClient {
-            client_id: self.id.to_string(),
-            project_id: self.project_id.uuid(),
-            name: s.name.clone(),
-            enabled: s.enabled,
-            client_uri: s.client_uri.clone(),
-            require_client_secret: s.require_client_secret,
-            has_client_secret: self.secret.current.is_some(),
-            token_endpoint_auth_method: s.token_endpoint_auth_method.clone(),
-            grant_types: s.grant_types.clone(),
-            response_types: s.response_types.clone(),
-            redirect_uris: s.redirect_uris.clone(),
-            post_logout_redirect_uris: s.post_logout_redirect_uris.clone(),
-            allowed_cors_origins: s.allowed_cors_origins.clone(),
-            scope: s.scope.join(" "),
-            offline_access: s.offline_access(),
-            require_pkce: s.require_pkce,
-            access_token_ttl: s.access_token_ttl,
-            refresh_token_ttl: s.refresh_token_ttl,
-            id_token_ttl: s.id_token_ttl,
-            refresh_grace_seconds: s.refresh_grace_seconds,
-            id_token_signed_response_alg: s.id_token_signed_response_alg.clone(),
-            revoke_on_logout: s.revoke_on_logout,
-            metadata: s.metadata.clone(),
-            official: self.official,
-            created_at: self.created_at.rfc3339(),
-            updated_at: self.updated_at.rfc3339(),
-            secret_rotated_at: self.secret.rotated_at.map(Timestamp::rfc3339),
-        }
-    }
 }

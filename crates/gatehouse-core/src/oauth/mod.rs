@@ -4,6 +4,7 @@
 
 mod code;
 mod error;
+mod issued;
 pub mod keys;
 pub mod limiter;
 pub mod pkce;
@@ -12,6 +13,7 @@ pub mod scope;
 pub mod user_code;
 
 pub use error::{OAuthError, OAuthErrorCode};
+pub use issued::{DeviceAuthorization, IssuedTokens, TokenType};
 
 use crate::ids::{ClientId, GrantId, ProjectId, SessionId, UserId};
 use crate::model::Sealed;

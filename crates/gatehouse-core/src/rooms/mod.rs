@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::ids::{ApiKeyId, NodeId, ParticipantId, ProjectId, UserId};
+use crate::secret::SecretString;
 use crate::time::Timestamp;
 
 /// A room of a project.
@@ -18,18 +19,6 @@ pub struct Room {
     pub name: String,
     pub metadata: Map<String, Value>,
     pub created_at: Timestamp,
-}
-
-impl Room {
-    /// The wire shape.
-    pub fn to_dto(&self) -> gatehouse_types::RoomInfo {
-        gatehouse_types::RoomInfo {
-            name: self.name.clone(),
-            project_id: self.project_id.uuid(),
-            metadata: self.metadata.clone(),
-            created_at: self.created_at.rfc3339(),
-        }
-    }
 }
 
 /// What a user gets when they connect to a room through the server (SPEC §6.3): an `ApiScope`,
@@ -46,18 +35,25 @@ pub struct RoomGrant {
     pub updated_at: Timestamp,
 }
 
-impl RoomGrant {
-    /// The wire shape.
-    pub fn to_dto(&self) -> gatehouse_types::RoomGrantInfo {
-        gatehouse_types::RoomGrantInfo {
-            room_name: self.room_name.clone(),
-            user_id: self.user_id.uuid(),
-            email: self.email.clone(),
-            permissions: self.permissions.clone(),
-            created_at: self.created_at.rfc3339(),
-            updated_at: self.updated_at.rfc3339(),
-        }
-    }
+/// A grant to create or replace (SPEC §6.3): the user named by id or by email (exactly one), and
+/// the permissions as given, an `ApiScope` object or the name of a preset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantRequest {
+    pub room_name: String,
+    pub user_id: Option<UserId>,
+    pub email: Option<String>,
+    pub permissions: Value,
+}
+
+/// What `connect` hands a user (SPEC §6.3): a participant token for the room, and where to use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomConnection {
+    /// The participant token, with the `ApiScope` of the user's grant.
+    pub token: SecretString,
+    pub room_name: String,
+    pub project_id: ProjectId,
+    /// The room channel's WebSocket URL.
+    pub room_url: String,
 }
 
 /// The room channel's WebSocket URL under `issuer` (`https` becomes `wss`, `http` becomes `ws`).
@@ -91,15 +87,26 @@ impl Presence {
         RoomKey::new(self.project_id, &self.room_name)
     }
 
-    /// The wire shape (`participants.list`, events).
-    pub fn to_dto(&self) -> gatehouse_types::Participant {
-        gatehouse_types::Participant {
+    /// How room events name this participant (SPEC §6.5: `participant_joined`,
+    /// `participant_left`, the sender of `messaging.message`).
+    pub fn in_event(&self) -> EventParticipant<'_> {
+        EventParticipant {
             participant_id: self.id.uuid(),
-            name: self.name.clone(),
-            role: self.role.clone(),
+            name: &self.name,
+            role: &self.role,
             connected_at: self.connected_at.rfc3339(),
         }
     }
+}
+
+/// A participant as room events carry it: the same members, in the same order, as a participant
+/// in the REST list of a room's participants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventParticipant<'a> {
+    pub participant_id: uuid::Uuid,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub connected_at: String,
 }
 
 /// Who in a room an event is for.

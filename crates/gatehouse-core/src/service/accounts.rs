@@ -2,13 +2,14 @@
 
 use serde_json::json;
 
-use super::{Gatehouse, check_name};
+use super::Gatehouse;
 use crate::access::{Access, MemberFlags, Principal};
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, UserId, new_row_id};
 use crate::model::{Member, Project, User};
 use crate::ports::Invalidation;
 use crate::secret::SecretString;
+use crate::text::check_name;
 
 const MAX_EMAIL: usize = 254;
 

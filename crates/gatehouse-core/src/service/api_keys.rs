@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{Gatehouse, check_name};
+use super::Gatehouse;
 use crate::access::Principal;
 use crate::api_key::ApiKeyValue;
 use crate::crypto::RowAad;
@@ -14,7 +14,7 @@ use crate::model::ApiKeyRecord;
 use crate::ports::Invalidation;
 use crate::rng::random_token;
 use crate::secret::SecretString;
-use crate::time::Timestamp;
+use crate::text::check_name;
 
 /// Domain separator of API key secret hashes.
 const HASH_DOMAIN: &str = "api-key-secret";
@@ -160,15 +160,4 @@ impl Gatehouse {
 
 fn invalid_key() -> Error {
     Error::Unauthorized("invalid API key".into())
-}
-
-/// The wire shape of a listed key.
-pub fn api_key_dto(k: &ApiKeyRecord) -> gatehouse_types::ApiKey {
-    gatehouse_types::ApiKey {
-        id: k.id.uuid(),
-        name: k.name.clone(),
-        description: k.description.clone(),
-        created_at: k.created_at.rfc3339(),
-        last_used_at: k.last_used_at.map(Timestamp::rfc3339),
-    }
 }

@@ -12,13 +12,10 @@ mod project_secrets;
 mod registrations;
 mod rooms;
 
-pub use api_keys::api_key_dto;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
-pub use broker::{MAX_PENDING_PER_REQUESTER, MAX_PENDING_PER_ROOM, REFRESH_MARGIN_SECS};
+pub use broker::{MAX_PENDING_PER_REQUESTER, MAX_PENDING_PER_ROOM, ProviderToken, REFRESH_MARGIN_SECS};
 pub use clients::ExportFile;
 pub use oauth::ProviderConfig;
-pub use project_secrets::project_secret_dto;
-pub use registrations::registration_dto;
 pub use rooms::PRESENCE_TIMEOUT_SECS;
 
 use std::sync::Arc;
@@ -265,28 +262,4 @@ pub fn page_sized_by(field: &str, count: Option<u32>, offset: Option<u64>) -> Re
         return Err(Error::invalid("offset", "is too large"));
     }
     Ok(Page { offset, count })
-}
-
-/// Checks a protocol value (a client id, a secret, a code): at most `max` bytes, no control
-/// characters, and not empty when `required`.
-pub(crate) fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()> {
-    if (required && value.is_empty()) || value.len() > max || value.chars().any(char::is_control) {
-        let least = if required { 1 } else { 0 };
-        return Err(Error::invalid(
-            field,
-            format!("must be {least}-{max} bytes without control characters"),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks a required display name: 1–`max` characters, not blank, no control characters.
-pub(crate) fn check_name(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            field,
-            format!("must be 1-{max} characters without control characters"),
-        ));
-    }
-    Ok(())
 }

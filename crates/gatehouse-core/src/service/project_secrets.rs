@@ -6,13 +6,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use super::{Gatehouse, check_name};
+use super::Gatehouse;
 use crate::access::Principal;
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, SecretId, new_row_id};
 use crate::model::ProjectSecretRecord;
 use crate::secret::SecretString;
+use crate::text::check_name;
 
 /// Largest decoded secret payload.
 const MAX_DATA: usize = 64 * 1024;
@@ -192,17 +193,6 @@ impl Gatehouse {
         } else {
             Err(Error::NotFound("secret"))
         }
-    }
-}
-
-/// The wire shape of a secret's metadata.
-pub fn project_secret_dto(s: &ProjectSecretRecord) -> gatehouse_types::ProjectSecretInfo {
-    gatehouse_types::ProjectSecretInfo {
-        id: s.id.uuid(),
-        name: s.name.clone(),
-        kind: s.kind.clone(),
-        created_at: s.created_at.rfc3339(),
-        updated_at: s.updated_at.rfc3339(),
     }
 }
 

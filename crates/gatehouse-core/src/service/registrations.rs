@@ -4,7 +4,7 @@
 use gatehouse_types::ExternalOAuthInput;
 use serde_json::json;
 
-use super::{Gatehouse, check_name, check_text};
+use super::Gatehouse;
 use crate::access::Principal;
 use crate::clients::uri::{check_redirect_uri, check_web_url};
 use crate::crypto::RowAad;
@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ProjectId, RegistrationId, RoomName, new_row_id};
 use crate::model::{ProviderEndpoints, Registration, Sealed};
 use crate::secret::SecretString;
+use crate::text::{check_name, check_text};
 
 const MAX_SCOPES: usize = 100;
 const MAX_FIELD: usize = 512;
@@ -229,13 +230,7 @@ impl Gatehouse {
 fn endpoints(input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
     let o = &input.oauth;
     check_web_url("oauth.authorization_endpoint", &o.authorization_endpoint)?;
-    check_web_url("oauth.token_endpoint", &o.token_endpoint)?;
-    if let Some(u) = &o.revocation_endpoint {
-        check_web_url("oauth.revocation_endpoint", u)?;
-    }
-    if let Some(u) = &o.issuer {
-        check_web_url("oauth.issuer", u)?;
-    }
+    check_provider_urls(&o.token_endpoint, o.revocation_endpoint.as_deref(), o.issuer.as_deref())?;
     if let Some(scopes) = &o.scopes {
         check_scopes("oauth.scopes", scopes)?;
     }
@@ -247,6 +242,23 @@ fn endpoints(input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
         scopes: o.scopes.clone(),
         no_pkce: o.no_pkce.unwrap_or(false),
     })
+}
+
+/// Checks the URLs a provider is called at and the issuer it names, whether a registration or a
+/// broker request gives them.
+pub(super) fn check_provider_urls(
+    token_endpoint: &str,
+    revocation_endpoint: Option<&str>,
+    issuer: Option<&str>,
+) -> Result<()> {
+    check_web_url("oauth.token_endpoint", token_endpoint)?;
+    if let Some(u) = revocation_endpoint {
+        check_web_url("oauth.revocation_endpoint", u)?;
+    }
+    if let Some(u) = issuer {
+        check_web_url("oauth.issuer", u)?;
+    }
+    Ok(())
 }
 
 /// Checks a provider's scope list: at most 100 scopes of 1–200 characters without spaces or controls.
@@ -262,30 +274,5 @@ pub(super) fn check_scopes(field: &str, scopes: &[String]) -> Result<()> {
             field,
             format!("at most {MAX_SCOPES} scopes of 1-200 characters without spaces"),
         ))
-    }
-}
-
-/// The wire shape (never the client secret).
-pub fn registration_dto(r: &Registration) -> gatehouse_types::ExternalOAuthRegistration {
-    let e = &r.endpoints;
-    gatehouse_types::ExternalOAuthRegistration {
-        id: r.id.uuid(),
-        project_id: r.project_id.uuid(),
-        room_name: r.room_name.clone(),
-        name: r.name.clone(),
-        oauth: gatehouse_types::ExternalOAuthEndpoints {
-            authorization_endpoint: e.authorization_endpoint.clone(),
-            token_endpoint: e.token_endpoint.clone(),
-            revocation_endpoint: e.revocation_endpoint.clone(),
-            issuer: e.issuer.clone(),
-            scopes: e.scopes.clone(),
-            no_pkce: Some(e.no_pkce),
-        },
-        client_id: r.client_id.clone(),
-        has_client_secret: r.client_secret.is_some(),
-        redirect_uris: r.redirect_uris.clone(),
-        delegated_to: r.delegated_to.clone(),
-        created_at: r.created_at.rfc3339(),
-        updated_at: r.updated_at.rfc3339(),
     }
 }

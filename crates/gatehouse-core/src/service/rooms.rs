@@ -3,19 +3,22 @@
 
 use std::sync::Arc;
 
-use gatehouse_types::{CreateParticipantToken, CreateRoom, CreateRoomGrant, RoomConnection, SendMessage};
+use gatehouse_types::CreateParticipantToken;
 use serde_json::{Map, Value, json};
 
+use super::Gatehouse;
 use super::participants::check_handed_out_scope;
-use super::{Gatehouse, check_name};
 use crate::access::Principal;
 use crate::error::{Error, Result};
 use crate::ids::{ParticipantId, ProjectId, RoomName, UserId, new_row_id};
 use crate::participant::{MAX_NAME_CHARS, ParticipantClaims, Verified, api_scope};
 use crate::ports::{Invalidation, Page};
 use crate::rooms::{
-    Audience, Close, Membership, Presence, Room, RoomGrant, RoomKey, RoomNotice, event_frame, room_url,
+    Audience, Close, GrantRequest, Membership, Presence, Room, RoomConnection, RoomGrant, RoomKey, RoomNotice,
+    event_frame, room_url,
 };
+use crate::secret::SecretString;
+use crate::text::check_name;
 
 /// Largest room metadata and grant permissions, as JSON.
 const MAX_JSON_BYTES: usize = 16 * 1024;
@@ -41,10 +44,16 @@ fn json_size(field: &str, value: &Map<String, Value>) -> Result<()> {
 impl Gatehouse {
     /// Creates a room (developers, and members with `can_create_rooms`). With `if_not_exists`, an
     /// existing room is returned instead of a conflict; the flag says whether it was created.
-    pub async fn create_room(&self, who: &Principal, project: ProjectId, req: CreateRoom) -> Result<(Room, bool)> {
+    pub async fn create_room(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        name: &str,
+        metadata: Map<String, Value>,
+        if_not_exists: bool,
+    ) -> Result<(Room, bool)> {
         self.access(who, project).await?.require_room_creation()?;
-        let name = RoomName::parse(&req.name)?;
-        let metadata = req.metadata.unwrap_or_default();
+        let name = RoomName::parse(name)?;
         json_size("metadata", &metadata)?;
         let room = Room {
             project_id: project,
@@ -55,7 +64,7 @@ impl Gatehouse {
         let audit = self.audit(who, project, "room.create", ("room", room.name.clone()), json!({}));
         match self.store.insert_room(&room, &audit).await {
             Ok(()) => Ok((room, true)),
-            Err(Error::Conflict(_)) if req.if_not_exists == Some(true) => {
+            Err(Error::Conflict(_)) if if_not_exists => {
                 let existing = self.store.get_room(project, &room.name).await?;
                 // Deleted again in between: report the conflict rather than a room that is gone.
                 existing
@@ -106,7 +115,7 @@ impl Gatehouse {
 
     /// Creates or replaces a user's grant in a room (developers). The user must be a member of the
     /// project; a person may grant only the surfaces they may use themselves.
-    pub async fn put_room_grant(&self, who: &Principal, project: ProjectId, req: CreateRoomGrant) -> Result<RoomGrant> {
+    pub async fn put_room_grant(&self, who: &Principal, project: ProjectId, req: GrantRequest) -> Result<RoomGrant> {
         let access = self.access(who, project).await?;
         access.require_developer()?;
         let room = RoomName::parse(&req.room_name)?;
@@ -117,7 +126,7 @@ impl Gatehouse {
         // server's other accounts.
         let not_member = || Error::invalid("user_id", "no member of the project has this id or email");
         let user = match (req.user_id, req.email.as_deref()) {
-            (Some(id), None) => self.store.get_user(UserId::from_uuid(id)).await?,
+            (Some(id), None) => self.store.get_user(id).await?,
             (None, Some(email)) => self.store.find_user_by_email(email).await?,
             _ => return Err(Error::invalid("user_id", "give exactly one of user_id and email")),
         }
@@ -215,10 +224,10 @@ impl Gatehouse {
         };
         let claims = ParticipantClaims::from_request(request, self.clock.now())?;
         Ok(RoomConnection {
-            jwt: self.sign_participant_token(who, project, claims).await?,
-            room_name: room.as_str().to_owned(),
-            project_id: project.uuid(),
+            token: SecretString::new(self.sign_participant_token(who, project, claims).await?),
             room_url: room_url(&self.provider_config().issuer, room.as_str()),
+            room_name: room.as_str().to_owned(),
+            project_id: project,
         })
     }
 
@@ -278,7 +287,7 @@ impl Gatehouse {
 
     async fn announce_joined(&self, p: &Presence) -> Result<()> {
         self.store.insert_presence(p).await?;
-        let frame = event_frame("participant_joined", &p.to_dto())?;
+        let frame = event_frame("participant_joined", &p.in_event())?;
         self.send_to_room(
             &p.room(),
             Audience::Room {
@@ -305,7 +314,7 @@ impl Gatehouse {
     }
 
     async fn announce_left(&self, p: &Presence) {
-        let sent = match event_frame("participant_left", &p.to_dto()) {
+        let sent = match event_frame("participant_left", &p.in_event()) {
             Ok(frame) => {
                 self.send_to_room(&p.room(), Audience::Room { except: None }, frame)
                     .await
@@ -357,14 +366,23 @@ impl Gatehouse {
     }
 
     /// `messaging.send` on the room channel: needs the `messaging` surface in the token's `api`
-    /// grant. Whoever of the audience is connected, on any node, gets a `messaging.message` event.
-    pub async fn send_message(&self, from: &Presence, who: &Verified, req: SendMessage) -> Result<()> {
+    /// grant. `message` goes to one participant (`participant_id`) or to every connection of one
+    /// identity (`name`): whoever of them is connected, on any node, gets a `messaging.message`
+    /// event.
+    pub async fn send_message(
+        &self,
+        from: &Presence,
+        who: &Verified,
+        participant_id: Option<uuid::Uuid>,
+        name: Option<String>,
+        message: Value,
+    ) -> Result<()> {
         if !who.claims.api_scope().is_some_and(|api| api.contains_key("messaging")) {
             return Err(Error::Forbidden(
                 "the token's api grant does not allow messaging".into(),
             ));
         }
-        let to = match (req.participant_id, req.name) {
+        let to = match (participant_id, name) {
             (Some(id), None) => Audience::Participant { id },
             (None, Some(name)) => Audience::Identity { name },
             _ => {
@@ -376,7 +394,7 @@ impl Gatehouse {
         };
         let frame = event_frame(
             "messaging.message",
-            &json!({ "from": from.to_dto(), "message": req.message }),
+            &json!({ "from": from.in_event(), "message": message }),
         )?;
         self.send_to_room(&from.room(), to, frame).await
     }

@@ -4,57 +4,16 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use gatehouse_core::access::{Access, MemberFlags};
+use gatehouse_core::access::MemberFlags;
 use gatehouse_core::ids::{ProjectId, UserId};
-use gatehouse_core::model::{Member, Project, User};
 use gatehouse_core::service::accounts::UserRef;
 use gatehouse_types as t;
 use uuid::Uuid;
 
+use crate::dto::{member_dto, project_dto, role_dto, user_dto};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json, Path};
 use crate::state::AppState;
-
-pub(crate) fn project_dto(p: &Project) -> t::Project {
-    t::Project {
-        id: p.id.uuid(),
-        name: p.name.clone(),
-        is_system: p.is_system,
-        created_at: p.created_at.rfc3339(),
-        updated_at: p.updated_at.rfc3339(),
-    }
-}
-
-fn user_dto(u: &User) -> t::User {
-    t::User {
-        id: u.id.uuid(),
-        email: u.email.clone(),
-        name: u.name.clone(),
-        created_at: u.created_at.rfc3339(),
-    }
-}
-
-fn member_dto(m: &Member) -> t::Member {
-    t::Member {
-        user_id: m.user.id.uuid(),
-        email: m.user.email.clone(),
-        name: m.user.name.clone(),
-        is_admin: m.flags.is_admin,
-        is_developer: m.flags.is_developer,
-        can_create_rooms: m.flags.can_create_rooms,
-        can_use_llm_proxy: m.flags.can_use_llm_proxy,
-    }
-}
-
-fn role_dto(a: &Access) -> t::RoleInfo {
-    t::RoleInfo {
-        role: a.role().as_str().into(),
-        is_admin: a.flags.is_admin,
-        is_developer: a.flags.is_developer,
-        can_create_rooms: a.flags.can_create_rooms,
-        can_use_llm_proxy: a.flags.can_use_llm_proxy,
-    }
-}
 
 /// Create a project.
 #[utoipa::path(post, path = "/accounts/projects", request_body = t::ProjectInput, tag = "projects",

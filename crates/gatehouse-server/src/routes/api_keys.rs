@@ -5,10 +5,10 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_core::ids::{ApiKeyId, ProjectId};
-use gatehouse_core::service::api_key_dto;
 use gatehouse_types as t;
 use uuid::Uuid;
 
+use crate::dto::{api_key_dto, created_api_key_dto};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path};
 use crate::state::AppState;
@@ -25,14 +25,7 @@ pub async fn create(
     let (k, value) =
         s.gh.create_api_key(&who, ProjectId::from_uuid(id), &b.name, &b.description)
             .await?;
-    let body = t::CreatedApiKey {
-        id: k.id.uuid(),
-        name: k.name,
-        description: k.description,
-        created_at: k.created_at.rfc3339(),
-        value,
-    };
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(created_api_key_dto(k, value))))
 }
 
 /// The project's API keys, without values.

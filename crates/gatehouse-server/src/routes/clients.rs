@@ -10,6 +10,7 @@ use gatehouse_core::service::page;
 use gatehouse_types as t;
 use uuid::Uuid;
 
+use crate::dto::client_dto;
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::state::AppState;
@@ -25,7 +26,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<t::CreatedClient>)> {
     let (c, secret) = s.gh.create_client(&who, ProjectId::from_uuid(id), &b).await?;
     let client = t::ClientWithSecret {
-        client: c.to_dto(),
+        client: client_dto(&c),
         client_secret: secret,
     };
     Ok((StatusCode::CREATED, Json(t::CreatedClient { client })))
@@ -49,7 +50,7 @@ pub async fn list(
         )
         .await?;
     Ok(Json(t::ClientList {
-        clients: clients.iter().map(|c| c.to_dto()).collect(),
+        clients: clients.iter().map(client_dto).collect(),
         total,
     }))
 }
@@ -63,7 +64,7 @@ pub async fn get(
     Path((id, client)): Path<(Uuid, String)>,
 ) -> ApiResult<Json<t::ClientResponse>> {
     let c = s.gh.get_client(&who, ProjectId::from_uuid(id), &client).await?;
-    Ok(Json(t::ClientResponse { client: c.to_dto() }))
+    Ok(Json(t::ClientResponse { client: client_dto(&c) }))
 }
 
 /// Change any subset of the mutable fields; `client_id` is immutable.
@@ -76,7 +77,7 @@ pub async fn update(
     Json(b): Json<t::ClientInput>,
 ) -> ApiResult<Json<t::ClientResponse>> {
     let c = s.gh.update_client(&who, ProjectId::from_uuid(id), &client, &b).await?;
-    Ok(Json(t::ClientResponse { client: c.to_dto() }))
+    Ok(Json(t::ClientResponse { client: client_dto(&c) }))
 }
 
 /// Delete a client; official clients need `force=true`.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_core::ids::{ProjectId, RegistrationId};
-use gatehouse_core::service::registration_dto;
 use gatehouse_types as t;
 use uuid::Uuid;
 
+use crate::dto::registration_dto;
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path};
 use crate::state::AppState;

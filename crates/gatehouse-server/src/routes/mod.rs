@@ -33,7 +33,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
-        .route("/openapi.json", get(system::openapi))
+        .route("/openapi.json", get(crate::openapi::serve))
         .route("/accounts/projects", get(list_projects).post(create_project))
         .route(
             "/accounts/projects/{project_id}",

@@ -2,16 +2,16 @@
 //! text frames, and the room's participants over REST.
 //!
 //! Every entry point takes the participant token from `Authorization: Bearer`, else `?token=`,
-//! else a `Sec-WebSocket-Protocol` entry `bearer.<token>`, and refuses anything but a valid token
-//! with a grant for the room with 401 before upgrading.
+//! else a `Sec-WebSocket-Protocol` entry `bearer.<token>` ([`RoomToken`]), and refuses anything
+//! but a valid token with a grant for the room with 401 before upgrading.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
@@ -23,8 +23,9 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::room_secrets;
+use crate::dto::participant_dto;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path};
+use crate::extract::{BEARER_PROTOCOL, Json, Path, RoomToken, offered_protocols};
 use crate::state::AppState;
 
 /// Largest frame a participant may send; a larger one closes the connection (1009).
@@ -38,35 +39,6 @@ const MAX_IN_FLIGHT: usize = 32;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The subprotocol of the room channel; a client that offers subprotocols should offer it.
 pub const PROTOCOL: &str = "gatehouse.room.v1";
-/// The subprotocol prefix that carries a token.
-const BEARER_PROTOCOL: &str = "bearer.";
-
-/// The token of a room entry point: `Authorization: Bearer`, else `?token=`, else a
-/// `bearer.<token>` subprotocol.
-fn entry_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Some((scheme, token)) = v.split_once(' ')
-        && scheme.eq_ignore_ascii_case("bearer")
-    {
-        return Some(token.trim().to_owned());
-    }
-    if let Some(q) = query
-        && let Some((_, token)) = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token")
-    {
-        return Some(token.into_owned());
-    }
-    offered_protocols(headers).find_map(|p| p.strip_prefix(BEARER_PROTOCOL).map(str::to_owned))
-}
-
-fn offered_protocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
-    headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-}
-
 /// The subprotocol to answer with, wherever the token came from: [`PROTOCOL`] when offered;
 /// else, when the client offered only a `bearer.` entry, that entry (a browser fails a handshake
 /// whose protocol it did not offer, and has no other way to send the token); else none.
@@ -81,12 +53,6 @@ fn chosen_protocol(headers: &HeaderMap) -> Option<String> {
     }
 }
 
-pub(super) async fn admit(s: &AppState, headers: &HeaderMap, query: Option<&str>, room: &str) -> ApiResult<Verified> {
-    let token = entry_token(headers, query)
-        .ok_or_else(|| ApiError::unauthorized("a participant token is required (Bearer, ?token= or bearer.<token>)"))?;
-    Ok(s.gh.admit_to_room(&token, room).await?)
-}
-
 /// Join a room: upgrades to the room channel. The first frame is `room_ready`.
 #[utoipa::path(get, path = "/rooms/{room_name}", tag = "rooms", security(()),
     params(("token" = Option<String>, Query, description = "the participant token, when not sent as Bearer or subprotocol")),
@@ -94,11 +60,11 @@ pub(super) async fn admit(s: &AppState, headers: &HeaderMap, query: Option<&str>
 pub async fn join(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
+    token: RoomToken,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let verified = admit(&s, &headers, query.as_deref(), &room).await?;
+    let verified = token.admit(&s, &room).await?;
     let upgrade = upgrade.map_err(|e| ApiError::bad_request(format!("the room channel is a WebSocket: {e}")))?;
     let upgrade = match chosen_protocol(&headers) {
         Some(p) => upgrade.protocols([p]),
@@ -121,10 +87,9 @@ pub async fn join(
 pub async fn participants(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
 ) -> ApiResult<Json<Vec<t::Participant>>> {
-    let verified = admit(&s, &headers, query.as_deref(), &room).await?;
+    let verified = token.admit(&s, &room).await?;
     let key = RoomKey::new(verified.project_id, &room);
     Ok(Json(participant_list(&s, &key).await?))
 }
@@ -134,7 +99,7 @@ async fn participant_list(s: &AppState, room: &RoomKey) -> gatehouse_core::Resul
         .room_participants(room)
         .await?
         .iter()
-        .map(Presence::to_dto)
+        .map(participant_dto)
         .collect())
 }
 
@@ -316,7 +281,12 @@ impl Participant<'_> {
                 .await
                 .and_then(|list| serde_json::to_value(list).map_err(Error::unexpected)),
             "messaging.send" => match serde_json::from_value::<t::SendMessage>(body) {
-                Ok(req) => self.s.gh.send_message(self.me, self.who, req).await.map(|()| json!({})),
+                Ok(req) => self
+                    .s
+                    .gh
+                    .send_message(self.me, self.who, req.participant_id, req.name, req.message)
+                    .await
+                    .map(|()| json!({})),
                 Err(e) => Err(Error::invalid("body", e.to_string())),
             },
             _ => match op.strip_prefix("secrets.") {

@@ -4,18 +4,17 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
-use gatehouse_core::ids::ParticipantId;
+use axum::extract::State;
+use gatehouse_core::ids::{ParticipantId, RoomSecretId};
 use gatehouse_core::participant::Verified;
 use gatehouse_core::{Error, Result};
 use gatehouse_types as t;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::room_channel::admit;
+use crate::dto;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, RoomToken};
 use crate::state::AppState;
 
 fn body<T: DeserializeOwned>(v: Value) -> Result<T> {
@@ -41,20 +40,35 @@ pub async fn operation(
     let gh = &s.gh;
     Some(match op {
         "list" => match body::<Value>(input) {
-            Ok(Value::Object(m)) if m.is_empty() => gh.list_room_secrets(who, room).await.and_then(value),
+            Ok(Value::Object(m)) if m.is_empty() => gh
+                .list_room_secrets(who, room)
+                .await
+                .map(|c| dto::room_secret_list_dto(&c))
+                .and_then(value),
             Ok(_) => Err(Error::invalid("body", "secrets.list takes {}")),
             Err(e) => Err(e),
         },
         "delete" => match body::<t::DeleteRoomSecret>(input) {
-            Ok(req) => gh.delete_room_secret(who, room, req).await.map(|()| json!({})),
+            Ok(req) => gh
+                .delete_room_secret(who, room, RoomSecretId::from_uuid(req.id), req.delegated_to.as_deref())
+                .await
+                .map(|()| json!({})),
             Err(e) => Err(e),
         },
         "request_oauth_token" => match body::<t::RequestOAuthToken>(input) {
-            Ok(req) => gh.request_oauth_token(who, room, from, req).await.and_then(value),
+            Ok(req) => gh
+                .request_oauth_token(who, room, from, req)
+                .await
+                .map(dto::oauth_token_dto)
+                .and_then(value),
             Err(e) => Err(e),
         },
         "get_offline_oauth_token" => match body::<t::GetOfflineOAuthToken>(input) {
-            Ok(req) => gh.get_offline_oauth_token(who, room, req).await.and_then(value),
+            Ok(req) => gh
+                .get_offline_oauth_token(who, room, req)
+                .await
+                .map(dto::offline_token_dto)
+                .and_then(value),
             Err(e) => Err(e),
         },
         "provide_oauth_authorization" => match body::<t::ProvideOAuthAuthorization>(input) {
@@ -62,7 +76,10 @@ pub async fn operation(
             Err(e) => Err(e),
         },
         "reject_oauth_authorization" => match body::<t::RejectOAuthAuthorization>(input) {
-            Ok(req) => gh.reject_oauth_authorization(who, room, req).await.map(|()| json!({})),
+            Ok(req) => gh
+                .reject_oauth_authorization(who, room, &req.request_id, req.error)
+                .await
+                .map(|()| json!({})),
             Err(e) => Err(e),
         },
         _ => return None,
@@ -75,11 +92,12 @@ pub async fn operation(
 pub async fn list(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
 ) -> ApiResult<Json<t::RoomSecretList>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
-    Ok(Json(s.gh.list_room_secrets(&who, &room).await?))
+    let who = token.admit(&s, &room).await?;
+    Ok(Json(dto::room_secret_list_dto(
+        &s.gh.list_room_secrets(&who, &room).await?,
+    )))
 }
 
 /// `secrets.list` over REST, as the other operations are called.
@@ -89,15 +107,16 @@ pub async fn list(
 pub async fn list_post(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(input): Json<Value>,
 ) -> ApiResult<Json<t::RoomSecretList>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = token.admit(&s, &room).await?;
     if !input.as_object().is_some_and(serde_json::Map::is_empty) {
         return Err(Error::invalid("body", "secrets.list takes {}").into());
     }
-    Ok(Json(s.gh.list_room_secrets(&who, &room).await?))
+    Ok(Json(dto::room_secret_list_dto(
+        &s.gh.list_room_secrets(&who, &room).await?,
+    )))
 }
 
 /// `secrets.delete` over REST.
@@ -107,12 +126,17 @@ pub async fn list_post(
 pub async fn delete(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::DeleteRoomSecret>,
 ) -> ApiResult<Json<Value>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
-    s.gh.delete_room_secret(&who, &room, req).await?;
+    let who = token.admit(&s, &room).await?;
+    s.gh.delete_room_secret(
+        &who,
+        &room,
+        RoomSecretId::from_uuid(req.id),
+        req.delegated_to.as_deref(),
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
@@ -125,12 +149,13 @@ pub async fn delete(
 pub async fn request_oauth_token(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::RequestOAuthToken>,
 ) -> ApiResult<Json<t::OAuthToken>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
-    Ok(Json(s.gh.request_oauth_token(&who, &room, None, req).await?))
+    let who = token.admit(&s, &room).await?;
+    Ok(Json(dto::oauth_token_dto(
+        s.gh.request_oauth_token(&who, &room, None, req).await?,
+    )))
 }
 
 /// `secrets.get_offline_oauth_token` over REST.
@@ -141,12 +166,13 @@ pub async fn request_oauth_token(
 pub async fn get_offline_oauth_token(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::GetOfflineOAuthToken>,
 ) -> ApiResult<Json<t::OfflineOAuthToken>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
-    Ok(Json(s.gh.get_offline_oauth_token(&who, &room, req).await?))
+    let who = token.admit(&s, &room).await?;
+    Ok(Json(dto::offline_token_dto(
+        s.gh.get_offline_oauth_token(&who, &room, req).await?,
+    )))
 }
 
 /// `secrets.provide_oauth_authorization` over REST.
@@ -157,11 +183,10 @@ pub async fn get_offline_oauth_token(
 pub async fn provide_oauth_authorization(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::ProvideOAuthAuthorization>,
 ) -> ApiResult<Json<Value>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
+    let who = token.admit(&s, &room).await?;
     s.gh.provide_oauth_authorization(&who, &room, req).await?;
     Ok(Json(json!({})))
 }
@@ -174,11 +199,11 @@ pub async fn provide_oauth_authorization(
 pub async fn reject_oauth_authorization(
     State(s): State<Arc<AppState>>,
     Path(room): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    token: RoomToken,
     Json(req): Json<t::RejectOAuthAuthorization>,
 ) -> ApiResult<Json<Value>> {
-    let who = admit(&s, &headers, query.as_deref(), &room).await?;
-    s.gh.reject_oauth_authorization(&who, &room, req).await?;
+    let who = token.admit(&s, &room).await?;
+    s.gh.reject_oauth_authorization(&who, &room, &req.request_id, req.error)
+        .await?;
     Ok(Json(json!({})))
 }

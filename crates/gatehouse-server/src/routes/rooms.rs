@@ -9,6 +9,7 @@ use gatehouse_core::service::page_sized_by;
 use gatehouse_types as t;
 use uuid::Uuid;
 
+use crate::dto::{grant_request, room_connection_dto, room_dto, room_grant_dto};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::state::AppState;
@@ -24,9 +25,13 @@ pub async fn create(
     Path(id): Path<Uuid>,
     Json(b): Json<t::CreateRoom>,
 ) -> ApiResult<(StatusCode, Json<t::RoomInfo>)> {
-    let (room, created) = s.gh.create_room(&who, ProjectId::from_uuid(id), b).await?;
+    let metadata = b.metadata.unwrap_or_default();
+    let if_not_exists = b.if_not_exists == Some(true);
+    let (room, created) =
+        s.gh.create_room(&who, ProjectId::from_uuid(id), &b.name, metadata, if_not_exists)
+            .await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(room.to_dto())))
+    Ok((status, Json(room_dto(&room))))
 }
 
 /// The project's rooms, oldest first (every member).
@@ -41,7 +46,7 @@ pub async fn list(
     let page = page_sized_by("limit", q.limit, q.offset)?;
     let (rooms, total) = s.gh.list_rooms(&who, ProjectId::from_uuid(id), page).await?;
     Ok(Json(t::RoomList {
-        rooms: rooms.iter().map(|r| r.to_dto()).collect(),
+        rooms: rooms.iter().map(room_dto).collect(),
         total,
     }))
 }
@@ -54,9 +59,9 @@ pub async fn get(
     Caller(who): Caller,
     Path((id, room)): Path<(Uuid, String)>,
 ) -> ApiResult<Json<t::RoomInfo>> {
-    Ok(Json(
-        s.gh.get_room(&who, ProjectId::from_uuid(id), &room).await?.to_dto(),
-    ))
+    Ok(Json(room_dto(
+        &s.gh.get_room(&who, ProjectId::from_uuid(id), &room).await?,
+    )))
 }
 
 /// Delete a room and its grants (developers).
@@ -82,8 +87,10 @@ pub async fn put_grant(
     Path(id): Path<Uuid>,
     Json(b): Json<t::CreateRoomGrant>,
 ) -> ApiResult<Json<t::RoomGrantInfo>> {
-    let grant = s.gh.put_room_grant(&who, ProjectId::from_uuid(id), b).await?;
-    Ok(Json(grant.to_dto()))
+    let grant =
+        s.gh.put_room_grant(&who, ProjectId::from_uuid(id), grant_request(b))
+            .await?;
+    Ok(Json(room_grant_dto(&grant)))
 }
 
 /// The grants of one room (`room_name`) or of all rooms (developers).
@@ -100,7 +107,7 @@ pub async fn list_grants(
         s.gh.list_room_grants(&who, ProjectId::from_uuid(id), q.room_name.as_deref(), page)
             .await?;
     Ok(Json(t::RoomGrantList {
-        grants: grants.iter().map(|g| g.to_dto()).collect(),
+        grants: grants.iter().map(room_grant_dto).collect(),
         total,
     }))
 }
@@ -128,5 +135,6 @@ pub async fn connect(
     Path((id, room)): Path<(Uuid, String)>,
     Json(_): Json<t::ConnectRoom>,
 ) -> ApiResult<Json<t::RoomConnection>> {
-    Ok(Json(s.gh.connect_room(&who, ProjectId::from_uuid(id), &room).await?))
+    let connection = s.gh.connect_room(&who, ProjectId::from_uuid(id), &room).await?;
+    Ok(Json(room_connection_dto(connection)))
 }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_core::ids::{ProjectId, SecretId};
-use gatehouse_core::service::project_secret_dto;
 use gatehouse_types as t;
 use uuid::Uuid;
 
+use crate::dto::project_secret_dto;
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path};
 use crate::state::AppState;

@@ -1,4 +1,5 @@
-//! Health, readiness, metrics, the audit log and the OpenAPI document.
+//! Health, readiness, metrics and the audit log. The OpenAPI document, which lists these routes,
+//! is served by the openapi module.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use gatehouse_core::service::page;
 use gatehouse_types as t;
 use uuid::Uuid;
 
+use crate::dto::audit_event_dto;
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::state::AppState;
@@ -35,7 +37,7 @@ pub async fn audit(
         s.gh.list_audit(&who, ProjectId::from_uuid(id), page(q.count, q.offset)?)
             .await?;
     Ok(Json(t::AuditList {
-        events: events.iter().map(|e| e.to_dto()).collect(),
+        events: events.iter().map(audit_event_dto).collect(),
         total,
     }))
 }
@@ -64,9 +66,4 @@ pub async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),
     )
-}
-
-/// The OpenAPI 3.1 document, generated from the handlers' annotations.
-pub async fn openapi() -> impl IntoResponse {
-    axum::Json(crate::openapi::document())
 }

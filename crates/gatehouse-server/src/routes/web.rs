@@ -1,4 +1,4 @@
-//! What the browser-facing parts share: form bodies, cookies, CSRF, and HTML pages with the
+//! What the browser-facing parts share: cookies, CSRF, sign-in redirects, and HTML pages with the
 //! security headers of SPEC §9.4 (CSP, `frame-ancestors 'none'`, `X-Frame-Options: DENY`).
 
 use std::net::SocketAddr;
@@ -13,6 +13,7 @@ use gatehouse_core::oauth::Session;
 use gatehouse_core::rng::{SystemRng, random_token};
 
 use crate::error::ApiError;
+use crate::extract::{Form, is_form};
 use crate::state::AppState;
 
 /// Pages may load only the server's own stylesheet and script; nothing may frame them.
@@ -26,62 +27,6 @@ pub const CSRF_COOKIE: &str = "gh_csrf";
 pub const STYLESHEET: &str = include_str!("assets/gatehouse.css");
 /// Submits a `form_post` response when JavaScript runs (a button does it otherwise).
 pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();\n";
-
-/// Decoded `application/x-www-form-urlencoded` pairs, with duplicate detection for callers that
-/// need RFC 6749 §3.1's "at most once" rule.
-#[derive(Debug, Default, Clone)]
-pub struct Form(pub Vec<(String, String)>);
-
-impl Form {
-    /// Parses a form body or query string.
-    pub fn parse(raw: &[u8]) -> Self {
-        Self(url::form_urlencoded::parse(raw).into_owned().collect())
-    }
-
-    /// The parameters of a GET (its query) or a POST (its form body; `None` without the form
-    /// content type).
-    pub fn of_request(
-        method: &axum::http::Method,
-        headers: &HeaderMap,
-        query: Option<&str>,
-        body: &[u8],
-    ) -> Option<Self> {
-        if method == axum::http::Method::POST {
-            is_form(headers).then(|| Self::parse(body))
-        } else {
-            Some(Self::parse(query.unwrap_or_default().as_bytes()))
-        }
-    }
-
-    /// The value of `name`; `Err` when it appears more than once.
-    pub fn single(&self, name: &str) -> Result<Option<&str>, String> {
-        let mut found = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let first = found.next();
-        if found.next().is_some() {
-            return Err(format!("the parameter {name} is given more than once"));
-        }
-        Ok(first.filter(|v| !v.is_empty()))
-    }
-
-    /// The first value of `name`, for forms of our own pages.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
-    /// Borrowed pairs.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-}
-
-/// Whether a request body is a form (RFC 6749 §3.2 requires this content type at the token endpoint).
-pub fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-}
 
 /// A cookie's value from the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -196,7 +141,7 @@ impl Browser {
         login_next: &str,
     ) -> Result<(Form, &Session, &User), Box<Response>> {
         let Some((session, user)) = &self.session else {
-            return Err(Box::new(self.finish(crate::routes::pages::to_login(login_next))));
+            return Err(Box::new(self.finish(to_login(login_next))));
         };
         let form = Form::parse(body);
         if !is_form(headers) || !self.check_csrf(state, &form) {
@@ -252,6 +197,14 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 pub fn see_other(location: &str) -> Response {
     let value = HeaderValue::from_str(location).unwrap_or_else(|_| HeaderValue::from_static("/"));
     secured((StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response())
+}
+
+/// Redirects to the sign-in page, returning to `next` afterwards.
+pub fn to_login(next: &str) -> Response {
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    see_other(&format!("/login?{q}"))
 }
 
 /// A same-origin path to return to after signing in, or `None` (no open redirects).

@@ -1,5 +1,7 @@
 //! Bootstrap, health, metrics, OpenAPI, projects, members, users, API keys and the audit log.
 
+use gatehouse_testkit::db::drop_pg_database;
+use gatehouse_testkit::server::{DATABASE_PREFIX, fresh_storage, test_config};
 use reqwest::Method;
 use serde_json::json;
 
@@ -16,29 +18,13 @@ api_test!(health_readiness_metrics_and_openapi_answer, |s| {
     );
     let (st, _) = s.call(Method::GET, "/accounts/projects", None).await;
     assert_eq!(st, 200);
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.get_text("/metrics").await;
     assert!(
         metrics.contains("gatehouse_http_requests_total{method=\"GET\",route=\"/accounts/projects\",status=\"200\"} 1"),
         "{metrics}"
     );
     assert!(metrics.contains("gatehouse_http_request_duration_seconds_bucket{method=\"GET\",route=\"/accounts/projects\",status=\"200\",le=\"+Inf\"} 1"));
-    let doc: serde_json::Value = s
-        .http
-        .get(format!("{}/openapi.json", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value = s.get_json("/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [
         "/accounts/projects/{project_id}/oauth/clients",
@@ -417,17 +403,13 @@ api_test!(projects_are_renamed_and_deleted_with_everything_in_them, |s| {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bootstrap_file_is_reserved_before_anything_is_created() {
     for backend in crate::backends() {
-        let dir = std::env::temp_dir().join(format!("gatehouse-boot-{}", uuid::Uuid::new_v4()));
+        let (dir, database_url) = fresh_storage(&backend, DATABASE_PREFIX).await;
         std::fs::create_dir_all(&dir).unwrap();
-        let database_url = match &backend {
-            crate::Backend::Sqlite => format!("sqlite://{}", dir.join("gatehouse.db").display()),
-            crate::Backend::Postgres { admin_url } => crate::create_pg_database(admin_url).await,
-        };
         let file = dir.join("bootstrap.json");
         std::fs::write(&file, "stale").unwrap();
         let mut config = gatehouse_server::Config {
             bootstrap_file: Some(file.clone()),
-            ..crate::test_config(&dir, &database_url)
+            ..test_config(&dir, &database_url)
         };
         let err = gatehouse_server::start(&config)
             .await
@@ -457,7 +439,7 @@ async fn the_bootstrap_file_is_reserved_before_anything_is_created() {
         );
         again.shutdown().await;
         if let crate::Backend::Postgres { admin_url } = &backend {
-            crate::drop_pg_database(admin_url, config.database_url.as_deref().unwrap_or_default()).await;
+            drop_pg_database(admin_url, &database_url, DATABASE_PREFIX).await;
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -476,7 +458,7 @@ async fn official_clients_follow_the_configured_issuer() {
         );
         let config = gatehouse_server::Config {
             issuer: Some("https://auth.example.com/".into()),
-            ..crate::test_config(&first.dir, &first.database_url)
+            ..test_config(&first.dir, &first.database_url)
         };
         let published = gatehouse_server::start(&config).await.unwrap();
         let (_, after) = first.call_as(&first.admin_key, Method::GET, &path, None).await;

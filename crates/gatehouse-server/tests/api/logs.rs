@@ -8,8 +8,8 @@ use gatehouse_testkit::Browser;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::broker::{Provider, ask, insecure, offline, request, rest, scene};
-use crate::oauth_flows::{app, authorize_url, introspect, pkce, post_form, refresh, token};
+use crate::broker::{ask, insecure, offline, provider, request, rest, scene};
+use crate::oauth_flows::{app, authorize_url, pkce, post_form, refresh, token};
 use crate::rooms::event;
 use crate::{Backend, TestServer};
 
@@ -98,10 +98,7 @@ async fn run_every_flow() -> Vec<(&'static str, String)> {
         ],
     )
     .await;
-    assert_eq!(
-        introspect(&s, r["access_token"].as_str().unwrap()).await["active"],
-        true
-    );
+    assert_eq!(s.introspect(r["access_token"].as_str().unwrap()).await["active"], true);
     token(&s, &a, &form).await; // a replayed code, logged as a warning
     post_form(
         &s,
@@ -176,7 +173,7 @@ async fn run_every_flow() -> Vec<(&'static str, String)> {
 /// A consent through the room secrets broker, a refresh-free offline get and a delete; returns
 /// the secrets involved.
 async fn broker_flow() -> Vec<(&'static str, String)> {
-    let p = Provider::start(std::sync::Arc::new(gatehouse_core::time::SystemClock)).await;
+    let p = provider(Arc::new(gatehouse_core::time::SystemClock)).await;
     let s = TestServer::spawn_fresh(Backend::Sqlite, insecure).await;
     let mut sc = scene(&s).await;
     let asked = ask(&s, &sc.agent, request(&p, &sc.alice_id));

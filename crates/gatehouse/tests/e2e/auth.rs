@@ -57,7 +57,7 @@ impl Gatehouse {
     fn signed_in_argv(&self, line: &str) -> Vec<String> {
         let mut argv = vec![
             "gatehouse".to_owned(),
-            format!("--server={}", self.url),
+            format!("--server={}", self.base),
             format!("--cli-config={}", self.dir.join("cli.json").display()),
         ];
         argv.extend(words(line));
@@ -78,13 +78,13 @@ impl Gatehouse {
         let saved = parse(&text);
         let servers = saved["servers"].as_object().expect("servers");
         assert_eq!(servers.len(), 1, "{servers:?}");
-        assert!(servers.contains_key(&format!("{}/", self.url)), "{servers:?}");
+        assert!(servers.contains_key(&format!("{}/", self.base)), "{servers:?}");
         servers.values().next().expect("one").clone()
     }
 
     /// A user with a password, created by the server admin.
     pub(super) async fn user(&self, email: &str, password: &str) {
-        let admin = Client::new(&self.url, Some(Credential::new(self.admin_key.clone()))).expect("client");
+        let admin = Client::new(&self.base, Some(Credential::new(self.admin_key.clone()))).expect("client");
         let input = CreateUser {
             email: email.into(),
             name: "Dana Developer".into(),
@@ -107,7 +107,7 @@ impl Gatehouse {
         };
         let browser = async {
             let code = out.user_code().await;
-            assert!(out.text().contains(&format!("{}/device ", self.url)), "{}", out.text());
+            assert!(out.text().contains(&format!("{}/device ", self.base)), "{}", out.text());
             self.answer_device_request(&code, email, password, decision).await;
         };
         let (outcome, ()) = tokio::join!(login, browser);
@@ -117,7 +117,7 @@ impl Gatehouse {
     /// Signs in at `/login` in a browser, enters the code at `/device`, and answers `decision`
     /// (`allow` or `deny`) on the confirmation page.
     async fn answer_device_request(&self, user_code: &str, email: &str, password: &str, decision: &str) {
-        let browser = Browser::new(&self.url);
+        let browser = Browser::new(&self.base);
         let page = browser
             .follow(browser.get(&format!("/device?user_code={user_code}")).await)
             .await;
@@ -165,7 +165,7 @@ e2e_test!(device_sign_in_works_refreshes_an_expired_token_and_signs_out, |gh| {
     let (printed, outcome) = gh.login_answered(email, password, "allow").await;
     outcome.expect("auth login succeeds");
     assert!(
-        printed.ends_with(&format!("Signed in to {}/ as Dana Developer <{email}>.\n", gh.url)),
+        printed.ends_with(&format!("Signed in to {}/ as Dana Developer <{email}>.\n", gh.base)),
         "{printed}"
     );
 
@@ -216,16 +216,16 @@ e2e_test!(device_sign_in_works_refreshes_an_expired_token_and_signs_out, |gh| {
     assert_eq!(parse(&listed)["projects"][0]["id"], project["id"]);
 
     let signed_out = gh.run_signed_in("auth logout").await.expect("logout");
-    assert_eq!(signed_out, format!("Signed out of {}/.\n", gh.url));
+    assert_eq!(signed_out, format!("Signed out of {}/.\n", gh.base));
     assert!(!gh.credentials_file().exists(), "the credentials file is removed");
-    let oauth = Client::new(&gh.url, None).expect("client");
+    let oauth = Client::new(&gh.base, None).expect("client");
     for spent in [str_of(&second, "refresh_token"), refresh] {
         let refused = oauth.refresh_token("gatehouse-cli", spent).await.expect_err("revoked");
         assert_eq!(refused.code(), Some("invalid_grant"), "{refused}");
     }
     assert_fails_with(gh.run_signed_in("auth whoami").await, "not signed in");
     let again = gh.run_signed_in("auth logout").await.expect("logout twice");
-    assert_eq!(again, format!("Not signed in to {}/.\n", gh.url));
+    assert_eq!(again, format!("Not signed in to {}/.\n", gh.base));
 });
 
 e2e_test!(a_denied_device_sign_in_fails_on_one_line_and_saves_nothing, |gh| {

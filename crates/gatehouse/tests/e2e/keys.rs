@@ -1,5 +1,9 @@
 //! `keys rotate` on the storage of a running server: it schedules one key per algorithm.
 
+use std::sync::Arc;
+
+use gatehouse_core::time::SystemClock;
+use gatehouse_testkit::server::test_config;
 use serde_json::json;
 
 use super::{Gatehouse, parse, str_of};
@@ -50,7 +54,7 @@ const SECRET_DATA: &str = "eyJUT0tFTiI6InMzY3JldCJ9";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_rotate_master_rewraps_everything_online() {
-    for backend in super::backends() {
+    for backend in gatehouse_testkit::backends() {
         let mut gh = Gatehouse::start(&backend).await;
         let (_, key) = gh.project_with_key("Vault").await;
         let secret = gh
@@ -101,37 +105,27 @@ async fn keys_rotate_master_rewraps_everything_online() {
         // Restarted with the new key alone, everything opens: the keyed-hash key, the data keys
         // (the API key's secret, the project secret) and the signing keys. The old key alone is
         // refused.
-        let listen = gh.url.trim_start_matches("http://").to_owned();
-        let with_key = |master: &str| gatehouse_server::Config {
-            listen: listen.clone(),
-            data_dir: gh.dir.clone(),
-            database_url: Some(gh.database_url.clone()),
-            master_key_file: Some(master.into()),
-            ..gatehouse_server::Config::default()
+        let old_only = gatehouse_server::Config {
+            listen: gh.base.trim_start_matches("http://").to_owned(),
+            master_key_file: Some(old_key.clone().into()),
+            ..test_config(&gh.dir, &gh.database_url)
         };
-        if let Some(server) = gh.server.take() {
-            server.shutdown().await;
-        }
-        let refused = gatehouse_server::start(&with_key(&old_key))
+        gh.pause().await;
+        let refused = gatehouse_server::start(&old_only)
             .await
             .err()
             .expect("the old key is refused");
         assert!(format!("{refused:#}").contains("does not match"), "{refused:#}");
-        let server = gatehouse_server::start(&with_key(&new_key))
-            .await
-            .expect("starts with the new key");
-        let verified = server
+        let new_master = Some(new_key.clone().into());
+        gh.resume_tuned(|c| c.master_key_file = new_master, Arc::new(SystemClock))
+            .await;
+        let verified = gh
             .gatehouse()
             .validate_participant_token(token)
             .await
             .expect("the API key opens");
         assert_eq!(verified.claims.name, "bot");
-        assert!(
-            server.gatehouse().jwks()["keys"]
-                .as_array()
-                .is_some_and(|k| k.len() >= 3)
-        );
-        gh.server = Some(server);
+        assert!(gh.gatehouse().jwks()["keys"].as_array().is_some_and(|k| k.len() >= 3));
         let shown = gh.json_as(&key, &format!("secret get {secret_id}")).await;
         assert_eq!(shown["data_base64"], SECRET_DATA, "{shown}");
         assert!(

@@ -6,35 +6,16 @@
 //! the user sees it, an exit code and the `{err:#}` line. The sign-in commands are in [`auth`],
 //! `keys rotate` in [`keys`].
 
-use std::path::PathBuf;
-
 use base64::Engine as _;
 use calamine::{Reader as _, Xlsx};
 use clap::Parser as _;
 use gatehouse::Cli;
+use gatehouse_core::time::SystemClock;
+use gatehouse_testkit::{Backend, TestServer, backends};
 use serde_json::{Value, json};
-use sqlx::Connection as _;
 
 /// What a command printed on success, or its exit code and error message.
 type Outcome = Result<String, (i32, String)>;
-
-/// Which database a test server runs on.
-#[derive(Debug, Clone)]
-enum Backend {
-    Sqlite,
-    Postgres { admin_url: String },
-}
-
-/// The backends every test runs against.
-fn backends() -> Vec<Backend> {
-    match std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => vec![Backend::Sqlite, Backend::Postgres { admin_url: url }],
-        _ => {
-            eprintln!("note: PostgreSQL runs skipped: GATEHOUSE_TEST_POSTGRES_URL is not set");
-            vec![Backend::Sqlite]
-        }
-    }
-}
 
 /// Splits a command line as a shell would: on spaces, except inside single quotes.
 fn words(line: &str) -> Vec<String> {
@@ -87,17 +68,22 @@ fn str_of<'a>(value: &'a Value, field: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no string {field:?} in {value}"))
 }
 
-/// A running server, the bootstrap admin key, and a private directory for `cli.json` and files.
-struct Gatehouse {
-    server: Option<gatehouse_server::Server>,
-    url: String,
-    admin_key: String,
-    system_project: String,
-    dir: PathBuf,
-    /// The server's database, for commands that open storage directly (`keys rotate`).
-    database_url: String,
-    /// The PostgreSQL admin URL and the database created for this server.
-    pg: Option<(String, String)>,
+/// A running server (its bootstrap admin key, its directory for `cli.json` and files) that
+/// runs CLI commands against itself.
+struct Gatehouse(TestServer);
+
+impl std::ops::Deref for Gatehouse {
+    type Target = TestServer;
+
+    fn deref(&self) -> &TestServer {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Gatehouse {
+    fn deref_mut(&mut self) -> &mut TestServer {
+        &mut self.0
+    }
 }
 
 impl Gatehouse {
@@ -107,48 +93,17 @@ impl Gatehouse {
 
     /// [`Gatehouse::start`] with settings changed by `tune`.
     async fn start_with(backend: &Backend, tune: impl FnOnce(&mut gatehouse_server::Config)) -> Self {
-        let dir = std::env::temp_dir().join(format!("gatehouse-cli-e2e-{}", uuid::Uuid::new_v4().simple()));
-        let (database_url, pg) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.join("gatehouse.db").display()), None),
-            Backend::Postgres { admin_url } => {
-                let name = format!("gh_cli_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap_or_else(|e| {
-                    panic!("GATEHOUSE_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}")
-                });
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("CREATE DATABASE");
-                let mut url = url::Url::parse(admin_url).expect("GATEHOUSE_TEST_POSTGRES_URL is a URL");
-                url.set_path(&name);
-                (url.to_string(), Some((admin_url.clone(), name)))
-            }
-        };
-        let mut config = gatehouse_server::Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.clone(),
-            database_url: Some(database_url.clone()),
-            ..gatehouse_server::Config::default()
-        };
-        tune(&mut config);
-        let server = gatehouse_server::start(&config).await.expect("the server starts");
-        let bootstrap = server.bootstrap.as_ref().expect("a fresh database is bootstrapped");
-        Self {
-            url: format!("http://{}", server.addr),
-            admin_key: bootstrap.api_key.expose_secret().to_owned(),
-            system_project: bootstrap.project_id.to_string(),
-            server: Some(server),
-            dir,
-            database_url,
-            pg,
-        }
+        let clock = std::sync::Arc::new(SystemClock);
+        let s = TestServer::spawn_named("gh_cli_", backend.clone(), tune, clock).await;
+        assert!(!s.admin_key.is_empty(), "a fresh database is bootstrapped");
+        Self(s)
     }
 
     /// Runs `gatehouse LINE` against this server, authenticated with `key`.
     async fn run_as(&self, key: &str, line: &str) -> Outcome {
         let mut argv = vec![
             "gatehouse".to_owned(),
-            format!("--server={}", self.url),
+            format!("--server={}", self.base),
             format!("--api-key={key}"),
             format!("--cli-config={}", self.dir.join("cli.json").display()),
         ];
@@ -186,25 +141,8 @@ impl Gatehouse {
         self.dir.join(name).display().to_string()
     }
 
-    async fn stop(mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
-        if let Some((admin_url, name)) = &self.pg {
-            // Best effort: a leftover database only costs disk space.
-            if let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
-        }
-    }
-}
-
-impl Drop for Gatehouse {
-    /// Also on a failed assertion: the directory holds a master key and, on SQLite, the data.
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+    async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
@@ -214,7 +152,7 @@ macro_rules! e2e_test {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             for backend in crate::backends() {
-                eprintln!("backend: {}", if matches!(backend, crate::Backend::Sqlite) { "sqlite" } else { "postgres" });
+                eprintln!("backend: {}", backend.name());
                 let $gh = crate::Gatehouse::start(&backend).await;
                 $body
                 $gh.stop().await;

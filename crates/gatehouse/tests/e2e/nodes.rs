@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use gatehouse_testkit::Browser;
+use gatehouse_testkit::server::DATABASE_PREFIX;
+use gatehouse_testkit::{Backend, backends, db};
 use serde_json::{Value, json};
-use sqlx::Connection as _;
 
-use super::{Backend, backends, str_of};
+use super::str_of;
 
 const ADMIN_EMAIL: &str = "admin@example.com";
 const EMAIL: &str = "ada@example.com";
@@ -167,7 +168,7 @@ fn within_a_second(what: &str, mut check: impl FnMut() -> bool) {
 /// processes, drops the database and removes the directories.
 struct TwoNodes {
     admin_url: String,
-    database: String,
+    database_url: String,
     children: Vec<Child>,
     dirs: Vec<PathBuf>,
 }
@@ -175,26 +176,12 @@ struct TwoNodes {
 impl TwoNodes {
     /// Creates the database; panics when PostgreSQL is unreachable.
     async fn create_database(admin_url: &str) -> Self {
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("GATEHOUSE_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}"));
-        let database = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {database}"))
-            .execute(&mut conn)
-            .await
-            .expect("CREATE DATABASE");
         Self {
             admin_url: admin_url.to_owned(),
-            database,
+            database_url: db::create_pg_database(admin_url, DATABASE_PREFIX).await,
             children: Vec::new(),
             dirs: Vec::new(),
         }
-    }
-
-    fn database_url(&self) -> String {
-        let mut url = url::Url::parse(&self.admin_url).expect("GATEHOUSE_TEST_POSTGRES_URL is a URL");
-        url.set_path(&self.database);
-        url.to_string()
     }
 
     /// A new private directory for one node.
@@ -264,19 +251,9 @@ impl Drop for TwoNodes {
         for dir in &self.dirs {
             let _ = std::fs::remove_dir_all(dir);
         }
-        // Best effort, on a runtime of its own: this may run while the test's runtime unwinds.
-        let (admin_url, database) = (self.admin_url.clone(), self.database.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-            runtime.expect("a runtime").block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        });
-        let _ = dropped.join();
+        // On a runtime of its own: this may run while the test's runtime unwinds.
+        let (admin_url, database_url) = (self.admin_url.clone(), self.database_url.clone());
+        db::block_on(async move { db::drop_pg_database(&admin_url, &database_url, DATABASE_PREFIX).await });
     }
 }
 
@@ -290,7 +267,7 @@ async fn two_serve_processes_on_one_database_share_rotation_revocation_and_clien
         return;
     };
     let mut nodes = TwoNodes::create_database(&admin_url).await;
-    let database_url = nodes.database_url();
+    let database_url = nodes.database_url.clone();
     let (port_a, port_b) = free_ports();
     let issuer = format!("http://127.0.0.1:{port_a}");
 

@@ -3,15 +3,17 @@
 //! provider's forms and answers, and the token printed is one the provider accepts.
 
 use futures::{SinkExt as _, StreamExt as _};
-use gatehouse_client::types::{ClientInput, CreateParticipantToken, CreateUser};
+use std::sync::Arc;
+
+use gatehouse_client::types::CreateParticipantToken;
 use gatehouse_client::{Client, Credential};
-use gatehouse_testkit::Browser;
+use gatehouse_core::time::SystemClock;
+use gatehouse_testkit::Provider;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
-use super::nodes::{bearer, post_form};
-use super::{Backend, Gatehouse, assert_fails_with, backends, parse, str_of};
+use super::{Gatehouse, assert_fails_with, backends, parse, str_of};
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 const EMAIL: &str = "pat@example.com";
@@ -34,41 +36,11 @@ where
     }
 }
 
-async fn active(provider: &Gatehouse, token: &str) -> bool {
-    let (url, key, token) = (provider.url.clone(), provider.admin_key.clone(), token.to_owned());
-    let answer =
-        tokio::task::spawn_blocking(move || post_form(&url, "/oauth/introspect", &bearer(&key), &[("token", &token)]))
-            .await
-            .expect("introspection");
-    answer.json()["active"] == true
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oauth2_request_get_list_and_delete_from_the_cli() {
-    let provider = Gatehouse::start(&Backend::Sqlite).await;
-    let admin = Client::new(&provider.url, Some(Credential::new(provider.admin_key.clone()))).expect("client");
-    let user = CreateUser {
-        email: EMAIL.into(),
-        name: "Pat".into(),
-        password: PASSWORD.into(),
-    };
-    admin.create_user(&user).await.expect("user");
-    let input = ClientInput {
-        name: Some("Room consent".into()),
-        redirect_uris: Some(vec![CALLBACK.into()]),
-        grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
-        scope: Some("openid email offline_access".into()),
-        ..Default::default()
-    };
-    let created = admin
-        .create_client(provider.system_project.parse().expect("uuid"), &input)
-        .await
-        .expect("client");
-    let (client_id, secret) = (
-        created.client.client.client_id.clone(),
-        created.client.client_secret.clone().expect("a secret").into_secret(),
-    );
-    let p = &provider.url;
+    let provider = Provider::start(Arc::new(SystemClock), CALLBACK, EMAIL, PASSWORD).await;
+    let (client_id, secret) = (&provider.client_id, &provider.secret);
+    let p = &provider.s.base;
     let provider_flags = format!(
         "--client-id {client_id} --authorization-endpoint {p}/oauth/authorize --token-endpoint {p}/oauth/token --revocation-endpoint {p}/oauth/revoke --issuer {p} --client-secret {secret} --scopes openid,email,offline_access"
     );
@@ -89,7 +61,7 @@ async fn oauth2_request_get_list_and_delete_from_the_cli() {
             .expect("id")
             .parse()
             .expect("uuid");
-        let backend_client = Client::new(&gh.url, Some(Credential::new(key.clone()))).expect("client");
+        let backend_client = Client::new(&gh.base, Some(Credential::new(key.clone()))).expect("client");
         let mint = CreateParticipantToken {
             name: "pat".into(),
             room_name: Some("ops".into()),
@@ -103,7 +75,7 @@ async fn oauth2_request_get_list_and_delete_from_the_cli() {
             .await
             .expect("token")
             .token;
-        let mut req = format!("{}/rooms/ops", gh.url.replacen("http", "ws", 1))
+        let mut req = format!("{}/rooms/ops", gh.base.replacen("http", "ws", 1))
             .into_client_request()
             .expect("request");
         req.headers_mut()
@@ -136,32 +108,18 @@ async fn oauth2_request_get_list_and_delete_from_the_cli() {
                 }
             };
             assert_eq!(prompt["requested_by"]["name"], "deploy-bot");
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([
-                    ("response_type", "code"),
-                    ("client_id", client_id.as_str()),
-                    ("redirect_uri", CALLBACK),
-                    ("scope", "openid email offline_access"),
-                    ("state", str_of(&prompt, "state")),
-                    ("code_challenge", str_of(&prompt, "challenge")),
-                    ("code_challenge_method", "S256"),
-                ])
-                .finish();
-            let page = Browser::new(&provider.url)
-                .authorize(&format!("{p}/oauth/authorize?{query}"), EMAIL, PASSWORD)
-                .await;
-            let redirect = page.redirect_params();
+            let (code, iss) = provider.consent(&prompt).await;
             let provide = json!({
                 "id": 1,
                 "type": "secrets.provide_oauth_authorization",
-                "body": { "request_id": prompt["request_id"], "code": redirect["code"], "iss": redirect["iss"] },
+                "body": { "request_id": prompt["request_id"], "code": code, "iss": iss },
             });
             ws.send(Message::Text(provide.to_string().into())).await.expect("sent");
         };
         let (asked, ()) = tokio::join!(gh.run_as(&key, &line), consent);
         let printed = asked.expect("oauth2 request");
         let token = printed.trim().to_owned();
-        assert!(active(&provider, &token).await, "the provider accepts {token}");
+        assert!(provider.active(&token).await, "the provider accepts {token}");
 
         let get = format!("oauth2 get --room ops --as deploy-bot {provider_flags} --delegated-by pat");
         assert_eq!(gh.run_as(&key, &get).await.expect("get").trim(), token);
@@ -185,8 +143,8 @@ async fn oauth2_request_get_list_and_delete_from_the_cli() {
         gh.run_as(&key, &format!("oauth2 delete --room ops --as deploy-bot --id {id}"))
             .await
             .expect("delete");
-        assert!(!active(&provider, &token).await, "deleting revoked it at the provider");
+        assert!(!provider.active(&token).await, "deleting revoked it at the provider");
         gh.stop().await;
     }
-    provider.stop().await;
+    provider.s.stop().await;
 }

@@ -12,7 +12,7 @@ const PASSWORD: &str = "correct horse battery staple";
 impl Gatehouse {
     /// Verifies a participant token on the server: its claims, or the refusal.
     async fn claims_of(&self, token: &str) -> gatehouse_core::Result<serde_json::Value> {
-        let gh = self.server.as_ref().expect("running").gatehouse();
+        let gh = self.gatehouse();
         let verified = gh.validate_participant_token(token).await?;
         Ok(serde_json::from_slice(&verified.payload).expect("a JSON object"))
     }
@@ -41,7 +41,7 @@ e2e_test!(rooms_grants_and_connect_from_the_cli, |gh| {
 
     gh.user(EMAIL, PASSWORD).await;
     let project = gh.json("project get").await;
-    let admin = Client::new(&gh.url, Some(Credential::new(gh.admin_key.clone()))).expect("client");
+    let admin = Client::new(&gh.base, Some(Credential::new(gh.admin_key.clone()))).expect("client");
     let member = AddMember {
         email: Some(EMAIL.into()),
         ..Default::default()
@@ -76,7 +76,7 @@ e2e_test!(rooms_grants_and_connect_from_the_cli, |gh| {
     let connection = parse(&gh.run_signed_in("-o json room connect lobby").await.expect("connect"));
     assert_eq!(
         connection["room_url"],
-        format!("{}/rooms/lobby", gh.url.replacen("http", "ws", 1))
+        format!("{}/rooms/lobby", gh.base.replacen("http", "ws", 1))
     );
     let claims = gh.claims_of(str_of(&connection, "jwt")).await.expect("a valid token");
     assert_eq!(claims["name"], EMAIL);

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use gatehouse_types::DeviceAuthorizationResponse;
 use tracing::instrument;
 
 use super::super::Gatehouse;
@@ -13,8 +12,8 @@ use crate::error::{Error, Result};
 use crate::ids::{GrantId, new_row_id};
 use crate::oauth::scope::Scopes;
 use crate::oauth::{
-    DEVICE_CODE_TTL_SECS, DEVICE_INTERVAL_SECS, DeviceApproval, DeviceGrant, DeviceStatus, OAuthError, OAuthErrorCode,
-    Session, user_code,
+    DEVICE_CODE_TTL_SECS, DEVICE_INTERVAL_SECS, DeviceApproval, DeviceAuthorization, DeviceGrant, DeviceStatus,
+    OAuthError, OAuthErrorCode, Session, user_code,
 };
 use crate::rng::random_token;
 
@@ -34,7 +33,7 @@ impl Gatehouse {
         &self,
         client: &Client,
         scope: Option<&str>,
-    ) -> Result<DeviceAuthorizationResponse, OAuthError> {
+    ) -> Result<DeviceAuthorization, OAuthError> {
         let s = &client.settings;
         if !s.has_grant("urn:ietf:params:oauth:grant-type:device_code") {
             return Err(OAuthError::new(
@@ -67,8 +66,8 @@ impl Gatehouse {
                 Ok(()) => {
                     let issuer = &self.provider.config.issuer;
                     let shown = user_code::display(&code);
-                    return Ok(DeviceAuthorizationResponse {
-                        device_code: device_code.expose_secret().into(),
+                    return Ok(DeviceAuthorization {
+                        device_code,
                         verification_uri: format!("{issuer}/device"),
                         verification_uri_complete: format!("{issuer}/device?user_code={shown}").into(),
                         user_code: shown.into(),

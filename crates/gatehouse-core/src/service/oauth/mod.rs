@@ -3,6 +3,7 @@
 //! userinfo and logout. Tokens are issued and checked here, in one place.
 
 pub mod authorize;
+mod client_auth;
 mod device;
 mod introspect;
 mod keys;
@@ -10,10 +11,11 @@ pub mod sessions;
 mod token;
 
 pub use authorize::{AuthorizeParams, AuthorizeRequest, AuthorizeStep, RedirectResponse, ResponseMode};
+pub use client_auth::ClientCredentials;
 pub use device::DeviceView;
 pub use introspect::{IntrospectionCaller, LogoutPlan};
 pub use sessions::{SignIn, SignInOutcome};
-pub use token::{ClientCredentials, TokenParams};
+pub use token::TokenParams;
 
 use std::sync::{Arc, RwLock};
 
@@ -32,7 +34,7 @@ use crate::model::User;
 use crate::oauth::keys::KeySet;
 use crate::oauth::limiter::Limiter;
 use crate::oauth::scope::Scopes;
-use crate::oauth::{OAuthError, OAuthErrorCode};
+use crate::oauth::{IssuedTokens, OAuthError, OAuthErrorCode, TokenType};
 use crate::ports::Invalidation;
 use crate::rng::random_bytes;
 use crate::time::Timestamp;
@@ -255,9 +257,9 @@ impl Gatehouse {
         !cookie.is_empty() && self.keys.hasher().verify(CSRF_DOMAIN, "", cookie, &mac)
     }
 
-    /// Signs the access token, and the ID token when `openid` was granted to a user, and builds
-    /// the token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
-    pub(crate) async fn issue_tokens(&self, i: Issue<'_>) -> Result<gatehouse_types::TokenResponse, OAuthError> {
+    /// Signs the access token, and the ID token when `openid` was granted to a user (RFC 6749
+    /// §5.1, OIDC Core §3.1.3.3).
+    pub(crate) async fn issue_tokens(&self, i: Issue<'_>) -> Result<IssuedTokens, OAuthError> {
         let now = self.clock.now();
         let s = &i.client.settings;
         let jti = match i.grant {
@@ -290,9 +292,9 @@ impl Gatehouse {
             }
             _ => None,
         };
-        Ok(gatehouse_types::TokenResponse {
+        Ok(IssuedTokens {
             access_token: access_token.into(),
-            token_type: "Bearer".into(),
+            token_type: TokenType::Bearer,
             expires_in: u64::from(s.access_token_ttl),
             refresh_token: i.refresh_token.map(Into::into),
             id_token: id_token.map(Into::into),

@@ -1,9 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6; RFC 7636 §4.6; RFC 8628 §3.4–3.5):
-//! client authentication and the four grants, with refresh-token rotation in families.
+//! the four grants, with refresh-token rotation in families.
 
-use std::sync::Arc;
-
-use gatehouse_types::TokenResponse;
 use tracing::instrument;
 
 use super::super::Gatehouse;
@@ -14,31 +11,13 @@ use crate::error::Result;
 use crate::model::User;
 use crate::oauth::refresh::RefreshTokenId;
 use crate::oauth::scope::Scopes;
-use crate::oauth::{AuthCode, CODE_TTL_SECS, DeviceStatus, Grant, OAuthError, OAuthErrorCode, RefreshState, pkce};
+use crate::oauth::{
+    AuthCode, CODE_TTL_SECS, DeviceStatus, Grant, IssuedTokens, OAuthError, OAuthErrorCode, RefreshState, pkce,
+};
 use crate::secret::SecretString;
 
 pub(crate) const DEVICE_DOMAIN: &str = "device-code";
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// How the client authenticated (RFC 6749 §2.3; at most one method per request).
-#[derive(Debug)]
-pub enum ClientCredentials {
-    /// `client_secret_basic`: the HTTP Basic header, already form-decoded.
-    Basic { id: String, secret: SecretString },
-    /// `client_secret_post`: `client_id` and `client_secret` in the body.
-    Post { id: String, secret: SecretString },
-    /// `none`: a public client naming itself with `client_id`.
-    None { id: String },
-}
-
-impl ClientCredentials {
-    /// The client id the caller claims.
-    pub fn client_id(&self) -> &str {
-        match self {
-            Self::Basic { id, .. } | Self::Post { id, .. } | Self::None { id } => id,
-        }
-    }
-}
 
 /// The grant parameters of a token request.
 #[derive(Debug, Default)]
@@ -53,42 +32,9 @@ pub struct TokenParams {
 }
 
 impl Gatehouse {
-    /// Authenticates a client with the method it registered (SPEC §4.1), the secret checked by
-    /// keyed hash in constant time. Repeated failures for one client id are delayed (SPEC §5.2).
-    #[instrument(level = "debug", skip_all, fields(client_id = %creds.client_id()))]
-    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Arc<Client>, OAuthError> {
-        let now = self.clock.now();
-        let id = creds.client_id();
-        if let Err(secs) = self.provider.limits.client.check(id, now) {
-            return Err(OAuthError::invalid_client(format!(
-                "too many failed attempts for this client; retry in {secs} s"
-            )));
-        }
-        let client = self.enabled_client(id).await?;
-        let ok = match (&client, creds) {
-            (Some(c), ClientCredentials::Basic { secret, .. }) => {
-                c.settings.token_endpoint_auth_method == "client_secret_basic"
-                    && c.verify_secret(self.keys.hasher(), secret.expose_secret(), now)
-            }
-            (Some(c), ClientCredentials::Post { secret, .. }) => {
-                c.settings.token_endpoint_auth_method == "client_secret_post"
-                    && c.verify_secret(self.keys.hasher(), secret.expose_secret(), now)
-            }
-            (Some(c), ClientCredentials::None { .. }) => c.settings.token_endpoint_auth_method == "none",
-            (None, _) => false,
-        };
-        match client.filter(|_| ok) {
-            Some(c) => Ok(c),
-            None => {
-                self.provider.limits.client.failure(id, now);
-                Err(OAuthError::invalid_client("client authentication failed"))
-            }
-        }
-    }
-
     /// Runs one token request for an authenticated client.
     #[instrument(level = "debug", skip_all, fields(client_id = %client.id, grant_type = p.grant_type.as_deref().unwrap_or("")))]
-    pub async fn token(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+    pub async fn token(&self, client: &Client, p: TokenParams) -> Result<IssuedTokens, OAuthError> {
         let grant_type = p
             .grant_type
             .as_deref()
@@ -129,7 +75,7 @@ impl Gatehouse {
         }
     }
 
-    async fn code_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+    async fn code_grant(&self, client: &Client, p: TokenParams) -> Result<IssuedTokens, OAuthError> {
         let value = p.code.ok_or_else(|| OAuthError::invalid_request("code is required"))?;
         let now = self.clock.now();
         let code = AuthCode::open(self.keys.code_key(), client, value.expose_secret())
@@ -245,7 +191,7 @@ impl Gatehouse {
         scopes: &Scopes,
         new: NewGrant,
         nonce: Option<&str>,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<IssuedTokens, OAuthError> {
         self.issue_tokens(Issue {
             client,
             user: Some(user),
@@ -270,7 +216,7 @@ impl Gatehouse {
     /// generation in the store decides the one winner across requests and nodes; the
     /// immediately previous generation, inside the grace window, gets the very same successor
     /// pair; any older one revokes the family.
-    async fn refresh_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+    async fn refresh_grant(&self, client: &Client, p: TokenParams) -> Result<IssuedTokens, OAuthError> {
         let value = p
             .refresh_token
             .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
@@ -318,7 +264,7 @@ impl Gatehouse {
                 grant: grant.id,
                 generation: state.generation + 1,
             };
-            let response = self
+            let issued = self
                 .issue_tokens(Issue {
                     client,
                     user: Some(&user),
@@ -330,7 +276,7 @@ impl Gatehouse {
                     refresh_token: Some(next.encode(self.keys.hasher()).expose_secret().to_owned()),
                 })
                 .await?;
-            let json = serde_json::to_vec(&response).map_err(crate::Error::unexpected)?;
+            let json = serde_json::to_vec(&issued).map_err(crate::Error::unexpected)?;
             let sealed = self
                 .seal(grant.project_id, &successor_aad(&grant, next.generation), &json)
                 .await?;
@@ -345,7 +291,7 @@ impl Gatehouse {
                 .rotate_refresh(grant.id, state.generation, &state_next, now)
                 .await?
             {
-                return Ok(response);
+                return Ok(issued);
             }
         }
         Err(invalid())
@@ -358,7 +304,7 @@ impl Gatehouse {
         client: &Client,
         grant: &Grant,
         presented: RefreshTokenId,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<IssuedTokens, OAuthError> {
         let now = self.clock.now();
         let grace = i64::from(client.settings.refresh_grace_seconds);
         if let Some(state) = &grant.refresh
@@ -379,7 +325,7 @@ impl Gatehouse {
         ))
     }
 
-    async fn client_credentials_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+    async fn client_credentials_grant(&self, client: &Client, p: TokenParams) -> Result<IssuedTokens, OAuthError> {
         if !client.settings.require_client_secret {
             return Err(OAuthError::new(
                 OAuthErrorCode::UnauthorizedClient,
@@ -402,7 +348,7 @@ impl Gatehouse {
     }
 
     /// RFC 8628 §3.4–3.5: pending, slow_down, denied, expired, or the tokens once.
-    async fn device_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, OAuthError> {
+    async fn device_grant(&self, client: &Client, p: TokenParams) -> Result<IssuedTokens, OAuthError> {
         let code = p
             .device_code
             .ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
@@ -477,7 +423,7 @@ struct NewGrant {
     refresh: Option<SecretString>,
 }
 
-/// Binds a sealed successor response to its grant and the generation it carries.
+/// Binds a sealed successor to its grant and the generation it carries.
 fn successor_aad(grant: &Grant, generation: i64) -> RowAad {
     RowAad::new(
         "refresh-successor",

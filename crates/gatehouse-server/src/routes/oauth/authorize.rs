@@ -12,8 +12,8 @@ use gatehouse_core::service::oauth::{
     AuthorizeParams, AuthorizeRequest, AuthorizeStep, RedirectResponse, ResponseMode,
 };
 
-use crate::routes::pages::to_login;
-use crate::routes::web::{Browser, Form, error_page, esc, hidden, is_form, page, secured, see_other};
+use crate::extract::{Form, is_form};
+use crate::routes::web::{Browser, error_page, esc, hidden, page, secured, see_other, to_login};
 use crate::state::AppState;
 
 /// The authorization endpoint. POST takes the same parameters as a form (OIDC Core §3.1.2.1).

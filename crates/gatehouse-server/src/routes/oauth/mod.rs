@@ -16,7 +16,7 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::oauth::ClientCredentials;
 use gatehouse_types::OAuthErrorBody;
 
-use crate::routes::web::Form;
+use crate::extract::Form;
 use crate::state::AppState;
 
 /// An OAuth error answered as JSON: 401 for `invalid_client` (with a Basic challenge) and

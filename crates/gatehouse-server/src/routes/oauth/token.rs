@@ -11,8 +11,8 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::oauth::{IntrospectionCaller, TokenParams};
 
 use super::{OAuthJsonError, client_credentials, cors, is_preflight, origin_registered, preflight};
-use crate::extract::Buffered;
-use crate::routes::web::{Form, is_form};
+use crate::dto::{device_authorization_dto, token_dto};
+use crate::extract::{Buffered, Form, is_form};
 use crate::state::AppState;
 
 /// A form body, or `invalid_request` (RFC 6749 §3.2 requires `application/x-www-form-urlencoded`).
@@ -60,12 +60,12 @@ fn no_store(body: impl serde::Serialize) -> Response {
         .into_response()
 }
 
-/// Allows the origin of the client that authenticated, when it lists it (SPEC §5.2).
+/// Whether the request's origin may read the answer to the client that authenticated.
 fn client_origin_allowed(headers: &HeaderMap, client: &gatehouse_core::clients::Client) -> bool {
     headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
-        .is_some_and(|o| client.settings.allowed_cors_origins.iter().any(|a| a == o))
+        .is_some_and(|o| client.allows_cors_origin(o))
 }
 
 /// `POST /oauth/token`.
@@ -91,7 +91,7 @@ pub async fn token(State(state): State<Arc<AppState>>, Buffered { method, header
     }
     .await;
     match result {
-        Ok((allowed, Ok(r))) => cors(&headers, allowed, no_store(r)),
+        Ok((allowed, Ok(r))) => cors(&headers, allowed, no_store(token_dto(r))),
         Ok((allowed, Err(e))) => cors(&headers, allowed, e.into_response()),
         Err(e) => e.into_response(),
     }
@@ -110,7 +110,7 @@ pub async fn device_authorization(
     }
     .await;
     match result {
-        Ok(r) => no_store(r),
+        Ok(r) => no_store(device_authorization_dto(r)),
         Err(e) => e.into_response(),
     }
 }
@@ -161,13 +161,7 @@ pub async fn introspect(State(state): State<Arc<AppState>>, Buffered { headers, 
                     }
                 }
             }
-            None => {
-                let client = authenticate(&state, &headers, &form).await?;
-                if !client.settings.require_client_secret {
-                    return Err(OAuthError::invalid_client("public clients cannot introspect").into());
-                }
-                IntrospectionCaller::Client(client)
-            }
+            None => IntrospectionCaller::client(authenticate(&state, &headers, &form).await?)?,
         };
         let token = single(&form, "token")?.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         // RFC 7662 §2.1: the hint may be ignored; both token kinds are searched.

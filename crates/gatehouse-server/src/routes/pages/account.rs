@@ -10,9 +10,8 @@ use axum::response::Response;
 use gatehouse_core::ids::SessionId;
 use gatehouse_core::secret::SecretString;
 
-use super::to_login;
 use crate::extract::Path;
-use crate::routes::web::{Browser, SESSION_COOKIE, error_page, esc, page, see_other, set_cookie};
+use crate::routes::web::{Browser, SESSION_COOKIE, error_page, esc, page, see_other, set_cookie, to_login};
 use crate::state::AppState;
 
 /// `GET /account`.

@@ -8,8 +8,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::to_login;
-use crate::routes::web::{Browser, Form, error_page, esc, hidden, page};
+use crate::extract::Form;
+use crate::routes::web::{Browser, error_page, esc, hidden, page, to_login};
 use crate::state::AppState;
 
 fn code_form(state: &AppState, browser: &Browser, code: &str, error: Option<&str>) -> Response {

@@ -14,18 +14,9 @@ use axum::response::Response;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::oauth::{SignIn, SignInOutcome};
 
-use crate::routes::web::{
-    Browser, Form, SESSION_COOKIE, error_page, esc, hidden, is_form, local_path, page, see_other, set_cookie,
-};
+use crate::extract::{Form, is_form};
+use crate::routes::web::{Browser, SESSION_COOKIE, error_page, esc, hidden, local_path, page, see_other, set_cookie};
 use crate::state::AppState;
-
-/// Redirects to the sign-in page, returning to `next` afterwards.
-pub fn to_login(next: &str) -> Response {
-    let q: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("next", next)
-        .finish();
-    see_other(&format!("/login?{q}"))
-}
 
 fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, error: Option<&str>) -> String {
     let error = error.map_or(String::new(), |e| {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use gatehouse_testkit::{Browser, Page};
-use oauth2::basic::BasicTokenType;
+use oauth2::basic::{BasicTokenResponse, BasicTokenType};
 use oauth2::{
     AccessToken, AuthType, RefreshToken, Scope, StandardDeviceAuthorizationResponse, StandardRevocableToken,
     TokenIntrospectionResponse as _, TokenResponse as _,
@@ -59,6 +59,26 @@ async fn refreshing_client(s: &TestServer, http: &Http, grace: u32) -> (OAuthCli
     let (id, secret) = s.client(&key, &project, settings).await;
     let meta = discover(s, http).await;
     (oauth_client(&meta, &id, secret.as_deref()), email)
+}
+
+/// A [`refreshing_client`] whose user has signed in with `scopes`: the client, the user's email
+/// and the token response.
+async fn signed_in(
+    s: &TestServer,
+    http: &Http,
+    grace: u32,
+    scopes: &[&str],
+) -> (OAuthClient, String, BasicTokenResponse) {
+    let (client, email) = refreshing_client(s, http, grace).await;
+    let token = sign_in(s, http, &client, &email, scopes).await;
+    (client, email, token)
+}
+
+/// The refresh token of `token`, whose sign-in was granted offline_access.
+fn refresh_token_of(token: &BasicTokenResponse) -> &RefreshToken {
+    token
+        .refresh_token()
+        .expect("a refresh token: offline_access was granted")
 }
 
 api_test!(
@@ -180,28 +200,38 @@ async fn device_authorization(
     (client, details, id, email)
 }
 
+/// A device authorization the user answers with `decision` (`allow` or `deny`) in a browser
+/// while the library polls (RFC 8628 §3.4): the polling's outcome (its RFC 6749 error code when
+/// refused), the client, its id and the user's email.
+async fn device_decision(
+    s: &TestServer,
+    http: &Http,
+    decision: &str,
+) -> (Result<BasicTokenResponse, String>, OAuthClient, String, String) {
+    let (client, details, id, email) = device_authorization(s, http).await;
+    let user_code = details.user_code().secret().clone();
+    let url = format!("/device?user_code={user_code}");
+    let browser = Browser::new(&s.base);
+    let (token, page) = tokio::join!(
+        client.exchange_device_access_token(&details).request_async(
+            http,
+            tokio::time::sleep,
+            Some(Duration::from_secs(60))
+        ),
+        decide_on_device_page(&browser, &url, &user_code, &email, decision),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let token = token.map_err(|e| error_code(Err::<(), _>(e)));
+    (token, client, id, email)
+}
+
 api_test!(
     device_flow_through_the_library_while_the_user_approves_in_a_browser,
     |s| {
         let http = Http::new(&s.base);
-        let (client, details, id, email) = device_authorization(&s, &http).await;
-        let user_code = details.user_code().secret().clone();
-        let url = format!("/device?user_code={user_code}");
-        let browser = Browser::new(&s.base);
-        // The library polls (RFC 8628 §3.4) while the user signs in and approves.
-        let (token, page) = tokio::join!(
-            client.exchange_device_access_token(&details).request_async(
-                &http,
-                tokio::time::sleep,
-                Some(Duration::from_secs(60))
-            ),
-            decide_on_device_page(&browser, &url, &user_code, &email, "allow"),
-        );
-        assert_eq!(page.status, 200, "{}", page.body);
-        let token = token.unwrap_or_else(|e| panic!("device token polling fails: {e:?}"));
-        let refresh_token = token
-            .refresh_token()
-            .expect("a refresh token: offline_access was granted");
+        let (token, client, id, email) = device_decision(&s, &http, "allow").await;
+        let token = token.unwrap_or_else(|e| panic!("device token polling fails: {e}"));
+        let refresh_token = refresh_token_of(&token);
 
         let meta = discover(&s, &http).await;
         let oidc = oidc_client(&meta, &id, None);
@@ -217,29 +247,14 @@ api_test!(
 
 api_test!(device_flow_denied_in_the_browser_ends_polling_with_access_denied, |s| {
     let http = Http::new(&s.base);
-    let (client, details, _, email) = device_authorization(&s, &http).await;
-    let user_code = details.user_code().secret().clone();
-    let url = format!("/device?user_code={user_code}");
-    let browser = Browser::new(&s.base);
-    let (token, page) = tokio::join!(
-        client.exchange_device_access_token(&details).request_async(
-            &http,
-            tokio::time::sleep,
-            Some(Duration::from_secs(60))
-        ),
-        decide_on_device_page(&browser, &url, &user_code, &email, "deny"),
-    );
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert_eq!(error_code(token), "access_denied", "RFC 8628 §3.5");
+    let (token, ..) = device_decision(&s, &http, "deny").await;
+    assert_eq!(token.err().as_deref(), Some("access_denied"), "RFC 8628 §3.5");
 });
 
 api_test!(reusing_a_rotated_refresh_token_without_grace_revokes_the_family, |s| {
     let http = Http::new(&s.base);
-    let (client, email) = refreshing_client(&s, &http, 0).await;
-    let first = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
-    let r1 = first
-        .refresh_token()
-        .expect("a refresh token: offline_access was granted");
+    let (client, _, first) = signed_in(&s, &http, 0, &["openid", "offline_access"]).await;
+    let r1 = refresh_token_of(&first);
     let second = refresh(&client, &http, r1)
         .await
         .unwrap_or_else(|e| panic!("refresh fails: {e:?}"));
@@ -260,11 +275,8 @@ api_test!(
     the_previous_refresh_token_within_the_grace_window_returns_the_same_pair,
     |s| {
         let http = Http::new(&s.base);
-        let (client, email) = refreshing_client(&s, &http, 10).await;
-        let first = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
-        let r1 = first
-            .refresh_token()
-            .expect("a refresh token: offline_access was granted");
+        let (client, _, first) = signed_in(&s, &http, 10, &["openid", "offline_access"]).await;
+        let r1 = refresh_token_of(&first);
         let second = refresh(&client, &http, r1)
             .await
             .unwrap_or_else(|e| panic!("refresh fails: {e:?}"));
@@ -287,12 +299,9 @@ api_test!(
 
 api_test!(revoking_a_refresh_token_through_the_library_ends_its_family, |s| {
     let http = Http::new(&s.base);
-    let (client, email) = refreshing_client(&s, &http, 10).await;
-    let token = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
+    let (client, _, token) = signed_in(&s, &http, 10, &["openid", "offline_access"]).await;
     let access = token.access_token().secret();
-    let refresh_token = token
-        .refresh_token()
-        .expect("a refresh token: offline_access was granted");
+    let refresh_token = refresh_token_of(&token);
     assert!(active(&client, &http, access, None).await);
     assert!(active(&client, &http, refresh_token.secret(), Some("refresh_token")).await);
 
@@ -317,8 +326,7 @@ api_test!(
     introspection_through_the_library_reports_active_and_revoked_access_tokens,
     |s| {
         let http = Http::new(&s.base);
-        let (client, email) = refreshing_client(&s, &http, 10).await;
-        let token = sign_in(&s, &http, &client, &email, &["openid", "email"]).await;
+        let (client, email, token) = signed_in(&s, &http, 10, &["openid", "email"]).await;
         let introspection = client
             .introspect(token.access_token())
             .request_async(&http)
@@ -346,8 +354,7 @@ api_test!(
 
 api_test!(introspection_finds_an_access_token_under_a_refresh_token_hint, |s| {
     let http = Http::new(&s.base);
-    let (client, email) = refreshing_client(&s, &http, 10).await;
-    let token = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
+    let (client, _, token) = signed_in(&s, &http, 10, &["openid", "offline_access"]).await;
     // RFC 7662 §2.1: a hint that names the wrong type only changes where the search starts.
     assert!(
         active(&client, &http, token.access_token().secret(), Some("refresh_token")).await,
@@ -357,11 +364,8 @@ api_test!(introspection_finds_an_access_token_under_a_refresh_token_hint, |s| {
 
 api_test!(revocation_finds_a_refresh_token_under_an_access_token_hint, |s| {
     let http = Http::new(&s.base);
-    let (client, email) = refreshing_client(&s, &http, 10).await;
-    let token = sign_in(&s, &http, &client, &email, &["openid", "offline_access"]).await;
-    let refresh_token = token
-        .refresh_token()
-        .expect("a refresh token: offline_access was granted");
+    let (client, _, token) = signed_in(&s, &http, 10, &["openid", "offline_access"]).await;
+    let refresh_token = refresh_token_of(&token);
     // RFC 7009 §2.1: the server extends its search past the hinted type. The library sends
     // token_type_hint=access_token for this variant.
     client

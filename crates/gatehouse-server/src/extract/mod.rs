@@ -1,14 +1,18 @@
 //! Extractors: the authenticated [`Caller`], JSON/query/path extractors whose rejections are
-//! [`ApiError`]s, so malformed input always gets the documented error body, and the
-//! [`Buffered`] request of the OAuth back-channel endpoints.
+//! [`ApiError`]s, so malformed input always gets the documented error body, the participant
+//! token of the room entry points ([`RoomToken`]), and the form bodies and [`Buffered`] requests
+//! of the OAuth back-channel endpoints and the browser pages ([`form`]).
+
+mod form;
+mod room_token;
+
+pub use form::{Buffered, Form, is_form};
+pub use room_token::{BEARER_PROTOCOL, RoomToken, offered_protocols};
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -65,25 +69,3 @@ pub struct Query<T>(pub T);
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
-
-/// A request's method, headers and buffered body, for the endpoints that read all three. The
-/// headers are moved out of the request: axum's `HeaderMap` extractor copies them.
-#[derive(Debug)]
-pub struct Buffered {
-    pub method: Method,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-impl<S: Send + Sync> FromRequest<S> for Buffered {
-    type Rejection = BytesRejection;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let headers = std::mem::take(&mut parts.headers);
-        let method = parts.method.clone();
-        // The rest of the request stays together: the body limit travels in its extensions.
-        let body = Bytes::from_request(Request::from_parts(parts, body), state).await?;
-        Ok(Self { method, headers, body })
-    }
-}
