@@ -32,7 +32,7 @@ fn main() {
         let cid = ClientId::parse(&format!("bench-client-{i:04}")).expect("valid id");
         let client = Client {
             secret: SecretHashes {
-                current: Some(hasher.hash(SECRET_HASH_DOMAIN, cid.as_str(), secret)),
+                current: Some(hasher.hash(SECRET_HASH_DOMAIN, cid.as_str(), secret).into()),
                 ..SecretHashes::default()
             },
             id: cid,

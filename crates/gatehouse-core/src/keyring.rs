@@ -132,7 +132,7 @@ impl Keyring {
         let mut done = Rewrapped::default();
         for (n, item) in items.iter().enumerate() {
             let context = master_context(&item.kind);
-            if self.master.unwrap_blob(&item.wrapped, &context).is_ok() {
+            if self.master.unwrap_blob(item.wrapped.as_bytes(), &context).is_ok() {
                 done.current += 1;
             } else {
                 let previous = self.previous.as_ref().ok_or_else(|| {
@@ -142,7 +142,7 @@ impl Keyring {
                     ))
                 })?;
                 let plain = previous
-                    .unwrap_blob(&item.wrapped, &context)
+                    .unwrap_blob(item.wrapped.as_bytes(), &context)
                     .map_err(|_| Error::unexpected(anyhow::anyhow!("{:?} opens with neither master key", item.kind)))?;
                 let rewrapped = self.master.wrap_blob(rng, &plain, &context);
                 if !store.rewrap(item, &rewrapped, self.master.id()).await? {
@@ -195,7 +195,7 @@ impl Keyring {
         let (id, key) = self.current_key(store, rng, clock, project).await?;
         Ok(Sealed {
             data_key_id: id,
-            ciphertext: key.seal(rng, aad, plaintext),
+            ciphertext: key.seal(rng, aad, plaintext).into(),
         })
     }
 
@@ -208,7 +208,7 @@ impl Keyring {
         sealed: &Sealed,
     ) -> Result<Vec<u8>> {
         let key = self.key_by_id(store, project, sealed.data_key_id).await?;
-        key.open(aad, &sealed.ciphertext)
+        key.open(aad, sealed.ciphertext.as_bytes())
     }
 
     /// Registers a data key already unwrapped (bootstrap writes it itself).

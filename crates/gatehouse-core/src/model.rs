@@ -2,6 +2,7 @@
 
 use crate::access::MemberFlags;
 use crate::ids::{ApiKeyId, DataKeyId, ProjectId, RegistrationId, SecretId, UserId};
+use crate::secret::Redacted;
 use crate::time::Timestamp;
 
 /// A project (tenant).
@@ -15,24 +16,14 @@ pub struct Project {
 }
 
 /// A user account. `password_hash` is an Argon2id PHC string.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub email: String,
     pub name: String,
-    pub password_hash: String,
+    pub password_hash: Redacted<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-}
-
-impl std::fmt::Debug for User {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A member of a project with their flags.
@@ -43,33 +34,17 @@ pub struct Member {
 }
 
 /// A value sealed with a project's data key (SPEC §7.5).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sealed {
     pub data_key_id: DataKeyId,
-    pub ciphertext: Vec<u8>,
-}
-
-impl std::fmt::Debug for Sealed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sealed")
-            .field("data_key_id", &self.data_key_id)
-            .finish_non_exhaustive()
-    }
+    pub ciphertext: Redacted<Vec<u8>>,
 }
 
 /// A value the master key wraps directly, as `gatehouse keys rotate-master` re-wraps it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MasterWrapped {
     pub kind: MasterWrappedKind,
-    pub wrapped: Vec<u8>,
-}
-
-impl std::fmt::Debug for MasterWrapped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MasterWrapped")
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
+    pub wrapped: Redacted<Vec<u8>>,
 }
 
 /// Which value: its table and key.

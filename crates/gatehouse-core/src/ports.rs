@@ -18,6 +18,7 @@ use crate::ids::{
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
 use crate::rooms::{Presence, Room, RoomGrant};
+use crate::secret::SecretString;
 use crate::time::Timestamp;
 
 /// Projects.
@@ -408,22 +409,13 @@ pub struct UpstreamClient<'a> {
 }
 
 /// A successful token response (RFC 6749 §5.1).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct UpstreamTokens {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
     pub expires_in: Option<i64>,
     /// Granted scopes, when they differ from the requested ones.
     pub scope: Option<String>,
-}
-
-impl std::fmt::Debug for UpstreamTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpstreamTokens")
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Why a third-party call gave no tokens.

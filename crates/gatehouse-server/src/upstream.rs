@@ -12,6 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::clients::uri::is_loopback;
 use gatehouse_core::ports::{Upstream, UpstreamClient, UpstreamError, UpstreamTokens};
+use gatehouse_core::secret::SecretString;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
@@ -236,8 +237,8 @@ fn tokens(body: &[u8]) -> Result<UpstreamTokens, UpstreamError> {
     // A provider's answer is not trusted to reach past a year (or overflow a timestamp).
     .map(|s| s.min(MAX_EXPIRES_IN));
     Ok(UpstreamTokens {
-        access_token,
-        refresh_token: text("refresh_token"),
+        access_token: access_token.into(),
+        refresh_token: text("refresh_token").map(SecretString::new),
         expires_in,
         scope: text("scope"),
     })

@@ -13,7 +13,7 @@ macro_rules! accounts_impl {
             use gatehouse_core::time::Timestamp;
 
             use crate::registry::$module::{CLIENT, insert_client};
-            use crate::sql::$module::{Stmt, all, begin, change_one, changes_one, commit, commit_if_one, exec, get, one_row, optional, page, put_audit, user, write};
+            use crate::sql::$module::{Stmt, all, begin, change_one, changes_one, commit, commit_if_one, exec, get, one_row, optional, page, put_audit, redacted, user, write};
             use crate::sql::{USER_COLS, db_err, unexpected};
 
             /// What a conflict of [`put_member`], [`insert_user`] and [`insert_api_key`] is about.
@@ -38,7 +38,7 @@ macro_rules! accounts_impl {
                     .bind(&u.email)
                     .bind(u.email.to_lowercase())
                     .bind(&u.name)
-                    .bind(&u.password_hash)
+                    .bind(u.password_hash.expose())
                     .bind(u.created_at.millis())
                     .bind(u.updated_at.millis())
             }
@@ -50,7 +50,7 @@ macro_rules! accounts_impl {
                     .bind(&k.name)
                     .bind(&k.description)
                     .bind(&k.secret_hash)
-                    .bind(&k.secret.ciphertext)
+                    .bind(k.secret.ciphertext.expose())
                     .bind(k.secret.data_key_id.uuid())
                     .bind(k.server_admin)
                     .bind(k.created_at.millis())
@@ -84,7 +84,7 @@ macro_rules! accounts_impl {
                     secret_hash: get(r, "secret_hash")?,
                     secret: Sealed {
                         data_key_id: DataKeyId::from_uuid(get(r, "data_key_id")?),
-                        ciphertext: get(r, "secret_ciphertext")?,
+                        ciphertext: redacted(r, "secret_ciphertext")?,
                     },
                     server_admin: get(r, "server_admin")?,
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
@@ -378,7 +378,7 @@ macro_rules! accounts_impl {
                     for key in settings {
                         if let Some(wrapped) = self.get_setting(key).await? {
                             let kind = MasterWrappedKind::Setting { key: (*key).to_owned() };
-                            all.push(MasterWrapped { kind, wrapped });
+                            all.push(MasterWrapped { kind, wrapped: wrapped.into() });
                         }
                     }
                     let rows = sqlx::query("SELECT kid, private_key FROM signing_keys ORDER BY kid")
@@ -387,7 +387,7 @@ macro_rules! accounts_impl {
                         .map_err(unexpected)?;
                     for r in &rows {
                         let kind = MasterWrappedKind::SigningKey { kid: get(r, "kid")? };
-                        all.push(MasterWrapped { kind, wrapped: get(r, "private_key")? });
+                        all.push(MasterWrapped { kind, wrapped: redacted(r, "private_key")? });
                     }
                     let rows = sqlx::query("SELECT project_id, id, wrapped FROM data_keys ORDER BY project_id, id")
                         .fetch_all(self.db())
@@ -398,7 +398,7 @@ macro_rules! accounts_impl {
                             project: ProjectId::from_uuid(get(r, "project_id")?),
                             id: DataKeyId::from_uuid(get(r, "id")?),
                         };
-                        all.push(MasterWrapped { kind, wrapped: get(r, "wrapped")? });
+                        all.push(MasterWrapped { kind, wrapped: redacted(r, "wrapped")? });
                     }
                     Ok(all)
                 }
@@ -408,15 +408,15 @@ macro_rules! accounts_impl {
                         MasterWrappedKind::Setting { key } => sqlx::query("UPDATE settings SET value = $1 WHERE key = $2 AND value = $3")
                             .bind(new)
                             .bind(key.as_str())
-                            .bind(item.wrapped.as_slice()),
+                            .bind(item.wrapped.as_bytes()),
                         MasterWrappedKind::SigningKey { kid } => sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2 AND private_key = $3")
                             .bind(new)
                             .bind(kid.as_str())
-                            .bind(item.wrapped.as_slice()),
+                            .bind(item.wrapped.as_bytes()),
                         MasterWrappedKind::DataKey { project, id } => sqlx::query("UPDATE data_keys SET wrapped = $1, master_key_id = $4 WHERE id = $2 AND project_id = $5 AND wrapped = $3")
                             .bind(new)
                             .bind(id.uuid())
-                            .bind(item.wrapped.as_slice())
+                            .bind(item.wrapped.as_bytes())
                             .bind(master_key_id)
                             .bind(project.uuid()),
                     };

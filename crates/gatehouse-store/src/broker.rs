@@ -15,7 +15,7 @@ macro_rules! broker_impl {
             use gatehouse_core::time::Timestamp;
             use gatehouse_core::{Error, Result};
 
-            use crate::sql::$module::{Stmt, all, change_one, changes_one, commit, get, one_row, optional, write};
+            use crate::sql::$module::{Stmt, all, change_one, changes_one, commit, get, one_row, optional, redacted, write};
             use crate::sql::{db_err, unexpected};
 
             const CREDENTIAL_COLS: &str = "id, project_id, room_name, owner, delegated_to, provider, scopes, sealed, data_key_id, expires_at, needs_consent, generation, created_at, updated_at";
@@ -28,7 +28,7 @@ macro_rules! broker_impl {
             fn sealed(r: &$row) -> Result<Sealed> {
                 Ok(Sealed {
                     data_key_id: DataKeyId::from_uuid(get(r, "data_key_id")?),
-                    ciphertext: get(r, "sealed")?,
+                    ciphertext: redacted(r, "sealed")?,
                 })
             }
 
@@ -100,7 +100,7 @@ macro_rules! broker_impl {
                 Ok(stmt
                     .bind(serde_json::to_string(&c.provider).map_err(unexpected)?)
                     .bind(c.scopes.join(" "))
-                    .bind(&c.sealed.ciphertext)
+                    .bind(c.sealed.ciphertext.expose())
                     .bind(c.sealed.data_key_id.uuid())
                     .bind(c.expires_at.map(Timestamp::millis))
                     .bind(c.needs_consent)
@@ -217,7 +217,7 @@ macro_rules! broker_impl {
                         .bind(serde_json::to_string(&r.provider).map_err(unexpected)?)
                         .bind(&r.redirect_uri)
                         .bind(r.scopes.join(" "))
-                        .bind(&r.sealed.ciphertext)
+                        .bind(r.sealed.ciphertext.expose())
                         .bind(r.sealed.data_key_id.uuid())
                         .bind(&r.state)
                         .bind(status)

@@ -14,7 +14,7 @@ macro_rules! provider_impl {
             use gatehouse_core::ports::*;
             use gatehouse_core::time::Timestamp;
 
-            use crate::sql::$module::{Tx, all, begin, changes_one, commit, get, optional, user};
+            use crate::sql::$module::{Tx, all, begin, changes_one, commit, get, optional, redacted, user};
             use crate::sql::{USER_COLS, db_err, unexpected};
 
             const SESSION_COLS: &str = "id, user_id, secret_hash, created_at, auth_time, expires_at, user_agent, ip";
@@ -35,7 +35,7 @@ macro_rules! provider_impl {
                 Ok(SigningKeyRecord {
                     kid: get(r, "kid")?,
                     alg: get(r, "alg")?,
-                    private_key: get(r, "private_key")?,
+                    private_key: redacted(r, "private_key")?,
                     public_jwk: get(r, "public_jwk")?,
                     created_at: at(r, "created_at")?,
                     activate_at: at_opt(r, "activate_at")?,
@@ -51,7 +51,7 @@ macro_rules! provider_impl {
                 Ok(Session {
                     id: SessionId::from_uuid(get(r, id)?),
                     user_id: UserId::from_uuid(get(r, "user_id")?),
-                    secret_hash: get(r, "secret_hash")?,
+                    secret_hash: redacted(r, "secret_hash")?,
                     created_at: at(r, created)?,
                     auth_time: at(r, "auth_time")?,
                     expires_at: at(r, "expires_at")?,
@@ -92,7 +92,7 @@ macro_rules! provider_impl {
                 let key: Option<uuid::Uuid> = get(r, key)?;
                 Ok(ciphertext.zip(key).map(|(ciphertext, k)| Sealed {
                     data_key_id: DataKeyId::from_uuid(k),
-                    ciphertext,
+                    ciphertext: ciphertext.into(),
                 }))
             }
 
@@ -102,7 +102,7 @@ macro_rules! provider_impl {
                 let session: Option<uuid::Uuid> = get(r, "session_id")?;
                 let auth_time = at_opt(r, "auth_time")?;
                 Ok(DeviceGrant {
-                    device_code_hash: get(r, "device_code_hash")?,
+                    device_code_hash: redacted(r, "device_code_hash")?,
                     user_code: get(r, "user_code")?,
                     grant_id: GrantId::from_uuid(get(r, "grant_id")?),
                     project_id: ProjectId::from_uuid(get(r, "project_id")?),
@@ -143,7 +143,7 @@ macro_rules! provider_impl {
                     .bind(refresh.map(|r| r.generation))
                     .bind(refresh.map(|r| r.expires_at.millis()))
                     .bind(refresh.and_then(|r| r.rotated_at).map(Timestamp::millis))
-                    .bind(successor.map(|s| s.ciphertext.as_slice()))
+                    .bind(successor.map(|s| s.ciphertext.as_bytes()))
                     .bind(successor.map(|s| s.data_key_id.uuid()))
                     .execute(e)
                     .await
@@ -172,7 +172,7 @@ macro_rules! provider_impl {
                     sqlx::query("INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, activate_at) VALUES ($1, $2, $3, $4, $5, $6)")
                         .bind(&k.kid)
                         .bind(&k.alg)
-                        .bind(&k.private_key)
+                        .bind(k.private_key.expose())
                         .bind(&k.public_jwk)
                         .bind(k.created_at.millis())
                         .bind(k.activate_at.map(Timestamp::millis))
@@ -205,7 +205,7 @@ macro_rules! provider_impl {
                     sqlx::query(&format!("INSERT INTO user_sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
                         .bind(s.id.uuid())
                         .bind(s.user_id.uuid())
-                        .bind(&s.secret_hash)
+                        .bind(s.secret_hash.expose())
                         .bind(s.created_at.millis())
                         .bind(s.auth_time.millis())
                         .bind(s.expires_at.millis())
@@ -356,14 +356,14 @@ macro_rules! provider_impl {
                         .bind(next.generation)
                         .bind(next.expires_at.millis())
                         .bind(at.millis())
-                        .bind(successor.map(|s| s.ciphertext.as_slice()))
+                        .bind(successor.map(|s| s.ciphertext.as_bytes()))
                         .bind(successor.map(|s| s.data_key_id.uuid()));
                     changes_one(self.db(), stmt).await
                 }
 
                 async fn insert_device_grant(&self, d: &DeviceGrant) -> Result<()> {
                     sqlx::query(&format!("INSERT INTO device_grants ({DEVICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, NULL, NULL, NULL)"))
-                        .bind(&d.device_code_hash)
+                        .bind(d.device_code_hash.expose())
                         .bind(&d.user_code)
                         .bind(d.grant_id.uuid())
                         .bind(d.project_id.uuid())

@@ -15,7 +15,8 @@ macro_rules! registry_impl {
             use gatehouse_core::time::Timestamp;
             use sqlx::Row as _;
 
-            use crate::sql::$module::{Stmt, all, change_one, commit, get, one_row, optional, page, write};
+            use crate::sql::$module::{Stmt, all, change_one, commit, get, one_row, optional, page, redacted, write};
+            use gatehouse_core::secret::Redacted;
             use crate::sql::{db_err, unexpected};
 
             const CLIENT_COLS: &str = "c.client_id, c.project_id, c.settings, c.official, c.secret_hash, c.previous_secret_hash, c.previous_secret_expires_at, c.secret_rotated_at, c.created_at, c.updated_at, c.version";
@@ -45,8 +46,8 @@ macro_rules! registry_impl {
                     .bind(search_text(c))
                     .bind(serde_json::to_string(&c.settings).map_err(unexpected)?)
                     .bind(c.official)
-                    .bind(&c.secret.current)
-                    .bind(&c.secret.previous)
+                    .bind(c.secret.current.as_ref().map(Redacted::as_bytes))
+                    .bind(c.secret.previous.as_ref().map(Redacted::as_bytes))
                     .bind(ms(c.secret.previous_expires_at))
                     .bind(ms(c.secret.rotated_at))
                     .bind(c.created_at.millis())
@@ -63,8 +64,8 @@ macro_rules! registry_impl {
                     settings: serde_json::from_str(&settings).map_err(unexpected)?,
                     official: get(r, "official")?,
                     secret: SecretHashes {
-                        current: get(r, "secret_hash")?,
-                        previous: get(r, "previous_secret_hash")?,
+                        current: get::<Option<Vec<u8>>>(r, "secret_hash")?.map(Redacted::new),
+                        previous: get::<Option<Vec<u8>>>(r, "previous_secret_hash")?.map(Redacted::new),
                         previous_expires_at: ts(r, "previous_secret_expires_at")?,
                         rotated_at: ts(r, "secret_rotated_at")?,
                     },
@@ -128,8 +129,8 @@ macro_rules! registry_impl {
                         .bind(&c.settings.name)
                         .bind(search_text(c))
                         .bind(serde_json::to_string(&c.settings).map_err(unexpected)?)
-                        .bind(&c.secret.current)
-                        .bind(&c.secret.previous)
+                        .bind(c.secret.current.as_ref().map(Redacted::as_bytes))
+                        .bind(c.secret.previous.as_ref().map(Redacted::as_bytes))
                         .bind(ms(c.secret.previous_expires_at))
                         .bind(ms(c.secret.rotated_at))
                         .bind(c.updated_at.millis())
@@ -193,7 +194,7 @@ macro_rules! registry_impl {
                     name: get(r, "name")?,
                     endpoints: serde_json::from_str(&endpoints).map_err(unexpected)?,
                     client_id: get(r, "client_id")?,
-                    client_secret: ciphertext.zip(key).map(|(ciphertext, k)| Sealed { data_key_id: DataKeyId::from_uuid(k), ciphertext }),
+                    client_secret: ciphertext.zip(key).map(|(ciphertext, k)| Sealed { data_key_id: DataKeyId::from_uuid(k), ciphertext: ciphertext.into() }),
                     redirect_uris: serde_json::from_str(&redirects).map_err(unexpected)?,
                     delegated_to: get(r, "delegated_to")?,
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
@@ -209,7 +210,7 @@ macro_rules! registry_impl {
                     .bind(&r.name)
                     .bind(serde_json::to_string(&r.endpoints).map_err(unexpected)?)
                     .bind(&r.client_id)
-                    .bind(r.client_secret.as_ref().map(|s| s.ciphertext.clone()))
+                    .bind(r.client_secret.as_ref().map(|s| s.ciphertext.expose().clone()))
                     .bind(r.client_secret.as_ref().map(|s| s.data_key_id.uuid()))
                     .bind(serde_json::to_string(&r.redirect_uris).map_err(unexpected)?)
                     .bind(&r.delegated_to))
@@ -274,7 +275,7 @@ macro_rules! registry_impl {
                     kind: get(r, "kind")?,
                     data: Sealed {
                         data_key_id: DataKeyId::from_uuid(get(r, "data_key_id")?),
-                        ciphertext: get(r, "ciphertext")?,
+                        ciphertext: redacted(r, "ciphertext")?,
                     },
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
                     updated_at: Timestamp::from_millis(get(r, "updated_at")?),
@@ -290,7 +291,7 @@ macro_rules! registry_impl {
                         .bind(s.project_id.uuid())
                         .bind(&s.name)
                         .bind(&s.kind)
-                        .bind(&s.data.ciphertext)
+                        .bind(s.data.ciphertext.expose())
                         .bind(s.data.data_key_id.uuid())
                         .bind(s.created_at.millis())
                         .bind(s.updated_at.millis())
@@ -314,7 +315,7 @@ macro_rules! registry_impl {
                         .bind(s.id.uuid())
                         .bind(&s.name)
                         .bind(&s.kind)
-                        .bind(&s.data.ciphertext)
+                        .bind(s.data.ciphertext.expose())
                         .bind(s.data.data_key_id.uuid())
                         .bind(s.updated_at.millis())
                         .bind(s.version)

@@ -71,6 +71,7 @@ macro_rules! sql_impl {
             use gatehouse_core::ids::UserId;
             use gatehouse_core::model::{AuditRecord, User};
             use gatehouse_core::ports::Page;
+            use gatehouse_core::secret::Redacted;
             use gatehouse_core::time::Timestamp;
             use sqlx::Row as _;
 
@@ -91,13 +92,21 @@ macro_rules! sql_impl {
                 r.try_get(col).map_err(unexpected)
             }
 
+            /// Column `col` of a row holding a hash, ciphertext or wrapped key, decoded as `T`.
+            pub(crate) fn redacted<'r, T: sqlx::Decode<'r, $db> + sqlx::Type<$db>>(
+                r: &'r $row,
+                col: &str,
+            ) -> Result<Redacted<T>> {
+                get(r, col).map(Redacted::new)
+            }
+
             /// A user from a row holding [`USER_COLS`](super::USER_COLS).
             pub(crate) fn user(r: &$row) -> Result<User> {
                 Ok(User {
                     id: UserId::from_uuid(get(r, "id")?),
                     email: get(r, "email")?,
                     name: get(r, "name")?,
-                    password_hash: get(r, "password_hash")?,
+                    password_hash: redacted(r, "password_hash")?,
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
                     updated_at: Timestamp::from_millis(get(r, "updated_at")?),
                 })

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::secret::SecretString;
+
 /// A third-party provider given inline, instead of a `registration_id`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthClientConfig {
     pub client_id: String,
@@ -20,23 +22,12 @@ pub struct OAuthClientConfig {
     pub issuer: Option<String>,
     /// Stored encrypted with the credential, for refreshes; never returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_pkce: Option<bool>,
-}
-
-impl std::fmt::Debug for OAuthClientConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthClientConfig")
-            .field("client_id", &self.client_id)
-            .field("authorization_endpoint", &self.authorization_endpoint)
-            .field("token_endpoint", &self.token_endpoint)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `secrets.request_oauth_token`: a token of the provider, with the target participant's consent
@@ -63,21 +54,13 @@ pub struct RequestOAuthToken {
 }
 
 /// The answer to `request_oauth_token`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OAuthToken {
-    pub access_token: String,
+    #[schema(value_type = String)]
+    pub access_token: SecretString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
     pub scopes: Vec<String>,
-}
-
-impl std::fmt::Debug for OAuthToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthToken")
-            .field("expires_at", &self.expires_at)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `secrets.get_offline_oauth_token`: a stored token, never a prompt.
@@ -97,25 +80,21 @@ pub struct GetOfflineOAuthToken {
 }
 
 /// The answer to `get_offline_oauth_token`: `null` when nothing usable is stored.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OfflineOAuthToken {
-    pub access_token: Option<String>,
-}
-
-impl std::fmt::Debug for OfflineOAuthToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OfflineOAuthToken")
-            .field("access_token", &self.access_token.as_ref().map(|_| "[redacted]"))
-            .finish()
-    }
+    #[schema(value_type = Option<String>)]
+    pub access_token: Option<SecretString>,
 }
 
 /// `secrets.provide_oauth_authorization`: the code from the provider's redirect.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProvideOAuthAuthorization {
-    pub request_id: String,
-    pub code: String,
+    /// Answers the prompt: whoever holds it may answer, so it is kept like a secret.
+    #[schema(value_type = String)]
+    pub request_id: SecretString,
+    #[schema(value_type = String)]
+    pub code: SecretString,
     /// The redirect's `iss` (RFC 9207); must equal the provider's issuer when one is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
@@ -124,29 +103,15 @@ pub struct ProvideOAuthAuthorization {
     pub state: Option<String>,
 }
 
-impl std::fmt::Debug for ProvideOAuthAuthorization {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProvideOAuthAuthorization")
-            .field("iss", &self.iss)
-            .finish_non_exhaustive()
-    }
-}
-
 /// `secrets.reject_oauth_authorization`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectOAuthAuthorization {
-    pub request_id: String,
+    /// Answers the prompt: whoever holds it may answer, so it is kept like a secret.
+    #[schema(value_type = String)]
+    pub request_id: SecretString,
     /// A short reason, e.g. `user_cancelled` (1–200 characters).
     pub error: String,
-}
-
-impl std::fmt::Debug for RejectOAuthAuthorization {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RejectOAuthAuthorization")
-            .field("error", &self.error)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `secrets.delete`.
@@ -200,9 +165,11 @@ pub struct ConsentRequest {
 }
 
 /// The body of the `secrets.request_oauth_token` event (SPEC §7.3).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConsentPrompt {
-    pub request_id: String,
+    /// Answers the prompt: whoever holds it may answer, so it is kept like a secret.
+    #[schema(value_type = String)]
+    pub request_id: SecretString,
     pub requested_by: Requester,
     pub request: ConsentRequest,
     /// The S256 PKCE challenge to send, or `null` when the provider is used without PKCE.
@@ -211,12 +178,84 @@ pub struct ConsentPrompt {
     pub expires_at: String,
 }
 
-impl std::fmt::Debug for ConsentPrompt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsentPrompt")
-            .field("requested_by", &self.requested_by)
-            .field("request", &self.request)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prompt() -> ConsentPrompt {
+        ConsentPrompt {
+            request_id: "rid-hunter2".into(),
+            requested_by: Requester {
+                participant_id: None,
+                name: "agent".into(),
+            },
+            request: ConsentRequest {
+                client_id: "c".into(),
+                authorization_endpoint: "https://p.example/authorize".into(),
+                scopes: vec!["read".into()],
+                redirect_uri: "https://app.example/cb".into(),
+            },
+            challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            state: "st".into(),
+            expires_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn broker_shapes_debug_without_their_secrets() {
+        let config = OAuthClientConfig {
+            client_id: "c".into(),
+            authorization_endpoint: "https://p.example/authorize".into(),
+            token_endpoint: "https://p.example/token".into(),
+            revocation_endpoint: None,
+            issuer: None,
+            client_secret: Some("cs-hunter2".into()),
+            scopes: None,
+            no_pkce: None,
+        };
+        let token = OAuthToken {
+            access_token: "at-hunter2".into(),
+            expires_at: None,
+            scopes: vec![],
+        };
+        let offline = OfflineOAuthToken {
+            access_token: Some("at-hunter2".into()),
+        };
+        let provide = ProvideOAuthAuthorization {
+            request_id: "rid-hunter2".into(),
+            code: "code-hunter2".into(),
+            iss: None,
+            state: None,
+        };
+        let reject = RejectOAuthAuthorization {
+            request_id: "rid-hunter2".into(),
+            error: "user_cancelled".into(),
+        };
+        for shown in [
+            format!("{config:?}"),
+            format!("{token:?}"),
+            format!("{offline:?}"),
+            format!("{provide:?}"),
+            format!("{reject:?}"),
+            format!("{:?}", prompt()),
+        ] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn broker_shapes_keep_their_json() {
+        let json = r#"{"request_id":"rid","requested_by":{"participant_id":null,"name":"agent"},"request":{"client_id":"c","authorization_endpoint":"https://p.example/authorize","scopes":["read"],"redirect_uri":"https://app.example/cb"},"challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","state":"st","expires_at":"2026-01-01T00:00:00Z"}"#;
+        let mut p = prompt();
+        p.request_id = "rid".into();
+        assert_eq!(serde_json::to_string(&p).unwrap(), json);
+        assert_eq!(serde_json::from_str::<ConsentPrompt>(json).unwrap(), p);
+        let provide = r#"{"request_id":"rid","code":"c","state":"st"}"#;
+        let parsed: ProvideOAuthAuthorization = serde_json::from_str(provide).unwrap();
+        assert_eq!(parsed.code.expose_secret(), "c");
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), provide);
+        let offline = OfflineOAuthToken { access_token: None };
+        assert_eq!(serde_json::to_string(&offline).unwrap(), r#"{"access_token":null}"#);
     }
 }

@@ -1,8 +1,10 @@
-//! Secret values (SPEC §9.2): the one redacting wrapper every crate uses. `Debug` prints a fixed
-//! `[redacted]`, the value is read only through `expose_secret()`, and equality is constant-time.
+//! Secret values (SPEC §9.2): the redacting wrappers every crate uses. `Debug` prints a fixed
+//! `[redacted]`, a secret is read only through `expose_secret()`, and equality of secrets is
+//! constant-time. [`SecretString`] is for secrets on the wire, [`Secret`] for values that must
+//! not be copied, [`Redacted`] for stored values that are not secrets but are never printed.
 //!
-//! It lives here, in the crate with no internal dependencies, so that wire shapes, the core and
-//! the clients share it; `gatehouse_core::secret` re-exports it. A struct that holds a secret
+//! They live here, in the crate with no internal dependencies, so that wire shapes, the core and
+//! the clients share them; `gatehouse_core::secret` re-exports them. A struct that holds a secret
 //! field of one of these types derives `Debug` safely.
 
 use serde::{Deserialize, Serialize};
@@ -95,6 +97,49 @@ impl<T: AsRef<[u8]>> PartialEq for Secret<T> {
 
 impl<T: AsRef<[u8]>> Eq for Secret<T> {}
 
+/// A stored value that is not a secret in itself but is never printed: a keyed hash, a
+/// ciphertext, a wrapped key. `Debug` prints `[redacted]`, so a record holding one derives
+/// `Debug`. Unlike [`Secret`] it is `Clone` (records are copied between caches and storage) and
+/// compares like its content; it has no `Deref`, so every read goes through [`Redacted::expose`].
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Redacted<T>(T);
+
+impl<T> Redacted<T> {
+    /// Wraps a value.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The value itself, for storage and verification.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+
+    /// The value itself, by value.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: AsRef<[u8]>> Redacted<T> {
+    /// The value's bytes, e.g. to bind to a query or compare with a hash.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+}
+
+impl<T> From<T> for Redacted<T> {
+    fn from(value: T) -> Self {
+        Self(value)
+    }
+}
+
+impl<T> std::fmt::Debug for Redacted<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// Constant-time equality of two byte strings (the length is not secret).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
@@ -177,6 +222,15 @@ mod tests {
             grace_seconds: None,
         };
         assert_eq!(serde_json::to_string(&secret).unwrap(), r#"{"client_secret":"cs"}"#);
+    }
+
+    #[test]
+    fn debug_of_a_redacted_value_never_prints_it() {
+        let hash = Redacted::new(b"hash-hunter2".to_vec());
+        assert_eq!(format!("{hash:?}"), "[redacted]");
+        assert_eq!(format!("{:?}", Some(hash.clone())), "Some([redacted])");
+        assert_eq!(hash.as_bytes(), b"hash-hunter2");
+        assert_eq!(Redacted::new("phc-hunter2".to_owned()).expose(), "phc-hunter2");
     }
 
     #[test]

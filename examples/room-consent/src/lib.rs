@@ -316,7 +316,7 @@ async fn answer(app: &App, pending: Pending, reply: Reply) -> Response {
             "secrets.provide_oauth_authorization",
             serde_json::to_value(ProvideOAuthAuthorization {
                 request_id,
-                code,
+                code: code.into(),
                 iss,
                 state: Some(state),
             }),

@@ -171,7 +171,11 @@ mod tests {
         for id in ["a", "b", "c"] {
             list.add(prompt(id, LATER), now);
         }
-        let ids: Vec<_> = list.open(now).into_iter().map(|p| p.prompt.request_id).collect();
+        let ids: Vec<_> = list
+            .open(now)
+            .into_iter()
+            .map(|p| p.prompt.request_id.into_secret())
+            .collect();
         assert_eq!(ids, ["b", "c"]);
     }
 }

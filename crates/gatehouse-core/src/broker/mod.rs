@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::crypto::RowAad;
 use crate::ids::{OAuthRequestId, ParticipantId, ProjectId, RegistrationId, RoomSecretId};
 use crate::model::Sealed;
+use crate::secret::SecretString;
 use crate::time::Timestamp;
 
 /// Whether the `secrets` member of a participant's ApiScope lets it obtain tokens of the
@@ -75,24 +76,19 @@ impl ProviderSettings {
 
 /// What is sealed with a credential or a pending request: the secrets that must never be stored
 /// in plaintext nor returned (only `access_token` ever leaves the server).
-#[derive(Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Each field serializes as the plain string, so the sealed JSON is unchanged by the wrapper.
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedSecrets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<String>,
+    pub access_token: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<SecretString>,
     /// A client secret given inline by the requester (registrations keep their own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<SecretString>,
     /// The PKCE verifier of a pending request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_verifier: Option<String>,
-}
-
-impl std::fmt::Debug for SealedSecrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SealedSecrets([redacted])")
-    }
+    pub code_verifier: Option<SecretString>,
 }
 
 /// A stored OAuth credential: owned by the identity that consented, usable by it and by the

@@ -8,6 +8,7 @@ pub use settings::{ClientSettings, KNOWN_SCOPES};
 
 use crate::crypto::KeyedHasher;
 use crate::ids::{ClientId, ProjectId};
+use crate::secret::Redacted;
 use crate::time::Timestamp;
 
 /// Domain separator of client-secret hashes.
@@ -28,23 +29,12 @@ pub struct Client {
 }
 
 /// Keyed hashes of the current and (during a grace period) the previous client secret.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SecretHashes {
-    pub current: Option<Vec<u8>>,
-    pub previous: Option<Vec<u8>>,
+    pub current: Option<Redacted<Vec<u8>>>,
+    pub previous: Option<Redacted<Vec<u8>>>,
     pub previous_expires_at: Option<Timestamp>,
     pub rotated_at: Option<Timestamp>,
-}
-
-impl std::fmt::Debug for SecretHashes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretHashes")
-            .field("current", &self.current.as_ref().map(|_| "[hash]"))
-            .field("previous", &self.previous.as_ref().map(|_| "[hash]"))
-            .field("previous_expires_at", &self.previous_expires_at)
-            .field("rotated_at", &self.rotated_at)
-            .finish()
-    }
 }
 
 impl Client {
@@ -55,10 +45,10 @@ impl Client {
         let current = self
             .secret
             .current
-            .as_deref()
-            .is_some_and(|h| hasher.verify(SECRET_HASH_DOMAIN, id, secret, h));
+            .as_ref()
+            .is_some_and(|h| hasher.verify(SECRET_HASH_DOMAIN, id, secret, h.as_bytes()));
         let previous = match (&self.secret.previous, self.secret.previous_expires_at) {
-            (Some(h), Some(until)) if now < until => hasher.verify(SECRET_HASH_DOMAIN, id, secret, h),
+            (Some(h), Some(until)) if now < until => hasher.verify(SECRET_HASH_DOMAIN, id, secret, h.as_bytes()),
             _ => false,
         };
         // Both are always computed so timing does not reveal which one matched.

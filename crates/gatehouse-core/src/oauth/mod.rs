@@ -17,6 +17,7 @@ pub use issued::{DeviceAuthorization, IssuedTokens, TokenType};
 
 use crate::ids::{ClientId, GrantId, ProjectId, SessionId, UserId};
 use crate::model::Sealed;
+use crate::secret::Redacted;
 use crate::time::Timestamp;
 
 /// Authorization codes live 60 s (SPEC §5.2).
@@ -27,51 +28,29 @@ pub const DEVICE_CODE_TTL_SECS: i64 = 600;
 pub const DEVICE_INTERVAL_SECS: i64 = 5;
 
 /// A stored signing key; `private_key` is PKCS#8 wrapped by the master key (SPEC §5.3).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {
     pub kid: String,
     pub alg: String,
-    pub private_key: Vec<u8>,
+    pub private_key: Redacted<Vec<u8>>,
     pub public_jwk: String,
     pub created_at: Timestamp,
     /// `None` while the key is *next*: published but not scheduled to sign.
     pub activate_at: Option<Timestamp>,
 }
 
-impl std::fmt::Debug for SigningKeyRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeyRecord")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .field("created_at", &self.created_at)
-            .field("activate_at", &self.activate_at)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A browser sign-in session. The cookie holds `id.secret`; only a keyed hash of the secret is stored.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: SessionId,
     pub user_id: UserId,
-    pub secret_hash: Vec<u8>,
+    pub secret_hash: Redacted<Vec<u8>>,
     pub created_at: Timestamp,
     /// When the user last entered their password (OIDC `auth_time`).
     pub auth_time: Timestamp,
     pub expires_at: Timestamp,
     pub user_agent: String,
     pub ip: String,
-}
-
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("id", &self.id)
-            .field("user_id", &self.user_id)
-            .field("auth_time", &self.auth_time)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
 }
 
 /// An authorization grant: every token issued from one code redemption or device approval
@@ -96,7 +75,7 @@ pub struct Grant {
 /// A grant's refresh token (SPEC §5.2). The token a client holds is the grant id, this
 /// generation and a keyed hash of both ([`refresh`]), so nothing stored can be turned into a
 /// token; rotating it is a compare-and-set of the generation.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshState {
     pub generation: i64,
     /// When the current generation expires.
@@ -108,19 +87,9 @@ pub struct RefreshState {
     pub successor: Option<Sealed>,
 }
 
-impl std::fmt::Debug for RefreshState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RefreshState")
-            .field("generation", &self.generation)
-            .field("expires_at", &self.expires_at)
-            .field("rotated_at", &self.rotated_at)
-            .finish_non_exhaustive()
-    }
-}
-
 /// What an authorization code carries, sealed and bound to the client it was issued to (see
 /// the `code` module), so the code is its own record.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthCode {
     /// Allocated with the code: redeeming writes this grant, so a second redemption collides with
     /// the first and revokes what it issued.
@@ -135,16 +104,6 @@ pub struct AuthCode {
     pub code_challenge: Option<String>,
     pub auth_time: Timestamp,
     pub expires_at: Timestamp,
-}
-
-impl std::fmt::Debug for AuthCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthCode")
-            .field("grant_id", &self.grant_id)
-            .field("user_id", &self.user_id)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The state of a device authorization (RFC 8628).
@@ -188,9 +147,9 @@ pub struct DeviceApproval {
 }
 
 /// A device authorization request, stored under the keyed hash of its device code.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceGrant {
-    pub device_code_hash: Vec<u8>,
+    pub device_code_hash: Redacted<Vec<u8>>,
     /// Normalised: eight characters of [`user_code::ALPHABET`], no dash.
     pub user_code: String,
     pub grant_id: GrantId,
@@ -203,14 +162,4 @@ pub struct DeviceGrant {
     pub last_polled_at: Option<Timestamp>,
     pub status: DeviceStatus,
     pub approval: Option<DeviceApproval>,
-}
-
-impl std::fmt::Debug for DeviceGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceGrant")
-            .field("client_id", &self.client_id)
-            .field("status", &self.status)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
 }

@@ -144,7 +144,7 @@ impl Gatehouse {
             id: UserId::from_uuid(new_row_id()),
             email: email.to_owned(),
             name: name.to_owned(),
-            password_hash: self.passwords.hash(self.rng.as_ref(), password).await?,
+            password_hash: self.passwords.hash(self.rng.as_ref(), password).await?.into(),
             created_at: now,
             updated_at: now,
         })

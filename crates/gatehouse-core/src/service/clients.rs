@@ -56,6 +56,7 @@ impl Gatehouse {
                     self.keys
                         .hasher()
                         .hash(SECRET_HASH_DOMAIN, id.as_str(), s.expose_secret())
+                        .into()
                 }),
                 rotated_at: secret.as_ref().map(|_| now),
                 ..SecretHashes::default()
@@ -212,7 +213,12 @@ impl Gatehouse {
         let keep_previous = grace_seconds > 0 && current.secret.current.is_some();
         let mut next = current.clone();
         next.secret = SecretHashes {
-            current: Some(self.keys.hasher().hash(SECRET_HASH_DOMAIN, id, secret.expose_secret())),
+            current: Some(
+                self.keys
+                    .hasher()
+                    .hash(SECRET_HASH_DOMAIN, id, secret.expose_secret())
+                    .into(),
+            ),
             previous: keep_previous.then(|| current.secret.current.clone()).flatten(),
             previous_expires_at: keep_previous.then(|| now.plus_secs(grace_seconds.into())),
             rotated_at: Some(now),

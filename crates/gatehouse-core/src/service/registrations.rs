@@ -196,7 +196,7 @@ impl Gatehouse {
         project: ProjectId,
         room: Option<&str>,
         id: RegistrationId,
-    ) -> Result<(Registration, Option<String>)> {
+    ) -> Result<(Registration, Option<SecretString>)> {
         let r = self
             .store
             .get_registration(project, id)
@@ -206,7 +206,7 @@ impl Gatehouse {
         let secret = match &r.client_secret {
             Some(sealed) => {
                 let bytes = self.open_sealed(project, &secret_aad(&r), sealed).await?;
-                Some(String::from_utf8(bytes).map_err(Error::unexpected)?)
+                Some(SecretString::new(String::from_utf8(bytes).map_err(Error::unexpected)?))
             }
             None => None,
         };

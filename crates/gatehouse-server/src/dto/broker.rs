@@ -31,7 +31,7 @@ fn room_secret_info_dto(c: &OAuthCredential) -> RoomSecretInfo {
 /// The answer to `secrets.request_oauth_token`.
 pub fn oauth_token_dto(t: ProviderToken) -> OAuthToken {
     OAuthToken {
-        access_token: t.access_token.expose_secret().to_owned(),
+        access_token: t.access_token,
         expires_at: t.expires_at.map(Timestamp::rfc3339),
         scopes: t.scopes,
     }
@@ -40,6 +40,6 @@ pub fn oauth_token_dto(t: ProviderToken) -> OAuthToken {
 /// The answer to `secrets.get_offline_oauth_token`: `null` without a usable token.
 pub fn offline_token_dto(t: Option<ProviderToken>) -> OfflineOAuthToken {
     OfflineOAuthToken {
-        access_token: t.map(|t| t.access_token.expose_secret().to_owned()),
+        access_token: t.map(|t| t.access_token),
     }
 }

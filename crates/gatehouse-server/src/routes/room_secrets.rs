@@ -77,7 +77,7 @@ pub async fn operation(
         },
         "reject_oauth_authorization" => match body::<t::RejectOAuthAuthorization>(input) {
             Ok(req) => gh
-                .reject_oauth_authorization(who, room, &req.request_id, req.error)
+                .reject_oauth_authorization(who, room, req.request_id.expose_secret(), req.error)
                 .await
                 .map(|()| json!({})),
             Err(e) => Err(e),
@@ -203,7 +203,7 @@ pub async fn reject_oauth_authorization(
     Json(req): Json<t::RejectOAuthAuthorization>,
 ) -> ApiResult<Json<Value>> {
     let who = token.admit(&s, &room).await?;
-    s.gh.reject_oauth_authorization(&who, &room, &req.request_id, req.error)
+    s.gh.reject_oauth_authorization(&who, &room, req.request_id.expose_secret(), req.error)
         .await?;
     Ok(Json(json!({})))
 }

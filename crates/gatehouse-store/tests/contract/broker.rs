@@ -53,7 +53,7 @@ async fn credentials_change_by_generation_and_refresh_under_one_lease() {
             scopes: vec!["a".into(), "b".into()],
             sealed: Sealed {
                 data_key_id: DataKeyId::from_uuid(uuid::Uuid::new_v4()),
-                ciphertext: vec![1, 2, 3],
+                ciphertext: vec![1, 2, 3].into(),
             },
             expires_at: Some(t0.plus_secs(3600)),
             needs_consent: false,
@@ -170,7 +170,7 @@ async fn credentials_change_by_generation_and_refresh_under_one_lease() {
             generation: 2,
             sealed: Sealed {
                 data_key_id: c.sealed.data_key_id,
-                ciphertext: vec![4, 5],
+                ciphertext: vec![4, 5].into(),
             },
             ..c.clone()
         };
@@ -224,7 +224,7 @@ async fn consent_requests_are_answered_once_and_bounded_per_room() {
             scopes: vec!["a".into()],
             sealed: Sealed {
                 data_key_id: DataKeyId::from_uuid(uuid::Uuid::new_v4()),
-                ciphertext: vec![9],
+                ciphertext: vec![9].into(),
             },
             state: "s".into(),
             status: RequestStatus::Pending,

@@ -51,7 +51,9 @@ async fn signing_keys_go_from_next_to_current_to_retired_to_removed() {
         );
         for r in &stored {
             let alg = gatehouse_core::jose::SigningAlg::parse(&r.alg).unwrap();
-            assert!(gatehouse_core::jose::SigningKey::from_pkcs8(r.kid.clone(), alg, &r.private_key).is_err());
+            assert!(
+                gatehouse_core::jose::SigningKey::from_pkcs8(r.kid.clone(), alg, r.private_key.as_bytes()).is_err()
+            );
         }
         let old = signing_kid(&gh, &c).await;
         let before = kids(&gh.jwks());
@@ -101,7 +103,7 @@ async fn a_code_grant_needs_its_session_and_a_refresh_rotation_is_one_compare_an
         let session = Session {
             id: SessionId::from_uuid(uuid::Uuid::new_v4()),
             user_id: user.id,
-            secret_hash: vec![5; 32],
+            secret_hash: vec![5; 32].into(),
             created_at: t0,
             auth_time: t0,
             expires_at: t0.plus_secs(86_400),
@@ -138,7 +140,7 @@ async fn a_code_grant_needs_its_session_and_a_refresh_rotation_is_one_compare_an
 
         let sealed = Sealed {
             data_key_id: DataKeyId::from_uuid(uuid::Uuid::new_v4()),
-            ciphertext: vec![9; 40],
+            ciphertext: vec![9; 40].into(),
         };
         let at = t0.plus_secs(10);
         let next = RefreshState {

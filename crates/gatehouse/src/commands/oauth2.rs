@@ -137,7 +137,7 @@ impl ProviderArgs {
             token_endpoint: token_endpoint.unwrap_or_default(),
             revocation_endpoint,
             issuer,
-            client_secret,
+            client_secret: client_secret.map(Into::into),
             scopes: (!scopes.is_empty()).then_some(scopes),
             no_pkce: no_pkce.then_some(true),
         })
@@ -238,7 +238,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: OAuth2Command) -> Result<()> {
             if ctx.json() {
                 return ctx.print_json(&token);
             }
-            ctx.line(&token.access_token)
+            ctx.line(token.access_token.expose_secret())
         }
         OAuth2Command::Get {
             room,
@@ -258,7 +258,7 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: OAuth2Command) -> Result<()> {
                 return ctx.print_json(&token);
             }
             match token.access_token {
-                Some(t) => ctx.line(&t),
+                Some(t) => ctx.line(t.expose_secret()),
                 None => ctx.line("No usable token is stored for this provider; `oauth2 request` asks for consent."),
             }
         }

@@ -21,7 +21,7 @@ use crate::participant::{MAX_NAME_CHARS, Verified};
 use crate::ports::{Invalidation, UpstreamClient, UpstreamError};
 use crate::rng::{random_bytes, random_token};
 use crate::rooms::{Audience, RoomKey, event_frame};
-use crate::secret::ct_eq;
+use crate::secret::{SecretString, ct_eq};
 use crate::text::{check_name, check_text};
 
 /// Consent prompts a room may have waiting at once (SPEC §9.5).
@@ -83,7 +83,7 @@ impl Gatehouse {
     ) -> Result<ProviderToken> {
         let project = who.project_id;
         let grant = secrets_grant(who)?;
-        let p = self
+        let mut p = self
             .resolve_provider(project, room, req.oauth, req.registration_id, true)
             .await?;
         allow_provider(grant, &p.settings)?;
@@ -135,8 +135,8 @@ impl Gatehouse {
 
         let now = self.clock.now();
         let request_id = random_token(self.rng.as_ref());
-        let verifier = (!p.no_pkce).then(|| random_token(self.rng.as_ref()).expose_secret().to_owned());
-        let challenge = verifier.as_deref().map(s256_challenge);
+        let verifier = (!p.no_pkce).then(|| random_token(self.rng.as_ref()));
+        let challenge = verifier.as_ref().map(|v| s256_challenge(v.expose_secret()));
         let state = base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             random_bytes::<16>(self.rng.as_ref()),
@@ -144,7 +144,7 @@ impl Gatehouse {
         let id = OAuthRequestId::from_uuid(new_row_id());
         let secrets = SealedSecrets {
             code_verifier: verifier,
-            client_secret: p.inline_secret.clone(),
+            client_secret: p.inline_secret.take(),
             ..SealedSecrets::default()
         };
         let aad = request_aad(project, room, &target.name, id);
@@ -182,7 +182,7 @@ impl Gatehouse {
         }
         let answered = self.broker.signals.subscribe(pending.id.uuid());
         let prompt = ConsentPrompt {
-            request_id: request_id.expose_secret().to_owned(),
+            request_id,
             requested_by: Requester {
                 participant_id: from.map(ParticipantId::uuid),
                 name: me,
@@ -305,8 +305,8 @@ impl Gatehouse {
         room: &str,
         req: ProvideOAuthAuthorization,
     ) -> Result<()> {
-        let r = self.answerable(who, room, &req.request_id).await?;
-        check_text("code", &req.code, MAX_CODE_BYTES, true)?;
+        let r = self.answerable(who, room, req.request_id.expose_secret()).await?;
+        check_text("code", req.code.expose_secret(), MAX_CODE_BYTES, true)?;
         if let Some(state) = &req.state
             && !ct_eq(state.as_bytes(), r.state.as_bytes())
         {
@@ -348,7 +348,7 @@ impl Gatehouse {
         .map_err(Error::unexpected)?
     }
 
-    async fn exchange(&self, r: PendingRequest, code: String) -> Result<()> {
+    async fn exchange(&self, r: PendingRequest, code: SecretString) -> Result<()> {
         let outcome = self.exchange_code(&r, &code).await;
         let status = match &outcome {
             Ok(c) => RequestStatus::Done(c.id),
@@ -369,20 +369,20 @@ impl Gatehouse {
         }
     }
 
-    async fn exchange_code(&self, r: &PendingRequest, code: &str) -> Result<OAuthCredential, Exchange> {
+    async fn exchange_code(&self, r: &PendingRequest, code: &SecretString) -> Result<OAuthCredential, Exchange> {
         let sealed: SealedSecrets = from_json(&self.open_sealed(r.project_id, &r.aad(), &r.sealed).await?)?;
         let client_secret = self.client_secret(r.project_id, &r.provider, &sealed).await?;
         let mut form = vec![
             ("grant_type", "authorization_code"),
-            ("code", code),
+            ("code", code.expose_secret()),
             ("redirect_uri", r.redirect_uri.as_str()),
         ];
         if let Some(v) = &sealed.code_verifier {
-            form.push(("code_verifier", v));
+            form.push(("code_verifier", v.expose_secret()));
         }
         let client = UpstreamClient {
             client_id: &r.provider.client_id,
-            client_secret: client_secret.as_deref(),
+            client_secret: client_secret.as_ref().map(SecretString::expose_secret),
         };
         let tokens = self
             .broker

@@ -17,6 +17,7 @@ use crate::ids::{ProjectId, RoomSecretId, new_row_id};
 use crate::model::AuditRecord;
 use crate::participant::{MAX_NAME_CHARS, Verified};
 use crate::ports::{Invalidation, UpstreamClient, UpstreamError, UpstreamTokens};
+use crate::secret::SecretString;
 use crate::text::check_name;
 use crate::time::Timestamp;
 
@@ -69,7 +70,7 @@ impl Gatehouse {
         &self,
         r: &PendingRequest,
         tokens: UpstreamTokens,
-        inline_secret: Option<String>,
+        inline_secret: Option<SecretString>,
     ) -> Result<OAuthCredential> {
         let now = self.clock.now();
         let secrets = SealedSecrets {
@@ -235,9 +236,9 @@ impl Gatehouse {
     }
 
     async fn try_refresh(&self, c: &OAuthCredential) -> Result<Refreshed> {
-        let secrets = self.open_credential(c).await?;
+        let mut secrets = self.open_credential(c).await?;
         let now = self.clock.now();
-        let Some(refresh_token) = secrets.refresh_token.clone() else {
+        let Some(refresh_token) = secrets.refresh_token.take() else {
             // Nothing to refresh with: usable until it expires, then a new consent is needed.
             if c.expires_at.is_some_and(|at| at > now) {
                 return Ok(Refreshed::Current(
@@ -250,11 +251,11 @@ impl Gatehouse {
         let client_secret = self.client_secret(c.project_id, &c.provider, &secrets).await?;
         let client = UpstreamClient {
             client_id: &c.provider.client_id,
-            client_secret: client_secret.as_deref(),
+            client_secret: client_secret.as_ref().map(SecretString::expose_secret),
         };
         let form = [
             ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.as_str()),
+            ("refresh_token", refresh_token.expose_secret()),
         ];
         match self
             .broker
@@ -379,7 +380,7 @@ impl Gatehouse {
         project: ProjectId,
         p: &ProviderSettings,
         secrets: &SealedSecrets,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<SecretString>> {
         match p.registration() {
             Some(id) => Ok(self.registration_for_broker(project, None, id).await?.1),
             None => Ok(secrets.client_secret.clone()),

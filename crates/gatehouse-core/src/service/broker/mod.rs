@@ -94,9 +94,9 @@ pub struct ProviderToken {
 
 impl ProviderToken {
     /// `access_token`, opened from `c`, with the credential's expiry and scopes.
-    fn of(c: &OAuthCredential, access_token: String) -> Self {
+    fn of(c: &OAuthCredential, access_token: SecretString) -> Self {
         Self {
-            access_token: SecretString::new(access_token),
+            access_token,
             expires_at: c.expires_at,
             scopes: c.scopes.clone(),
         }

@@ -10,6 +10,7 @@ use crate::broker::{ProviderSettings, can_request_oauth_token};
 use crate::clients::uri::web_url;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, RegistrationId};
+use crate::secret::SecretString;
 use crate::service::registrations::{check_provider_urls, check_scopes};
 use crate::text::check_text;
 
@@ -17,7 +18,7 @@ use crate::text::check_text;
 pub(super) struct Resolved {
     pub(super) settings: ProviderSettings,
     /// An inline client secret (a registration's is read when needed).
-    pub(super) inline_secret: Option<String>,
+    pub(super) inline_secret: Option<SecretString>,
     pub(super) scopes: Vec<String>,
     pub(super) no_pkce: bool,
     /// A registration's redirect URIs: the request's must be one of them exactly.
@@ -101,7 +102,7 @@ fn inline_provider(o: OAuthClientConfig) -> Result<Resolved> {
         .to_owned();
     check_provider_urls(&o.token_endpoint, o.revocation_endpoint.as_deref(), o.issuer.as_deref())?;
     if let Some(s) = &o.client_secret {
-        check_text("oauth.client_secret", s, 512, true)?;
+        check_text("oauth.client_secret", s.expose_secret(), 512, true)?;
     }
     let scopes = o.scopes.unwrap_or_default();
     check_scopes("oauth.scopes", &scopes)?;

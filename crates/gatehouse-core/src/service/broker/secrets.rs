@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::ids::RoomSecretId;
 use crate::participant::{MAX_NAME_CHARS, Verified};
 use crate::ports::{Invalidation, UpstreamClient};
+use crate::secret::SecretString;
 use crate::text::check_name;
 
 /// Secrets one list returns at most.
@@ -74,11 +75,11 @@ impl Gatehouse {
         };
         let client = UpstreamClient {
             client_id: &c.provider.client_id,
-            client_secret: client_secret.as_deref(),
+            client_secret: client_secret.as_ref().map(SecretString::expose_secret),
         };
         self.broker
             .upstream
-            .revoke(endpoint, client, token, hint)
+            .revoke(endpoint, client, token.expose_secret(), hint)
             .await
             .map_err(|e| Error::Upstream(e.to_string()))
     }

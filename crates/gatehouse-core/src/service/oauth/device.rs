@@ -49,7 +49,7 @@ impl Gatehouse {
         for _ in 0..5 {
             let code = user_code::generate(self.rng.as_ref());
             let grant = DeviceGrant {
-                device_code_hash: self.secret_hash(DEVICE_DOMAIN, device_code.expose_secret()),
+                device_code_hash: self.secret_hash(DEVICE_DOMAIN, device_code.expose_secret()).into(),
                 user_code: code.clone(),
                 grant_id: GrantId::from_uuid(new_row_id()),
                 project_id: client.project_id,

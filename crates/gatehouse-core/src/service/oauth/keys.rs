@@ -37,7 +37,9 @@ impl Gatehouse {
     fn parse_signing_key(&self, r: &SigningKeyRecord) -> Result<LoadedKey> {
         let alg = SigningAlg::parse(&r.alg)
             .ok_or_else(|| Error::unexpected(anyhow::anyhow!("signing key {} has unknown alg {}", r.kid, r.alg)))?;
-        let der = self.keys.unwrap_blob(&r.private_key, &signing_key_context(&r.kid))?;
+        let der = self
+            .keys
+            .unwrap_blob(r.private_key.as_bytes(), &signing_key_context(&r.kid))?;
         Ok(LoadedKey {
             signer: SigningKey::from_pkcs8(r.kid.clone(), alg, &der)?,
             created_at: r.created_at,
@@ -49,11 +51,11 @@ impl Gatehouse {
         let kid = random_uuid(self.rng.as_ref()).simple().to_string();
         let (key, der) = SigningKey::generate(kid.clone(), alg)?;
         let record = SigningKeyRecord {
-            private_key: self.keys.master().wrap_blob(
-                self.rng.as_ref(),
-                der.expose_secret(),
-                &signing_key_context(&kid),
-            ),
+            private_key: self
+                .keys
+                .master()
+                .wrap_blob(self.rng.as_ref(), der.expose_secret(), &signing_key_context(&kid))
+                .into(),
             public_jwk: key.public_key().jwk().to_string(),
             kid,
             alg: alg.as_str().to_owned(),

@@ -63,7 +63,7 @@ impl Gatehouse {
             None
         };
         let hash = match &user {
-            Some(u) => u.password_hash.clone(),
+            Some(u) => u.password_hash.expose().clone(),
             None => self.dummy_hash().await?,
         };
         let ok = plausible && self.passwords.verify(&req.password, &hash).await? && user.is_some();
@@ -82,7 +82,7 @@ impl Gatehouse {
         let session = Session {
             id,
             user_id: user.id,
-            secret_hash: self.session_hash(id, &secret),
+            secret_hash: self.session_hash(id, &secret).into(),
             created_at: now,
             auth_time: now,
             expires_at: now.plus_secs(self.provider.config.session_ttl_secs),
@@ -125,7 +125,7 @@ impl Gatehouse {
             return Ok(None);
         };
         let expected = self.session_hash(session.id, &SecretString::new(secret));
-        if !ct_eq(&expected, &session.secret_hash) || session.expires_at <= self.clock.now() {
+        if !ct_eq(&expected, session.secret_hash.as_bytes()) || session.expires_at <= self.clock.now() {
             return Ok(None);
         }
         Ok(Some((session, user)))
@@ -174,7 +174,7 @@ impl Gatehouse {
     /// revokes every grant of the user (SPEC §5.4).
     #[instrument(level = "debug", skip_all, fields(user = %user.id))]
     pub async fn change_password(&self, user: &User, current: &SecretString, new: &SecretString) -> Result<()> {
-        if !self.passwords.verify(current, &user.password_hash).await? {
+        if !self.passwords.verify(current, user.password_hash.expose()).await? {
             return Err(Error::invalid("current_password", "is not correct"));
         }
         let hash = self.passwords.hash(self.rng.as_ref(), new).await?;
