@@ -175,7 +175,7 @@ impl Keyring {
         let record = DataKeyRecord {
             id,
             project_id: project,
-            wrapped: self.master.wrap(rng, &bytes, &wrap_context(project, id)),
+            wrapped: self.master.wrap(rng, &bytes, &wrap_context(project, id)).into(),
             master_key_id: self.master.id().to_owned(),
             created_at: clock.now(),
         };
@@ -260,7 +260,7 @@ impl Keyring {
     }
 
     fn unwrap_record(&self, record: &DataKeyRecord) -> Result<Arc<DataKey>> {
-        let plain = self.unwrap_blob(&record.wrapped, &wrap_context(record.project_id, record.id))?;
+        let plain = self.unwrap_blob(record.wrapped.as_bytes(), &wrap_context(record.project_id, record.id))?;
         let key = Arc::new(DataKey::from_bytes(&key_bytes(&plain, "a data key")?));
         write(&self.data_keys).insert(record.id, key.clone());
         Ok(key)

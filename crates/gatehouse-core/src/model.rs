@@ -63,7 +63,7 @@ pub enum MasterWrappedKind {
 pub struct DataKeyRecord {
     pub id: DataKeyId,
     pub project_id: ProjectId,
-    pub wrapped: Vec<u8>,
+    pub wrapped: Redacted<Vec<u8>>,
     pub master_key_id: String,
     pub created_at: Timestamp,
 }
@@ -76,7 +76,7 @@ pub struct ApiKeyRecord {
     pub project_id: ProjectId,
     pub name: String,
     pub description: String,
-    pub secret_hash: Vec<u8>,
+    pub secret_hash: Redacted<Vec<u8>>,
     pub secret: Sealed,
     pub server_admin: bool,
     pub created_at: Timestamp,

@@ -11,8 +11,8 @@ mod tests {
     use super::*;
     use crate::broker::SealedSecrets;
     use crate::clients::SecretHashes;
-    use crate::ids::{ClientId, DataKeyId, GrantId, ProjectId, SessionId, UserId};
-    use crate::model::{MasterWrapped, MasterWrappedKind, Sealed, User};
+    use crate::ids::{ApiKeyId, ClientId, DataKeyId, GrantId, ProjectId, SessionId, UserId};
+    use crate::model::{ApiKeyRecord, DataKeyRecord, MasterWrapped, MasterWrappedKind, Sealed, User};
     use crate::oauth::{DeviceGrant, DeviceStatus, RefreshState, Session, SigningKeyRecord};
     use crate::ports::UpstreamTokens;
     use crate::time::Timestamp;
@@ -51,6 +51,30 @@ mod tests {
             }
         ));
         assert_hidden(format!("{:?}", sealed()));
+        assert_hidden(format!(
+            "{:?}",
+            ApiKeyRecord {
+                id: ApiKeyId::from_uuid(uuid::Uuid::nil()),
+                project_id: ProjectId::from_uuid(uuid::Uuid::nil()),
+                name: "ci".into(),
+                description: String::new(),
+                secret_hash: Redacted::new(hidden()),
+                secret: sealed(),
+                server_admin: false,
+                created_at: at,
+                last_used_at: None,
+            }
+        ));
+        assert_hidden(format!(
+            "{:?}",
+            DataKeyRecord {
+                id: DataKeyId::from_uuid(uuid::Uuid::nil()),
+                project_id: ProjectId::from_uuid(uuid::Uuid::nil()),
+                wrapped: Redacted::new(hidden()),
+                master_key_id: "m".into(),
+                created_at: at,
+            }
+        ));
         assert_hidden(format!(
             "{:?}",
             MasterWrapped {

@@ -49,7 +49,7 @@ macro_rules! accounts_impl {
                     .bind(k.project_id.uuid())
                     .bind(&k.name)
                     .bind(&k.description)
-                    .bind(&k.secret_hash)
+                    .bind(k.secret_hash.expose())
                     .bind(k.secret.ciphertext.expose())
                     .bind(k.secret.data_key_id.uuid())
                     .bind(k.server_admin)
@@ -81,7 +81,7 @@ macro_rules! accounts_impl {
                     project_id: ProjectId::from_uuid(get(r, "project_id")?),
                     name: get(r, "name")?,
                     description: get(r, "description")?,
-                    secret_hash: get(r, "secret_hash")?,
+                    secret_hash: redacted(r, "secret_hash")?,
                     secret: Sealed {
                         data_key_id: DataKeyId::from_uuid(get(r, "data_key_id")?),
                         ciphertext: redacted(r, "secret_ciphertext")?,
@@ -96,7 +96,7 @@ macro_rules! accounts_impl {
                 Ok(DataKeyRecord {
                     id: DataKeyId::from_uuid(get(r, "id")?),
                     project_id: ProjectId::from_uuid(get(r, "project_id")?),
-                    wrapped: get(r, "wrapped")?,
+                    wrapped: redacted(r, "wrapped")?,
                     master_key_id: get(r, "master_key_id")?,
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
                 })
@@ -292,7 +292,7 @@ macro_rules! accounts_impl {
                     sqlx::query("INSERT INTO data_keys (id, project_id, wrapped, master_key_id, created_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(k.id.uuid())
                         .bind(k.project_id.uuid())
-                        .bind(&k.wrapped)
+                        .bind(k.wrapped.expose())
                         .bind(&k.master_key_id)
                         .bind(k.created_at.millis())
                         .execute(self.db())

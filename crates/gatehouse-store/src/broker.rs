@@ -75,7 +75,7 @@ macro_rules! broker_impl {
             fn request(r: &$row) -> Result<PendingRequest> {
                 Ok(PendingRequest {
                     id: OAuthRequestId::from_uuid(get(r, "id")?),
-                    request_hash: get(r, "request_hash")?,
+                    request_hash: redacted(r, "request_hash")?,
                     project_id: ProjectId::from_uuid(get(r, "project_id")?),
                     room_name: get(r, "room_name")?,
                     requester: get(r, "requester")?,
@@ -207,7 +207,7 @@ macro_rules! broker_impl {
                     let stmt = sqlx::query(&sql)
                         .bind(r.id.uuid())
                         .bind(r.project_id.uuid())
-                        .bind(&r.request_hash)
+                        .bind(r.request_hash.expose())
                         .bind(&r.room_name)
                         .bind(&r.requester)
                         .bind(r.requester_participant.map(ParticipantId::uuid))

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::crypto::RowAad;
 use crate::ids::{OAuthRequestId, ParticipantId, ProjectId, RegistrationId, RoomSecretId};
 use crate::model::Sealed;
-use crate::secret::SecretString;
+use crate::secret::{Redacted, SecretString};
 use crate::time::Timestamp;
 
 /// Whether the `secrets` member of a participant's ApiScope lets it obtain tokens of the
@@ -216,7 +216,7 @@ pub enum RequestFailure {
 pub struct PendingRequest {
     pub id: OAuthRequestId,
     /// The keyed hash of the `request_id` given to the participant.
-    pub request_hash: Vec<u8>,
+    pub request_hash: Redacted<Vec<u8>>,
     pub project_id: ProjectId,
     pub room_name: String,
     /// The identity that asked, and its connection when it asked over the room channel.

@@ -79,7 +79,8 @@ impl Gatehouse {
             secret_hash: self
                 .keys
                 .hasher()
-                .hash(HASH_DOMAIN, &id.to_string(), secret.expose_secret()),
+                .hash(HASH_DOMAIN, &id.to_string(), secret.expose_secret())
+                .into(),
             secret: sealed,
             server_admin,
             created_at: self.clock.now(),
@@ -113,7 +114,7 @@ impl Gatehouse {
             HASH_DOMAIN,
             &parsed.id.to_string(),
             parsed.secret.expose_secret(),
-            &record.secret_hash,
+            record.secret_hash.as_bytes(),
         );
         if !hashed_ok || record.project_id != parsed.project_id {
             return Err(invalid_key());

@@ -211,7 +211,7 @@ async fn consent_requests_are_answered_once_and_bounded_per_room() {
         let t0 = Timestamp::from_millis(1_700_000_000_000);
         let request = |hash: u8, ttl: i64| PendingRequest {
             id: OAuthRequestId::from_uuid(uuid::Uuid::now_v7()),
-            request_hash: vec![hash; 32],
+            request_hash: vec![hash; 32].into(),
             project_id: p,
             room_name: "r".into(),
             requester: "agent".into(),

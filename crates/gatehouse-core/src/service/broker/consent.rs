@@ -150,11 +150,11 @@ impl Gatehouse {
         let aad = request_aad(project, room, &target.name, id);
         let pending = PendingRequest {
             id,
-            request_hash: self.keys.hasher().hash(
-                REQUEST_HASH_DOMAIN,
-                &project.to_string(),
-                request_id.expose_secret(),
-            ),
+            request_hash: self
+                .keys
+                .hasher()
+                .hash(REQUEST_HASH_DOMAIN, &project.to_string(), request_id.expose_secret())
+                .into(),
             project_id: project,
             room_name: room.to_owned(),
             requester: me.clone(),
