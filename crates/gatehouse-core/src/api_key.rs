@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, ProjectId};
-use crate::secret::SecretString;
+use crate::secret::{Secret, SecretString};
 
 /// A parsed API key value. The secret stays inside [`SecretString`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +39,8 @@ impl ApiKeyValue {
     }
 
     /// The full `ma-…` value, to be shown to its creator exactly once.
-    pub fn encode(&self) -> SecretString {
-        SecretString::new(format!(
+    pub fn encode(&self) -> Secret<String> {
+        Secret::new(format!(
             "ma-{}-{}-{}",
             encode_uuid(self.id.uuid()),
             encode_uuid(self.project_id.uuid()),

@@ -4,7 +4,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::secret::SecretString;
+use crate::secret::Secret;
 
 /// A source of cryptographically secure random bytes.
 pub trait Rng: Send + Sync + 'static {
@@ -77,9 +77,10 @@ pub fn random_bytes<const N: usize>(rng: &dyn Rng) -> [u8; N] {
     b
 }
 
-/// A 256-bit random secret as base64url without padding (43 characters).
-pub fn random_token(rng: &dyn Rng) -> SecretString {
-    SecretString::new(URL_SAFE_NO_PAD.encode(random_bytes::<32>(rng)))
+/// A 256-bit random secret as base64url without padding (43 characters). It is a [`Secret`]:
+/// each one is made for one use and moves there.
+pub fn random_token(rng: &dyn Rng) -> Secret<String> {
+    Secret::new(URL_SAFE_NO_PAD.encode(random_bytes::<32>(rng)))
 }
 
 /// A random version-4 UUID drawn from `rng`.

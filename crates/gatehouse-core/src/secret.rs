@@ -149,7 +149,7 @@ mod tests {
             access_token: Some("at-hunter2".into()),
             refresh_token: Some("rt-hunter2".into()),
             client_secret: Some("cs-hunter2".into()),
-            code_verifier: Some("cv-hunter2".into()),
+            code_verifier: Some(Secret::new("cv-hunter2".into())),
         };
         assert_hidden(format!("{secrets:?}"));
         let json = r#"{"access_token":"at-hunter2","refresh_token":"rt-hunter2","client_secret":"cs-hunter2","code_verifier":"cv-hunter2"}"#;

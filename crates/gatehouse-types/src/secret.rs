@@ -67,8 +67,21 @@ impl PartialEq for SecretString {
 
 impl Eq for SecretString {}
 
-/// Any other secret value, such as a key: `Debug` prints `[redacted]`, the value is read only
-/// through [`Secret::expose_secret`], and it is not `Clone`, so a copy is never made by accident.
+/// A secret that must not be copied: key material, and values whose reuse is a bug (an
+/// authorization code, a PKCE verifier, a token request's code or refresh token, a client secret
+/// or API key shown once). `Debug` prints `[redacted]` and the value is read only through
+/// [`Secret::expose_secret`].
+///
+/// It is not `Clone`, and that is checked at compile time: the value moves from where it is made
+/// to where it is used (or handed to the wire with [`SecretString::from`]), so a second copy is
+/// never made by accident.
+///
+/// ```compile_fail
+/// use gatehouse_types::secret::Secret;
+///
+/// let code = Secret::new(String::from("one-time"));
+/// let copy = code.clone(); // error: `Secret` is not `Clone`
+/// ```
 pub struct Secret<T>(T);
 
 impl<T> Secret<T> {
@@ -80,6 +93,31 @@ impl<T> Secret<T> {
     /// The secret itself. Every call site is a place where the secret leaves this type on purpose.
     pub fn expose_secret(&self) -> &T {
         &self.0
+    }
+
+    /// The secret itself, by value: the one use that consumes it.
+    pub fn into_secret(self) -> T {
+        self.0
+    }
+}
+
+/// A one-time value handed to the wire: moved, not copied.
+impl From<Secret<String>> for SecretString {
+    fn from(s: Secret<String>) -> Self {
+        Self(s.0)
+    }
+}
+
+/// A one-time string that is kept sealed (a PKCE verifier) serializes as the plain string.
+impl Serialize for Secret<String> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret<String> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
     }
 }
 
@@ -239,5 +277,16 @@ mod tests {
         assert_eq!(format!("{k:?}"), "[redacted]");
         assert_eq!(k, Secret::new(vec![0x42u8; 32]));
         assert_ne!(k, Secret::new(vec![0x43u8; 32]));
+    }
+
+    #[test]
+    fn a_one_time_secret_moves_to_the_wire_and_keeps_its_json() {
+        let v = Secret::new("cv-hunter2".to_owned());
+        assert_eq!(serde_json::to_string(&v).unwrap(), "\"cv-hunter2\"");
+        let back: Secret<String> = serde_json::from_str("\"cv-hunter2\"").unwrap();
+        assert_eq!(back.expose_secret(), "cv-hunter2");
+        let wire = SecretString::from(back);
+        assert_eq!(format!("{wire:?}"), "[redacted]");
+        assert_eq!(wire.into_secret(), "cv-hunter2");
     }
 }

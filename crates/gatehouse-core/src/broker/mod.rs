@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::crypto::RowAad;
 use crate::ids::{OAuthRequestId, ParticipantId, ProjectId, RegistrationId, RoomSecretId};
 use crate::model::Sealed;
-use crate::secret::{Redacted, SecretString};
+use crate::secret::{Redacted, Secret, SecretString};
 use crate::time::Timestamp;
 
 /// Whether the `secrets` member of a participant's ApiScope lets it obtain tokens of the
@@ -86,9 +86,9 @@ pub struct SealedSecrets {
     /// A client secret given inline by the requester (registrations keep their own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<SecretString>,
-    /// The PKCE verifier of a pending request.
+    /// The PKCE verifier of a pending request: made for its one code exchange, never copied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_verifier: Option<SecretString>,
+    pub code_verifier: Option<Secret<String>>,
 }
 
 /// A stored OAuth credential: owned by the identity that consented, usable by it and by the

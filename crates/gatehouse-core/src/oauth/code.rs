@@ -13,7 +13,7 @@ use crate::clients::Client;
 use crate::crypto::{DataKey, RowAad};
 use crate::ids::{GrantId, SessionId, UserId};
 use crate::rng::Rng;
-use crate::secret::SecretString;
+use crate::secret::Secret;
 use crate::time::Timestamp;
 
 /// Longer values are not codes this server issued (the request's own fields are bounded well
@@ -57,8 +57,8 @@ fn binding(client: &Client) -> RowAad {
 }
 
 impl AuthCode {
-    /// The code value for this request, issued to `client`.
-    pub fn seal(&self, key: &DataKey, rng: &dyn Rng, client: &Client) -> SecretString {
+    /// The code value for this request, issued to `client`: a [`Secret`], handed out once.
+    pub fn seal(&self, key: &DataKey, rng: &dyn Rng, client: &Client) -> Secret<String> {
         let sealed = Sealed {
             grant: self.grant_id.uuid(),
             user: self.user_id.uuid(),
@@ -74,7 +74,7 @@ impl AuthCode {
         // Serializing a struct of strings, numbers and UUIDs to a Vec cannot fail.
         #[allow(clippy::expect_used)]
         let json = serde_json::to_vec(&sealed).expect("a code serializes");
-        SecretString::new(URL_SAFE_NO_PAD.encode(key.seal(rng, &binding(client), &json)))
+        Secret::new(URL_SAFE_NO_PAD.encode(key.seal(rng, &binding(client), &json)))
     }
 
     /// The request of a code issued to `client`; `None` for anything else (malformed, forged,

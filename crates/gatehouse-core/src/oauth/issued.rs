@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::secret::SecretString;
+use crate::secret::{Secret, SecretString};
 
 /// The kind of access token issued: Gatehouse issues bearer tokens only (RFC 6750).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,10 +39,11 @@ pub struct IssuedTokens {
     pub scope: String,
 }
 
-/// A started device authorization (RFC 8628 §3.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A started device authorization (RFC 8628 §3.2). Not `Clone`: the device code is handed out
+/// once.
+#[derive(Debug, PartialEq, Eq)]
 pub struct DeviceAuthorization {
-    pub device_code: SecretString,
+    pub device_code: Secret<String>,
     /// The user code as shown to the user: `XXXX-XXXX`.
     pub user_code: SecretString,
     pub verification_uri: String,

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::crypto::KeyedHasher;
 use crate::ids::GrantId;
-use crate::secret::SecretString;
+use crate::secret::Secret;
 
 const DOMAIN: &str = "refresh-token";
 const ID_LEN: usize = 16;
@@ -27,12 +27,12 @@ pub struct RefreshTokenId {
 
 impl RefreshTokenId {
     /// The token value for this grant and generation.
-    pub fn encode(self, hasher: &KeyedHasher) -> SecretString {
+    pub fn encode(self, hasher: &KeyedHasher) -> Secret<String> {
         let mut bytes = Vec::with_capacity(LEN);
         bytes.extend_from_slice(self.grant.uuid().as_bytes());
         bytes.extend_from_slice(&self.generation.to_be_bytes());
         bytes.extend_from_slice(&tag(hasher, self.grant, self.generation));
-        SecretString::new(URL_SAFE_NO_PAD.encode(bytes))
+        Secret::new(URL_SAFE_NO_PAD.encode(bytes))
     }
 
     /// The grant and generation of a token this server issued; `None` for anything else

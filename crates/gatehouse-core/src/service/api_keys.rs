@@ -13,7 +13,7 @@ use crate::ids::{ApiKeyId, ProjectId, new_row_id};
 use crate::model::ApiKeyRecord;
 use crate::ports::Invalidation;
 use crate::rng::random_token;
-use crate::secret::SecretString;
+use crate::secret::Secret;
 use crate::text::check_name;
 
 /// Domain separator of API key secret hashes.
@@ -34,7 +34,7 @@ impl Gatehouse {
         project: ProjectId,
         name: &str,
         description: &str,
-    ) -> Result<(ApiKeyRecord, SecretString)> {
+    ) -> Result<(ApiKeyRecord, Secret<String>)> {
         self.access(who, project).await?.require_admin()?;
         check_name("name", name, 200)?;
         if description.chars().count() > 1000 {
@@ -59,15 +59,9 @@ impl Gatehouse {
         name: &str,
         description: &str,
         server_admin: bool,
-    ) -> Result<(ApiKeyRecord, SecretString)> {
+    ) -> Result<(ApiKeyRecord, Secret<String>)> {
         let id = ApiKeyId::from_uuid(new_row_id());
         let secret = random_token(self.rng.as_ref());
-        let value = ApiKeyValue {
-            id,
-            project_id: project,
-            secret: secret.clone(),
-        }
-        .encode();
         let sealed = self
             .seal(project, &secret_aad(project, id), secret.expose_secret().as_bytes())
             .await?;
@@ -86,6 +80,12 @@ impl Gatehouse {
             created_at: self.clock.now(),
             last_used_at: None,
         };
+        let value = ApiKeyValue {
+            id,
+            project_id: project,
+            secret: secret.into(),
+        }
+        .encode();
         Ok((record, value))
     }
 

@@ -53,7 +53,7 @@ impl Gatehouse {
         };
         let password = match &opts.admin_password {
             Some(p) => p.clone(),
-            None => random_token(self.rng.as_ref()),
+            None => random_token(self.rng.as_ref()).into(),
         };
         let admin = self.new_user(&opts.admin_email, "Administrator", &password).await?;
         let (api_key, api_key_value) = self
@@ -112,7 +112,7 @@ impl Gatehouse {
             project_id: ProjectId::SYSTEM,
             admin_email: admin.email,
             admin_password: password,
-            api_key: api_key_value,
+            api_key: api_key_value.into(),
         }))
     }
 }

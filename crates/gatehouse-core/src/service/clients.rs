@@ -13,7 +13,7 @@ use crate::export::{ExportFormat, ExportRow, render};
 use crate::ids::{ClientId, ProjectId};
 use crate::ports::{Invalidation, Page};
 use crate::rng::random_token;
-use crate::secret::SecretString;
+use crate::secret::{Secret, SecretString};
 
 /// Shortest caller-chosen client secret (SPEC §4.3).
 const MIN_SECRET: usize = 32;
@@ -39,7 +39,7 @@ impl Gatehouse {
         who: &Principal,
         project: ProjectId,
         input: &ClientInput,
-    ) -> Result<(Client, Option<SecretString>)> {
+    ) -> Result<(Client, Option<Secret<String>>)> {
         let access = self.access(who, project).await?;
         access.require_developer()?;
         let settings = ClientSettings::create(input)?;
@@ -182,7 +182,7 @@ impl Gatehouse {
         id: &str,
         chosen: Option<SecretString>,
         grace_seconds: u32,
-    ) -> Result<SecretString> {
+    ) -> Result<Secret<String>> {
         let access = self.access(who, project).await?;
         access.require_developer()?;
         let current = self.load_client(project, id).await?;
@@ -199,7 +199,7 @@ impl Gatehouse {
                 if (MIN_SECRET..=MAX_SECRET).contains(&s.expose_secret().len())
                     && !s.expose_secret().chars().any(|c| c.is_control() || c.is_whitespace()) =>
             {
-                s
+                Secret::new(s.into_secret())
             }
             Some(_) => {
                 return Err(Error::invalid(

@@ -2,7 +2,7 @@
 
 use gatehouse_core::access::Access;
 use gatehouse_core::model::{ApiKeyRecord, AuditRecord, Member, Project, User};
-use gatehouse_core::secret::SecretString;
+use gatehouse_core::secret::Secret;
 use gatehouse_core::time::Timestamp;
 use gatehouse_types as t;
 
@@ -63,13 +63,13 @@ pub fn api_key_dto(k: &ApiKeyRecord) -> t::ApiKey {
 }
 
 /// A new API key with its value, shown only in the answer that creates it.
-pub fn created_api_key_dto(k: ApiKeyRecord, value: SecretString) -> t::CreatedApiKey {
+pub fn created_api_key_dto(k: ApiKeyRecord, value: Secret<String>) -> t::CreatedApiKey {
     t::CreatedApiKey {
         id: k.id.uuid(),
         name: k.name,
         description: k.description,
         created_at: k.created_at.rfc3339(),
-        value,
+        value: value.into(),
     }
 }
 

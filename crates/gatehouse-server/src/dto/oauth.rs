@@ -19,7 +19,7 @@ pub fn token_dto(i: IssuedTokens) -> t::TokenResponse {
 /// The device authorization response.
 pub fn device_authorization_dto(d: DeviceAuthorization) -> t::DeviceAuthorizationResponse {
     t::DeviceAuthorizationResponse {
-        device_code: d.device_code,
+        device_code: d.device_code.into(),
         user_code: d.user_code,
         verification_uri: d.verification_uri,
         verification_uri_complete: d.verification_uri_complete,
@@ -31,7 +31,7 @@ pub fn device_authorization_dto(d: DeviceAuthorization) -> t::DeviceAuthorizatio
 #[cfg(test)]
 mod tests {
     use gatehouse_core::oauth::TokenType;
-    use gatehouse_core::secret::SecretString;
+    use gatehouse_core::secret::{Secret, SecretString};
 
     use super::*;
 
@@ -68,7 +68,7 @@ mod tests {
     #[test]
     fn the_device_authorization_response_carries_every_member_in_order() {
         let d = DeviceAuthorization {
-            device_code: SecretString::new("dc"),
+            device_code: Secret::new("dc".into()),
             user_code: "BCDF-GHJK".into(),
             verification_uri: "https://id.example/device".into(),
             verification_uri_complete: "https://id.example/device?user_code=BCDF-GHJK".into(),

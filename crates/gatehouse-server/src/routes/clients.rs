@@ -27,7 +27,7 @@ pub async fn create(
     let (c, secret) = s.gh.create_client(&who, ProjectId::from_uuid(id), &b).await?;
     let client = t::ClientWithSecret {
         client: client_dto(&c),
-        client_secret: secret,
+        client_secret: secret.map(Into::into),
     };
     Ok((StatusCode::CREATED, Json(t::CreatedClient { client })))
 }
@@ -112,7 +112,9 @@ pub async fn rotate_secret(
             b.grace_seconds.unwrap_or(0),
         )
         .await?;
-    Ok(Json(t::ClientSecret { client_secret: secret }))
+    Ok(Json(t::ClientSecret {
+        client_secret: secret.into(),
+    }))
 }
 
 /// The filtered list as `.xlsx`, `.pdf` or `.csv`.

@@ -95,7 +95,7 @@ impl FromRequestParts<Arc<AppState>> for Browser {
             .filter(|c| c.len() == 43)
             .map(str::to_owned);
         let new_csrf = existing.is_none();
-        let csrf_cookie = existing.unwrap_or_else(|| random_token(&SystemRng::default()).expose_secret().to_owned());
+        let csrf_cookie = existing.unwrap_or_else(|| random_token(&SystemRng::default()).into_secret());
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -64,11 +64,11 @@ async fn client_secrets_verify_with_grace_and_stop_on_disable() {
         let (gh, admin, clock) = bootstrapped(db.store()).await;
         let p = gh.create_project(&admin, "P").await.unwrap().id;
         let (c, secret) = gh.create_client(&admin, p, &web("App")).await.unwrap();
-        let old = secret.unwrap();
+        let old = SecretString::from(secret.unwrap());
         let id = c.id.to_string();
         assert!(gh.verify_client_secret(&id, &old).await.is_ok());
         assert!(gh.verify_client_secret(&id, &SecretString::new("wrong")).await.is_err());
-        let new = gh.rotate_client_secret(&admin, p, &id, None, 60).await.unwrap();
+        let new = SecretString::from(gh.rotate_client_secret(&admin, p, &id, None, 60).await.unwrap());
         assert!(gh.verify_client_secret(&id, &new).await.is_ok());
         assert!(
             gh.verify_client_secret(&id, &old).await.is_ok(),

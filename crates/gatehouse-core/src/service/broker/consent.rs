@@ -182,7 +182,7 @@ impl Gatehouse {
         }
         let answered = self.broker.signals.subscribe(pending.id.uuid());
         let prompt = ConsentPrompt {
-            request_id,
+            request_id: request_id.into(),
             requested_by: Requester {
                 participant_id: from.map(ParticipantId::uuid),
                 name: me,

@@ -433,7 +433,8 @@ impl Gatehouse {
             expires_at: self.clock.now().plus_secs(CODE_TTL_SECS),
         }
         .seal(self.keys.code_key(), self.rng.as_ref(), &req.client);
-        let mut params = vec![("code", code.expose_secret().to_owned())];
+        // The code moves into the redirect: the one place it is handed out.
+        let mut params = vec![("code", code.into_secret())];
         if let Some(s) = &req.params.state {
             params.push(("state", s.clone()));
         }

@@ -82,7 +82,7 @@ impl Gatehouse {
         let session = Session {
             id,
             user_id: user.id,
-            secret_hash: self.session_hash(id, &secret).into(),
+            secret_hash: self.session_hash(id, secret.expose_secret()).into(),
             created_at: now,
             auth_time: now,
             expires_at: now.plus_secs(self.provider.config.session_ttl_secs),
@@ -100,17 +100,15 @@ impl Gatehouse {
             .dummy_hash
             .get_or_try_init(|| async {
                 self.passwords
-                    .hash(self.rng.as_ref(), &random_token(self.rng.as_ref()))
+                    .hash(self.rng.as_ref(), &random_token(self.rng.as_ref()).into())
                     .await
             })
             .await
             .cloned()
     }
 
-    fn session_hash(&self, id: SessionId, secret: &SecretString) -> Vec<u8> {
-        self.keys
-            .hasher()
-            .hash(SESSION_DOMAIN, &id.to_string(), secret.expose_secret())
+    fn session_hash(&self, id: SessionId, secret: &str) -> Vec<u8> {
+        self.keys.hasher().hash(SESSION_DOMAIN, &id.to_string(), secret)
     }
 
     /// The live session a cookie value names, with its user.
@@ -124,7 +122,7 @@ impl Gatehouse {
         let Some((session, user)) = self.store.get_session(SessionId::from_uuid(id)).await? else {
             return Ok(None);
         };
-        let expected = self.session_hash(session.id, &SecretString::new(secret));
+        let expected = self.session_hash(session.id, secret);
         if !ct_eq(&expected, session.secret_hash.as_bytes()) || session.expires_at <= self.clock.now() {
             return Ok(None);
         }

@@ -14,20 +14,21 @@ use crate::oauth::scope::Scopes;
 use crate::oauth::{
     AuthCode, CODE_TTL_SECS, DeviceStatus, Grant, IssuedTokens, OAuthError, OAuthErrorCode, RefreshState, pkce,
 };
-use crate::secret::SecretString;
+use crate::secret::Secret;
 
 pub(crate) const DEVICE_DOMAIN: &str = "device-code";
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// The grant parameters of a token request.
+/// The grant parameters of a token request. The code, verifier, refresh token and device code
+/// are [`Secret`]s: each is used by the one request that carries it, so none can be copied.
 #[derive(Debug, Default)]
 pub struct TokenParams {
     pub grant_type: Option<String>,
-    pub code: Option<SecretString>,
+    pub code: Option<Secret<String>>,
     pub redirect_uri: Option<String>,
-    pub code_verifier: Option<SecretString>,
-    pub refresh_token: Option<SecretString>,
-    pub device_code: Option<SecretString>,
+    pub code_verifier: Option<Secret<String>>,
+    pub refresh_token: Option<Secret<String>>,
+    pub device_code: Option<Secret<String>>,
     pub scope: Option<String>,
 }
 
@@ -200,7 +201,7 @@ impl Gatehouse {
             session: new.grant.session_id,
             nonce,
             auth_time: Some(new.grant.auth_time),
-            refresh_token: new.refresh.map(|v| v.expose_secret().to_owned()),
+            refresh_token: new.refresh.map(Secret::into_secret),
         })
         .await
     }
@@ -273,7 +274,7 @@ impl Gatehouse {
                     session: grant.session_id,
                     nonce: None,
                     auth_time: Some(grant.auth_time),
-                    refresh_token: Some(next.encode(self.keys.hasher()).expose_secret().to_owned()),
+                    refresh_token: Some(next.encode(self.keys.hasher()).into_secret()),
                 })
                 .await?;
             let json = serde_json::to_vec(&issued).map_err(crate::Error::unexpected)?;
@@ -420,7 +421,7 @@ impl Gatehouse {
 /// A grant about to be stored, with its first refresh token's value.
 struct NewGrant {
     grant: Grant,
-    refresh: Option<SecretString>,
+    refresh: Option<Secret<String>>,
 }
 
 /// Binds a sealed successor to its grant and the generation it carries.

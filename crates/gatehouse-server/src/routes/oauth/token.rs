@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::oauth::OAuthError;
-use gatehouse_core::secret::SecretString;
+use gatehouse_core::secret::Secret;
 use gatehouse_core::service::oauth::{IntrospectionCaller, TokenParams};
 
 use super::{OAuthJsonError, client_credentials, cors, is_preflight, origin_registered, preflight};
@@ -29,8 +29,8 @@ fn single(form: &Form, name: &str) -> Result<Option<String>, OAuthJsonError> {
         .map_err(|e| OAuthError::invalid_request(e).into())
 }
 
-fn secret(form: &Form, name: &str) -> Result<Option<SecretString>, OAuthJsonError> {
-    Ok(single(form, name)?.map(SecretString::new))
+fn secret(form: &Form, name: &str) -> Result<Option<Secret<String>>, OAuthJsonError> {
+    Ok(single(form, name)?.map(Secret::new))
 }
 
 /// Authenticates the calling client.
