@@ -124,23 +124,23 @@ mod tests {
                 rotated_at: None,
             }
         ));
-        assert_hidden(format!(
-            "{:?}",
-            DeviceGrant {
-                device_code_hash: Redacted::new(hidden()),
-                user_code: "BCDFGHJK".into(),
-                grant_id: GrantId::from_uuid(uuid::Uuid::nil()),
-                project_id: ProjectId::from_uuid(uuid::Uuid::nil()),
-                client_id: ClientId::parse("cli").unwrap(),
-                scope: "openid".into(),
-                created_at: at,
-                expires_at: at,
-                interval_secs: 5,
-                last_polled_at: None,
-                status: DeviceStatus::Pending,
-                approval: None,
-            }
-        ));
+        let device = DeviceGrant {
+            device_code_hash: Redacted::new(hidden()),
+            user_code: "BCDFGHJK".into(),
+            grant_id: GrantId::from_uuid(uuid::Uuid::nil()),
+            project_id: ProjectId::from_uuid(uuid::Uuid::nil()),
+            client_id: ClientId::parse("cli").unwrap(),
+            scope: "openid".into(),
+            created_at: at,
+            expires_at: at,
+            interval_secs: 5,
+            last_polled_at: None,
+            status: DeviceStatus::Pending,
+            approval: None,
+        };
+        let shown = format!("{device:?}");
+        assert!(!shown.contains("BCDFGHJK"), "the user code: {shown}");
+        assert_hidden(shown);
     }
 
     #[test]

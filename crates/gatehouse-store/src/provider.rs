@@ -103,7 +103,7 @@ macro_rules! provider_impl {
                 let auth_time = at_opt(r, "auth_time")?;
                 Ok(DeviceGrant {
                     device_code_hash: redacted(r, "device_code_hash")?,
-                    user_code: get(r, "user_code")?,
+                    user_code: get::<String>(r, "user_code")?.into(),
                     grant_id: GrantId::from_uuid(get(r, "grant_id")?),
                     project_id: ProjectId::from_uuid(get(r, "project_id")?),
                     client_id: ClientId::parse(&get::<String>(r, "client_id")?)?,
@@ -364,7 +364,7 @@ macro_rules! provider_impl {
                 async fn insert_device_grant(&self, d: &DeviceGrant) -> Result<()> {
                     sqlx::query(&format!("INSERT INTO device_grants ({DEVICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, NULL, NULL, NULL)"))
                         .bind(d.device_code_hash.expose())
-                        .bind(&d.user_code)
+                        .bind(d.user_code.expose_secret())
                         .bind(d.grant_id.uuid())
                         .bind(d.project_id.uuid())
                         .bind(d.client_id.as_str())

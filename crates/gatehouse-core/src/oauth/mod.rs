@@ -17,7 +17,7 @@ pub use issued::{DeviceAuthorization, IssuedTokens, TokenType};
 
 use crate::ids::{ClientId, GrantId, ProjectId, SessionId, UserId};
 use crate::model::Sealed;
-use crate::secret::Redacted;
+use crate::secret::{Redacted, SecretString};
 use crate::time::Timestamp;
 
 /// Authorization codes live 60 s (SPEC §5.2).
@@ -151,7 +151,7 @@ pub struct DeviceApproval {
 pub struct DeviceGrant {
     pub device_code_hash: Redacted<Vec<u8>>,
     /// Normalised: eight characters of [`user_code::ALPHABET`], no dash.
-    pub user_code: String,
+    pub user_code: SecretString,
     pub grant_id: GrantId,
     pub project_id: ProjectId,
     pub client_id: ClientId,

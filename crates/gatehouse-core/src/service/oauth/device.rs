@@ -50,7 +50,7 @@ impl Gatehouse {
             let code = user_code::generate(self.rng.as_ref());
             let grant = DeviceGrant {
                 device_code_hash: self.secret_hash(DEVICE_DOMAIN, device_code.expose_secret()).into(),
-                user_code: code.clone(),
+                user_code: code.clone().into(),
                 grant_id: GrantId::from_uuid(new_row_id()),
                 project_id: client.project_id,
                 client_id: client.id.clone(),
@@ -108,7 +108,7 @@ impl Gatehouse {
         };
         let client = self.enabled_client(d.client_id.as_str()).await?.ok_or_else(unknown)?;
         Ok(DeviceView {
-            user_code: d.user_code,
+            user_code: d.user_code.into_secret(),
             client,
             scopes: Scopes::parse(&d.scope).unwrap_or_default(),
         })
