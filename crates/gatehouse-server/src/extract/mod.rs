@@ -1,12 +1,15 @@
 //! Extractors: the authenticated [`Caller`], JSON/query/path extractors whose rejections are
 //! [`ApiError`]s, so malformed input always gets the documented error body, the participant
 //! token of the room entry points ([`RoomToken`]), and the form bodies and [`Buffered`] requests
-//! of the OAuth back-channel endpoints and the browser pages ([`form`]).
+//! of the OAuth back-channel endpoints and the browser pages ([`form`]), and the address a
+//! request comes from ([`Peer`]).
 
 mod form;
+mod peer;
 mod room_token;
 
 pub use form::{Buffered, Form, is_form};
+pub use peer::Peer;
 pub use room_token::{BEARER_PROTOCOL, RoomToken, offered_protocols};
 
 use std::sync::Arc;

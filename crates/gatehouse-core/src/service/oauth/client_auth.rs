@@ -2,6 +2,7 @@
 //! those endpoints apply to the client that authenticated: which browser origins may read their
 //! answers, and who may introspect.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use tracing::instrument;
@@ -34,12 +35,20 @@ impl ClientCredentials {
 
 impl Gatehouse {
     /// Authenticates a client with the method it registered (SPEC §4.1), the secret checked by
-    /// keyed hash in constant time. Repeated failures for one client id are delayed (SPEC §5.2).
+    /// keyed hash in constant time. Repeated failures of a client from one address delay that
+    /// address only, and a success there forgets them (SPEC §5.2, [`crate::oauth::limiter`]):
+    /// `peer` is the address the request came from.
     #[instrument(level = "debug", skip_all, fields(client_id = %creds.client_id()))]
-    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Arc<Client>, OAuthError> {
+    pub async fn authenticate_client(
+        &self,
+        creds: &ClientCredentials,
+        peer: IpAddr,
+    ) -> Result<Arc<Client>, OAuthError> {
         let now = self.clock.now();
         let id = creds.client_id();
-        if let Err(secs) = self.provider.limits.client.check(id, now) {
+        let limiter = &self.provider.limits.client;
+        let attempt = limiter.attempt(id, peer);
+        if let Err(secs) = limiter.check(attempt, now) {
             return Err(OAuthError::invalid_client(format!(
                 "too many failed attempts for this client; retry in {secs} s"
             )));
@@ -58,9 +67,12 @@ impl Gatehouse {
             (None, _) => false,
         };
         match client.filter(|_| ok) {
-            Some(c) => Ok(c),
+            Some(c) => {
+                limiter.success(attempt);
+                Ok(c)
+            }
             None => {
-                self.provider.limits.client.failure(id, now);
+                limiter.failure(attempt, now);
                 Err(OAuthError::invalid_client("client authentication failed"))
             }
         }

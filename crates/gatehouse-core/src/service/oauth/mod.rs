@@ -32,7 +32,7 @@ use crate::jose::{self, SigningAlg};
 use crate::keyring::read;
 use crate::model::User;
 use crate::oauth::keys::KeySet;
-use crate::oauth::limiter::Limiter;
+use crate::oauth::limiter::{ClientLimiter, Limiter, SignInLimiter};
 use crate::oauth::scope::Scopes;
 use crate::oauth::{IssuedTokens, OAuthError, OAuthErrorCode, TokenType};
 use crate::ports::Invalidation;
@@ -70,19 +70,16 @@ impl ProviderConfig {
     }
 }
 
-/// Brute-force delays per key (SPEC §5.2).
+/// Brute-force delays (SPEC §5.2; the policy is in [`crate::oauth::limiter`]).
 #[derive(Debug)]
 pub(crate) struct Limits {
-    /// One account from one address.
-    login_account: Limiter,
-    /// One account from anywhere: slows attackers spread over many addresses.
-    login_account_any: Limiter,
-    /// One address, whatever the account.
-    login_ip: Limiter,
-    /// Client authentication at the token, introspection and revocation endpoints.
-    client: Limiter,
-    /// Guesses of device user codes by one session.
-    user_code: Limiter,
+    /// Sign-in: per account and address, per account (for addresses that failed), per address.
+    sign_in: SignInLimiter,
+    /// Client authentication at the token, device authorization, introspection and revocation
+    /// endpoints, per client and address.
+    client: ClientLimiter,
+    /// Guesses of device user codes by one user.
+    user_code: Limiter<String>,
 }
 
 /// How long a "not revoked" answer is trusted without asking storage again (SPEC §5.2: a revoked
@@ -115,10 +112,11 @@ impl Provider {
             config,
             keys: RwLock::default(),
             limits: Limits {
-                login_account: Limiter::new(5),
-                login_account_any: Limiter::new(20),
-                login_ip: Limiter::new(100),
-                client: Limiter::new(10),
+                // Delays start with the 5th failure for an account from one address, the 20th
+                // for an account from anywhere, the 100th from one address (docs/oauth.md).
+                sign_in: SignInLimiter::new(5, 20, 100),
+                // And with a client's 10th failure from one address.
+                client: ClientLimiter::new(10),
                 user_code: Limiter::new(5),
             },
             dummy_hash: tokio::sync::OnceCell::new(),

@@ -1,5 +1,7 @@
 //! Sign-in, browser sessions and the account pages' operations (SPEC §5.4).
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use tracing::instrument;
 
 use super::super::Gatehouse;
@@ -19,6 +21,8 @@ const MAX_EMAIL: usize = 320;
 pub struct SignIn {
     pub email: String,
     pub password: SecretString,
+    /// The client's address (the TCP peer); text that is not an address counts as one unknown
+    /// address for the brute-force delays.
     pub ip: String,
     pub user_agent: String,
 }
@@ -30,7 +34,7 @@ pub enum SignInOutcome {
     SignedIn { session: Session, cookie: SecretString },
     /// Wrong email or password (never said which).
     Invalid,
-    /// Too many failures for this account from this address, or from this address: try again later.
+    /// Too many failures from this address (for this account, or for any): try again later.
     Throttled { retry_after_secs: u64 },
 }
 
@@ -41,19 +45,13 @@ impl Gatehouse {
     pub async fn sign_in(&self, req: SignIn) -> Result<SignInOutcome> {
         let now = self.clock.now();
         let email = req.email.trim().to_lowercase();
-        // Per account from this address, per account from anywhere (more free attempts, so an
-        // attacker cannot lock the owner out cheaply), and per address.
-        let keys = [
-            format!("{email}|{}", req.ip),
-            format!("{email}|*"),
-            format!("*|{}", req.ip),
-        ];
-        let limits = &self.provider.limits;
-        let limiters = [&limits.login_account, &limits.login_account_any, &limits.login_ip];
-        for (limiter, key) in limiters.iter().zip(&keys) {
-            if let Err(retry_after_secs) = limiter.check(key, now) {
-                return Ok(SignInOutcome::Throttled { retry_after_secs });
-            }
+        // Per account and address, per address, and per account for addresses that failed for
+        // it: an address without failures always reaches the password check (oauth::limiter).
+        let peer = req.ip.parse().unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        let limiter = &self.provider.limits.sign_in;
+        let attempt = limiter.attempt(&email, peer);
+        if let Err(retry_after_secs) = limiter.check(attempt, now) {
+            return Ok(SignInOutcome::Throttled { retry_after_secs });
         }
         let plausible =
             !email.is_empty() && email.len() <= MAX_EMAIL && req.password.expose_secret().len() <= MAX_PASSWORD * 4;
@@ -68,13 +66,11 @@ impl Gatehouse {
         };
         let ok = plausible && self.passwords.verify(&req.password, &hash).await? && user.is_some();
         let Some(user) = user.filter(|_| ok) else {
-            for (limiter, key) in limiters.iter().zip(&keys) {
-                limiter.failure(key, now);
-            }
+            limiter.failure(attempt, now);
             tracing::info!("sign-in failed");
             return Ok(SignInOutcome::Invalid);
         };
-        limits.login_account.success(&keys[0]);
+        limiter.success(attempt);
         // auth_time is when the password was found correct, after hashing.
         let now = self.clock.now();
         let secret = random_token(self.rng.as_ref());

@@ -12,7 +12,7 @@ use gatehouse_core::service::oauth::{IntrospectionCaller, TokenParams};
 
 use super::{OAuthJsonError, client_credentials, cors, is_preflight, origin_registered, preflight};
 use crate::dto::{device_authorization_dto, token_dto};
-use crate::extract::{Buffered, Form, is_form};
+use crate::extract::{Buffered, Form, Peer, is_form};
 use crate::state::AppState;
 
 /// A form body, or `invalid_request` (RFC 6749 §3.2 requires `application/x-www-form-urlencoded`).
@@ -33,14 +33,15 @@ fn secret(form: &Form, name: &str) -> Result<Option<Secret<String>>, OAuthJsonEr
     Ok(single(form, name)?.map(Secret::new))
 }
 
-/// Authenticates the calling client.
+/// Authenticates the calling client; failures are delayed per client and `peer` address.
 async fn authenticate(
     state: &AppState,
+    peer: Peer,
     headers: &HeaderMap,
     form: &Form,
 ) -> Result<Arc<gatehouse_core::clients::Client>, OAuthJsonError> {
     let creds = client_credentials(headers, form)?;
-    Ok(state.gh.authenticate_client(&creds).await?)
+    Ok(state.gh.authenticate_client(&creds, peer.0).await?)
 }
 
 /// JSON with the token-response headers (RFC 6749 §5.1: no caching). A response with tokens
@@ -69,13 +70,17 @@ fn client_origin_allowed(headers: &HeaderMap, client: &gatehouse_core::clients::
 }
 
 /// `POST /oauth/token`.
-pub async fn token(State(state): State<Arc<AppState>>, Buffered { method, headers, body }: Buffered) -> Response {
+pub async fn token(
+    State(state): State<Arc<AppState>>,
+    peer: Peer,
+    Buffered { method, headers, body }: Buffered,
+) -> Response {
     if is_preflight(&method, &headers) {
         return preflight(&state, &headers, "POST").await;
     }
     let result = async {
         let form = form(&headers, &body)?;
-        let client = authenticate(&state, &headers, &form).await?;
+        let client = authenticate(&state, peer, &headers, &form).await?;
         let params = TokenParams {
             grant_type: single(&form, "grant_type")?,
             code: secret(&form, "code")?,
@@ -100,11 +105,12 @@ pub async fn token(State(state): State<Arc<AppState>>, Buffered { method, header
 /// `POST /oauth/device_authorization` (RFC 8628 §3.1).
 pub async fn device_authorization(
     State(state): State<Arc<AppState>>,
+    peer: Peer,
     Buffered { headers, body, .. }: Buffered,
 ) -> Response {
     let result = async {
         let form = form(&headers, &body)?;
-        let client = authenticate(&state, &headers, &form).await?;
+        let client = authenticate(&state, peer, &headers, &form).await?;
         let scope = single(&form, "scope")?;
         Ok::<_, OAuthJsonError>(state.gh.device_authorize(&client, scope.as_deref()).await?)
     }
@@ -116,13 +122,17 @@ pub async fn device_authorization(
 }
 
 /// `POST /oauth/revoke` (RFC 7009 §2): 200 whether or not the token was known.
-pub async fn revoke(State(state): State<Arc<AppState>>, Buffered { method, headers, body }: Buffered) -> Response {
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    peer: Peer,
+    Buffered { method, headers, body }: Buffered,
+) -> Response {
     if is_preflight(&method, &headers) {
         return preflight(&state, &headers, "POST").await;
     }
     let result = async {
         let form = form(&headers, &body)?;
-        let client = authenticate(&state, &headers, &form).await?;
+        let client = authenticate(&state, peer, &headers, &form).await?;
         let allowed = client_origin_allowed(&headers, &client);
         let token = single(&form, "token")?.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         // RFC 7009 §2.1: the hint may be ignored; both token kinds are searched.
@@ -138,7 +148,11 @@ pub async fn revoke(State(state): State<Arc<AppState>>, Buffered { method, heade
 }
 
 /// `POST /oauth/introspect` (RFC 7662 §2): a confidential client or a project API key.
-pub async fn introspect(State(state): State<Arc<AppState>>, Buffered { headers, body, .. }: Buffered) -> Response {
+pub async fn introspect(
+    State(state): State<Arc<AppState>>,
+    peer: Peer,
+    Buffered { headers, body, .. }: Buffered,
+) -> Response {
     let result = async {
         let form = form(&headers, &body)?;
         let bearer = headers
@@ -161,7 +175,7 @@ pub async fn introspect(State(state): State<Arc<AppState>>, Buffered { headers, 
                     }
                 }
             }
-            None => IntrospectionCaller::client(authenticate(&state, &headers, &form).await?)?,
+            None => IntrospectionCaller::client(authenticate(&state, peer, &headers, &form).await?)?,
         };
         let token = single(&form, "token")?.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         // RFC 7662 §2.1: the hint may be ignored; both token kinds are searched.

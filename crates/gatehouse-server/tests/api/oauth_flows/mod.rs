@@ -3,7 +3,7 @@
 //! OP checklist (SPEC §5.2).
 //!
 //! This module holds the client and request helpers the flows share; the tests are in [`code`],
-//! [`refresh`], [`device`], [`lifecycle`], [`protection`] and [`endpoints`].
+//! [`refresh`], [`device`], [`lifecycle`], [`protection`], [`throttling`] and [`endpoints`].
 
 use std::collections::BTreeMap;
 
@@ -20,6 +20,7 @@ mod endpoints;
 mod lifecycle;
 mod protection;
 mod refresh;
+mod throttling;
 
 pub const EMAIL: &str = "ada@example.com";
 pub const PASSWORD: &str = "correct horse battery staple";
