@@ -10,6 +10,7 @@ use crate::oauth::Session;
 use crate::password::MAX_PASSWORD;
 use crate::rng::random_token;
 use crate::secret::{SecretString, ct_eq};
+use crate::text::check_email_ref;
 
 const SESSION_DOMAIN: &str = "session";
 const MAX_EMAIL: usize = 320;
@@ -40,7 +41,8 @@ impl Gatehouse {
     #[instrument(level = "debug", skip_all)]
     pub async fn sign_in(&self, req: SignIn) -> Result<SignInOutcome> {
         let now = self.clock.now();
-        let email = req.email.trim().to_lowercase();
+        // Refused before any limiter or lookup: PostgreSQL cannot even compare a NUL.
+        let email = check_email_ref("email", &req.email, MAX_EMAIL)?.to_lowercase();
         // Per account from this address, per account from anywhere (more free attempts, so an
         // attacker cannot lock the owner out cheaply), and per address.
         let keys = [
