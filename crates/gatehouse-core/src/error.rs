@@ -50,5 +50,49 @@ impl Error {
     }
 }
 
+/// The one-line log text of an unexpected failure: its chain of causes (`outer: inner`), never
+/// the backtrace anyhow's `{:?}` adds when `RUST_BACKTRACE` is set, so that a request that fails
+/// cannot write more than a line to the log.
+pub fn log_chain(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+}
+
 /// Result of core operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::backtrace::Backtrace;
+
+    use super::log_chain;
+
+    /// A failure that carries a captured backtrace, as library errors do.
+    #[derive(Debug)]
+    struct Gone {
+        backtrace: Backtrace,
+    }
+
+    impl std::fmt::Display for Gone {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("the database is gone")
+        }
+    }
+
+    impl std::error::Error for Gone {}
+
+    #[test]
+    fn a_logged_failure_is_its_chain_on_one_line_without_a_backtrace() {
+        let gone = Gone {
+            backtrace: Backtrace::force_capture(),
+        };
+        let frames = gone.backtrace.to_string();
+        let e = anyhow::Error::from(gone).context("listing clients");
+        assert!(
+            format!("{e:?}").contains("Caused by"),
+            "the debug form is several lines"
+        );
+        let line = log_chain(&e);
+        assert_eq!(line, "listing clients: the database is gone");
+        assert!(!frames.is_empty() && !line.contains(frames.lines().next().unwrap()));
+    }
+}

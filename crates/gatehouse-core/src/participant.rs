@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, ProjectId};
 use crate::jose::{self, Hs256Key};
-use crate::text::check_name;
+use crate::text::{check_json, check_json_map, check_name};
 use crate::time::Timestamp;
 
 /// Roles a `role` grant may name.
@@ -88,7 +88,7 @@ pub fn api_preset(name: &str) -> Option<Map<String, Value>> {
 /// An `ApiScope` given as an object, kept as it is, or as the name of a preset.
 pub fn api_scope(field: &str, value: Value) -> Result<Map<String, Value>> {
     match value {
-        Value::Object(scope) => Ok(scope),
+        Value::Object(scope) => check_json_map(field, &scope).map(|()| scope),
         Value::String(name) if let Some(scope) = api_preset(&name) => Ok(scope),
         _ => Err(Error::invalid(
             field,
@@ -122,7 +122,13 @@ impl ParticipantClaims {
                     "give either grants or room_name, role and api, not both",
                 ));
             }
-            Some(grants) => grants.into_iter().map(|g| TokenGrant::new(&g.name, g.scope)).collect(),
+            Some(grants) => {
+                for g in &grants {
+                    check_name("grants", &g.name, MAX_NAME_CHARS)?;
+                    check_json("grants", &g.scope)?;
+                }
+                grants.into_iter().map(|g| TokenGrant::new(&g.name, g.scope)).collect()
+            }
             None => {
                 let mut grants = Vec::new();
                 if let Some(room) = req.room_name {

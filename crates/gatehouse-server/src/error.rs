@@ -6,6 +6,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::Error;
+use gatehouse_core::error::log_chain;
 use gatehouse_types::ErrorBody;
 
 /// An error answered as JSON.
@@ -65,7 +66,8 @@ impl From<Error> for ApiError {
             Error::Timeout(m) => Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", m),
             Error::Rejected(m) => Self::new(StatusCode::FORBIDDEN, "rejected", m),
             Error::Unexpected(source) => {
-                tracing::error!(error = ?source, "request failed");
+                // The chain of causes only: a backtrace per request would let anyone grow the log.
+                tracing::error!(error = %log_chain(&source), "request failed");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal_error",

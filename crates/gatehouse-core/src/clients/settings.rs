@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::uri::{check_cors_origin, check_redirect_uri, check_web_url};
 use crate::error::{Error, Result};
+use crate::text::{check_name, check_no_nul};
 
 /// Scopes a client may be allowed (SPEC §5.6).
 pub const KNOWN_SCOPES: &[&str] = &[
@@ -183,13 +184,7 @@ impl ClientSettings {
     }
 
     fn validate(&self) -> Result<()> {
-        let name = self.name.trim();
-        if name.is_empty() || self.name.chars().count() > MAX_NAME {
-            return Err(Error::invalid("name", format!("must be 1-{MAX_NAME} characters")));
-        }
-        if self.name.chars().any(char::is_control) {
-            return Err(Error::invalid("name", "must not contain control characters"));
-        }
+        check_name("name", &self.name, MAX_NAME)?;
         if let Some(u) = &self.client_uri {
             check_web_url("client_uri", u)?;
         }
@@ -274,6 +269,8 @@ impl ClientSettings {
             return Err(Error::invalid("metadata", format!("at most {MAX_METADATA} entries")));
         }
         for (k, v) in &self.metadata {
+            check_no_nul("metadata", k)?;
+            check_no_nul("metadata", v)?;
             if k.is_empty() || k.len() > MAX_METADATA_KEY || v.len() > MAX_METADATA_VALUE {
                 return Err(Error::invalid(
                     "metadata",

@@ -3,6 +3,7 @@
 use url::{Host, Url};
 
 use crate::error::{Error, Result};
+use crate::text::check_text;
 
 /// Longest URI accepted anywhere in a client registration.
 pub const MAX_URI_LEN: usize = 2000;
@@ -112,6 +113,8 @@ pub fn web_url(field: &str, raw: &str) -> Result<Url> {
             format!("URLs are at most {MAX_URI_LEN} characters"),
         ));
     }
+    // The URL parser drops or escapes control characters; the text as given is what is stored.
+    check_text(field, raw, MAX_URI_LEN, true)?;
     match Url::parse(raw) {
         Ok(u) if u.scheme() == "https" && u.host().is_some() => Ok(u),
         Ok(u) if u.scheme() == "http" && is_loopback(&u) => Ok(u),

@@ -91,7 +91,7 @@ impl From<crate::Error> for OAuthError {
     fn from(e: crate::Error) -> Self {
         match e {
             crate::Error::Unexpected(inner) => {
-                tracing::error!(error = ?inner, "authorization server failure");
+                tracing::error!(error = %crate::error::log_chain(&inner), "authorization server failure");
                 Self::new(OAuthErrorCode::ServerError, "the server could not complete the request")
             }
             crate::Error::Unauthorized(m) => Self::invalid_client(m),

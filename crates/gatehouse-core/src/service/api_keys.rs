@@ -14,7 +14,7 @@ use crate::model::ApiKeyRecord;
 use crate::ports::Invalidation;
 use crate::rng::random_token;
 use crate::secret::Secret;
-use crate::text::check_name;
+use crate::text::{check_description, check_name};
 
 /// Domain separator of API key secret hashes.
 const HASH_DOMAIN: &str = "api-key-secret";
@@ -37,9 +37,7 @@ impl Gatehouse {
     ) -> Result<(ApiKeyRecord, Secret<String>)> {
         self.access(who, project).await?.require_admin()?;
         check_name("name", name, 200)?;
-        if description.chars().count() > 1000 {
-            return Err(Error::invalid("description", "must be at most 1000 characters"));
-        }
+        check_description("description", description, 1000)?;
         let (record, value) = self.new_api_key(project, name, description, false).await?;
         let audit = self.audit(
             who,

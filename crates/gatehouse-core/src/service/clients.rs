@@ -14,6 +14,7 @@ use crate::ids::{ClientId, ProjectId};
 use crate::ports::{Invalidation, Page};
 use crate::rng::random_token;
 use crate::secret::{Secret, SecretString};
+use crate::text::check_filter;
 
 /// Shortest caller-chosen client secret (SPEC §4.3).
 const MIN_SECRET: usize = 32;
@@ -321,11 +322,7 @@ fn check_llm_proxy(access: &Access, settings: &ClientSettings) -> Result<()> {
 }
 
 fn normalise_filter(filter: Option<&str>) -> Result<Option<String>> {
-    match filter.map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) if f.chars().count() > 200 => Err(Error::invalid("filter", "must be at most 200 characters")),
-        Some(f) => Ok(Some(f.to_lowercase())),
-        None => Ok(None),
-    }
+    Ok(check_filter("filter", filter, 200)?.map(str::to_lowercase))
 }
 
 fn export_row(c: &Client) -> ExportRow {

@@ -18,7 +18,7 @@ use crate::rooms::{
     event_frame, room_url,
 };
 use crate::secret::SecretString;
-use crate::text::check_name;
+use crate::text::{MAX_EMAIL, check_email_ref, check_json_map, check_name};
 
 /// Largest room metadata and grant permissions, as JSON.
 const MAX_JSON_BYTES: usize = 16 * 1024;
@@ -54,6 +54,7 @@ impl Gatehouse {
     ) -> Result<(Room, bool)> {
         self.access(who, project).await?.require_room_creation()?;
         let name = RoomName::parse(name)?;
+        check_json_map("metadata", &metadata)?;
         json_size("metadata", &metadata)?;
         let room = Room {
             project_id: project,
@@ -127,7 +128,10 @@ impl Gatehouse {
         let not_member = || Error::invalid("user_id", "no member of the project has this id or email");
         let user = match (req.user_id, req.email.as_deref()) {
             (Some(id), None) => self.store.get_user(id).await?,
-            (None, Some(email)) => self.store.find_user_by_email(email).await?,
+            (None, Some(email)) => {
+                let email = check_email_ref("email", email, MAX_EMAIL)?;
+                self.store.find_user_by_email(email).await?
+            }
             _ => return Err(Error::invalid("user_id", "give exactly one of user_id and email")),
         }
         .ok_or_else(not_member)?;

@@ -14,5 +14,6 @@ mod oidc_interop;
 mod participants;
 mod rooms;
 mod secrets;
+mod text_input;
 
 pub use gatehouse_testkit::{Backend, TestServer, api_test, backends, contains};

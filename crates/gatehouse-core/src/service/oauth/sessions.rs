@@ -12,6 +12,7 @@ use crate::oauth::Session;
 use crate::password::MAX_PASSWORD;
 use crate::rng::random_token;
 use crate::secret::{SecretString, ct_eq};
+use crate::text::check_email_ref;
 
 const SESSION_DOMAIN: &str = "session";
 const MAX_EMAIL: usize = 320;
@@ -44,7 +45,8 @@ impl Gatehouse {
     #[instrument(level = "debug", skip_all)]
     pub async fn sign_in(&self, req: SignIn) -> Result<SignInOutcome> {
         let now = self.clock.now();
-        let email = req.email.trim().to_lowercase();
+        // Refused before any limiter or lookup: PostgreSQL cannot even compare a NUL.
+        let email = check_email_ref("email", &req.email, MAX_EMAIL)?.to_lowercase();
         // Per account and address, per address, and per account for addresses that failed for
         // it: an address without failures always reaches the password check (oauth::limiter).
         let peer = req.ip.parse().unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));

@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
+use gatehouse_core::Error;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::oauth::{SignIn, SignInOutcome};
 
@@ -18,18 +19,31 @@ use crate::extract::{Form, is_form};
 use crate::routes::web::{Browser, SESSION_COOKIE, error_page, esc, hidden, local_path, page, see_other, set_cookie};
 use crate::state::AppState;
 
-fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, error: Option<&str>) -> String {
-    let error = error.map_or(String::new(), |e| {
-        format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))
-    });
+/// A message shown above the form, or next to the field it is about.
+enum Notice<'a> {
+    Form(&'a str),
+    Email(&'a str),
+}
+
+fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, notice: Option<Notice>) -> String {
+    let alert = |id: &str, m: &str| format!("<p class=\"error\" id=\"{id}\" role=\"alert\">{}</p>", esc(m));
+    let (form_error, email_error, described) = match notice {
+        Some(Notice::Form(m)) => (alert("form-error", m), String::new(), ""),
+        Some(Notice::Email(m)) => (
+            String::new(),
+            alert("email-error", m),
+            " aria-describedby=\"email-error\"",
+        ),
+        None => (String::new(), String::new(), ""),
+    };
     format!(
-        "{error}<form method=\"post\" action=\"/login\">{}{}\
-         <label for=\"email\">Email</label><input type=\"text\" id=\"email\" name=\"email\" value=\"{}\" autocomplete=\"username\" required autofocus>\
+        "{form_error}<form method=\"post\" action=\"/login\">{}{}\
+         <label for=\"email\">Email</label><input type=\"text\" id=\"email\" name=\"email\" value=\"{}\" autocomplete=\"username\" required autofocus{described}>{email_error}\
          <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">Sign in</button></form>",
         browser.csrf_field(state),
         hidden("next", next),
-        esc(email),
+        esc(&email.replace(|c: char| c.is_control(), "")),
     )
 }
 
@@ -57,13 +71,14 @@ pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, brows
     let form = Form::parse(&body);
     let next = form.get("next").and_then(local_path).unwrap_or("/account").to_owned();
     let email = form.get("email").unwrap_or("").to_owned();
-    let again = |status: StatusCode, message: &str| {
+    let again_with = |status: StatusCode, notice: Notice| {
         browser.finish(page(
             status,
             "Sign in",
-            &login_form(&state, &browser, &next, &email, Some(message)),
+            &login_form(&state, &browser, &next, &email, Some(notice)),
         ))
     };
+    let again = |status: StatusCode, message: &str| again_with(status, Notice::Form(message));
     if !browser.check_csrf(&state, &form) {
         return again(StatusCode::FORBIDDEN, "The form expired; please sign in again.");
     }
@@ -94,6 +109,10 @@ pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, brows
             }
             res
         }
+        Err(Error::Invalid { field, reason }) if field == "email" => {
+            again_with(StatusCode::BAD_REQUEST, Notice::Email(&format!("The email {reason}.")))
+        }
+        Err(Error::Invalid { field, reason }) => again(StatusCode::BAD_REQUEST, &format!("{field}: {reason}")),
         Err(e) => {
             tracing::error!(error = %e, "sign-in failed");
             again(StatusCode::INTERNAL_SERVER_ERROR, "Signing in failed; try again.")
