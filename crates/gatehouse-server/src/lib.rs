@@ -6,6 +6,7 @@ pub mod config;
 mod dto;
 mod error;
 mod extract;
+mod listener;
 mod metrics;
 mod notify;
 mod openapi;
@@ -197,19 +198,21 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         room_keepalive: std::time::Duration::from_secs(config.room_keepalive_secs),
     });
     let app = app(state, config.max_body_bytes);
-    let mut shutdown_rx = stop_rx;
-    tasks.push(tokio::spawn(async move {
-        let serve = axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = shutdown_rx.wait_for(|stopped| *stopped).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "server failed");
-        }
-    }));
+    let limits = listener::Limits {
+        header_read: std::time::Duration::from_secs(config.header_read_timeout_secs),
+        idle: std::time::Duration::from_secs(config.idle_timeout_secs),
+        max_connections: config.max_connections,
+    };
+    if let Some(allowed) = config::connections_the_fd_limit_allows()
+        && config.max_connections > allowed
+    {
+        tracing::warn!(
+            max_connections = config.max_connections,
+            allowed,
+            "max_connections is more than the open-file limit leaves room for; accepts will fail at that limit"
+        );
+    }
+    tasks.push(tokio::spawn(listener::serve(listener, app, limits, stop_rx)));
     tracing::info!(%addr, %issuer, scheduler = %scheduler(), "gatehouse is listening");
     Ok(Server {
         addr,
