@@ -1,8 +1,10 @@
 //! Connections that hold the server without asking anything of it (slowloris): silent and
-//! half-sent requests, idle kept-alive connections, and the connection cap.
+//! half-sent requests, idle kept-alive connections, the connection cap, and bodies declared
+//! larger than the limit.
 
 use std::time::{Duration, Instant};
 
+use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -183,6 +185,47 @@ async fn at_the_connection_cap_new_connections_wait_until_one_closes() {
         drop(waiting);
         let res = s.http.get(format!("{}/healthz", s.base)).send().await.unwrap();
         assert_eq!(res.status(), 200);
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_declared_above_the_limit_is_refused_at_once_unread() {
+    for backend in backends() {
+        let s = TestServer::spawn(backend).await;
+        let (p, key) = s.project("Declared").await;
+        let a = app(&s, json!({})).await;
+        let basic = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", a.id, a.secret))
+        };
+        let cases = [
+            format!(
+                "POST /accounts/projects/{p}/oauth/clients HTTP/1.1\r\nHost: gatehouse\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n"
+            ),
+            format!(
+                "POST /oauth/token HTTP/1.1\r\nHost: gatehouse\r\nAuthorization: Basic {basic}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000000\r\n\r\n"
+            ),
+        ];
+        for head in cases {
+            let mut stream = connect(&s).await;
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let started = Instant::now();
+            let answer = read_response(&mut stream, Duration::from_secs(1)).await;
+            assert!(started.elapsed() < Duration::from_secs(1));
+            assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+            assert!(answer.contains("payload_too_large"), "{answer}");
+        }
+        // A body within the limit is still read.
+        let (st, _) = s
+            .call_as(
+                &key,
+                Method::POST,
+                &format!("/accounts/projects/{p}/oauth/clients"),
+                Some(json!({ "name": "fits", "redirect_uris": ["https://a.example/cb"] })),
+            )
+            .await;
+        assert_eq!(st, 201);
         s.stop().await;
     }
 }
