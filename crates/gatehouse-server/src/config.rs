@@ -207,30 +207,12 @@ impl Config {
         );
         anyhow::ensure!(config.session_ttl_secs >= 60, "session_ttl_secs must be at least 60");
         anyhow::ensure!(config.key_rotation_days >= 1, "key_rotation_days must be at least 1");
-        anyhow::ensure!(
-            (1..=15).contains(&config.room_keepalive_secs),
-            "room_keepalive_secs must be between 1 and 15"
-        );
-        anyhow::ensure!(
-            (1..=60).contains(&config.upstream_timeout_secs),
-            "upstream_timeout_secs must be between 1 and 60"
-        );
-        anyhow::ensure!(
-            (1..=300).contains(&config.header_read_timeout_secs),
-            "header_read_timeout_secs must be between 1 and 300"
-        );
-        anyhow::ensure!(
-            (1..=3600).contains(&config.idle_timeout_secs),
-            "idle_timeout_secs must be between 1 and 3600"
-        );
-        anyhow::ensure!(
-            (1..=1_000_000).contains(&config.max_connections),
-            "max_connections must be between 1 and 1000000"
-        );
-        anyhow::ensure!(
-            (0..=86_400).contains(&config.jwks_max_age_secs),
-            "jwks_max_age_secs must be between 0 and 86400"
-        );
+        within("room_keepalive_secs", config.room_keepalive_secs, 1..=15)?;
+        within("upstream_timeout_secs", config.upstream_timeout_secs, 1..=60)?;
+        within("header_read_timeout_secs", config.header_read_timeout_secs, 1..=300)?;
+        within("idle_timeout_secs", config.idle_timeout_secs, 1..=3600)?;
+        within("max_connections", config.max_connections, 1..=1_000_000)?;
+        within("jwks_max_age_secs", config.jwks_max_age_secs, 0..=86_400)?;
         Ok((config, unknown))
     }
 
@@ -274,6 +256,21 @@ impl Config {
             .clone()
             .unwrap_or_else(|| "admin@gatehouse.localhost".into())
     }
+}
+
+/// Refuses a setting outside `range`, naming it.
+fn within<T: PartialOrd + std::fmt::Display>(
+    name: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        range.contains(&value),
+        "{name} must be between {} and {}",
+        range.start(),
+        range.end()
+    );
+    Ok(())
 }
 
 /// Variables the CLI reads; not settings of the server, so not reported as unknown.

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::oauth_flows::{App, app};
+use crate::oauth_flows::{App, FormBody as _, app};
 use crate::{TestServer, backends};
 
 /// The first request of a browser, cut off before its end.
@@ -69,11 +69,11 @@ async fn health_and_token(s: &TestServer, a: &App) {
     let fresh = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
     let res = fresh.get(format!("{}/healthz", s.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let res = fresh
+    let token = fresh
         .post(format!("{}/oauth/token", s.base))
-        .basic_auth(&a.id, Some(&a.secret))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
+        .basic_auth(&a.id, Some(&a.secret));
+    let res = token
+        .form_pairs(&[("grant_type", "client_credentials")])
         .send()
         .await
         .unwrap();
