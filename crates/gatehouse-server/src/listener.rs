@@ -162,6 +162,11 @@ where
                     return;
                 }
                 _ = &mut stop, if !stopping => {
+                    // Nothing to finish before a first request: hyper would wait for the rest
+                    // of a half-sent head.
+                    if activity.phase.load(Relaxed) == FIRST {
+                        return;
+                    }
                     stopping = true;
                     conn.as_mut().graceful_shutdown();
                 }
@@ -183,9 +188,14 @@ where
     }
 }
 
-const HEAD: u8 = 0;
-const IDLE: u8 = 1;
-const BUSY: u8 = 2;
+/// Waiting for the connection's first request head (timed from the accept).
+const FIRST: u8 = 0;
+/// A later request's head has started.
+const HEAD: u8 = 1;
+/// Waiting for the next request, nothing of it received yet.
+const IDLE: u8 = 2;
+/// A request is being handled or its response written.
+const BUSY: u8 = 3;
 
 /// Where a connection is in its request cycle, and since when. Written from the connection's
 /// own task (its reads, its service, its response body), read by its timer in the same task.
@@ -201,7 +211,7 @@ impl Activity {
     fn new() -> Self {
         Self {
             start: Instant::now(),
-            phase: AtomicU8::new(HEAD),
+            phase: AtomicU8::new(FIRST),
             since_ms: AtomicU64::new(0),
         }
     }
@@ -234,7 +244,7 @@ impl Activity {
     fn deadline(&self, limits: &Limits) -> Option<Instant> {
         let since = self.start + Duration::from_millis(self.since_ms.load(Relaxed));
         match self.phase.load(Relaxed) {
-            HEAD => Some(since + limits.header_read),
+            FIRST | HEAD => Some(since + limits.header_read),
             IDLE => Some(since + limits.idle),
             _ => None,
         }

@@ -119,6 +119,20 @@ async fn silent_and_half_sent_requests_neither_starve_the_server_nor_stay_open()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_a_half_sent_first_request() {
+    for backend in backends() {
+        let s = TestServer::spawn(backend).await;
+        let mut partial = connect(&s).await;
+        partial.write_all(PARTIAL_HEAD).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let stopping = Instant::now();
+        s.stop().await;
+        assert!(stopping.elapsed() < Duration::from_secs(2), "{:?}", stopping.elapsed());
+        assert!(read_until_closed(&mut partial, Duration::from_secs(1)).await.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
     for backend in backends() {
         let s = TestServer::spawn_fresh(backend, |c| {
