@@ -12,8 +12,8 @@
 //! waits for its next request, so one setting would be both timeouts. Instead each connection
 //! notes when a request's head starts (its first bytes), when the head is complete (the service
 //! is called) and when the response is done (its body is dropped), and the connection's task
-//! checks the deadline that follows from them with one timer. Per request that costs two atomic
-//! stores, two clock reads and one reference count, and no timer registration.
+//! checks the deadline that follows from them with one timer. Per request that costs a few relaxed
+//! atomic stores, two clock reads and one reference count, and no timer registration.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
