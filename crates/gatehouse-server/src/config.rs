@@ -57,6 +57,15 @@ pub struct Config {
     pub allow_insecure_upstreams: bool,
     /// How long one call to a third-party provider may take, in seconds (default 10, 1–60).
     pub upstream_timeout_secs: u64,
+    /// How long a client may take to send a request's headers, from its first byte (or, on a new
+    /// connection, from the connect), in seconds (default 10, 1–300).
+    pub header_read_timeout_secs: u64,
+    /// How long a kept-alive connection may wait for its next request, in seconds (default 75,
+    /// 1–3600).
+    pub idle_timeout_secs: u64,
+    /// Most connections open at once, room sockets included; beyond it new connections wait in
+    /// the listen queue. Default 10,000, or less when the open-file limit is lower.
+    pub max_connections: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -101,8 +110,33 @@ impl Default for Config {
             room_keepalive_secs: 10,
             allow_insecure_upstreams: false,
             upstream_timeout_secs: 10,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 75,
+            max_connections: connections_the_fd_limit_allows()
+                .map_or(DEFAULT_MAX_CONNECTIONS, |allowed| allowed.min(DEFAULT_MAX_CONNECTIONS)),
         }
     }
+}
+
+/// The connection cap where the open-file limit does not call for less.
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// File descriptors kept for everything but client connections: the database pool, SQLite's
+/// files, calls to third-party providers, the log.
+const RESERVED_FDS: usize = 128;
+
+/// How many client connections the process's open-file limit (`RLIMIT_NOFILE`, soft) leaves room
+/// for, read from `/proc/self/limits`; `None` where that file does not exist (not Linux) or says
+/// "unlimited".
+pub fn connections_the_fd_limit_allows() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let soft = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?
+        .split_whitespace()
+        .next()?
+        .parse::<usize>()
+        .ok()?;
+    Some(soft.saturating_sub(RESERVED_FDS).max(16))
 }
 
 /// Settings whose value may come from a file named by `GATEHOUSE_<NAME>_FILE`.
@@ -173,18 +207,12 @@ impl Config {
         );
         anyhow::ensure!(config.session_ttl_secs >= 60, "session_ttl_secs must be at least 60");
         anyhow::ensure!(config.key_rotation_days >= 1, "key_rotation_days must be at least 1");
-        anyhow::ensure!(
-            (1..=15).contains(&config.room_keepalive_secs),
-            "room_keepalive_secs must be between 1 and 15"
-        );
-        anyhow::ensure!(
-            (1..=60).contains(&config.upstream_timeout_secs),
-            "upstream_timeout_secs must be between 1 and 60"
-        );
-        anyhow::ensure!(
-            (0..=86_400).contains(&config.jwks_max_age_secs),
-            "jwks_max_age_secs must be between 0 and 86400"
-        );
+        within("room_keepalive_secs", config.room_keepalive_secs, 1..=15)?;
+        within("upstream_timeout_secs", config.upstream_timeout_secs, 1..=60)?;
+        within("header_read_timeout_secs", config.header_read_timeout_secs, 1..=300)?;
+        within("idle_timeout_secs", config.idle_timeout_secs, 1..=3600)?;
+        within("max_connections", config.max_connections, 1..=1_000_000)?;
+        within("jwks_max_age_secs", config.jwks_max_age_secs, 0..=86_400)?;
         Ok((config, unknown))
     }
 
@@ -228,6 +256,21 @@ impl Config {
             .clone()
             .unwrap_or_else(|| "admin@gatehouse.localhost".into())
     }
+}
+
+/// Refuses a setting outside `range`, naming it.
+fn within<T: PartialOrd + std::fmt::Display>(
+    name: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        range.contains(&value),
+        "{name} must be between {} and {}",
+        range.start(),
+        range.end()
+    );
+    Ok(())
 }
 
 /// Variables the CLI reads; not settings of the server, so not reported as unknown.
@@ -362,6 +405,29 @@ mod tests {
         );
         let timeout = Config::load(&Overrides::default(), &env(&[("GATEHOUSE_UPSTREAM_TIMEOUT_SECS", "3")]));
         assert_eq!(timeout.unwrap().0.upstream_timeout_secs, 3);
+    }
+
+    #[test]
+    fn connection_limits_are_read_and_bounded() {
+        let load = |pairs: &[(&str, &str)]| Config::load(&Overrides::default(), &env(pairs));
+        let (c, _) = load(&[
+            ("GATEHOUSE_MAX_CONNECTIONS", "20"),
+            ("GATEHOUSE_HEADER_READ_TIMEOUT_SECS", "5"),
+            ("GATEHOUSE_IDLE_TIMEOUT_SECS", "30"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.max_connections, c.header_read_timeout_secs, c.idle_timeout_secs),
+            (20, 5, 30)
+        );
+        assert!(load(&[("GATEHOUSE_MAX_CONNECTIONS", "0")]).is_err());
+        assert!(load(&[("GATEHOUSE_HEADER_READ_TIMEOUT_SECS", "0")]).is_err());
+        assert!(load(&[("GATEHOUSE_IDLE_TIMEOUT_SECS", "0")]).is_err());
+        let default = Config::default().max_connections;
+        assert!((16..=DEFAULT_MAX_CONNECTIONS).contains(&default), "{default}");
+        if let Some(allowed) = connections_the_fd_limit_allows() {
+            assert!(default <= allowed);
+        }
     }
 
     #[test]

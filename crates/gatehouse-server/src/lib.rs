@@ -6,6 +6,7 @@ pub mod config;
 mod dto;
 mod error;
 mod extract;
+mod listener;
 mod metrics;
 mod notify;
 mod openapi;
@@ -197,19 +198,21 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         room_keepalive: std::time::Duration::from_secs(config.room_keepalive_secs),
     });
     let app = app(state, config.max_body_bytes);
-    let mut shutdown_rx = stop_rx;
-    tasks.push(tokio::spawn(async move {
-        let serve = axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = shutdown_rx.wait_for(|stopped| *stopped).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "server failed");
-        }
-    }));
+    let limits = listener::Limits {
+        header_read: std::time::Duration::from_secs(config.header_read_timeout_secs),
+        idle: std::time::Duration::from_secs(config.idle_timeout_secs),
+        max_connections: config.max_connections,
+    };
+    if let Some(allowed) = config::connections_the_fd_limit_allows()
+        && config.max_connections > allowed
+    {
+        tracing::warn!(
+            max_connections = config.max_connections,
+            allowed,
+            "max_connections is more than the open-file limit leaves room for; accepts will fail at that limit"
+        );
+    }
+    tasks.push(tokio::spawn(listener::serve(listener, app, limits, stop_rx)));
     tracing::info!(%addr, %issuer, scheduler = %scheduler(), "gatehouse is listening");
     Ok(Server {
         addr,
@@ -310,7 +313,10 @@ fn app(state: Arc<AppState>, max_body: usize) -> App {
         })
         .layer(metrics::Record(state.metrics.clone()))
         .with_state(state);
-    let limited = DefaultBodyLimit::max(max_body).layer(router);
+    let limited = DeclaredLengthLimit {
+        inner: DefaultBodyLimit::max(max_body).layer(router),
+        max: u64::try_from(max_body).unwrap_or(u64::MAX),
+    };
     // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).
     let uncached = SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
         .layer(limited);
@@ -319,8 +325,50 @@ fn app(state: Arc<AppState>, max_body: usize) -> App {
 }
 
 /// The service [`app`] builds.
-type App =
-    SetResponseHeader<SetResponseHeader<<DefaultBodyLimit as tower::Layer<Router>>::Service, HeaderValue>, HeaderValue>;
+type App = SetResponseHeader<
+    SetResponseHeader<DeclaredLengthLimit<<DefaultBodyLimit as tower::Layer<Router>>::Service>, HeaderValue>,
+    HeaderValue,
+>;
+
+/// Answers 413 at once to a request whose `Content-Length` is above the body limit, without
+/// reading or waiting for the body: the extractors' limit only counts bytes as they arrive, so a
+/// client declaring a large body and sending none would hold the request until its timeout.
+#[derive(Clone)]
+struct DeclaredLengthLimit<S> {
+    inner: S,
+    max: u64,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for DeclaredLengthLimit<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = axum::response::Response, Error = std::convert::Infallible>,
+{
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::Either<std::future::Ready<Result<Self::Response, Self::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.max) {
+            use axum::response::IntoResponse as _;
+            let refused = error::ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large",
+            );
+            return futures::future::Either::Left(std::future::ready(Ok(refused.into_response())));
+        }
+        futures::future::Either::Right(self.inner.call(req))
+    }
+}
 
 fn bootstrap_options(config: &Config, issuer: &str) -> anyhow::Result<BootstrapOptions> {
     let admin_password = match &config.admin_password_file {

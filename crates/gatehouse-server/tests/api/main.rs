@@ -5,6 +5,7 @@
 mod accounts;
 mod broker;
 mod clients;
+mod connections;
 mod exports;
 mod input;
 mod logs;
