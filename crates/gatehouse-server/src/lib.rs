@@ -299,6 +299,7 @@ fn app(state: Arc<AppState>, max_body: usize) -> App {
     use tower::Layer as _;
     use tower_http::set_header::SetResponseHeaderLayer;
     let timeout = |limit| tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limit);
+    let state_issuer = state.gh.provider_config().issuer.clone();
     let router = routes::router()
         // A slow client cannot hold a request (and its body read) open for ever.
         .layer(timeout(REQUEST_TIMEOUT))
@@ -320,14 +321,24 @@ fn app(state: Arc<AppState>, max_body: usize) -> App {
     // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).
     let uncached = SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
         .layer(limited);
-    SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"))
-        .layer(uncached)
+    let sniffless =
+        SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"))
+            .layer(uncached);
+    // HSTS only when the issuer is https (never on a local http issuer). Two years, the value
+    // the preload list asks for and browsers cap at, without `preload`: that is an operator's
+    // decision for the whole domain. A static value: cloning it allocates nothing.
+    let https = state_issuer.starts_with("https://");
+    let hsts = https.then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, hsts).layer(sniffless)
 }
 
 /// The service [`app`] builds.
 type App = SetResponseHeader<
-    SetResponseHeader<DeclaredLengthLimit<<DefaultBodyLimit as tower::Layer<Router>>::Service>, HeaderValue>,
-    HeaderValue,
+    SetResponseHeader<
+        SetResponseHeader<DeclaredLengthLimit<<DefaultBodyLimit as tower::Layer<Router>>::Service>, HeaderValue>,
+        HeaderValue,
+    >,
+    Option<HeaderValue>,
 >;
 
 /// Answers 413 at once to a request whose `Content-Length` is above the body limit, without
