@@ -63,6 +63,25 @@ pub fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
+/// Whether the `charset` parameter of the request's `Content-Type`, if any, is UTF-8: the only
+/// charset the JSON and form bodies are read in (RFC 8259 §8.1, RFC 6749 Appendix B).
+pub fn charset_is_utf8(headers: &HeaderMap) -> bool {
+    let Some(ctype) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    ctype.split(';').skip(1).all(|param| match param.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    })
+}
+
 /// A request's method, headers and buffered body, for the endpoints that read all three. The
 /// headers are moved out of the request: axum's `HeaderMap` extractor copies them.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ mod form;
 mod peer;
 mod room_token;
 
-pub use form::{Buffered, Form, is_form};
+pub use form::{Buffered, Form, charset_is_utf8, is_form};
 pub use peer::Peer;
 pub use room_token::{BEARER_PROTOCOL, RoomToken, offered_protocols};
 
@@ -52,10 +52,29 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
-/// JSON body whose rejection is an [`ApiError`].
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// JSON body whose rejection is an [`ApiError`]; a `charset` other than UTF-8 is 415.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !charset_is_utf8(req.headers()) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON in UTF-8",
+            ));
+        }
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     fn into_response(self) -> axum::response::Response {

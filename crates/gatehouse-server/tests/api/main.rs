@@ -7,6 +7,7 @@ mod broker;
 mod clients;
 mod connections;
 mod exports;
+mod headers;
 mod input;
 mod logs;
 mod nodes;

@@ -20,12 +20,23 @@ use crate::extract::Form;
 use crate::state::AppState;
 
 /// An OAuth error answered as JSON: 401 for `invalid_client` (with a Basic challenge) and
-/// `invalid_token`, 403 for `insufficient_scope`, 400 otherwise.
-pub struct OAuthJsonError(pub OAuthError);
+/// `invalid_token`, 403 for `insufficient_scope`, 400 otherwise; the second field overrides the
+/// status (415 for a body in another charset than UTF-8).
+pub struct OAuthJsonError(pub OAuthError, Option<StatusCode>);
+
+impl OAuthJsonError {
+    /// 415 with `invalid_request`: a form body in another charset than UTF-8.
+    pub fn unsupported_media_type(message: &str) -> Self {
+        Self(
+            OAuthError::invalid_request(message),
+            Some(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        )
+    }
+}
 
 impl From<OAuthError> for OAuthJsonError {
     fn from(error: OAuthError) -> Self {
-        Self(error)
+        Self(error, None)
     }
 }
 
@@ -37,12 +48,12 @@ impl From<gatehouse_core::Error> for OAuthJsonError {
 
 impl IntoResponse for OAuthJsonError {
     fn into_response(self) -> Response {
-        let status = match self.0.code {
+        let status = self.1.unwrap_or(match self.0.code {
             OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
             OAuthErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
-        };
+        });
         let body = OAuthErrorBody {
             error: self.0.code.as_str().into(),
             error_description: Some(self.0.description.clone()),
@@ -79,7 +90,7 @@ pub fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<ClientCred
             .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
             .and_then(|b| STANDARD.decode(b.trim()).ok())
             .and_then(|b| String::from_utf8(b).ok());
-        let fail = || OAuthJsonError(OAuthError::invalid_client("malformed Basic credentials"));
+        let fail = || OAuthJsonError::from(OAuthError::invalid_client("malformed Basic credentials"));
         let decoded = basic.ok_or_else(fail)?;
         let (id, secret) = decoded.split_once(':').ok_or_else(fail)?;
         let id = form_decode(id);
@@ -119,11 +130,13 @@ fn form_decode(s: &str) -> String {
 
 /// CORS for the endpoints browsers call directly (SPEC §5.2). `allowed` says whether the
 /// request's origin may read the response; preflights are answered for any registered origin.
+/// Every answer varies on `Origin`, allowed or not, with or without one: a shared cache must
+/// not hand a response made for one origin to another.
 pub fn cors(headers: &HeaderMap, allowed: bool, mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(origin) = headers.get(header::ORIGIN).filter(|_| allowed) {
-        let h = res.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     res
 }

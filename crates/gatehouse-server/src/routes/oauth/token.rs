@@ -12,13 +12,17 @@ use gatehouse_core::service::oauth::{IntrospectionCaller, TokenParams};
 
 use super::{OAuthJsonError, client_credentials, cors, is_preflight, origin_registered, preflight};
 use crate::dto::{device_authorization_dto, token_dto};
-use crate::extract::{Buffered, Form, Peer, is_form};
+use crate::extract::{Buffered, Form, Peer, charset_is_utf8, is_form};
 use crate::state::AppState;
 
-/// A form body, or `invalid_request` (RFC 6749 §3.2 requires `application/x-www-form-urlencoded`).
+/// A form body, or `invalid_request` (RFC 6749 §3.2 requires `application/x-www-form-urlencoded`),
+/// with status 415 when its `charset` is not UTF-8 (RFC 6749 Appendix B).
 fn form(headers: &HeaderMap, body: &[u8]) -> Result<Form, OAuthJsonError> {
     if !is_form(headers) {
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded").into());
+    }
+    if !charset_is_utf8(headers) {
+        return Err(OAuthJsonError::unsupported_media_type("the form must be UTF-8"));
     }
     Ok(Form::parse(body))
 }
@@ -69,6 +73,13 @@ fn client_origin_allowed(headers: &HeaderMap, client: &gatehouse_core::clients::
         .is_some_and(|o| client.allows_cors_origin(o))
 }
 
+/// An error before the client is known (malformed body, failed authentication): readable by any
+/// registered origin, as userinfo and discovery are, so a browser app can show it.
+async fn early_error(state: &Arc<AppState>, headers: &HeaderMap, e: OAuthJsonError) -> Response {
+    let allowed = origin_registered(state, headers).await;
+    cors(headers, allowed, e.into_response())
+}
+
 /// `POST /oauth/token`.
 pub async fn token(
     State(state): State<Arc<AppState>>,
@@ -98,7 +109,7 @@ pub async fn token(
     match result {
         Ok((allowed, Ok(r))) => cors(&headers, allowed, no_store(token_dto(r))),
         Ok((allowed, Err(e))) => cors(&headers, allowed, e.into_response()),
-        Err(e) => e.into_response(),
+        Err(e) => early_error(&state, &headers, e).await,
     }
 }
 
@@ -143,7 +154,7 @@ pub async fn revoke(
     .await;
     match result {
         Ok(allowed) => cors(&headers, allowed, StatusCode::OK.into_response()),
-        Err(e) => e.into_response(),
+        Err(e) => early_error(&state, &headers, e).await,
     }
 }
 
@@ -202,7 +213,7 @@ pub async fn userinfo(State(state): State<Arc<AppState>>, Buffered { method, hea
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::to_owned);
         let body_token = if method == Method::POST && is_form(&headers) {
-            single(&Form::parse(&body), "access_token")?
+            single(&form(&headers, &body)?, "access_token")?
         } else {
             None
         };
