@@ -34,25 +34,29 @@ fn description_char(c: char) -> bool {
 /// Checks a protocol value (a client id, a secret, a code) or a looked-up key (an email to find):
 /// at most `max` bytes, no control characters, and not empty when `required`.
 pub(crate) fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()> {
-    if (required && value.is_empty()) || value.len() > max || value.chars().any(char::is_control) {
-        let least = if required { 1 } else { 0 };
-        return Err(Error::invalid(
-            field,
-            format!("must be {least}-{max} bytes without control characters"),
-        ));
+    if required && value.is_empty() {
+        return Err(Error::invalid(field, "is required"));
+    }
+    if value.len() > max {
+        return Err(Error::invalid(field, format!("must be at most {max} bytes")));
+    }
+    no_control(field, value)
+}
+
+/// Refuses any control character, naming the rule that failed so a person can fix the input.
+fn no_control(field: &str, value: &str) -> Result<()> {
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "must not contain control characters"));
     }
     Ok(())
 }
 
 /// Checks a required display name: 1–`max` characters, not blank, no control characters.
 pub(crate) fn check_name(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            field,
-            format!("must be 1-{max} characters without control characters"),
-        ));
+    if value.trim().is_empty() || value.chars().count() > max {
+        return Err(Error::invalid(field, format!("must be 1-{max} characters")));
     }
-    Ok(())
+    no_control(field, value)
 }
 
 /// Checks a free-text description: at most `max` characters; tabs and line breaks are text, any
@@ -73,12 +77,10 @@ pub(crate) fn check_filter<'a>(field: &str, value: Option<&'a str>, max: usize) 
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            field,
-            format!("must be at most {max} characters without control characters"),
-        ));
+    if value.chars().count() > max {
+        return Err(Error::invalid(field, format!("must be at most {max} characters")));
     }
+    no_control(field, value)?;
     Ok(Some(value))
 }
 
