@@ -2,6 +2,7 @@
 //! the router, and graceful shutdown. [`start`] binds and returns the bound address, so tests run
 //! the real server on port 0.
 
+mod body_limit;
 pub mod config;
 mod dto;
 mod error;
@@ -314,10 +315,7 @@ fn app(state: Arc<AppState>, max_body: usize) -> App {
         })
         .layer(metrics::Record(state.metrics.clone()))
         .with_state(state);
-    let limited = DeclaredLengthLimit {
-        inner: DefaultBodyLimit::max(max_body).layer(router),
-        max: u64::try_from(max_body).unwrap_or(u64::MAX),
-    };
+    let limited = body_limit::DeclaredLengthLimit::new(DefaultBodyLimit::max(max_body).layer(router), max_body);
     // Responses may carry secrets shown once: no cache may keep them (RFC 6749 §5.1 spirit).
     let uncached = SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
         .layer(limited);
@@ -335,51 +333,14 @@ fn app(state: Arc<AppState>, max_body: usize) -> App {
 /// The service [`app`] builds.
 type App = SetResponseHeader<
     SetResponseHeader<
-        SetResponseHeader<DeclaredLengthLimit<<DefaultBodyLimit as tower::Layer<Router>>::Service>, HeaderValue>,
+        SetResponseHeader<
+            body_limit::DeclaredLengthLimit<<DefaultBodyLimit as tower::Layer<Router>>::Service>,
+            HeaderValue,
+        >,
         HeaderValue,
     >,
     Option<HeaderValue>,
 >;
-
-/// Answers 413 at once to a request whose `Content-Length` is above the body limit, without
-/// reading or waiting for the body: the extractors' limit only counts bytes as they arrive, so a
-/// client declaring a large body and sending none would hold the request until its timeout.
-#[derive(Clone)]
-struct DeclaredLengthLimit<S> {
-    inner: S,
-    max: u64,
-}
-
-impl<S, B> tower::Service<axum::http::Request<B>> for DeclaredLengthLimit<S>
-where
-    S: tower::Service<axum::http::Request<B>, Response = axum::response::Response, Error = std::convert::Infallible>,
-{
-    type Response = axum::response::Response;
-    type Error = std::convert::Infallible;
-    type Future = futures::future::Either<std::future::Ready<Result<Self::Response, Self::Error>>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
-        let declared = req
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.max) {
-            use axum::response::IntoResponse as _;
-            let refused = error::ApiError::new(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is too large",
-            );
-            return futures::future::Either::Left(std::future::ready(Ok(refused.into_response())));
-        }
-        futures::future::Either::Right(self.inner.call(req))
-    }
-}
 
 fn bootstrap_options(config: &Config, issuer: &str) -> anyhow::Result<BootstrapOptions> {
     let admin_password = match &config.admin_password_file {

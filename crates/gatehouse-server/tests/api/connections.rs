@@ -243,3 +243,31 @@ async fn a_body_declared_above_the_limit_is_refused_at_once_unread() {
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_still_sending_a_refused_body_reads_its_413() {
+    for backend in backends() {
+        let s = TestServer::spawn(backend).await;
+        let (p, key) = s.project("Sending").await;
+        let url = format!("{}/accounts/projects/{p}/oauth/clients", s.base);
+        // Bodies from just above the limit to far above it, each sent whole: the answer must
+        // arrive every time, not a reset while the client is still writing.
+        for size in [70 * 1024, 512 * 1024, 4 * 1024 * 1024].into_iter().cycle().take(30) {
+            let body = format!(r#"{{"name":"{}"}}"#, "x".repeat(size));
+            let res = s
+                .http
+                .post(&url)
+                .bearer_auth(&key)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("a {size}-byte body got no answer: {e:?}"));
+            assert_eq!(res.status(), 413);
+            assert_eq!(res.headers()["connection"], "close");
+            let e: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(e["error"], "payload_too_large");
+        }
+        s.stop().await;
+    }
+}
