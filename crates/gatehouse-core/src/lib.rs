@@ -16,6 +16,7 @@ pub mod jose;
 pub mod keyring;
 pub mod model;
 pub mod oauth;
+pub mod outbound;
 pub mod participant;
 pub mod password;
 pub mod ports;
