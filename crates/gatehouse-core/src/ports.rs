@@ -427,15 +427,24 @@ pub enum UpstreamError {
     /// No usable answer: unreachable, timed out, a 5xx, too large or malformed. Worth retrying.
     #[error("the provider could not be used: {0}")]
     Transient(String),
+    /// The outbound policy refused the call ([`crate::outbound`]): the endpoint names, or its
+    /// host resolves only to, addresses calls may not reach. Not worth retrying.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Outbound calls to third-party OAuth providers (SPEC §7, §9.6). The implementation enforces
 /// the transport policy (https only unless insecure upstreams are allowed, no redirects, bounded
-/// size and time) on every call; `check_endpoint` lets input be refused before anything starts.
+/// size and time) and the outbound address policy ([`crate::outbound`]) on every call;
+/// `check_endpoint` and `resolve_endpoint` let input be refused before anything starts.
 #[async_trait]
 pub trait Upstream: Send + Sync {
-    /// `Invalid` naming `field` when requests to `url` would be refused.
+    /// `Invalid` naming `field` when requests to `url` are refused by its text: its scheme, or an
+    /// IP literal or `localhost` the policy does not let through.
     fn check_endpoint(&self, field: &str, url: &str) -> Result<()>;
+    /// [`Upstream::check_endpoint`], then `Invalid` naming `field` when the host resolves only to
+    /// addresses the policy refuses. A name that does not resolve now passes.
+    async fn resolve_endpoint(&self, field: &str, url: &str) -> Result<()>;
     /// The longest one call may take.
     fn timeout(&self) -> std::time::Duration;
     /// POSTs `form` to a token endpoint, authenticating as `client`.

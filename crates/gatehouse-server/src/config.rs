@@ -1,12 +1,16 @@
 //! Configuration as plain data: defaults → TOML file → `GATEHOUSE_*` environment → command-line
 //! flags (SPEC §2). Secret settings also accept `GATEHOUSE_<NAME>_FILE`.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use figment::Figment;
 use figment::providers::{Format as _, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+use gatehouse_core::outbound::{Allowed, OutboundPolicy};
 
 use crate::Overrides;
 
@@ -57,6 +61,14 @@ pub struct Config {
     pub allow_insecure_upstreams: bool,
     /// How long one call to a third-party provider may take, in seconds (default 10, 1–60).
     pub upstream_timeout_secs: u64,
+    /// Hosts (`idp.corp.example`) and networks (`10.20.0.0/16`, `fd00::/8`, or one address) that
+    /// outbound calls may reach although the outbound policy refuses non-public addresses
+    /// ([`gatehouse_core::outbound`]). The environment gives it comma-separated.
+    pub outbound_allow: Vec<String>,
+    /// Host names answered with these addresses instead of DNS, for tests and embedding; never
+    /// read from the file or the environment. The addresses still pass the outbound policy.
+    #[serde(skip)]
+    pub resolve_overrides: BTreeMap<String, Vec<IpAddr>>,
     /// How long a client may take to send a request's headers, from its first byte (or, on a new
     /// connection, from the connect), in seconds (default 10, 1–300).
     pub header_read_timeout_secs: u64,
@@ -110,6 +122,8 @@ impl Default for Config {
             room_keepalive_secs: 10,
             allow_insecure_upstreams: false,
             upstream_timeout_secs: 10,
+            outbound_allow: Vec::new(),
+            resolve_overrides: BTreeMap::new(),
             header_read_timeout_secs: 10,
             idle_timeout_secs: 75,
             max_connections: connections_the_fd_limit_allows()
@@ -192,6 +206,10 @@ impl Config {
                         .map_err(|_| anyhow::anyhow!("GATEHOUSE_{name} must be a whole number"))?;
                     figment = figment.merge((key, n));
                 }
+                Some(serde_json::Value::Array(_)) => {
+                    let items: Vec<&str> = value.split(',').map(str::trim).filter(|i| !i.is_empty()).collect();
+                    figment = figment.merge((key, items));
+                }
                 _ => figment = figment.merge((key, value)),
             }
         }
@@ -213,6 +231,7 @@ impl Config {
         within("idle_timeout_secs", config.idle_timeout_secs, 1..=3600)?;
         within("max_connections", config.max_connections, 1..=1_000_000)?;
         within("jwks_max_age_secs", config.jwks_max_age_secs, 0..=86_400)?;
+        config.outbound_policy()?;
         Ok((config, unknown))
     }
 
@@ -225,6 +244,18 @@ impl Config {
         p.access_token_alg = gatehouse_core::jose::SigningAlg::parse(&self.access_token_alg)
             .unwrap_or(gatehouse_core::jose::SigningAlg::Es256);
         p
+    }
+
+    /// The policy of calls made on someone's behalf: loopback only with
+    /// `allow_insecure_upstreams`, other non-public addresses only where `outbound_allow` names them.
+    pub fn outbound_policy(&self) -> anyhow::Result<OutboundPolicy> {
+        let allowed = self
+            .outbound_allow
+            .iter()
+            .map(|entry| entry.parse::<Allowed>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|why| anyhow::anyhow!("outbound_allow: {why}"))?;
+        Ok(OutboundPolicy::new(self.allow_insecure_upstreams, allowed))
     }
 
     /// The database URL, defaulting to SQLite in the data directory.
@@ -306,6 +337,8 @@ struct OverrideLayer {
     admin_password_file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     allow_insecure_upstreams: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outbound_allow: Option<Vec<String>>,
 }
 
 impl From<&Overrides> for OverrideLayer {
@@ -322,6 +355,7 @@ impl From<&Overrides> for OverrideLayer {
             admin_email: o.admin_email.clone(),
             admin_password_file: o.admin_password_file.clone(),
             allow_insecure_upstreams: o.allow_insecure_upstreams,
+            outbound_allow: o.outbound_allow.clone(),
         }
     }
 }
@@ -405,6 +439,60 @@ mod tests {
         );
         let timeout = Config::load(&Overrides::default(), &env(&[("GATEHOUSE_UPSTREAM_TIMEOUT_SECS", "3")]));
         assert_eq!(timeout.unwrap().0.upstream_timeout_secs, 3);
+    }
+
+    #[test]
+    fn the_outbound_allow_list_comes_from_toml_env_or_flags_and_is_checked() {
+        let dir = std::env::temp_dir().join(format!("gh-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let toml = dir.join("gatehouse.toml");
+        std::fs::write(&toml, "outbound_allow = [\"10.20.0.0/16\", \"idp.corp.example\"]\n").unwrap();
+        let from_file = Overrides {
+            config_file: Some(toml.clone()),
+            ..Default::default()
+        };
+        let (c, _) = Config::load(&from_file, &[]).unwrap();
+        assert_eq!(c.outbound_allow, ["10.20.0.0/16", "idp.corp.example"]);
+        assert!(c.outbound_policy().unwrap().check_url("https://10.20.3.4/t").is_ok());
+        assert!(c.outbound_policy().unwrap().check_url("https://10.21.3.4/t").is_err());
+
+        let (c, _) = Config::load(
+            &from_file,
+            &env(&[("GATEHOUSE_OUTBOUND_ALLOW", " fd00::/8, 169.254.169.254 ,")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.outbound_allow,
+            ["fd00::/8", "169.254.169.254"],
+            "the environment replaces the file"
+        );
+        let flags = Overrides {
+            outbound_allow: Some(vec!["idp.other.example".into()]),
+            ..from_file
+        };
+        let (c, _) = Config::load(&flags, &env(&[("GATEHOUSE_OUTBOUND_ALLOW", "fd00::/8")])).unwrap();
+        assert_eq!(c.outbound_allow, ["idp.other.example"], "flags replace both");
+
+        let refused = Config::load(
+            &Overrides::default(),
+            &env(&[("GATEHOUSE_OUTBOUND_ALLOW", "10.0.0.1/8")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            refused.contains("outbound_allow") && refused.contains("10.0.0.1/8"),
+            "{refused}"
+        );
+        assert_eq!(Config::default().outbound_allow, Vec::<String>::new());
+        std::fs::write(&toml, "resolve_overrides = { \"x.example\" = [\"10.0.0.1\"] }\n").unwrap();
+        let only_for_embedding = Overrides {
+            config_file: Some(toml),
+            ..Default::default()
+        };
+        assert!(Config::load(&only_for_embedding, &[]).is_err(), "not a file setting");
+        let (c, unknown) = Config::load(&Overrides::default(), &env(&[("GATEHOUSE_RESOLVE_OVERRIDES", "x")])).unwrap();
+        assert!(c.resolve_overrides.is_empty());
+        assert_eq!(unknown, ["GATEHOUSE_RESOLVE_OVERRIDES"], "nor an environment one");
     }
 
     #[test]

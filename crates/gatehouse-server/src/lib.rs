@@ -54,6 +54,7 @@ pub struct Overrides {
     pub admin_email: Option<String>,
     pub admin_password_file: Option<PathBuf>,
     pub allow_insecure_upstreams: Option<bool>,
+    pub outbound_allow: Option<Vec<String>>,
 }
 
 /// A running server.
@@ -245,7 +246,8 @@ async fn open_gatehouse(
         clock,
         rng: Arc::new(SystemRng::default()),
         upstream: Arc::new(upstream::HttpUpstream::new(
-            config.allow_insecure_upstreams,
+            config.outbound_policy()?,
+            config.resolve_overrides.clone(),
             std::time::Duration::from_secs(config.upstream_timeout_secs),
         )?),
     };

@@ -1,21 +1,30 @@
 //! Outbound calls to third-party OAuth providers (SPEC §7, §9.6): token requests (RFC 6749
-//! §4.1.3, §6) and revocation (RFC 7009). Every call is https (plain http only to loopback, and
-//! only with `allow_insecure_upstreams`), goes only to public addresses (loopback too with that
-//! setting), follows no redirect, and is bounded in time and size.
+//! §4.1.3, §6) and revocation (RFC 7009). This is the one client for calls Gatehouse makes on
+//! someone's behalf; upstream identity providers and LLM upstreams are to use it too. Every call
+//! is https (plain http only to loopback, and only with `allow_insecure_upstreams`), goes only
+//! where the outbound policy allows ([`gatehouse_core::outbound`]: IP literals and `localhost` are
+//! refused by the URL's text, host names by every address they resolve to, and the connection is
+//! made to an address that passed, [`resolve`]), ignores proxy settings (a proxy would resolve
+//! the name itself), follows no redirect, and is bounded in time and size.
 
-use std::net::{IpAddr, SocketAddr};
+mod resolve;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use gatehouse_core::clients::uri::is_loopback;
+use gatehouse_core::outbound::OutboundPolicy;
 use gatehouse_core::ports::{Upstream, UpstreamClient, UpstreamError, UpstreamTokens};
 use gatehouse_core::secret::SecretString;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
+
+use self::resolve::{PolicyResolver, Refused, Unresolved};
 
 /// The longest `expires_in` taken from a provider: a year.
 const MAX_EXPIRES_IN: i64 = 365 * 86_400;
@@ -23,21 +32,28 @@ const MAX_EXPIRES_IN: i64 = 365 * 86_400;
 /// The most a provider's answer may hold.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// The HTTP client of the broker.
-#[derive(Debug, Clone)]
+/// The outbound HTTP client.
+#[derive(Clone)]
 pub struct HttpUpstream {
     http: reqwest::Client,
-    allow_insecure: bool,
+    policy: Arc<OutboundPolicy>,
+    resolver: PolicyResolver,
     timeout: Duration,
 }
 
 impl HttpUpstream {
-    /// A client whose calls each end within `timeout`.
-    pub fn new(allow_insecure: bool, timeout: Duration) -> anyhow::Result<Self> {
+    /// A client that calls only where `policy` allows, resolving the names in `fixed` to their
+    /// addresses instead of through DNS, each call ending within `timeout`.
+    pub fn new(
+        policy: OutboundPolicy,
+        fixed: BTreeMap<String, Vec<IpAddr>>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let policy = Arc::new(policy);
+        let resolver = PolicyResolver::new(policy.clone(), fixed);
         let http = reqwest::Client::builder()
-            .dns_resolver(Arc::new(PublicOnly {
-                allow_loopback: allow_insecure,
-            }))
+            .dns_resolver(Arc::new(resolver.clone()))
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -45,29 +61,10 @@ impl HttpUpstream {
             .build()?;
         Ok(Self {
             http,
-            allow_insecure,
+            policy,
+            resolver,
             timeout,
         })
-    }
-
-    /// Why a request to `raw` is refused, if it is. Names are checked again when resolved.
-    fn refusal(&self, raw: &str) -> Option<&'static str> {
-        let literal = |u: &url::Url| match u.host() {
-            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-            _ => None,
-        };
-        match url::Url::parse(raw) {
-            Ok(u) if literal(&u).is_some_and(|ip| !callable(ip, self.allow_insecure)) => {
-                Some("must not name a private, link-local or otherwise internal address")
-            }
-            Ok(u) if u.scheme() == "https" && u.host().is_some() => None,
-            Ok(u) if u.scheme() == "http" && is_loopback(&u) && self.allow_insecure => None,
-            Ok(u) if u.scheme() == "http" && is_loopback(&u) => {
-                Some("must be https (http to loopback needs --allow-insecure-upstreams)")
-            }
-            _ => Some("must be an https URL"),
-        }
     }
 
     /// POSTs a form and reads at most [`MAX_RESPONSE_BYTES`] of the answer.
@@ -77,8 +74,8 @@ impl HttpUpstream {
         client: UpstreamClient<'_>,
         form: &[(&str, &str)],
     ) -> Result<(StatusCode, Vec<u8>), UpstreamError> {
-        if let Some(why) = self.refusal(endpoint) {
-            return Err(UpstreamError::Transient(format!("the endpoint {why}")));
+        if let Err(why) = self.policy.check_url(endpoint) {
+            return Err(UpstreamError::Refused(format!("the endpoint {why}")));
         }
         let mut req = self
             .http
@@ -111,6 +108,13 @@ impl HttpUpstream {
     }
 
     fn failure(&self, e: &reqwest::Error) -> UpstreamError {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(s) = source {
+            if let Some(refused) = s.downcast_ref::<Refused>() {
+                return UpstreamError::Refused(refused.to_string());
+            }
+            source = s.source();
+        }
         let what = if e.is_timeout() {
             format!("no answer within {} s", self.timeout.as_secs_f32())
         } else if e.is_connect() {
@@ -119,61 +123,6 @@ impl HttpUpstream {
             "the request failed".to_owned()
         };
         UpstreamError::Transient(what)
-    }
-}
-
-/// Whether calls may go to `ip`: public addresses, and loopback when insecure upstreams are
-/// allowed. Private, link-local, shared, documentation, multicast and reserved ranges never.
-fn callable(ip: IpAddr, allow_loopback: bool) -> bool {
-    if ip.is_loopback() {
-        return allow_loopback;
-    }
-    match ip {
-        IpAddr::V4(a) => {
-            let [o0, o1, o2, _] = a.octets();
-            !(a.is_private()
-                || a.is_link_local()
-                || a.is_unspecified()
-                || a.is_broadcast()
-                || a.is_documentation()
-                || a.is_multicast()
-                || o0 == 0
-                || o0 >= 240
-                || (o0 == 100 && (o1 & 0xc0) == 64)
-                || (o0 == 192 && o1 == 0 && o2 == 0)
-                || (o0 == 198 && (o1 & 0xfe) == 18))
-        }
-        IpAddr::V6(a) => {
-            if let Some(v4) = a.to_ipv4_mapped() {
-                return callable(IpAddr::V4(v4), allow_loopback);
-            }
-            let s = a.segments();
-            !(a.is_unspecified()
-                || a.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x2001 && s[1] == 0x0db8))
-        }
-    }
-}
-
-/// Name resolution that keeps only addresses calls may go to, so a public-looking name cannot
-/// lead the server into its own network.
-struct PublicOnly {
-    allow_loopback: bool,
-}
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_loopback = self.allow_loopback;
-        Box::pin(async move {
-            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
-            let addrs: Vec<SocketAddr> = found.filter(|a| callable(a.ip(), allow_loopback)).collect();
-            if addrs.is_empty() {
-                return Err(format!("{} resolves to no public address", name.as_str()).into());
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
     }
 }
 
@@ -247,9 +196,24 @@ fn tokens(body: &[u8]) -> Result<UpstreamTokens, UpstreamError> {
 #[async_trait]
 impl Upstream for HttpUpstream {
     fn check_endpoint(&self, field: &str, url: &str) -> gatehouse_core::Result<()> {
-        match self.refusal(url) {
-            None => Ok(()),
-            Some(why) => Err(gatehouse_core::Error::invalid(field, why)),
+        self.policy
+            .check_url(url)
+            .map(drop)
+            .map_err(|why| gatehouse_core::Error::invalid(field, why))
+    }
+
+    async fn resolve_endpoint(&self, field: &str, url: &str) -> gatehouse_core::Result<()> {
+        let url = self
+            .policy
+            .check_url(url)
+            .map_err(|why| gatehouse_core::Error::invalid(field, why))?;
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Ok(());
+        };
+        match self.resolver.addresses(host).await {
+            Err(Unresolved::Refused(why)) => Err(gatehouse_core::Error::invalid(field, why.to_string())),
+            // A name that does not resolve now is not refused: the call says what happened.
+            Ok(_) | Err(Unresolved::Lookup(_)) => Ok(()),
         }
     }
 
@@ -316,42 +280,68 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn plain_http_only_to_loopback_and_only_when_allowed() {
-        let strict = HttpUpstream::new(false, Duration::from_secs(1)).unwrap();
-        let lax = HttpUpstream::new(true, Duration::from_secs(1)).unwrap();
+    fn client(allow_loopback: bool, fixed: &[(&str, IpAddr)]) -> HttpUpstream {
+        let fixed = fixed.iter().map(|(h, ip)| (h.to_string(), vec![*ip])).collect();
+        HttpUpstream::new(
+            OutboundPolicy::new(allow_loopback, Vec::new()),
+            fixed,
+            Duration::from_secs(2),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn endpoints_are_refused_naming_the_field() {
+        let strict = client(false, &[("idp.internal.test", "10.1.2.3".parse().unwrap())]);
         assert!(strict.check_endpoint("f", "https://idp.example/token").is_ok());
-        assert!(strict.check_endpoint("f", "http://127.0.0.1:9/token").is_err());
-        assert!(lax.check_endpoint("f", "http://127.0.0.1:9/token").is_ok());
-        assert!(lax.check_endpoint("f", "http://idp.example/token").is_err());
-        assert!(lax.check_endpoint("f", "ftp://idp.example/token").is_err());
-        for internal in [
-            "https://10.0.0.5/token",
-            "https://169.254.169.254/x",
-            "https://[fd00::1]/t",
-            "https://[::ffff:192.168.1.1]/t",
-        ] {
-            assert!(lax.check_endpoint("f", internal).is_err(), "{internal}");
-        }
-        assert!(strict.check_endpoint("f", "https://127.0.0.1/token").is_err());
-        assert!(strict.check_endpoint("f", "https://93.184.215.14/token").is_ok());
+        let e = strict
+            .check_endpoint("oauth.token_endpoint", "https://10.0.0.1/token")
+            .unwrap_err();
+        assert!(e.to_string().contains("oauth.token_endpoint"), "{e}");
+        assert!(
+            strict.check_endpoint("f", "https://idp.internal.test/token").is_ok(),
+            "a name is judged when it resolves"
+        );
+        let e = strict
+            .resolve_endpoint("oauth.token_endpoint", "https://idp.internal.test/token")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("oauth.token_endpoint") && e.contains("idp.internal.test") && e.contains("private"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
     async fn names_resolving_to_internal_addresses_are_not_called() {
-        let strict = HttpUpstream::new(false, Duration::from_secs(2)).unwrap();
-        let client = UpstreamClient {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let strict = client(false, &[("idp.internal.test", addr.ip())]);
+        let public = UpstreamClient {
             client_id: "c",
             client_secret: None,
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let refused = strict
-            .token(&format!("https://localhost:{port}/token"), client, &[])
-            .await
-            .unwrap_err();
-        assert!(matches!(refused, UpstreamError::Transient(_)), "{refused:?}");
+        let url = format!("https://idp.internal.test:{}/token", addr.port());
+        let refused = strict.token(&url, public, &[]).await.unwrap_err();
+        assert!(
+            matches!(&refused, UpstreamError::Refused(why) if why.contains("idp.internal.test") && why.contains("loopback")),
+            "{refused:?}"
+        );
         let accepted = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
         assert!(accepted.is_err(), "no connection reached the loopback listener");
+        let lax = client(true, &[("idp.internal.test", addr.ip())]);
+        let url = format!("http://{addr}/token");
+        let call = tokio::spawn(async move {
+            let public = UpstreamClient {
+                client_id: "c",
+                client_secret: None,
+            };
+            lax.token(&url, public, &[]).await
+        });
+        let accepted = tokio::time::timeout(Duration::from_secs(2), listener.accept()).await;
+        assert!(accepted.is_ok(), "loopback is called with insecure upstreams");
+        drop(accepted);
+        assert!(call.await.unwrap().is_err(), "the listener answers nothing");
     }
 }

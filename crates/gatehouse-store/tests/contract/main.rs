@@ -48,6 +48,10 @@ impl Upstream for NoUpstream {
         Ok(())
     }
 
+    async fn resolve_endpoint(&self, _: &str, _: &str) -> gatehouse_core::Result<()> {
+        Ok(())
+    }
+
     async fn token(&self, _: &str, _: UpstreamClient<'_>, _: &[(&str, &str)]) -> Result<UpstreamTokens, UpstreamError> {
         Err(UpstreamError::Transient("no provider in these tests".into()))
     }

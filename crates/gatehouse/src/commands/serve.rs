@@ -60,6 +60,11 @@ pub struct ServeArgs {
     /// addresses, for local testing (also GATEHOUSE_ALLOW_INSECURE_UPSTREAMS).
     #[arg(long)]
     pub allow_insecure_upstreams: bool,
+    /// A host or network (CIDR) that outbound calls may reach although it is not public, such as
+    /// an identity provider on the internal network; repeatable or comma-separated, replacing the
+    /// configured list (also GATEHOUSE_OUTBOUND_ALLOW, comma-separated).
+    #[arg(long, value_name = "HOST|CIDR", value_delimiter = ',')]
+    pub outbound_allow: Vec<String>,
 }
 
 /// Flags of `gatehouse migrate`.
@@ -80,6 +85,7 @@ impl From<ServeArgs> for Overrides {
             admin_email,
             admin_password_file,
             allow_insecure_upstreams,
+            outbound_allow,
         } = args;
         Self {
             listen,
@@ -89,6 +95,7 @@ impl From<ServeArgs> for Overrides {
             admin_email,
             admin_password_file,
             allow_insecure_upstreams: allow_insecure_upstreams.then_some(true),
+            outbound_allow: (!outbound_allow.is_empty()).then_some(outbound_allow),
             ..storage.into()
         }
     }
@@ -144,6 +151,7 @@ mod tests {
         assert_eq!(o.listen.as_deref(), Some("0.0.0.0:9000"));
         assert!(o.config_file.is_none() && o.data_dir.is_none() && o.database_url.is_none());
         assert!(o.issuer.is_none() && o.log_format.is_none() && o.bootstrap_file.is_none());
+        assert!(o.allow_insecure_upstreams.is_none() && o.outbound_allow.is_none());
     }
 
     #[test]
@@ -161,6 +169,10 @@ mod tests {
             "--bootstrap-file=b.json",
             "--admin-email=a@example.com",
             "--admin-password-file=p",
+            "--allow-insecure-upstreams",
+            "--outbound-allow=10.20.0.0/16",
+            "--outbound-allow",
+            "idp.corp.example,fd00::/8",
         ]);
         assert_eq!(o.config_file, Some(PathBuf::from("c.toml")));
         assert_eq!(o.listen.as_deref(), Some("l"));
@@ -172,6 +184,11 @@ mod tests {
         assert_eq!(o.bootstrap_file, Some(PathBuf::from("b.json")));
         assert_eq!(o.admin_email.as_deref(), Some("a@example.com"));
         assert_eq!(o.admin_password_file, Some(PathBuf::from("p")));
+        assert_eq!(o.allow_insecure_upstreams, Some(true));
+        assert_eq!(
+            o.outbound_allow.as_deref(),
+            Some(&["10.20.0.0/16".to_owned(), "idp.corp.example".into(), "fd00::/8".into()][..])
+        );
     }
 
     #[test]

@@ -57,8 +57,10 @@ fn failure_error(f: &RequestFailure) -> Error {
     }
 }
 
-fn upstream_failure(e: UpstreamError) -> RequestFailure {
-    match e {
+/// Why an exchange at the provider failed. A call the outbound policy refused (the token
+/// endpoint's host resolves to a refused address now) is the answering participant's 400.
+fn upstream_failure(e: UpstreamError) -> Exchange {
+    Exchange::Refused(match e {
         UpstreamError::Rejected { error, description } => RequestFailure::Upstream {
             error,
             description: description.unwrap_or_default(),
@@ -67,7 +69,8 @@ fn upstream_failure(e: UpstreamError) -> RequestFailure {
             error: "temporarily_unavailable".into(),
             description: why,
         },
-    }
+        UpstreamError::Refused(why) => return Exchange::Failed(Error::invalid("oauth.token_endpoint", why)),
+    })
 }
 
 impl Gatehouse {
@@ -389,7 +392,7 @@ impl Gatehouse {
             .upstream
             .token(&r.provider.token_endpoint, client, &form)
             .await
-            .map_err(|e| Exchange::Refused(upstream_failure(e)))?;
+            .map_err(upstream_failure)?;
         Ok(self.store_credential(r, tokens, sealed.client_secret).await?)
     }
 

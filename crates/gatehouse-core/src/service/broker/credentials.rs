@@ -291,6 +291,7 @@ impl Gatehouse {
                 self.mark_needs_consent(c).await?;
                 Ok(Refreshed::NeedsConsent)
             }
+            Err(UpstreamError::Refused(why)) => Err(Error::invalid("oauth.token_endpoint", why)),
             Err(e) => Err(Error::Upstream(e.to_string())),
         }
     }
