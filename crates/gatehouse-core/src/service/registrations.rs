@@ -11,6 +11,7 @@ use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, RegistrationId, RoomName, new_row_id};
 use crate::model::{ProviderEndpoints, Registration, Sealed};
+use crate::ports::Upstream;
 use crate::secret::SecretString;
 use crate::text::{check_name, check_text};
 
@@ -47,7 +48,7 @@ impl Gatehouse {
             project_id: project,
             room_name: room,
             name: String::new(),
-            endpoints: endpoints(input)?,
+            endpoints: endpoints(self.broker.upstream.as_ref(), input)?,
             client_id: String::new(),
             client_secret: None,
             redirect_uris: Vec::new(),
@@ -98,7 +99,7 @@ impl Gatehouse {
             _ => None,
         };
         let mut next = Registration {
-            endpoints: endpoints(input)?,
+            endpoints: endpoints(self.broker.upstream.as_ref(), input)?,
             updated_at: self.clock.now(),
             version: current.version + 1,
             ..current
@@ -227,10 +228,16 @@ impl Gatehouse {
     }
 }
 
-fn endpoints(input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
+fn endpoints(upstream: &dyn Upstream, input: &ExternalOAuthInput) -> Result<ProviderEndpoints> {
     let o = &input.oauth;
     check_web_url("oauth.authorization_endpoint", &o.authorization_endpoint)?;
     check_provider_urls(&o.token_endpoint, o.revocation_endpoint.as_deref(), o.issuer.as_deref())?;
+    check_outbound(
+        upstream,
+        &o.authorization_endpoint,
+        &o.token_endpoint,
+        o.revocation_endpoint.as_deref(),
+    )?;
     if let Some(scopes) = &o.scopes {
         check_scopes("oauth.scopes", scopes)?;
     }
@@ -259,6 +266,24 @@ pub(super) fn check_provider_urls(
         check_web_url("oauth.issuer", u)?;
     }
     Ok(())
+}
+
+/// Checks a provider's endpoints against the outbound policy by their text ([`crate::outbound`]):
+/// an IP literal or `localhost` that the policy does not let through is refused when a
+/// registration is saved and whenever a broker operation names the provider, before any call.
+/// The endpoints called come first; the authorization endpoint, which only participants open,
+/// is held to the same rule because it names the provider.
+pub(super) fn check_outbound(
+    upstream: &dyn Upstream,
+    authorization_endpoint: &str,
+    token_endpoint: &str,
+    revocation_endpoint: Option<&str>,
+) -> Result<()> {
+    upstream.check_endpoint("oauth.token_endpoint", token_endpoint)?;
+    if let Some(u) = revocation_endpoint {
+        upstream.check_endpoint("oauth.revocation_endpoint", u)?;
+    }
+    upstream.check_endpoint("oauth.authorization_endpoint", authorization_endpoint)
 }
 
 /// Checks a provider's scope list: at most 100 scopes of 1–200 characters without spaces or controls.

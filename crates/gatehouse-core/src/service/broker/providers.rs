@@ -1,6 +1,6 @@
 //! Provider resolution: the third-party provider a request names, given inline or as an
 //! external OAuth registration of the project or of the room, checked against the caller's
-//! allow-list (SPEC §6.2) and, before any call to it, against the outbound policy.
+//! allow-list (SPEC §6.2) and against the outbound policy ([`crate::outbound`]).
 
 use gatehouse_types::OAuthClientConfig;
 use serde_json::{Map, Value};
@@ -11,7 +11,7 @@ use crate::clients::uri::web_url;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, RegistrationId};
 use crate::secret::SecretString;
-use crate::service::registrations::{check_provider_urls, check_scopes};
+use crate::service::registrations::{check_outbound, check_provider_urls, check_scopes};
 use crate::text::check_text;
 
 /// A provider resolved from inline settings or a registration.
@@ -40,15 +40,17 @@ pub(super) fn allow_provider(grant: &Map<String, Value>, p: &ProviderSettings) -
 
 impl Gatehouse {
     /// The provider a request names: inline settings or a registration of the project or of
-    /// this room. With `outbound`, its endpoints are checked against the outbound policy (an
-    /// offline get calls only the endpoints stored with the credential).
+    /// this room. Its endpoints are checked against the outbound policy by their text (a
+    /// registration's too: the policy may have changed since it was saved); with `resolve`, the
+    /// token endpoint's host must also resolve to an address calls may reach, so that a request
+    /// that would end in a refused exchange is refused before anyone is prompted.
     pub(super) async fn resolve_provider(
         &self,
         project: ProjectId,
         room: &str,
         oauth: Option<OAuthClientConfig>,
         registration_id: Option<uuid::Uuid>,
-        outbound: bool,
+        resolve: bool,
     ) -> Result<Resolved> {
         let resolved = match (oauth, registration_id) {
             (Some(o), None) => inline_provider(o)?,
@@ -78,14 +80,18 @@ impl Gatehouse {
                 return Err(Error::invalid("oauth", "give exactly one of oauth and registration_id"));
             }
         };
-        if outbound {
-            let s = &resolved.settings;
-            self.broker
-                .upstream
-                .check_endpoint("oauth.token_endpoint", &s.token_endpoint)?;
-            if let Some(u) = &s.revocation_endpoint {
-                self.broker.upstream.check_endpoint("oauth.revocation_endpoint", u)?;
-            }
+        let s = &resolved.settings;
+        let upstream = self.broker.upstream.as_ref();
+        check_outbound(
+            upstream,
+            &s.authorization_endpoint,
+            &s.token_endpoint,
+            s.revocation_endpoint.as_deref(),
+        )?;
+        if resolve {
+            upstream
+                .resolve_endpoint("oauth.token_endpoint", &s.token_endpoint)
+                .await?;
         }
         Ok(resolved)
     }

@@ -20,6 +20,7 @@ use crate::rooms::{Ws, call, event, join, token};
 mod consent;
 mod nodes;
 mod refusals;
+mod ssrf;
 
 const ROOM: &str = "war-room";
 const CALLBACK: &str = "http://127.0.0.1:9/consent/callback";
