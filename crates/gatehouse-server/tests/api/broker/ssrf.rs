@@ -79,16 +79,26 @@ fn ask_alice(sc: &Scene, token_endpoint: &str) -> Value {
     json!({ "oauth": oauth(token_endpoint), "redirect_uri": CALLBACK, "participant_id": sc.alice_id, "timeout": 30 })
 }
 
-/// A registration of the provider at project scope, or of [`ROOM`].
-async fn register(s: &TestServer, sc: &Scene, room: Option<&str>, token_endpoint: &str) -> (u16, Value) {
-    let path = match room {
+/// The registrations path of the project, or of [`ROOM`].
+fn registrations(sc: &Scene, room: Option<&str>) -> String {
+    match room {
         Some(r) => format!("/accounts/projects/{}/rooms/{r}/external-oauth", sc.project),
         None => format!("/accounts/projects/{}/external-oauth", sc.project),
-    };
+    }
+}
+
+/// A registration of the provider whose token endpoint is `token_endpoint`.
+fn registration(token_endpoint: &str) -> Value {
     let mut provider = oauth(token_endpoint);
     let client_id = provider.as_object_mut().and_then(|o| o.remove("client_id"));
-    let body = json!({ "name": "Internal", "oauth": provider, "client_id": client_id, "redirect_uris": [CALLBACK] });
-    s.call_as(&sc.key, Method::POST, &path, Some(body)).await
+    json!({ "name": "Internal", "oauth": provider, "client_id": client_id, "redirect_uris": [CALLBACK] })
+}
+
+/// Registers the provider at project scope, or in [`ROOM`].
+async fn register(s: &TestServer, sc: &Scene, room: Option<&str>, token_endpoint: &str) -> (u16, Value) {
+    let body = registration(token_endpoint);
+    s.call_as(&sc.key, Method::POST, &registrations(sc, room), Some(body))
+        .await
 }
 
 /// Servers of these tests: no insecure upstreams, [`INTERNAL`] at 127.0.0.1, and `allow`.
@@ -124,6 +134,12 @@ async fn internal_endpoints_are_refused_with_a_400_before_any_connection() {
     for backend in backends() {
         let s = TestServer::spawn_fresh(backend, outbound(&[])).await;
         let mut sc = scene(&s).await;
+        let mut public = Vec::new();
+        for room in [None, Some(ROOM)] {
+            let (st, v) = register(&s, &sc, room, "https://idp.example/token").await;
+            assert_eq!(st, 201, "{v}");
+            public.push(format!("{}/{}", registrations(&sc, room), v["id"].as_str().unwrap()));
+        }
         for (i, (endpoint, class, _)) in internal_endpoints(&v4, &v6).into_iter().enumerate() {
             let field = "oauth.token_endpoint";
             let (st, v) = rest(&s, &sc.agent, "request_oauth_token", ask_alice(&sc, &endpoint)).await;
@@ -145,6 +161,11 @@ async fn internal_endpoints_are_refused_with_a_400_before_any_connection() {
                 for room in [None, Some(ROOM)] {
                     let (st, v) = register(&s, &sc, room, &endpoint).await;
                     refused_naming(st, &v, field, class, &format!("registration {endpoint} in {room:?}"));
+                }
+                for path in &public {
+                    let update = Some(registration(&endpoint));
+                    let (st, v) = s.call_as(&sc.key, Method::PUT, path, update).await;
+                    refused_naming(st, &v, field, class, &format!("update of {path} to {endpoint}"));
                 }
             }
         }
