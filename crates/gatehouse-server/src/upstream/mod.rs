@@ -75,7 +75,7 @@ impl HttpUpstream {
         form: &[(&str, &str)],
     ) -> Result<(StatusCode, Vec<u8>), UpstreamError> {
         if let Err(why) = self.policy.check_url(endpoint) {
-            return Err(UpstreamError::Refused(format!("the endpoint {why}")));
+            return Err(UpstreamError::Refused(why));
         }
         let mut req = self
             .http

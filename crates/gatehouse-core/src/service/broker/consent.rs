@@ -58,19 +58,14 @@ fn failure_error(f: &RequestFailure) -> Error {
 }
 
 /// Why an exchange at the provider failed. A call the outbound policy refused (the token
-/// endpoint's host resolves to a refused address now) is the answering participant's 400.
+/// endpoint's host resolves only to refused addresses now) is the answering participant's 400.
 fn upstream_failure(e: UpstreamError) -> Exchange {
-    Exchange::Refused(match e {
-        UpstreamError::Rejected { error, description } => RequestFailure::Upstream {
-            error,
-            description: description.unwrap_or_default(),
-        },
-        UpstreamError::Transient(why) => RequestFailure::Upstream {
-            error: "temporarily_unavailable".into(),
-            description: why,
-        },
+    let (error, description) = match e {
+        UpstreamError::Rejected { error, description } => (error, description.unwrap_or_default()),
+        UpstreamError::Transient(why) => ("temporarily_unavailable".into(), why),
         UpstreamError::Refused(why) => return Exchange::Failed(Error::invalid("oauth.token_endpoint", why)),
-    })
+    };
+    Exchange::Refused(RequestFailure::Upstream { error, description })
 }
 
 impl Gatehouse {
@@ -87,9 +82,15 @@ impl Gatehouse {
         let project = who.project_id;
         let grant = secrets_grant(who)?;
         let mut p = self
-            .resolve_provider(project, room, req.oauth, req.registration_id, true)
+            .resolve_provider(project, room, req.oauth, req.registration_id)
             .await?;
         allow_provider(grant, &p.settings)?;
+        // A host that resolves only to refused addresses is refused now, not after someone
+        // consented: the exchange would be refused.
+        self.broker
+            .upstream
+            .resolve_endpoint("oauth.token_endpoint", &p.settings.token_endpoint)
+            .await?;
         match &p.redirect_uris {
             Some(allowed) if !allowed.contains(&req.redirect_uri) => {
                 return Err(Error::invalid(

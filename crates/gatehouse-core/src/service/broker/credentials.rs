@@ -36,7 +36,7 @@ impl Gatehouse {
     ) -> Result<Option<ProviderToken>> {
         let grant = secrets_grant(who)?;
         let p = self
-            .resolve_provider(who.project_id, room, req.oauth, req.registration_id, false)
+            .resolve_provider(who.project_id, room, req.oauth, req.registration_id)
             .await?;
         allow_provider(grant, &p.settings)?;
         for (field, name) in [("delegated_by", &req.delegated_by), ("delegated_to", &req.delegated_to)] {

@@ -4,8 +4,9 @@
 //!
 //! A token request runs like this:
 //! 1. [`providers`] resolves the provider the request names (inline settings, or an external
-//!    OAuth registration of the project or of the room) and checks it against the caller's
-//!    allow-list (SPEC §6.2).
+//!    OAuth registration of the project or of the room), checks its endpoints against the
+//!    outbound policy ([`crate::outbound`]) and the provider against the caller's allow-list
+//!    (SPEC §6.2).
 //! 2. [`credentials`] looks for a stored credential the caller may use; one about to expire is
 //!    refreshed under a lease that one node holds at a time (SPEC §7.4). Offline gets stop here.
 //! 3. Otherwise [`consent`] records a pending request, prompts the target participant on the room

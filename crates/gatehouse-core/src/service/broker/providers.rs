@@ -40,17 +40,14 @@ pub(super) fn allow_provider(grant: &Map<String, Value>, p: &ProviderSettings) -
 
 impl Gatehouse {
     /// The provider a request names: inline settings or a registration of the project or of
-    /// this room. Its endpoints are checked against the outbound policy by their text (a
-    /// registration's too: the policy may have changed since it was saved); with `resolve`, the
-    /// token endpoint's host must also resolve to an address calls may reach, so that a request
-    /// that would end in a refused exchange is refused before anyone is prompted.
+    /// this room. Its endpoints are checked against the outbound policy by their text, a
+    /// registration's too: the policy may have changed since it was saved.
     pub(super) async fn resolve_provider(
         &self,
         project: ProjectId,
         room: &str,
         oauth: Option<OAuthClientConfig>,
         registration_id: Option<uuid::Uuid>,
-        resolve: bool,
     ) -> Result<Resolved> {
         let resolved = match (oauth, registration_id) {
             (Some(o), None) => inline_provider(o)?,
@@ -81,18 +78,12 @@ impl Gatehouse {
             }
         };
         let s = &resolved.settings;
-        let upstream = self.broker.upstream.as_ref();
         check_outbound(
-            upstream,
+            self.broker.upstream.as_ref(),
             &s.authorization_endpoint,
             &s.token_endpoint,
             s.revocation_endpoint.as_deref(),
         )?;
-        if resolve {
-            upstream
-                .resolve_endpoint("oauth.token_endpoint", &s.token_endpoint)
-                .await?;
-        }
         Ok(resolved)
     }
 }
