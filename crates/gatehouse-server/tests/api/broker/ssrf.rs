@@ -14,7 +14,7 @@ use gatehouse_server::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{CALLBACK, ROOM, Scene, ask, rest, scene};
+use super::{CALLBACK, ROOM, Scene, ask, participant, rest, scene};
 use crate::rooms::{call, event};
 use crate::{TestServer, backends};
 
@@ -169,6 +169,13 @@ async fn internal_endpoints_are_refused_with_a_400_before_any_connection() {
                 }
             }
         }
+        // What a host resolves to is not told to a caller whose grant does not allow the provider.
+        let narrow =
+            json!({ "request_oauth_token": [{ "endpoint": "https://accounts.example.com/*", "client_id": "c" }] });
+        let limited = participant(&s, &sc.key, &sc.project, "limited", narrow).await;
+        let internal = format!("https://{INTERNAL}:{}/token", v4.addr.port());
+        let (st, v) = rest(&s, &limited, "request_oauth_token", ask_alice(&sc, &internal)).await;
+        assert_eq!((st, v["error"].as_str()), (403, Some("forbidden")), "{v}");
         // Nothing was prompted and nothing stored.
         let (st, v) = rest(&s, &sc.agent, "list", json!({})).await;
         assert_eq!((st, v), (200, json!({ "secrets": [] })));
