@@ -3,6 +3,7 @@
 //! the real server on port 0.
 
 mod body_limit;
+mod bootstrap_file;
 pub mod config;
 mod dto;
 mod error;
@@ -152,19 +153,14 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         )
     })?;
     let gh = Arc::new(open_gatehouse(&db, master, config, &issuer, clock).await?);
-    // The bootstrap file is created before the first-start data is committed: credentials that
-    // cannot be written must not be generated, or they would be lost for good.
-    let reserved = match &config.bootstrap_file {
-        Some(path) if !gh.is_bootstrapped().await? => Some((path, config::create_private_file(path)?)),
-        _ => None,
+    // With a bootstrap file, the credentials are on disk before the first-start data is committed:
+    // credentials that cannot be written must not be generated, or they would be lost for good.
+    let opts = bootstrap_options(config, &issuer)?;
+    let bootstrap = match &config.bootstrap_file {
+        Some(path) => bootstrap_file::bootstrap(&gh, &opts, path).await?,
+        None => gh.bootstrap(&opts).await?,
     };
-    let bootstrap = gh.bootstrap(&bootstrap_options(config, &issuer)?).await?;
     gh.sync_official_clients(&issuer).await?;
-    match (reserved, &bootstrap) {
-        (Some((_, file)), Some(b)) => write_bootstrap_file(file, b)?,
-        (Some((path, _)), None) => std::fs::remove_file(path)?,
-        (None, _) => {}
-    }
 
     // This node's first heartbeat, before any participant joins (SPEC §6.5 presence).
     gh.room_upkeep().await?;
@@ -529,20 +525,6 @@ async fn open_storage(config: &Config) -> anyhow::Result<(Gatehouse, Database)> 
     let issuer = config.issuer(&config.listen);
     let gh = open_gatehouse(&db, master, config, &issuer, Arc::new(SystemClock)).await?;
     Ok((gh, db))
-}
-
-/// `{"admin_email", "admin_password", "api_key", "project_id"}` (SPEC §2).
-fn write_bootstrap_file(mut file: std::fs::File, b: &BootstrapOutcome) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let json = serde_json::json!({
-        "admin_email": b.admin_email,
-        "admin_password": b.admin_password.expose_secret(),
-        "api_key": b.api_key.expose_secret(),
-        "project_id": b.project_id.to_string(),
-    });
-    file.write_all(serde_json::to_string_pretty(&json)?.as_bytes())?;
-    file.sync_all()?;
-    Ok(())
 }
 
 /// Shows the first-start credentials once: on the terminal, or where the bootstrap file is.

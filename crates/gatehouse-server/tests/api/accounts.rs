@@ -446,6 +446,51 @@ async fn the_bootstrap_file_is_reserved_before_anything_is_created() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_start_killed_before_or_after_its_commit_keeps_the_credentials() {
+    for backend in crate::backends() {
+        let (dir, database_url) = fresh_storage(&backend, DATABASE_PREFIX).await;
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bootstrap.json");
+        let pending = dir.join("bootstrap.json.pending");
+        let config = gatehouse_server::Config {
+            bootstrap_file: Some(file.clone()),
+            ..test_config(&dir, &database_url)
+        };
+        // A start killed before its commit left credentials that were never committed.
+        std::fs::write(&pending, "uncommitted").unwrap();
+        let server = gatehouse_server::start(&config)
+            .await
+            .expect("a pending file of an uncommitted start does not stop the next");
+        let key = server
+            .bootstrap
+            .as_ref()
+            .expect("the first start happens now")
+            .api_key
+            .clone();
+        assert!(file.exists() && !pending.exists());
+        server.shutdown().await;
+        // A start killed between the commit and the rename left them pending.
+        std::fs::rename(&file, &pending).unwrap();
+        let again = gatehouse_server::start(&config).await.unwrap();
+        assert!(again.bootstrap.is_none(), "nothing is generated twice");
+        let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(written["api_key"], key.expose_secret());
+        assert!(!pending.exists());
+        let who = again
+            .gatehouse()
+            .authenticate_api_key(key.expose_secret())
+            .await
+            .unwrap();
+        assert!(who.is_server_admin());
+        again.shutdown().await;
+        if let crate::Backend::Postgres { admin_url } = &backend {
+            drop_pg_database(admin_url, &database_url, DATABASE_PREFIX).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_clients_follow_the_configured_issuer() {
     for backend in crate::backends() {
         let first = TestServer::spawn(backend).await;
