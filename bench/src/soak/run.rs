@@ -1,0 +1,361 @@
+//! The rounds of the crash soak on one backend: start `gatehouse serve` on the same data every
+//! round, kill it with SIGKILL either while it starts or while the writers load it, and after
+//! every start that gets ready check the first-start credentials and read back everything.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use gatehouse_testkit::Browser;
+use reqwest::Method;
+use serde_json::json;
+
+use super::ledger::{Kind, Ledger, Problem};
+use super::writer::{Tally, Writer};
+use super::{Api, Rng, probe, str_at};
+use crate::server::{self, Bootstrap, Pinned};
+
+/// How one backend is soaked.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub rounds: u32,
+    pub writers: usize,
+    /// Longest load before a kill (each round draws from 0.3 s to this).
+    pub max_load: Duration,
+    /// Rounds that begin the soak by killing the first start (drawn from 0 to
+    /// `first_start_window` after it is spawned), before any start got ready.
+    pub first_start_kills: u32,
+    pub first_start_window: Duration,
+    /// Chance that a later round kills the server while it starts (drawn from 0 to 1.2 times
+    /// the last start-to-ready time) rather than under load.
+    pub start_kill_chance: f64,
+    /// The CPUs the server runs on (`taskset -c`).
+    pub cpus: String,
+}
+
+/// What one backend's soak found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub kills: u32,
+    /// Kills before `/readyz` answered.
+    pub kills_while_starting: u32,
+    /// Of those, kills before any start had got ready (the first start).
+    pub kills_in_first_start: u32,
+    /// Kills that found the first-start credentials pending (written, maybe not committed).
+    pub kills_with_pending_bootstrap: u32,
+    pub acknowledged: BTreeMap<Kind, u64>,
+    /// Objects read back as expected in the last verification, per kind.
+    pub final_objects: BTreeMap<Kind, u64>,
+    pub unanswered: u64,
+    pub unexpected: Vec<String>,
+    /// Every problem every verification found (must be empty).
+    pub problems: Vec<Problem>,
+    /// Start to `/readyz` of every start after a kill that got ready.
+    pub restarts: Vec<Duration>,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// Lost writes: acknowledged objects a read did not find.
+    pub fn lost(&self) -> usize {
+        self.problems.iter().filter(|p| p.is_lost()).count()
+    }
+
+    pub fn mean_restart(&self) -> Duration {
+        let n = self.restarts.len().max(1) as u32;
+        self.restarts.iter().sum::<Duration>() / n
+    }
+}
+
+/// One backend's server: its data directory (SQLite there, or PostgreSQL at `database_url`)
+/// and the same directory's master key and first-start credentials.
+pub struct Node {
+    pub dir: PathBuf,
+    pub database_url: Option<String>,
+}
+
+impl Node {
+    fn spawn(&self, cpus: &str) -> anyhow::Result<Pinned> {
+        let args = server::serve_args(&self.dir, self.database_url.as_deref())?;
+        let bin = server::sibling_binary("gatehouse")?;
+        let env = [("GATEHOUSE_LOG".to_owned(), "warn".to_owned())];
+        Pinned::spawn(cpus, &bin, &args, &env, &self.dir.join("server.log"))
+    }
+}
+
+/// What stays the same across restarts once the first start got ready.
+struct Setup {
+    boot: Bootstrap,
+    project: String,
+    writers: Vec<Writer>,
+}
+
+/// Soaks `node` for `plan.rounds` kills, then starts it once more and reads everything back.
+pub async fn soak(node: &Node, plan: &Plan, rng: &mut Rng) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let ledger = Arc::new(Ledger::default());
+    let mut report = Report::default();
+    let mut setup: Option<Setup> = None;
+    let mut ready_time = plan.first_start_window;
+    let mut ever_ready = false;
+    for round in 1..=plan.rounds {
+        let mut process = node.spawn(&plan.cpus)?;
+        let t0 = Instant::now();
+        let window = if round <= plan.first_start_kills && !ever_ready {
+            Some(plan.first_start_window)
+        } else if round > plan.first_start_kills && rng.chance(plan.start_kill_chance) {
+            Some(ready_time.mul_f64(1.2))
+        } else {
+            None
+        };
+        if let Some(window) = window {
+            // The second kill of the first start aims at its commit: the moment the first-start
+            // credentials reach the disk. The others fall at random.
+            let ready = if round == 2 && !ever_ready {
+                !credentials_within(&node.dir, window * 4).await
+                    && process.ready_within("/readyz", Duration::from_secs(60)).await?
+            } else {
+                let delay = rng.duration(Duration::ZERO, window);
+                process.ready_within("/readyz", delay).await?
+            };
+            process.kill()?;
+            report.kills += 1;
+            let pending = pending_bootstrap_file(&node.dir).exists();
+            report.kills_with_pending_bootstrap += u32::from(pending);
+            if ready {
+                ready_time = t0.elapsed();
+                report.restarts.extend((round > 1).then_some(ready_time));
+                ever_ready = true;
+            } else {
+                report.kills_while_starting += 1;
+                report.kills_in_first_start += u32::from(!ever_ready);
+            }
+            println!(
+                "  round {round:>2}: killed {} ms after start{}{}",
+                t0.elapsed().as_millis(),
+                if ready {
+                    " (it was ready)"
+                } else {
+                    ", before /readyz answered"
+                },
+                if pending {
+                    ", first-start credentials pending"
+                } else {
+                    ""
+                }
+            );
+            continue;
+        }
+        let api = start(node, &mut process, t0, round, &mut setup, &mut report, rng, plan).await?;
+        ready_time = report.restarts.last().copied().unwrap_or(ready_time);
+        ever_ready = true;
+        verify(&api, &ledger, &mut report).await?;
+        let load = rng.duration(Duration::from_millis(300), plan.max_load);
+        let writers = &mut setup.as_mut().expect("set up at the first ready start").writers;
+        let tally = load_then_kill(&api, &ledger, writers, load, &mut process).await?;
+        report.kills += 1;
+        println!(
+            "  round {round:>2}: killed after {} ms of load: {} writes acknowledged, {} unanswered",
+            load.as_millis(),
+            tally.acknowledged,
+            tally.unanswered
+        );
+        report.unanswered += tally.unanswered;
+        report.unexpected.extend(tally.unexpected);
+    }
+    let mut process = node.spawn(&plan.cpus)?;
+    let t0 = Instant::now();
+    let api = start(
+        node,
+        &mut process,
+        t0,
+        plan.rounds + 1,
+        &mut setup,
+        &mut report,
+        rng,
+        plan,
+    )
+    .await?;
+    report.final_objects = verify(&api, &ledger, &mut report).await?;
+    process.stop();
+    report.acknowledged = ledger.acknowledged();
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Waits for a started server, checks its first-start credentials, sets up the soak's project
+/// and writers at the first ready start, and returns the API.
+#[allow(clippy::too_many_arguments)]
+async fn start(
+    node: &Node,
+    process: &mut Pinned,
+    t0: Instant,
+    round: u32,
+    setup: &mut Option<Setup>,
+    report: &mut Report,
+    rng: &mut Rng,
+    plan: &Plan,
+) -> anyhow::Result<Api> {
+    process.wait_ready("/readyz").await?;
+    if round > 1 {
+        report.restarts.push(t0.elapsed());
+    }
+    let base = format!("http://{}", process.addr);
+    let boot = check_bootstrap(&node.dir, &base, setup.as_ref().map(|s| &s.boot)).await?;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let mut api = Api {
+        http,
+        base,
+        key: boot.api_key.clone(),
+        project: String::new(),
+    };
+    match setup {
+        Some(s) => api.project = s.project.clone(),
+        None => *setup = Some(set_up(&mut api, boot, rng, plan.writers).await?),
+    }
+    Ok(api)
+}
+
+/// The first-start credentials after a start: written (no pending file left), the same as
+/// after the first start that got ready, the password the one configured, the API key a
+/// server-admin key, and the admin able to sign in with the password.
+async fn check_bootstrap(dir: &Path, base: &str, first: Option<&Bootstrap>) -> anyhow::Result<Bootstrap> {
+    let file = server::bootstrap_file(dir);
+    let boot: Bootstrap = serde_json::from_slice(&std::fs::read(&file).context("reading the bootstrap file")?)
+        .context("the bootstrap file is not complete JSON")?;
+    anyhow::ensure!(
+        !pending_bootstrap_file(dir).exists(),
+        "a pending bootstrap file is left after a start"
+    );
+    if let Some(first) = first {
+        anyhow::ensure!(
+            boot.api_key == first.api_key && boot.project_id == first.project_id,
+            "the bootstrap credentials changed after a restart"
+        );
+    }
+    let password = std::fs::read_to_string(server::admin_password_file(dir))?;
+    anyhow::ensure!(
+        boot.admin_password == password.trim_end() && boot.admin_email == server::ADMIN_EMAIL,
+        "the bootstrap file does not name the configured admin"
+    );
+    let res = reqwest::Client::new()
+        .get(format!("{base}/accounts/projects"))
+        .bearer_auth(&boot.api_key)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        res.status() == 200,
+        "the bootstrap API key is refused: {}",
+        res.status()
+    );
+    let browser = Browser::new(base);
+    let form = browser.get("/login").await.form();
+    let signed_in = browser
+        .submit(
+            &form,
+            &[("email", &boot.admin_email), ("password", &boot.admin_password)],
+            None,
+        )
+        .await;
+    anyhow::ensure!(
+        signed_in.status == 303 && browser.cookie("gh_session").is_some(),
+        "the admin cannot sign in with the configured password: {}",
+        signed_in.status
+    );
+    Ok(boot)
+}
+
+/// Where `serve` keeps the first-start credentials until they are committed.
+fn pending_bootstrap_file(dir: &Path) -> PathBuf {
+    let mut name = server::bootstrap_file(dir).into_os_string();
+    name.push(".pending");
+    PathBuf::from(name)
+}
+
+/// Waits up to `limit` for the first-start credentials to appear on disk, pending or written;
+/// whether they did.
+async fn credentials_within(dir: &Path, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    let (pending, written) = (pending_bootstrap_file(dir), server::bootstrap_file(dir));
+    while Instant::now() < deadline {
+        if pending.exists() || written.exists() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    false
+}
+
+/// The soak's project, one member per writer (the user it grants rooms to), and the writers.
+async fn set_up(api: &mut Api, boot: Bootstrap, rng: &mut Rng, writers: usize) -> anyhow::Result<Setup> {
+    let project = post(api, "/accounts/projects", json!({ "name": "Crash soak" })).await?;
+    api.project = str_at(&project, "/id")?;
+    let mut list = Vec::with_capacity(writers);
+    for w in 0..writers {
+        let email = format!("soak-writer-{w}@example.com");
+        let body = json!({ "email": email, "name": format!("Writer {w}"), "password": "soak-user-password-0001" });
+        let user = post(api, "/accounts/users", body).await?;
+        let user_id = str_at(&user, "/id")?;
+        post(api, &api.path("/users"), json!({ "user_id": user_id })).await?;
+        list.push(Writer::new(w, rng.fork(w as u64 + 1), user_id));
+    }
+    Ok(Setup {
+        boot,
+        project: api.project.clone(),
+        writers: list,
+    })
+}
+
+/// A setup `POST` that must succeed.
+async fn post(api: &Api, path: &str, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    let (status, answer) = api.send(Method::POST, path, Some(&body)).await?;
+    anyhow::ensure!((200..300).contains(&status), "POST {path}: {status}: {answer}");
+    Ok(answer)
+}
+
+/// Reads everything back and adds what is wrong to the report; the objects read as expected.
+async fn verify(api: &Api, ledger: &Ledger, report: &mut Report) -> anyhow::Result<BTreeMap<Kind, u64>> {
+    let found = probe::read_all(api, &ledger.expectations()).await?;
+    let verified = ledger.verify(&found);
+    for p in &verified.problems {
+        eprintln!("  PROBLEM: {p}");
+    }
+    report.problems.extend(verified.problems);
+    Ok(verified.ok)
+}
+
+/// Runs the writers for `load`, kills the server, and waits for the writers to notice.
+async fn load_then_kill(
+    api: &Api,
+    ledger: &Arc<Ledger>,
+    writers: &mut Vec<Writer>,
+    load: Duration,
+    process: &mut Pinned,
+) -> anyhow::Result<Tally> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = writers
+        .drain(..)
+        .map(|mut w| {
+            let (api, ledger, stop) = (api.clone(), ledger.clone(), stop.clone());
+            tokio::spawn(async move {
+                let tally = w.run(&api, &ledger, &stop).await;
+                (w, tally)
+            })
+        })
+        .collect();
+    tokio::time::sleep(load).await;
+    process.kill()?;
+    stop.store(true, Ordering::Release);
+    let mut total = Tally::default();
+    for t in tasks {
+        let (w, tally) = t.await?;
+        writers.push(w);
+        total.acknowledged += tally.acknowledged;
+        total.unanswered += tally.unanswered;
+        total.unexpected.extend(tally.unexpected);
+    }
+    Ok(total)
+}
