@@ -3,7 +3,7 @@
 //! restart every acknowledged write must read back intact. Exits non-zero on any problem.
 //!
 //! `crash_soak [--backend sqlite|postgres|both] [--rounds 20] [--seed N] [--writers 4]
-//! [--max-load-ms 3000] [--first-start-kills 3] [--first-start-ms 500] [--start-kills 0.2]`:
+//! [--max-load-ms 5000] [--first-start-kills 3] [--first-start-ms 500] [--start-kills 0.2]`:
 //! the first rounds kill the first start within `--first-start-ms` of spawning it (until one
 //! start gets ready), later rounds kill a restart with the chance `--start-kills` and otherwise
 //! the loaded server after 0.3 s to `--max-load-ms`. PostgreSQL needs `GATEHOUSE_BENCH_POSTGRES_URL`
@@ -33,7 +33,7 @@ fn parse() -> anyhow::Result<Args> {
         plan: Plan {
             rounds: 20,
             writers: 4,
-            max_load: Duration::from_millis(3000),
+            max_load: Duration::from_millis(5000),
             first_start_kills: 3,
             first_start_window: Duration::from_millis(500),
             start_kill_chance: 0.2,
