@@ -3,11 +3,11 @@
 //! the real server on port 0.
 
 mod body_limit;
-mod bootstrap_file;
 pub mod config;
 mod dto;
 mod error;
 mod extract;
+mod first_start;
 mod listener;
 mod metrics;
 mod notify;
@@ -157,7 +157,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     // credentials that cannot be written must not be generated, or they would be lost for good.
     let opts = bootstrap_options(config, &issuer)?;
     let bootstrap = match &config.bootstrap_file {
-        Some(path) => bootstrap_file::bootstrap(&gh, &opts, path).await?,
+        Some(path) => first_start::bootstrap(&gh, &opts, path).await?,
         None => gh.bootstrap(&opts).await?,
     };
     gh.sync_official_clients(&issuer).await?;
@@ -388,7 +388,7 @@ fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
     let path = config.master_key_path();
     if !path.exists() {
         let encoded = MasterKey::generate_encoded(&SystemRng::default());
-        config::write_private_file(&path, encoded.as_bytes())?;
+        first_start::create_master_key_file(&path, encoded.as_bytes())?;
         tracing::info!(path = %path.display(), "created a new master key file");
     }
     let bytes = std::fs::read(&path).with_context(|| format!("reading the master key file {}", path.display()))?;
