@@ -4,9 +4,10 @@
 //!
 //! `crash_soak [--backend sqlite|postgres|both] [--rounds 20] [--seed N] [--writers 4]
 //! [--max-load-ms 5000] [--first-start-kills 3] [--first-start-ms 500] [--start-kills 0.2]`:
-//! the first rounds kill the first start within `--first-start-ms` of spawning it (until one
-//! start gets ready), later rounds kill a restart with the chance `--start-kills` and otherwise
-//! the loaded server after 0.3 s to `--max-load-ms`. PostgreSQL needs `GATEHOUSE_BENCH_POSTGRES_URL`
+//! the first rounds kill the first start (until one start gets ready): as the master key file
+//! appears, as the first-start credentials appear, then within `--first-start-ms` of spawning it;
+//! later rounds kill a restart with the chance `--start-kills` and otherwise the loaded server
+//! after 0.3 s to `--max-load-ms`. PostgreSQL needs `GATEHOUSE_BENCH_POSTGRES_URL`
 //! (a fresh `gh_bench_…` database is created and dropped). Uses the `gatehouse` binary next to
 //! this one, or the path in `GATEHOUSE_BIN`.
 

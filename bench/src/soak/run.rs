@@ -53,7 +53,8 @@ pub struct Report {
     pub unexpected: Vec<String>,
     /// Every problem every verification found (must be empty).
     pub problems: Vec<Problem>,
-    /// Start to `/readyz` of every start after a kill that got ready.
+    /// Start to `/readyz` of every start after a kill that got ready (spawn to ready while
+    /// killing a start, the wait for ready otherwise).
     pub restarts: Vec<Duration>,
     pub elapsed: Duration,
 }
@@ -93,130 +94,175 @@ struct Setup {
     writers: Vec<Writer>,
 }
 
+/// When a round kills the server.
+enum Kill {
+    /// While it starts: at a random moment within the window after spawning it.
+    Starting(Duration),
+    /// While it starts for the first time: the moment one of these files appears (the master
+    /// key as it is created; the first-start credentials, around the commit of the first-start
+    /// data).
+    WhenOneAppears(Vec<PathBuf>),
+    /// Once it is ready, under the writers' load.
+    UnderLoad,
+}
+
 /// Soaks `node` for `plan.rounds` kills, then starts it once more and reads everything back.
 pub async fn soak(node: &Node, plan: &Plan, rng: &mut Rng) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let ledger = Arc::new(Ledger::default());
-    let mut report = Report::default();
-    let mut setup: Option<Setup> = None;
-    let mut ready_time = plan.first_start_window;
-    let mut ever_ready = false;
+    let mut soak = Soak {
+        node,
+        plan,
+        rng,
+        ledger: Arc::new(Ledger::default()),
+        report: Report::default(),
+        setup: None,
+        ready_time: plan.first_start_window,
+        ever_ready: false,
+    };
     for round in 1..=plan.rounds {
-        let mut process = node.spawn(&plan.cpus)?;
-        let t0 = Instant::now();
-        let window = if round <= plan.first_start_kills && !ever_ready {
-            Some(plan.first_start_window)
-        } else if round > plan.first_start_kills && rng.chance(plan.start_kill_chance) {
-            Some(ready_time.mul_f64(1.2))
+        soak.round(round).await.with_context(|| format!("round {round}"))?;
+    }
+    let mut process = node.spawn(&plan.cpus)?;
+    let api = soak.start(&mut process).await.context("the last start")?;
+    soak.report.final_objects = soak.verify(&api).await?;
+    process.stop();
+    let mut report = soak.report;
+    report.acknowledged = soak.ledger.acknowledged();
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// The state of a soak between rounds.
+struct Soak<'a> {
+    node: &'a Node,
+    plan: &'a Plan,
+    rng: &'a mut Rng,
+    ledger: Arc<Ledger>,
+    report: Report,
+    /// Made at the first start that got ready.
+    setup: Option<Setup>,
+    /// The last start-to-ready time (the first-start window until a start got ready).
+    ready_time: Duration,
+    ever_ready: bool,
+}
+
+impl Soak<'_> {
+    /// One round: a start and one SIGKILL.
+    async fn round(&mut self, round: u32) -> anyhow::Result<()> {
+        let first_start = round <= self.plan.first_start_kills && !self.ever_ready;
+        let dir = &self.node.dir;
+        let kill = if first_start && round == 1 {
+            Kill::WhenOneAppears(vec![dir.join("master.key")])
+        } else if first_start && round == 2 {
+            Kill::WhenOneAppears(vec![pending_bootstrap_file(dir), server::bootstrap_file(dir)])
+        } else if first_start {
+            Kill::Starting(self.plan.first_start_window)
+        } else if round > self.plan.first_start_kills && self.rng.chance(self.plan.start_kill_chance) {
+            Kill::Starting(self.ready_time.mul_f64(1.2))
         } else {
-            None
+            Kill::UnderLoad
         };
-        if let Some(window) = window {
-            // The second kill of the first start aims at its commit: the moment the first-start
-            // credentials reach the disk. The others fall at random.
-            let ready = if round == 2 && !ever_ready {
-                !credentials_within(&node.dir, window * 4).await
-                    && process.ready_within("/readyz", Duration::from_secs(60)).await?
-            } else {
-                let delay = rng.duration(Duration::ZERO, window);
+        let mut process = self.node.spawn(&self.plan.cpus)?;
+        let t0 = Instant::now();
+        let ready = match kill {
+            Kill::UnderLoad => return self.load_then_kill(round, &mut process).await,
+            Kill::Starting(window) => {
+                let delay = self.rng.duration(Duration::ZERO, window);
                 process.ready_within("/readyz", delay).await?
-            };
-            process.kill()?;
-            report.kills += 1;
-            let pending = pending_bootstrap_file(&node.dir).exists();
-            report.kills_with_pending_bootstrap += u32::from(pending);
-            if ready {
-                ready_time = t0.elapsed();
-                report.restarts.extend((round > 1).then_some(ready_time));
-                ever_ready = true;
-            } else {
-                report.kills_while_starting += 1;
-                report.kills_in_first_start += u32::from(!ever_ready);
             }
-            println!(
-                "  round {round:>2}: killed {} ms after start{}{}",
-                t0.elapsed().as_millis(),
-                if ready {
-                    " (it was ready)"
-                } else {
-                    ", before /readyz answered"
-                },
-                if pending {
-                    ", first-start credentials pending"
-                } else {
-                    ""
-                }
-            );
-            continue;
+            Kill::WhenOneAppears(files) => {
+                !one_appears_within(&files, self.plan.first_start_window * 4).await
+                    && process.ready_within("/readyz", Duration::from_secs(60)).await?
+            }
+        };
+        process.kill()?;
+        let r = &mut self.report;
+        let restart = r.kills > 0;
+        r.kills += 1;
+        let pending = pending_bootstrap_file(&self.node.dir).exists();
+        r.kills_with_pending_bootstrap += u32::from(pending);
+        if ready {
+            self.ready_time = t0.elapsed();
+            r.restarts.extend(restart.then_some(self.ready_time));
+            self.ever_ready = true;
+        } else {
+            r.kills_while_starting += 1;
+            r.kills_in_first_start += u32::from(!self.ever_ready);
         }
-        let api = start(node, &mut process, t0, round, &mut setup, &mut report, rng, plan).await?;
-        ready_time = report.restarts.last().copied().unwrap_or(ready_time);
-        ever_ready = true;
-        verify(&api, &ledger, &mut report).await?;
-        let load = rng.duration(Duration::from_millis(300), plan.max_load);
-        let writers = &mut setup.as_mut().expect("set up at the first ready start").writers;
-        let tally = load_then_kill(&api, &ledger, writers, load, &mut process).await?;
-        report.kills += 1;
+        println!(
+            "  round {round:>2}: killed {} ms after start{}{}",
+            t0.elapsed().as_millis(),
+            if ready {
+                " (it was ready)"
+            } else {
+                ", before /readyz answered"
+            },
+            if pending {
+                ", first-start credentials pending"
+            } else {
+                ""
+            }
+        );
+        Ok(())
+    }
+
+    /// Waits for the server to get ready, reads everything back, runs the writers for a random
+    /// time and kills the server under their load.
+    async fn load_then_kill(&mut self, round: u32, process: &mut Pinned) -> anyhow::Result<()> {
+        let api = self.start(process).await?;
+        self.verify(&api).await?;
+        let load = self.rng.duration(Duration::from_millis(300), self.plan.max_load);
+        let writers = &mut self.setup.as_mut().expect("set up at the first ready start").writers;
+        let tally = write_then_kill(&api, &self.ledger, writers, load, process).await?;
+        self.report.kills += 1;
         println!(
             "  round {round:>2}: killed after {} ms of load: {} writes acknowledged, {} unanswered",
             load.as_millis(),
             tally.acknowledged,
             tally.unanswered
         );
-        report.unanswered += tally.unanswered;
-        report.unexpected.extend(tally.unexpected);
+        self.report.unanswered += tally.unanswered;
+        self.report.unexpected.extend(tally.unexpected);
+        Ok(())
     }
-    let mut process = node.spawn(&plan.cpus)?;
-    let t0 = Instant::now();
-    let api = start(
-        node,
-        &mut process,
-        t0,
-        plan.rounds + 1,
-        &mut setup,
-        &mut report,
-        rng,
-        plan,
-    )
-    .await?;
-    report.final_objects = verify(&api, &ledger, &mut report).await?;
-    process.stop();
-    report.acknowledged = ledger.acknowledged();
-    report.elapsed = started.elapsed();
-    Ok(report)
-}
 
-/// Waits for a started server, checks its first-start credentials, sets up the soak's project
-/// and writers at the first ready start, and returns the API.
-#[allow(clippy::too_many_arguments)]
-async fn start(
-    node: &Node,
-    process: &mut Pinned,
-    t0: Instant,
-    round: u32,
-    setup: &mut Option<Setup>,
-    report: &mut Report,
-    rng: &mut Rng,
-    plan: &Plan,
-) -> anyhow::Result<Api> {
-    process.wait_ready("/readyz").await?;
-    if round > 1 {
-        report.restarts.push(t0.elapsed());
+    /// Waits for a spawned server, checks its first-start credentials, sets up the soak's
+    /// project and writers at the first start that got ready, and returns the API.
+    async fn start(&mut self, process: &mut Pinned) -> anyhow::Result<Api> {
+        let t0 = Instant::now();
+        process.wait_ready("/readyz").await?;
+        self.ready_time = t0.elapsed();
+        if self.report.kills > 0 {
+            self.report.restarts.push(self.ready_time);
+        }
+        self.ever_ready = true;
+        let base = format!("http://{}", process.addr);
+        let first = self.setup.as_ref().map(|s| &s.boot);
+        let boot = check_bootstrap(&self.node.dir, &base, first).await?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+        let mut api = Api {
+            http,
+            base,
+            key: boot.api_key.clone(),
+            project: String::new(),
+        };
+        match &self.setup {
+            Some(s) => api.project = s.project.clone(),
+            None => self.setup = Some(set_up(&mut api, boot, self.rng, self.plan.writers).await?),
+        }
+        Ok(api)
     }
-    let base = format!("http://{}", process.addr);
-    let boot = check_bootstrap(&node.dir, &base, setup.as_ref().map(|s| &s.boot)).await?;
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
-    let mut api = Api {
-        http,
-        base,
-        key: boot.api_key.clone(),
-        project: String::new(),
-    };
-    match setup {
-        Some(s) => api.project = s.project.clone(),
-        None => *setup = Some(set_up(&mut api, boot, rng, plan.writers).await?),
+
+    /// Reads everything back and adds what is wrong to the report; the objects read as expected.
+    async fn verify(&mut self, api: &Api) -> anyhow::Result<BTreeMap<Kind, u64>> {
+        let found = probe::read_all(api, &self.ledger.expectations()).await?;
+        let verified = self.ledger.verify(&found);
+        for p in &verified.problems {
+            eprintln!("  PROBLEM: {p}");
+        }
+        self.report.problems.extend(verified.problems);
+        Ok(verified.ok)
     }
-    Ok(api)
 }
 
 /// The first-start credentials after a start: written (no pending file left), the same as
@@ -275,13 +321,11 @@ fn pending_bootstrap_file(dir: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Waits up to `limit` for the first-start credentials to appear on disk, pending or written;
-/// whether they did.
-async fn credentials_within(dir: &Path, limit: Duration) -> bool {
+/// Waits up to `limit` for one of `files` to appear; whether one did.
+async fn one_appears_within(files: &[PathBuf], limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
-    let (pending, written) = (pending_bootstrap_file(dir), server::bootstrap_file(dir));
     while Instant::now() < deadline {
-        if pending.exists() || written.exists() {
+        if files.iter().any(|f| f.exists()) {
             return true;
         }
         tokio::time::sleep(Duration::from_micros(200)).await;
@@ -316,19 +360,8 @@ async fn post(api: &Api, path: &str, body: serde_json::Value) -> anyhow::Result<
     Ok(answer)
 }
 
-/// Reads everything back and adds what is wrong to the report; the objects read as expected.
-async fn verify(api: &Api, ledger: &Ledger, report: &mut Report) -> anyhow::Result<BTreeMap<Kind, u64>> {
-    let found = probe::read_all(api, &ledger.expectations()).await?;
-    let verified = ledger.verify(&found);
-    for p in &verified.problems {
-        eprintln!("  PROBLEM: {p}");
-    }
-    report.problems.extend(verified.problems);
-    Ok(verified.ok)
-}
-
 /// Runs the writers for `load`, kills the server, and waits for the writers to notice.
-async fn load_then_kill(
+async fn write_then_kill(
     api: &Api,
     ledger: &Arc<Ledger>,
     writers: &mut Vec<Writer>,
