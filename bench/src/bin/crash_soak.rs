@@ -74,7 +74,7 @@ fn parse() -> anyhow::Result<Args> {
 fn print(backend: &str, r: &Report) {
     println!("== {backend}");
     println!(
-        "kills: {} ({} before /readyz answered, {} of them in the first start; {} with the first-start credentials pending)",
+        "kills: {} ({} before /readyz answered, {} of them in the first start; {} with a first-start credentials file pending on disk)",
         r.kills, r.kills_while_starting, r.kills_in_first_start, r.kills_with_pending_bootstrap
     );
     let total: u64 = r.acknowledged.values().sum();

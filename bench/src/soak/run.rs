@@ -44,7 +44,8 @@ pub struct Report {
     pub kills_while_starting: u32,
     /// Of those, kills before any start had got ready (the first start).
     pub kills_in_first_start: u32,
-    /// Kills that found the first-start credentials pending (written, maybe not committed).
+    /// Kills that found a first-start credentials file pending on disk (written, not yet
+    /// renamed: the commit may or may not have happened).
     pub kills_with_pending_bootstrap: u32,
     pub acknowledged: BTreeMap<Kind, u64>,
     /// Objects read back as expected in the last verification, per kind.
