@@ -3,12 +3,13 @@
 //! start: a file is complete or absent, never empty or cut short.
 //!
 //! The master key is synced to `master.key.partial` and then linked to its name. The first-start
-//! credentials are synced to `PATH.pending` before the first-start data is committed, and renamed
-//! to `PATH` after the commit. A start killed before the commit left nothing committed: the next
-//! start overwrites the pending file with new credentials. A start killed between the commit and
-//! the rename left the committed credentials in the pending file: the next start (the database is
-//! bootstrapped, `PATH` is missing) finishes the rename. An existing `PATH` on a database that is
-//! not bootstrapped belongs to something else and is refused.
+//! credentials are synced to a pending file of this start's own, `PATH.pending-<random>`, before
+//! the first-start data is committed, and renamed to `PATH` after the commit; a start that finds
+//! another node committed first removes its pending file. A start killed before its commit left
+//! credentials that were never committed; one killed between the commit and the rename left the
+//! committed ones pending. A later start (the database is bootstrapped, `PATH` is missing) renames
+//! the pending file whose API key the database accepts and removes the others. An existing `PATH`
+//! on a database that is not bootstrapped belongs to something else and is refused.
 
 use std::path::{Path, PathBuf};
 
@@ -33,11 +34,8 @@ pub async fn bootstrap(
     opts: &BootstrapOptions,
     path: &Path,
 ) -> anyhow::Result<Option<BootstrapOutcome>> {
-    let pending = sibling(path, ".pending");
     if gh.is_bootstrapped().await? {
-        if pending.exists() && !path.exists() {
-            publish(&pending, path)?;
-        }
+        finish_pending(gh, path).await?;
         return Ok(None);
     }
     anyhow::ensure!(
@@ -45,6 +43,7 @@ pub async fn bootstrap(
         "the bootstrap file {} exists but the database has not been bootstrapped; move it away",
         path.display()
     );
+    let pending = sibling(path, &format!("{PENDING}{}", uuid::Uuid::new_v4().simple()));
     let outcome = gh
         .bootstrap_keeping(opts, |b| {
             write_pending(&pending, b).map_err(gatehouse_core::Error::unexpected)
@@ -52,9 +51,60 @@ pub async fn bootstrap(
         .await?;
     match outcome {
         Some(_) => publish(&pending, path)?,
-        None => std::fs::remove_file(&pending).with_context(|| format!("removing {}", pending.display()))?,
+        None => remove_if_present(&pending)?,
     }
     Ok(outcome)
+}
+
+/// The suffix of pending credential files, before their random part.
+const PENDING: &str = ".pending-";
+
+/// On a bootstrapped database: renames the pending file holding the committed credentials to
+/// `path` if `path` is missing (the start that committed them was killed before renaming), and
+/// removes every other pending file (left by starts killed before their commit).
+async fn finish_pending(gh: &Gatehouse, path: &Path) -> anyhow::Result<()> {
+    let dir = parent(path);
+    let prefix = format!("{}{PENDING}", path.file_name().unwrap_or_default().to_string_lossy());
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_name().to_string_lossy().starts_with(&prefix) {
+            continue;
+        }
+        let pending = entry.path();
+        if !path.exists() && holds_committed_key(gh, &pending).await {
+            publish(&pending, path)?;
+        } else {
+            remove_if_present(&pending)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `pending` holds credentials whose API key the database accepts.
+async fn holds_committed_key(gh: &Gatehouse, pending: &Path) -> bool {
+    let key = std::fs::read(pending)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|json| json.get("api_key").and_then(|k| k.as_str()).map(str::to_owned));
+    match key {
+        Some(key) => gh.authenticate_api_key(&key).await.is_ok(),
+        None => false,
+    }
+}
+
+/// Removes `path`; a missing file is fine.
+fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `PATH` with `suffix` added to its file name.
@@ -79,12 +129,7 @@ fn write_pending(pending: &Path, b: &BootstrapOutcome) -> anyhow::Result<()> {
 /// it and its directory; a file left there by a killed process is replaced.
 fn write_synced(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     use std::io::Write as _;
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("removing {}", path.display()));
-        }
-        _ => {}
-    }
+    remove_if_present(path)?;
     let mut file = crate::config::create_private_file(path)?;
     file.write_all(contents)?;
     file.sync_all()?;
@@ -97,12 +142,17 @@ fn publish(pending: &Path, path: &Path) -> anyhow::Result<()> {
     sync_dir(path)
 }
 
-/// Syncs the directory holding `file`, making its creation or rename durable.
-fn sync_dir(file: &Path) -> anyhow::Result<()> {
-    let dir = match file.parent() {
+/// The directory holding `file`.
+fn parent(file: &Path) -> &Path {
+    match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// Syncs the directory holding `file`, making its creation or rename durable.
+fn sync_dir(file: &Path) -> anyhow::Result<()> {
+    let dir = parent(file);
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("syncing {}", dir.display()))
@@ -113,15 +163,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pending_file_sits_next_to_the_bootstrap_file() {
+    fn a_pending_file_sits_next_to_the_bootstrap_file() {
         assert_eq!(
-            sibling(Path::new("/data/boot.json"), ".pending"),
-            PathBuf::from("/data/boot.json.pending")
+            sibling(Path::new("/data/boot.json"), ".pending-1"),
+            PathBuf::from("/data/boot.json.pending-1")
         );
-        assert_eq!(
-            sibling(Path::new("boot.json"), ".pending"),
-            PathBuf::from("boot.json.pending")
-        );
+        assert_eq!(parent(Path::new("boot.json")), Path::new("."));
+        assert_eq!(parent(Path::new("/data/boot.json")), Path::new("/data"));
     }
 
     #[test]
