@@ -8,7 +8,7 @@
 //! another node committed first removes its pending file. A start killed before its commit left
 //! credentials that were never committed; one killed between the commit and the rename left the
 //! committed ones pending. A later start (the database is bootstrapped, `PATH` is missing) renames
-//! the pending file whose API key the database accepts and removes the others. An existing `PATH`
+//! the pending file whose API key the database accepts; the others are removed. An existing `PATH`
 //! on a database that is not bootstrapped belongs to something else and is refused.
 
 use std::path::{Path, PathBuf};
@@ -50,7 +50,10 @@ pub async fn bootstrap(
         })
         .await?;
     match outcome {
-        Some(_) => publish(&pending, path)?,
+        Some(_) => {
+            publish(&pending, path)?;
+            finish_pending(gh, path).await?;
+        }
         None => remove_if_present(&pending)?,
     }
     Ok(outcome)
@@ -61,7 +64,8 @@ const PENDING: &str = ".pending-";
 
 /// On a bootstrapped database: renames the pending file holding the committed credentials to
 /// `path` if `path` is missing (the start that committed them was killed before renaming), and
-/// removes every other pending file (left by starts killed before their commit).
+/// removes every other pending file (left by starts killed before their commit, or by a
+/// concurrent start that will find its commit refused).
 async fn finish_pending(gh: &Gatehouse, path: &Path) -> anyhow::Result<()> {
     let dir = parent(path);
     let prefix = format!("{}{PENDING}", path.file_name().unwrap_or_default().to_string_lossy());

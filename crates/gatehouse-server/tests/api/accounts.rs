@@ -453,13 +453,11 @@ async fn a_first_start_killed_before_or_after_its_commit_keeps_the_credentials()
         let file = dir.join("bootstrap.json");
         let pending = |name: &str| dir.join(format!("bootstrap.json.pending-{name}"));
         let pending_files = || {
-            let mut names: Vec<String> = std::fs::read_dir(&dir)
+            std::fs::read_dir(&dir)
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                 .filter(|n| n.starts_with("bootstrap.json.pending-"))
-                .collect();
-            names.sort();
-            names
+                .collect::<Vec<_>>()
         };
         let config = gatehouse_server::Config {
             bootstrap_file: Some(file.clone()),
@@ -478,7 +476,10 @@ async fn a_first_start_killed_before_or_after_its_commit_keeps_the_credentials()
             .api_key
             .clone();
         assert!(file.exists());
-        assert_eq!(pending_files(), ["bootstrap.json.pending-killed"]);
+        assert!(pending_files().is_empty(), "{:?}", pending_files());
+        // The first start removes the pending files of the starts that were killed before it.
+        // Next: one of those, and the committed credentials pending (below), side by side.
+        std::fs::write(pending("killed"), uncommitted).unwrap();
         server.shutdown().await;
         // A start killed between the commit and the rename left the committed credentials pending.
         std::fs::rename(&file, pending("committed")).unwrap();
