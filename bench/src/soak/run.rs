@@ -99,12 +99,19 @@ struct Setup {
 enum Kill {
     /// While it starts: at a random moment within the window after spawning it.
     Starting(Duration),
-    /// While it starts for the first time: the moment one of these files appears (the master
-    /// key as it is created; the first-start credentials, around the commit of the first-start
-    /// data).
-    WhenOneAppears(Vec<PathBuf>),
+    /// While it starts for the first time: the moment a file of the first start appears.
+    WhenAppears(FirstStartFile),
     /// Once it is ready, under the writers' load.
     UnderLoad,
+}
+
+/// A file the first start creates.
+#[derive(Debug, Clone, Copy)]
+enum FirstStartFile {
+    /// `master.key`, as it is created.
+    MasterKey,
+    /// The first-start credentials, pending or renamed: around the commit of the first-start data.
+    Credentials,
 }
 
 /// Soaks `node` for `plan.rounds` kills, then starts it once more and reads everything back.
@@ -151,11 +158,10 @@ impl Soak<'_> {
     /// One round: a start and one SIGKILL.
     async fn round(&mut self, round: u32) -> anyhow::Result<()> {
         let first_start = round <= self.plan.first_start_kills && !self.ever_ready;
-        let dir = &self.node.dir;
         let kill = if first_start && round == 1 {
-            Kill::WhenOneAppears(vec![dir.join("master.key")])
+            Kill::WhenAppears(FirstStartFile::MasterKey)
         } else if first_start && round == 2 {
-            Kill::WhenOneAppears(vec![pending_bootstrap_file(dir), server::bootstrap_file(dir)])
+            Kill::WhenAppears(FirstStartFile::Credentials)
         } else if first_start {
             Kill::Starting(self.plan.first_start_window)
         } else if round > self.plan.first_start_kills && self.rng.chance(self.plan.start_kill_chance) {
@@ -171,8 +177,8 @@ impl Soak<'_> {
                 let delay = self.rng.duration(Duration::ZERO, window);
                 process.ready_within("/readyz", delay).await?
             }
-            Kill::WhenOneAppears(files) => {
-                !one_appears_within(&files, self.plan.first_start_window * 4).await
+            Kill::WhenAppears(file) => {
+                !appears_within(&self.node.dir, file, self.plan.first_start_window * 4).await
                     && process.ready_within("/readyz", Duration::from_secs(60)).await?
             }
         };
@@ -180,7 +186,7 @@ impl Soak<'_> {
         let r = &mut self.report;
         let restart = r.kills > 0;
         r.kills += 1;
-        let pending = pending_bootstrap_file(&self.node.dir).exists();
+        let pending = credentials_pending(&self.node.dir);
         r.kills_with_pending_bootstrap += u32::from(pending);
         if ready {
             self.ready_time = t0.elapsed();
@@ -274,7 +280,7 @@ async fn check_bootstrap(dir: &Path, base: &str, first: Option<&Bootstrap>) -> a
     let boot: Bootstrap = serde_json::from_slice(&std::fs::read(&file).context("reading the bootstrap file")?)
         .context("the bootstrap file is not complete JSON")?;
     anyhow::ensure!(
-        !pending_bootstrap_file(dir).exists(),
+        !credentials_pending(dir),
         "a pending bootstrap file is left after a start"
     );
     if let Some(first) = first {
@@ -315,18 +321,25 @@ async fn check_bootstrap(dir: &Path, base: &str, first: Option<&Bootstrap>) -> a
     Ok(boot)
 }
 
-/// Where `serve` keeps the first-start credentials until they are committed.
-fn pending_bootstrap_file(dir: &Path) -> PathBuf {
-    let mut name = server::bootstrap_file(dir).into_os_string();
-    name.push(".pending");
-    PathBuf::from(name)
+/// Whether first-start credentials are pending: written by a start, not yet renamed to the
+/// bootstrap file (`boot.json.pending-<random>`).
+fn credentials_pending(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("boot.json.pending-"))
+    })
 }
 
-/// Waits up to `limit` for one of `files` to appear; whether one did.
-async fn one_appears_within(files: &[PathBuf], limit: Duration) -> bool {
+/// Waits up to `limit` for `file` to appear in `dir`; whether it did.
+async fn appears_within(dir: &Path, file: FirstStartFile, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        if files.iter().any(|f| f.exists()) {
+        let appeared = match file {
+            FirstStartFile::MasterKey => dir.join("master.key").exists(),
+            FirstStartFile::Credentials => server::bootstrap_file(dir).exists() || credentials_pending(dir),
+        };
+        if appeared {
             return true;
         }
         tokio::time::sleep(Duration::from_micros(200)).await;
