@@ -513,13 +513,10 @@ async fn concurrent_first_starts_sharing_a_bootstrap_file_leave_the_committed_cr
             master_key: Some("00".repeat(32)),
             ..test_config(&dir, &database_url)
         };
-        gatehouse_server::run_migrate(gatehouse_server::Overrides {
-            data_dir: Some(dir.clone()),
-            database_url: Some(database_url.clone()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        // Migrated first: the race under test is the bootstrap's, not the migrations'.
+        let db = gatehouse_store::Database::connect(&database_url).await.unwrap();
+        db.migrate().await.unwrap();
+        db.close().await;
         let (a, b) = tokio::join!(gatehouse_server::start(&config), gatehouse_server::start(&config));
         let (a, b) = (a.expect("node A starts"), b.expect("node B starts"));
         let committed = match (&a.bootstrap, &b.bootstrap) {
