@@ -2,9 +2,23 @@
 # Runs every benchmark in release mode. PostgreSQL figures need GATEHOUSE_BENCH_POSTGRES_URL.
 # The authorization-server load runs its servers on GATEHOUSE_BENCH_SERVER_CPUS (default 0) and the
 # load generator on GATEHOUSE_BENCH_LOAD_CPUS (default 1).
+#
+# `bench/run.sh crash-soak [FLAGS…]` runs only the crash soak (SQLite, and PostgreSQL when the
+# variable is set); GATEHOUSE_BENCH_PROFILE=dev builds it in debug mode, much faster to build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
+if [ "${1:-}" = crash-soak ]; then
+  shift
+  profile="${GATEHOUSE_BENCH_PROFILE:-release}"
+  cargo build --profile "$profile" --locked -p gatehouse -p gatehouse-bench
+  out=release
+  if [ "$profile" = dev ]; then out=debug; fi
+  backend=sqlite
+  if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then backend=both; fi
+  echo "== $(date -u +%F) on $(nproc) cores: $(lscpu | sed -n 's/^Model name: *//p'), $profile build"
+  exec "$CARGO_TARGET_DIR/$out/crash_soak" --backend "$backend" "$@"
+fi
 clients="${1:-100000}"
 cargo build --release --locked -p gatehouse -p gatehouse-bench
 bin="$CARGO_TARGET_DIR/release"

@@ -1,10 +1,12 @@
 //! Shared helpers of the Gatehouse benchmarks: timing, the HTTP load generator, CPU accounting,
-//! servers as pinned child processes, and the setup of the authorization-server scenarios.
+//! servers as pinned child processes, the setup of the authorization-server scenarios, and the
+//! crash soak.
 
 pub mod cpu;
 pub mod load;
 pub mod oauth;
 pub mod server;
+pub mod soak;
 
 use std::time::{Duration, Instant};
 

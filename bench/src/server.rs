@@ -84,19 +84,37 @@ impl Pinned {
 
     /// Waits until `GET path` answers 2xx.
     pub async fn wait_ready(&mut self, path: &str) -> anyhow::Result<()> {
+        if !self.ready_within(path, Duration::from_secs(60)).await? {
+            anyhow::bail!("http://{}{path} not ready within 60 s", self.addr);
+        }
+        Ok(())
+    }
+
+    /// Polls `GET path` every 10 ms for up to `limit`; whether it answered 2xx.
+    pub async fn ready_within(&mut self, path: &str, limit: Duration) -> anyhow::Result<bool> {
         let http = reqwest::Client::new();
         let url = format!("http://{}{path}", self.addr);
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
                 anyhow::bail!("the server exited with {status} before it was ready");
             }
-            if http.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Ok(Ok(r)) = tokio::time::timeout(left, http.get(&url).send()).await
+                && r.status().is_success()
+            {
+                return Ok(true);
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(10).min(deadline.saturating_duration_since(Instant::now()))).await;
         }
-        anyhow::bail!("{url} not ready within 60 s")
+        Ok(false)
+    }
+
+    /// SIGKILL, at once: the process gets no chance to finish anything.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
     }
 
     /// SIGTERM, then SIGKILL after 10 s.
@@ -148,20 +166,8 @@ impl Gatehouse {
     /// `database_url` is given), extra environment `env`, and the log in `dir/server.log`.
     /// The first start creates the admin and writes `dir/boot.json`; later starts reuse them.
     pub async fn start(dir: &Path, database_url: Option<&str>, env: &[(String, String)]) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let password_file = dir.join("admin-password");
-        if !password_file.exists() {
-            std::fs::write(&password_file, "bench-admin-password-0001")?;
-        }
-        let boot = dir.join("boot.json");
-        let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), "{addr}".into(), "--data-dir".into()];
-        args.push(dir.display().to_string());
-        args.extend(["--bootstrap-file".into(), boot.display().to_string()]);
-        args.extend(["--admin-email".into(), "bench-admin@example.com".into()]);
-        args.extend(["--admin-password-file".into(), password_file.display().to_string()]);
-        if let Some(url) = database_url {
-            args.extend(["--database-url".into(), url.to_owned()]);
-        }
+        let args = serve_args(dir, database_url)?;
+        let boot = bootstrap_file(dir);
         let bin = sibling_binary("gatehouse")?;
         let mut process = Pinned::spawn(&server_cpus(), &bin, &args, env, &dir.join("server.log"))?;
         if let Err(e) = process.wait_ready("/readyz").await {
@@ -181,6 +187,40 @@ impl Gatehouse {
             base,
         })
     }
+}
+
+/// The admin's email on the benchmarks' servers.
+pub const ADMIN_EMAIL: &str = "bench-admin@example.com";
+
+/// Where `serve --bootstrap-file` writes the first-start credentials of the data in `dir`.
+pub fn bootstrap_file(dir: &Path) -> PathBuf {
+    dir.join("boot.json")
+}
+
+/// The file holding the admin's password (created with a fixed password if missing).
+pub fn admin_password_file(dir: &Path) -> PathBuf {
+    dir.join("admin-password")
+}
+
+/// The arguments of `gatehouse serve` with its data in `dir` (SQLite there unless
+/// `database_url` is given), the bootstrap file and the admin's password file in `dir`, and
+/// the listen address as `{addr}` (filled in by [`Pinned::spawn`]). Creates `dir` and the
+/// password file if missing.
+pub fn serve_args(dir: &Path, database_url: Option<&str>) -> anyhow::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)?;
+    let password_file = admin_password_file(dir);
+    if !password_file.exists() {
+        std::fs::write(&password_file, "bench-admin-password-0001")?;
+    }
+    let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), "{addr}".into(), "--data-dir".into()];
+    args.push(dir.display().to_string());
+    args.extend(["--bootstrap-file".into(), bootstrap_file(dir).display().to_string()]);
+    args.extend(["--admin-email".into(), ADMIN_EMAIL.into()]);
+    args.extend(["--admin-password-file".into(), password_file.display().to_string()]);
+    if let Some(url) = database_url {
+        args.extend(["--database-url".into(), url.to_owned()]);
+    }
+    Ok(args)
 }
 
 /// The prefix of the benchmarks' databases (CI drops leftovers by it).
@@ -206,6 +246,12 @@ impl PgDatabase {
             url,
             dropped: false,
         })
+    }
+
+    /// Leaves the database in place (for investigating); returns its URL.
+    pub fn keep(mut self) -> String {
+        self.dropped = true;
+        std::mem::take(&mut self.url)
     }
 
     /// Drops the database (its server must have stopped using it).

@@ -396,15 +396,6 @@ pub fn create_private_file(path: &Path) -> anyhow::Result<std::fs::File> {
     opts.open(path).with_context(|| format!("creating {}", path.display()))
 }
 
-/// Writes `contents` to a new file readable only by its owner (mode 0600).
-pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut f = create_private_file(path)?;
-    f.write_all(contents)?;
-    f.sync_all()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod config;
 mod dto;
 mod error;
 mod extract;
+mod first_start;
 mod listener;
 mod metrics;
 mod notify;
@@ -153,19 +154,14 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         )
     })?;
     let gh = Arc::new(open_gatehouse(&db, master, config, &issuer, clock).await?);
-    // The bootstrap file is created before the first-start data is committed: credentials that
-    // cannot be written must not be generated, or they would be lost for good.
-    let reserved = match &config.bootstrap_file {
-        Some(path) if !gh.is_bootstrapped().await? => Some((path, config::create_private_file(path)?)),
-        _ => None,
+    // With a bootstrap file, the credentials are on disk before the first-start data is committed:
+    // credentials that cannot be written must not be generated, or they would be lost for good.
+    let opts = bootstrap_options(config, &issuer)?;
+    let bootstrap = match &config.bootstrap_file {
+        Some(path) => first_start::bootstrap(&gh, &opts, path).await?,
+        None => gh.bootstrap(&opts).await?,
     };
-    let bootstrap = gh.bootstrap(&bootstrap_options(config, &issuer)?).await?;
     gh.sync_official_clients(&issuer).await?;
-    match (reserved, &bootstrap) {
-        (Some((_, file)), Some(b)) => write_bootstrap_file(file, b)?,
-        (Some((path, _)), None) => std::fs::remove_file(path)?,
-        (None, _) => {}
-    }
 
     // This node's first heartbeat, before any participant joins (SPEC §6.5 presence).
     gh.room_upkeep().await?;
@@ -394,7 +390,7 @@ fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
     let path = config.master_key_path();
     if !path.exists() {
         let encoded = MasterKey::generate_encoded(&SystemRng::default());
-        config::write_private_file(&path, encoded.as_bytes())?;
+        first_start::create_master_key_file(&path, encoded.as_bytes())?;
         tracing::info!(path = %path.display(), "created a new master key file");
     }
     let bytes = std::fs::read(&path).with_context(|| format!("reading the master key file {}", path.display()))?;
@@ -531,20 +527,6 @@ async fn open_storage(config: &Config) -> anyhow::Result<(Gatehouse, Database)> 
     let issuer = config.issuer(&config.listen);
     let gh = open_gatehouse(&db, master, config, &issuer, Arc::new(SystemClock)).await?;
     Ok((gh, db))
-}
-
-/// `{"admin_email", "admin_password", "api_key", "project_id"}` (SPEC §2).
-fn write_bootstrap_file(mut file: std::fs::File, b: &BootstrapOutcome) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let json = serde_json::json!({
-        "admin_email": b.admin_email,
-        "admin_password": b.admin_password.expose_secret(),
-        "api_key": b.api_key.expose_secret(),
-        "project_id": b.project_id.to_string(),
-    });
-    file.write_all(serde_json::to_string_pretty(&json)?.as_bytes())?;
-    file.sync_all()?;
-    Ok(())
 }
 
 /// Shows the first-start credentials once: on the terminal, or where the bootstrap file is.

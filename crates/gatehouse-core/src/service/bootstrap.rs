@@ -40,6 +40,17 @@ impl Gatehouse {
 
     /// Creates the first-start data unless it exists; `None` when it already did.
     pub async fn bootstrap(&self, opts: &BootstrapOptions) -> Result<Option<BootstrapOutcome>> {
+        self.bootstrap_keeping(opts, |_| Ok(())).await
+    }
+
+    /// [`Self::bootstrap`], handing the credentials to `keep` before they are committed: a start
+    /// that dies after the commit has already kept them, and one whose `keep` fails commits
+    /// nothing. `keep` also runs when another node commits first (the outcome is then `None`).
+    pub async fn bootstrap_keeping(
+        &self,
+        opts: &BootstrapOptions,
+        keep: impl FnOnce(&BootstrapOutcome) -> Result<()>,
+    ) -> Result<Option<BootstrapOutcome>> {
         if self.is_bootstrapped().await? {
             return Ok(None);
         }
@@ -105,15 +116,17 @@ impl Gatehouse {
             api_key,
             audit,
         };
-        if !self.store.bootstrap(&plan).await? {
-            return Ok(None);
-        }
-        Ok(Some(BootstrapOutcome {
+        let outcome = BootstrapOutcome {
             project_id: ProjectId::SYSTEM,
             admin_email: admin.email,
             admin_password: password,
             api_key: api_key_value.into(),
-        }))
+        };
+        keep(&outcome)?;
+        if !self.store.bootstrap(&plan).await? {
+            return Ok(None);
+        }
+        Ok(Some(outcome))
     }
 }
 

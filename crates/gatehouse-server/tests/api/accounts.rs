@@ -446,6 +446,101 @@ async fn the_bootstrap_file_is_reserved_before_anything_is_created() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_start_killed_before_or_after_its_commit_keeps_the_credentials() {
+    for backend in crate::backends() {
+        let (dir, database_url) = fresh_storage(&backend, DATABASE_PREFIX).await;
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bootstrap.json");
+        let pending = |name: &str| dir.join(format!("bootstrap.json.pending-{name}"));
+        let pending_files = || {
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("bootstrap.json.pending-"))
+                .collect::<Vec<_>>()
+        };
+        let config = gatehouse_server::Config {
+            bootstrap_file: Some(file.clone()),
+            ..test_config(&dir, &database_url)
+        };
+        // A start killed before its commit left credentials that were never committed.
+        let uncommitted = r#"{"api_key": "ma-never-committed"}"#;
+        std::fs::write(pending("killed"), uncommitted).unwrap();
+        let server = gatehouse_server::start(&config)
+            .await
+            .expect("a pending file of an uncommitted start does not stop the next");
+        let key = server
+            .bootstrap
+            .as_ref()
+            .expect("the first start happens now")
+            .api_key
+            .clone();
+        assert!(file.exists());
+        assert!(pending_files().is_empty(), "{:?}", pending_files());
+        // The first start removes the pending files of the starts that were killed before it.
+        // Next: one of those, and the committed credentials pending (below), side by side.
+        std::fs::write(pending("killed"), uncommitted).unwrap();
+        server.shutdown().await;
+        // A start killed between the commit and the rename left the committed credentials pending.
+        std::fs::rename(&file, pending("committed")).unwrap();
+        let again = gatehouse_server::start(&config).await.unwrap();
+        assert!(again.bootstrap.is_none(), "nothing is generated twice");
+        let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(written["api_key"], key.expose_secret());
+        assert!(pending_files().is_empty(), "{:?}", pending_files());
+        let who = again
+            .gatehouse()
+            .authenticate_api_key(key.expose_secret())
+            .await
+            .unwrap();
+        assert!(who.is_server_admin());
+        again.shutdown().await;
+        if let crate::Backend::Postgres { admin_url } = &backend {
+            drop_pg_database(admin_url, &database_url, DATABASE_PREFIX).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_starts_sharing_a_bootstrap_file_leave_the_committed_credentials() {
+    for backend in crate::backends() {
+        let (dir, database_url) = fresh_storage(&backend, DATABASE_PREFIX).await;
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bootstrap.json");
+        let config = gatehouse_server::Config {
+            bootstrap_file: Some(file.clone()),
+            master_key: Some("00".repeat(32)),
+            ..test_config(&dir, &database_url)
+        };
+        // Migrated first: the race under test is the bootstrap's, not the migrations'.
+        let db = gatehouse_store::Database::connect(&database_url).await.unwrap();
+        db.migrate().await.unwrap();
+        db.close().await;
+        let (a, b) = tokio::join!(gatehouse_server::start(&config), gatehouse_server::start(&config));
+        let (a, b) = (a.expect("node A starts"), b.expect("node B starts"));
+        let committed = match (&a.bootstrap, &b.bootstrap) {
+            (Some(won), None) | (None, Some(won)) => won.api_key.clone(),
+            _ => panic!("exactly one start bootstraps"),
+        };
+        let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(written["api_key"], committed.expose_secret());
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().contains(".pending-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        a.shutdown().await;
+        b.shutdown().await;
+        if let crate::Backend::Postgres { admin_url } = &backend {
+            drop_pg_database(admin_url, &database_url, DATABASE_PREFIX).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_clients_follow_the_configured_issuer() {
     for backend in crate::backends() {
         let first = TestServer::spawn(backend).await;
