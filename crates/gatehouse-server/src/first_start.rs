@@ -2,7 +2,8 @@
 //! (SPEC §2), written so that a start killed at any moment neither loses them nor stops the next
 //! start: a file is complete or absent, never empty or cut short.
 //!
-//! The master key is synced to `master.key.partial` and then linked to its name. The first-start
+//! The master key is synced to a partial file of this start's own, `master.key.partial-<random>`,
+//! and then linked to its name; partial files a killed start left are removed once the key exists. The first-start
 //! credentials are synced to a pending file of this start's own, `PATH.pending-<random>`, before
 //! the first-start data is committed, and renamed to `PATH` after the commit; a start that finds
 //! another node committed first removes its pending file. A start killed before its commit left
@@ -18,15 +19,29 @@ use gatehouse_core::Gatehouse;
 use gatehouse_core::service::{BootstrapOptions, BootstrapOutcome};
 
 /// Creates the master key file at `path` with `encoded` (mode 0600), all or nothing; fails if
-/// the file exists (another process created it first).
+/// the file exists (another process created it first). Each start writes its own partial file,
+/// so two first starts never link a file the other is still writing.
 pub fn create_master_key_file(path: &Path, encoded: &[u8]) -> anyhow::Result<()> {
-    let partial = sibling(path, ".partial");
+    let partial = sibling(path, &format!("{PARTIAL}{}", uuid::Uuid::new_v4().simple()));
     write_synced(&partial, encoded)?;
     let linked = std::fs::hard_link(&partial, path).with_context(|| format!("creating {}", path.display()));
-    std::fs::remove_file(&partial).with_context(|| format!("removing {}", partial.display()))?;
+    remove_if_present(&partial)?;
     linked?;
     sync_dir(path)
 }
+
+/// Removes the partial master key files that starts killed before their cleanup left next to an
+/// existing `path`: each is a copy of a key (this one, or one that never became it).
+pub fn remove_partial_master_keys(path: &Path) -> anyhow::Result<()> {
+    let prefix = format!("{}{PARTIAL}", path.file_name().unwrap_or_default().to_string_lossy());
+    for leftover in siblings_starting_with(path, &prefix)? {
+        remove_if_present(&leftover)?;
+    }
+    Ok(())
+}
+
+/// The suffix of partial master key files, before their random part.
+const PARTIAL: &str = ".partial-";
 
 /// Bootstraps the database unless it is, keeping the credentials in `path`.
 pub async fn bootstrap(
@@ -67,19 +82,8 @@ const PENDING: &str = ".pending-";
 /// removes every other pending file (left by starts killed before their commit, or by a
 /// concurrent start that will find its commit refused).
 async fn finish_pending(gh: &Gatehouse, path: &Path) -> anyhow::Result<()> {
-    let dir = parent(path);
     let prefix = format!("{}{PENDING}", path.file_name().unwrap_or_default().to_string_lossy());
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
-    };
-    for entry in entries {
-        let entry = entry?;
-        if !entry.file_name().to_string_lossy().starts_with(&prefix) {
-            continue;
-        }
-        let pending = entry.path();
+    for pending in siblings_starting_with(path, &prefix)? {
         if !path.exists() && holds_committed_key(gh, &pending).await {
             publish(&pending, path)?;
         } else {
@@ -87,6 +91,24 @@ async fn finish_pending(gh: &Gatehouse, path: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The files in `path`'s directory whose names start with `prefix`.
+fn siblings_starting_with(path: &Path, prefix: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = parent(path);
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            found.push(entry.path());
+        }
+    }
+    Ok(found)
 }
 
 /// Whether `pending` holds credentials whose API key the database accepts.
@@ -177,14 +199,31 @@ mod tests {
     }
 
     #[test]
-    fn a_master_key_file_left_partial_by_a_killed_start_is_replaced() {
+    fn a_master_key_file_is_whole_and_partial_copies_do_not_outlive_it() {
         let dir = std::env::temp_dir().join(format!("gatehouse-first-start-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("master.key");
-        std::fs::write(dir.join("master.key.partial"), "cut sh").unwrap();
+        // A start killed while writing its partial file, before the link.
+        std::fs::write(dir.join("master.key.partial-cut"), "cut sh").unwrap();
         create_master_key_file(&path, b"the whole key").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"the whole key");
-        assert!(!dir.join("master.key.partial").exists());
+        let names = || {
+            let mut names: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(
+            names(),
+            ["master.key", "master.key.partial-cut"],
+            "this start's own partial file is gone"
+        );
+        // A start killed between the link and its cleanup left a copy of the key.
+        std::fs::write(dir.join("master.key.partial-linked"), "the whole key").unwrap();
+        remove_partial_master_keys(&path).unwrap();
+        assert_eq!(names(), ["master.key"]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;

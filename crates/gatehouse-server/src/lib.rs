@@ -393,6 +393,7 @@ fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
         first_start::create_master_key_file(&path, encoded.as_bytes())?;
         tracing::info!(path = %path.display(), "created a new master key file");
     }
+    first_start::remove_partial_master_keys(&path)?;
     let bytes = std::fs::read(&path).with_context(|| format!("reading the master key file {}", path.display()))?;
     warn_if_shared(&path);
     MasterKey::parse(&bytes)
