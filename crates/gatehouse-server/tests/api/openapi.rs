@@ -218,3 +218,41 @@ api_test!(documented_bounds_are_the_bounds_the_server_applies, |s| {
         assert_eq!(st, status, "count {value}: {v}");
     }
 });
+
+api_test!(a_body_is_one_json_object, |s| {
+    // serde reads a struct from an array of its fields: `[null, null]` changed a member before.
+    let (project, _) = s.project("array-body").await;
+    let members = format!("/accounts/projects/{project}/users");
+    let user = s.user("ada@example.com", "correct horse battery").await;
+    s.created(&members, json!({ "user_id": user })).await;
+    for body in [json!([null, null]), json!([]), json!(null), json!(true), json!("x")] {
+        let (st, v) = s
+            .call(Method::PUT, &format!("{members}/{user}"), Some(body.clone()))
+            .await;
+        assert_eq!((st, v["error"].as_str()), (400, Some("invalid_request")), "{body}: {v}");
+    }
+    let (st, v) = s.call(Method::PUT, &format!("{members}/{user}"), Some(json!({}))).await;
+    assert_eq!(st, 200, "{v}");
+});
+
+api_test!(a_number_with_a_zero_fraction_is_an_integer, |s| {
+    // JSON Schema's `type: integer` admits 60.0, and so does the server.
+    let tokens = format!("/accounts/projects/{}/participant-tokens", s.system_project);
+    let (st, v) = s
+        .call(
+            Method::POST,
+            &tokens,
+            Some(json!({ "name": "bot", "ttl_seconds": 60.0 })),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = s
+        .call(
+            Method::POST,
+            &tokens,
+            Some(json!({ "name": "bot", "ttl_seconds": 60.5 })),
+        )
+        .await;
+    assert_eq!(st, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("ttl_seconds"), "{v}");
+});
