@@ -38,6 +38,11 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The body of an operation that takes no fields: `{}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
 /// Query of paginated list endpoints: `count` (1–1000, default 100), `offset`, `filter`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -45,6 +45,11 @@ pub fn participant_name() -> Object {
     string(false, NAME, 1, Some(256))
 }
 
+/// A participant's name, or null for none.
+pub fn optional_participant_name() -> Object {
+    string(true, NAME, 1, Some(256))
+}
+
 /// A description: at most 1000 characters.
 pub fn description() -> Object {
     string(false, DESCRIPTION, 0, Some(1000))

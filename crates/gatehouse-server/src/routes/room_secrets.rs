@@ -102,7 +102,7 @@ pub async fn list(
 
 /// `secrets.list` over REST, as the other operations are called.
 #[utoipa::path(post, operation_id = "room_secrets_list_post", path = "/rooms/{room_name}/secrets/list", tag = "room secrets", security(("participant" = []), ("participant_query" = [])),
-    request_body = Object,
+    request_body = t::EmptyBody,
     responses((status = 200, body = t::RoomSecretList), (status = 401, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn list_post(
     State(s): State<Arc<AppState>>,
