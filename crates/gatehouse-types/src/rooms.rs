@@ -14,9 +14,9 @@ pub struct CreateRoom {
     /// Return the existing room (200) instead of 409 when the name is taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_not_exists: Option<bool>,
-    /// Any JSON object, at most 16 KiB.
+    /// Any JSON object without NUL in a key or string, at most 16 KiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::text::JsonObject>)]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

@@ -3,7 +3,9 @@
 //! classes and `\uXXXX` escapes, which ECMA-262 and Python agree on. A control character is
 //! Unicode `Cc`: U+0000–U+001F and U+007F–U+009F.
 
-use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Object, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 /// One line: no control character.
 const ONE_LINE: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
@@ -15,6 +17,8 @@ const DESCRIPTION: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u00
 /// An email address to store: a local part, `@`, and a dotted domain that neither starts nor
 /// ends with a dot; printable ASCII, no space.
 const EMAIL: &str = r"^[!-?A-~]+@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$";
+/// No NUL: the rule of the JSON the server keeps as given (PostgreSQL cannot store U+0000).
+const NO_NUL: &str = r"^[^\u0000]*$";
 /// A room name (SPEC §1): 1–63 of `a-z`, `0-9` and `-`, not starting or ending with `-`.
 const ROOM_NAME: &str = r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$";
 
@@ -83,3 +87,42 @@ pub fn password() -> Object {
         .max_length(Some(1024))
         .build()
 }
+
+/// A JSON object kept as given (room metadata): no NUL in any key or string, at any depth.
+pub struct JsonObject;
+
+impl PartialSchema for JsonObject {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property_names(Some(string(false, NO_NUL, 0, None)))
+            .additional_properties(Some(Ref::from_schema_name(JsonValue::name())))
+            .into()
+    }
+}
+
+impl ToSchema for JsonObject {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((JsonValue::name().into_owned(), JsonValue::schema()));
+    }
+}
+
+/// Any JSON value without NUL in a key or string, at any depth.
+pub struct JsonValue;
+
+impl PartialSchema for JsonValue {
+    fn schema() -> RefOr<Schema> {
+        let any = || Ref::from_schema_name(JsonValue::name());
+        AnyOfBuilder::new()
+            .item(string(false, NO_NUL, 0, None))
+            .item(ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::Number, Type::Boolean, Type::Null])))
+            .item(ArrayBuilder::new().items(any()))
+            .item(
+                ObjectBuilder::new()
+                    .property_names(Some(string(false, NO_NUL, 0, None)))
+                    .additional_properties(Some(any())),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for JsonValue {}

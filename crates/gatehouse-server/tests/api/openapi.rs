@@ -256,3 +256,29 @@ api_test!(a_number_with_a_zero_fraction_is_an_integer, |s| {
     assert_eq!(st, 400, "{v}");
     assert!(v["message"].as_str().unwrap().contains("ttl_seconds"), "{v}");
 });
+
+api_test!(room_metadata_documents_that_it_holds_no_nul, |s| {
+    let doc = document(&s).await;
+    let schemas = &doc["components"]["schemas"];
+    let metadata = schemas["CreateRoom"]["properties"]["metadata"].to_string();
+    assert!(metadata.contains("#/components/schemas/JsonObject"), "{metadata}");
+    let no_nul = json!({ "type": "string", "pattern": "^[^\\u0000]*$" });
+    assert_eq!(schemas["JsonObject"]["propertyNames"], no_nul);
+    assert_eq!(schemas["JsonValue"]["anyOf"][0], no_nul);
+    let rooms = format!("/accounts/projects/{}/rooms", s.system_project);
+    for metadata in [json!({ "a\u{0}": 1 }), json!({ "a": [{ "b": "c\u{0}" }] })] {
+        let (st, v) = s
+            .call(
+                Method::POST,
+                &rooms,
+                Some(json!({ "name": "lobby", "metadata": metadata })),
+            )
+            .await;
+        assert_eq!(st, 400, "{v}");
+    }
+    let ok = json!({ "a": [{ "b": "c\u{1}" }], "n": 1.5 });
+    let (st, v) = s
+        .call(Method::POST, &rooms, Some(json!({ "name": "lobby", "metadata": ok })))
+        .await;
+    assert_eq!(st, 201, "{v}");
+});
