@@ -23,6 +23,7 @@ pub struct Project {
 #[serde(deny_unknown_fields)]
 pub struct ProjectInput {
     /// 1–200 characters.
+    #[schema(schema_with = crate::text::name)]
     pub name: String,
 }
 
@@ -56,10 +57,12 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(schema_with = crate::text::email)]
     pub email: String,
+    #[schema(schema_with = crate::text::name)]
     pub name: String,
     /// 12–1024 characters.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::text::password)]
     pub password: SecretString,
 }
 
@@ -88,6 +91,7 @@ pub struct AddMember {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::text::email_ref)]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_admin: Option<bool>,
@@ -118,8 +122,11 @@ pub struct UpdateMember {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     /// 1–200 characters.
+    #[schema(schema_with = crate::text::name)]
     pub name: String,
+    /// At most 1000 characters; tabs and line breaks are kept.
     #[serde(default)]
+    #[schema(schema_with = crate::text::description)]
     pub description: String,
 }
 

@@ -156,6 +156,7 @@ pub struct ClientSecret {
 
 /// Query of `DELETE …/oauth/clients/{client_id}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteClientQuery {
     /// Required to delete an official client (SPEC §4.7).
@@ -165,10 +166,14 @@ pub struct DeleteClientQuery {
 
 /// Query of `GET …/oauth/clients/export`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `xlsx`, `pdf` or `csv`.
+    #[param(pattern = "^(xlsx|pdf|csv)$")]
     pub format: String,
+    /// Case-insensitive substring filter, as in the list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub filter: Option<String>,
 }

@@ -13,6 +13,7 @@ mod room_secrets;
 mod rooms;
 pub mod secret;
 mod secrets;
+pub mod text;
 
 pub use accounts::*;
 pub use audit::*;
@@ -37,17 +38,26 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The body of an operation that takes no fields: `{}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
 /// Query of paginated list endpoints: `count` (1–1000, default 100), `offset`, `filter`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Page size, 1–1000 (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
     pub count: Option<u32>,
     /// Rows to skip (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     pub offset: Option<u64>,
-    /// Case-insensitive substring filter.
+    /// Case-insensitive substring filter, at most 200 characters without control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub filter: Option<String>,
 }

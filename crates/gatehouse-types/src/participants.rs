@@ -19,6 +19,7 @@ pub struct ParticipantGrant {
 #[serde(deny_unknown_fields)]
 pub struct CreateParticipantToken {
     /// The participant's identity.
+    #[schema(schema_with = crate::text::participant_name)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_name: Option<String>,
@@ -35,6 +36,7 @@ pub struct CreateParticipantToken {
     pub grants: Option<Vec<ParticipantGrant>>,
     /// Lifetime, 1 s to 30 days (default 3600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 2_592_000)]
     pub ttl_seconds: Option<u32>,
 }
 

@@ -50,6 +50,7 @@ pub struct RequestOAuthToken {
     pub timeout: Option<u64>,
     /// The identity the new credential is delegated to (default: the requester).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::text::optional_participant_name)]
     pub delegate_to: Option<String>,
 }
 
@@ -111,6 +112,7 @@ pub struct RejectOAuthAuthorization {
     #[schema(value_type = String)]
     pub request_id: SecretString,
     /// A short reason, e.g. `user_cancelled` (1–200 characters).
+    #[schema(schema_with = crate::text::name)]
     pub error: String,
 }
 
@@ -120,6 +122,7 @@ pub struct RejectOAuthAuthorization {
 pub struct DeleteRoomSecret {
     pub id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::text::optional_participant_name)]
     pub delegated_to: Option<String>,
 }
 

@@ -9,13 +9,14 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct CreateRoom {
     /// 1–63 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`.
+    #[schema(schema_with = crate::text::room_name)]
     pub name: String,
     /// Return the existing room (200) instead of 409 when the name is taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_not_exists: Option<bool>,
-    /// Any JSON object, at most 16 KiB.
+    /// Any JSON object without NUL in a key or string, at most 16 KiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::text::JsonObject>)]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -39,27 +40,33 @@ pub struct RoomList {
 
 /// Query of the room list: `limit` (1–1000, default 100) and `offset`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RoomListQuery {
     /// Page size, 1–1000 (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Rows to skip (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     pub offset: Option<u64>,
 }
 
 /// Query of the room-grant list: one room's grants (`room_name`) or all, `limit` and `offset`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RoomGrantQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_name: Option<String>,
     /// Page size, 1–1000 (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Rows to skip (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     pub offset: Option<u64>,
 }
 
@@ -68,10 +75,12 @@ pub struct RoomGrantQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRoomGrant {
+    #[schema(schema_with = crate::text::room_name)]
     pub room_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::text::email_ref)]
     pub email: Option<String>,
     /// An `ApiScope` object, stored and handed out exactly as given, or the name of a preset:
     /// `user_default`, `agent_default` or `full`.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectSecretInput {
+    #[schema(schema_with = crate::text::name)]
     pub name: String,
     #[serde(rename = "type")]
     pub kind: String,

@@ -5,16 +5,18 @@
 //! request comes from ([`Peer`]).
 
 mod form;
+mod json;
 mod peer;
 mod room_token;
 
 pub use form::{Buffered, Form, charset_is_utf8, is_form};
+pub use json::Json;
 pub use peer::Peer;
 pub use room_token::{BEARER_PROTOCOL, RoomToken, offered_protocols};
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
@@ -49,36 +51,6 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             state.gh.authenticate_user_token(token).await?
         };
         Ok(Self(principal))
-    }
-}
-
-/// JSON body whose rejection is an [`ApiError`]; a `charset` other than UTF-8 is 415.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Json<T>(pub T);
-
-impl<T, S> FromRequest<S> for Json<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !charset_is_utf8(req.headers()) {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "the body must be JSON in UTF-8",
-            ));
-        }
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(Self(value))
-    }
-}
-
-impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
-    fn into_response(self) -> axum::response::Response {
-        axum::Json(self.0).into_response()
     }
 }
 

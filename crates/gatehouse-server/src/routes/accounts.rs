@@ -65,7 +65,7 @@ pub async fn update_project(
 
 /// Delete a project and everything in it (admins).
 #[utoipa::path(delete, path = "/accounts/projects/{project_id}", tag = "projects",
-    responses((status = 204), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
+    responses((status = 204), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn delete_project(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -101,7 +101,7 @@ pub async fn list_members(
 
 /// Add a user to a project by id or email (admins).
 #[utoipa::path(post, path = "/accounts/projects/{project_id}/users", request_body = t::AddMember, tag = "members",
-    responses((status = 201, body = t::Member), (status = 400, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
+    responses((status = 201, body = t::Member), (status = 400, body = t::ErrorBody), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn add_member(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -125,7 +125,7 @@ pub async fn add_member(
 
 /// Change a member's rights (admins).
 #[utoipa::path(put, path = "/accounts/projects/{project_id}/users/{user_id}", request_body = t::UpdateMember, tag = "members",
-    responses((status = 200, body = t::Member), (status = 404, body = t::ErrorBody)))]
+    responses((status = 200, body = t::Member), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn update_member(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -147,7 +147,7 @@ pub async fn update_member(
 
 /// Remove a member (admins).
 #[utoipa::path(delete, path = "/accounts/projects/{project_id}/users/{user_id}", tag = "members",
-    responses((status = 204), (status = 404, body = t::ErrorBody)))]
+    responses((status = 204), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn remove_member(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,

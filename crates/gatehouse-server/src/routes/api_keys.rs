@@ -14,7 +14,7 @@ use crate::extract::{Caller, Json, Path};
 use crate::state::AppState;
 
 /// Create an API key (admins). `value` appears only in this response.
-#[utoipa::path(post, path = "/accounts/projects/{project_id}/api-keys", request_body = t::CreateApiKey, tag = "api-keys",
+#[utoipa::path(post, operation_id = "api_keys_create", path = "/accounts/projects/{project_id}/api-keys", request_body = t::CreateApiKey, tag = "api-keys",
     responses((status = 201, body = t::CreatedApiKey), (status = 400, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn create(
     State(s): State<Arc<AppState>>,
@@ -29,7 +29,7 @@ pub async fn create(
 }
 
 /// The project's API keys, without values.
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/api-keys", tag = "api-keys", responses((status = 200, body = t::ApiKeyList)))]
+#[utoipa::path(get, operation_id = "api_keys_list", path = "/accounts/projects/{project_id}/api-keys", tag = "api-keys", responses((status = 200, body = t::ApiKeyList)))]
 pub async fn list(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -42,8 +42,8 @@ pub async fn list(
 }
 
 /// Revoke an API key at once, on every node (admins).
-#[utoipa::path(delete, path = "/accounts/projects/{project_id}/api-keys/{key_id}", tag = "api-keys",
-    responses((status = 204), (status = 404, body = t::ErrorBody)))]
+#[utoipa::path(delete, operation_id = "api_keys_revoke", path = "/accounts/projects/{project_id}/api-keys/{key_id}", tag = "api-keys",
+    responses((status = 204), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn revoke(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,

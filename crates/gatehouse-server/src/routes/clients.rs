@@ -16,7 +16,7 @@ use crate::extract::{Caller, Json, Path, Query};
 use crate::state::AppState;
 
 /// Register a client. Confidential clients get `client_secret`, shown only here.
-#[utoipa::path(post, path = "/accounts/projects/{project_id}/oauth/clients", request_body = t::ClientInput, tag = "oauth-clients",
+#[utoipa::path(post, operation_id = "clients_create", path = "/accounts/projects/{project_id}/oauth/clients", request_body = t::ClientInput, tag = "oauth-clients",
     responses((status = 201, body = t::CreatedClient), (status = 400, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn create(
     State(s): State<Arc<AppState>>,
@@ -33,7 +33,7 @@ pub async fn create(
 }
 
 /// A page of clients matching `filter` (id or name, case-insensitive), with the total.
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/oauth/clients", params(t::ListQuery), tag = "oauth-clients",
+#[utoipa::path(get, operation_id = "clients_list", path = "/accounts/projects/{project_id}/oauth/clients", params(t::ListQuery), tag = "oauth-clients",
     responses((status = 200, body = t::ClientList), (status = 400, body = t::ErrorBody)))]
 pub async fn list(
     State(s): State<Arc<AppState>>,
@@ -56,7 +56,7 @@ pub async fn list(
 }
 
 /// One client (never its secret).
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/oauth/clients/{client_id}", tag = "oauth-clients",
+#[utoipa::path(get, operation_id = "clients_get", path = "/accounts/projects/{project_id}/oauth/clients/{client_id}", tag = "oauth-clients",
     responses((status = 200, body = t::ClientResponse), (status = 404, body = t::ErrorBody)))]
 pub async fn get(
     State(s): State<Arc<AppState>>,
@@ -68,8 +68,8 @@ pub async fn get(
 }
 
 /// Change any subset of the mutable fields; `client_id` is immutable.
-#[utoipa::path(put, path = "/accounts/projects/{project_id}/oauth/clients/{client_id}", request_body = t::ClientInput, tag = "oauth-clients",
-    responses((status = 200, body = t::ClientResponse), (status = 400, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
+#[utoipa::path(put, operation_id = "clients_update", path = "/accounts/projects/{project_id}/oauth/clients/{client_id}", request_body = t::ClientInput, tag = "oauth-clients",
+    responses((status = 200, body = t::ClientResponse), (status = 400, body = t::ErrorBody), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn update(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -81,8 +81,8 @@ pub async fn update(
 }
 
 /// Delete a client; official clients need `force=true`.
-#[utoipa::path(delete, path = "/accounts/projects/{project_id}/oauth/clients/{client_id}", params(t::DeleteClientQuery), tag = "oauth-clients",
-    responses((status = 204), (status = 404, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
+#[utoipa::path(delete, operation_id = "clients_delete", path = "/accounts/projects/{project_id}/oauth/clients/{client_id}", params(t::DeleteClientQuery), tag = "oauth-clients",
+    responses((status = 204), (status = 404, body = t::ErrorBody), (status = 409, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn delete(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -95,8 +95,8 @@ pub async fn delete(
 }
 
 /// Set a new secret (generated from `{}`, or the caller's); the old one may stay valid for `grace_seconds`.
-#[utoipa::path(post, path = "/accounts/projects/{project_id}/oauth/clients/{client_id}/secret", request_body = t::SetClientSecret, tag = "oauth-clients",
-    responses((status = 200, body = t::ClientSecret), (status = 400, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
+#[utoipa::path(post, operation_id = "clients_rotate_secret", path = "/accounts/projects/{project_id}/oauth/clients/{client_id}/secret", request_body = t::SetClientSecret, tag = "oauth-clients",
+    responses((status = 200, body = t::ClientSecret), (status = 400, body = t::ErrorBody), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn rotate_secret(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -118,8 +118,12 @@ pub async fn rotate_secret(
 }
 
 /// The filtered list as `.xlsx`, `.pdf` or `.csv`.
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/oauth/clients/export", params(t::ExportQuery), tag = "oauth-clients",
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 400, body = t::ErrorBody)))]
+#[utoipa::path(get, operation_id = "clients_export", path = "/accounts/projects/{project_id}/oauth/clients/export", params(t::ExportQuery), tag = "oauth-clients",
+    responses((status = 200, description = "The file, in the format asked for", content(
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "application/pdf"),
+            (String = "text/csv"))),
+        (status = 400, body = t::ErrorBody)))]
 pub async fn export(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,

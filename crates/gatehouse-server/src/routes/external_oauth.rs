@@ -13,7 +13,8 @@ use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path};
 use crate::state::AppState;
 
-/// Path of project-scoped routes, and of room-scoped routes with the room name.
+/// Path of project-scoped routes, and of room-scoped routes with the room name. One extractor for
+/// four path shapes: the handlers' annotations name the parameters of the documented shapes.
 #[derive(Debug, serde::Deserialize)]
 pub struct Scope {
     project_id: Uuid,
@@ -32,8 +33,8 @@ impl Scope {
 }
 
 /// Create a registration (developers). `client_secret` is write-only.
-#[utoipa::path(post, path = "/accounts/projects/{project_id}/external-oauth", request_body = t::ExternalOAuthInput, tag = "external-oauth",
-    responses((status = 201, body = t::ExternalOAuthRegistration), (status = 400, body = t::ErrorBody)))]
+#[utoipa::path(post, operation_id = "external_oauth_create", path = "/accounts/projects/{project_id}/external-oauth", params(("project_id" = Uuid, Path)), request_body = t::ExternalOAuthInput, tag = "external-oauth",
+    responses((status = 201, body = t::ExternalOAuthRegistration), (status = 400, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn create(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -47,7 +48,7 @@ pub async fn create(
 }
 
 /// Registrations of the project, or of the room.
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/external-oauth", tag = "external-oauth", responses((status = 200, body = t::ExternalOAuthList)))]
+#[utoipa::path(get, operation_id = "external_oauth_list", path = "/accounts/projects/{project_id}/external-oauth", params(("project_id" = Uuid, Path)), tag = "external-oauth", responses((status = 200, body = t::ExternalOAuthList)))]
 pub async fn list(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -62,8 +63,8 @@ pub async fn list(
 }
 
 /// Replace a registration (developers). Absent `client_secret` keeps it; `""` removes it.
-#[utoipa::path(put, path = "/accounts/projects/{project_id}/external-oauth/{registration_id}", request_body = t::ExternalOAuthInput, tag = "external-oauth",
-    responses((status = 200, body = t::ExternalOAuthRegistration), (status = 404, body = t::ErrorBody)))]
+#[utoipa::path(put, operation_id = "external_oauth_update", path = "/accounts/projects/{project_id}/external-oauth/{registration_id}", params(("project_id" = Uuid, Path), ("registration_id" = Uuid, Path)), request_body = t::ExternalOAuthInput, tag = "external-oauth",
+    responses((status = 200, body = t::ExternalOAuthRegistration), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn update(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -77,8 +78,8 @@ pub async fn update(
 }
 
 /// Delete a registration (developers).
-#[utoipa::path(delete, path = "/accounts/projects/{project_id}/external-oauth/{registration_id}", tag = "external-oauth",
-    responses((status = 204), (status = 404, body = t::ErrorBody)))]
+#[utoipa::path(delete, operation_id = "external_oauth_delete", path = "/accounts/projects/{project_id}/external-oauth/{registration_id}", params(("project_id" = Uuid, Path), ("registration_id" = Uuid, Path)), tag = "external-oauth",
+    responses((status = 204), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn delete(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,

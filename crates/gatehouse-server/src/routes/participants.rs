@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Mint a participant token (developers), signed with one of the project's API keys: the caller's
 /// own when the caller is one, else the newest. Default lifetime one hour.
-#[utoipa::path(post, path = "/accounts/projects/{project_id}/participant-tokens", request_body = t::CreateParticipantToken,
+#[utoipa::path(post, operation_id = "participants_create", path = "/accounts/projects/{project_id}/participant-tokens", request_body = t::CreateParticipantToken,
     tag = "participant-tokens",
     responses((status = 200, body = t::ParticipantToken), (status = 400, body = t::ErrorBody), (status = 403, body = t::ErrorBody),
         (status = 409, body = t::ErrorBody)))]
@@ -30,8 +30,8 @@ pub async fn create(
 }
 
 /// Validate a participant token: its claims exactly as signed, or 401. Needs no other credential.
-#[utoipa::path(post, path = "/api/participant-token/validate", request_body = t::ValidateParticipantToken,
-    tag = "participant-tokens", security(()),
+#[utoipa::path(post, operation_id = "participants_validate", path = "/api/participant-token/validate", request_body = t::ValidateParticipantToken,
+    tag = "participant-tokens", security(),
     responses((status = 200, description = "the token's claims", body = Object), (status = 401, body = t::ErrorBody)))]
 pub async fn validate(
     State(s): State<Arc<AppState>>,

@@ -54,8 +54,7 @@ fn chosen_protocol(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Join a room: upgrades to the room channel. The first frame is `room_ready`.
-#[utoipa::path(get, path = "/rooms/{room_name}", tag = "rooms", security(()),
-    params(("token" = Option<String>, Query, description = "the participant token, when not sent as Bearer or subprotocol")),
+#[utoipa::path(get, operation_id = "room_channel_join", path = "/rooms/{room_name}", tag = "rooms", security(("participant" = []), ("participant_query" = [])),
     responses((status = 101, description = "the room channel"), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody)))]
 pub async fn join(
     State(s): State<Arc<AppState>>,
@@ -81,8 +80,7 @@ pub async fn join(
 }
 
 /// The participants of a room on every node, oldest first.
-#[utoipa::path(get, path = "/rooms/{room_name}/participants", tag = "rooms", security(()),
-    params(("token" = Option<String>, Query, description = "the participant token, when not sent as Bearer")),
+#[utoipa::path(get, operation_id = "room_channel_participants", path = "/rooms/{room_name}/participants", tag = "rooms", security(("participant" = []), ("participant_query" = [])),
     responses((status = 200, body = Vec<t::Participant>), (status = 401, body = t::ErrorBody)))]
 pub async fn participants(
     State(s): State<Arc<AppState>>,

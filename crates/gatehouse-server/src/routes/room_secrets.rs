@@ -87,7 +87,7 @@ pub async fn operation(
 }
 
 /// `secrets.list` over REST.
-#[utoipa::path(get, path = "/rooms/{room_name}/secrets", tag = "room secrets", security(()),
+#[utoipa::path(get, operation_id = "room_secrets_list", path = "/rooms/{room_name}/secrets", tag = "room secrets", security(("participant" = []), ("participant_query" = [])),
     responses((status = 200, body = t::RoomSecretList), (status = 401, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn list(
     State(s): State<Arc<AppState>>,
@@ -101,8 +101,8 @@ pub async fn list(
 }
 
 /// `secrets.list` over REST, as the other operations are called.
-#[utoipa::path(post, path = "/rooms/{room_name}/secrets/list", tag = "room secrets", security(()),
-    request_body = Object,
+#[utoipa::path(post, operation_id = "room_secrets_list_post", path = "/rooms/{room_name}/secrets/list", tag = "room secrets", security(("participant" = []), ("participant_query" = [])),
+    request_body = t::EmptyBody,
     responses((status = 200, body = t::RoomSecretList), (status = 401, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn list_post(
     State(s): State<Arc<AppState>>,
@@ -120,7 +120,7 @@ pub async fn list_post(
 }
 
 /// `secrets.delete` over REST.
-#[utoipa::path(post, path = "/rooms/{room_name}/secrets/delete", tag = "room secrets", security(()),
+#[utoipa::path(post, operation_id = "room_secrets_delete", path = "/rooms/{room_name}/secrets/delete", tag = "room secrets", security(("participant" = []), ("participant_query" = [])),
     request_body = t::DeleteRoomSecret,
     responses((status = 200, body = Object), (status = 401, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
 pub async fn delete(
@@ -142,7 +142,7 @@ pub async fn delete(
 
 /// `secrets.request_oauth_token` over REST: answers when the participant has (up to the
 /// request's `timeout`), unless a stored credential serves at once.
-#[utoipa::path(post, path = "/rooms/{room_name}/secrets/request_oauth_token", tag = "room secrets", security(()),
+#[utoipa::path(post, operation_id = "room_secrets_request_oauth_token", path = "/rooms/{room_name}/secrets/request_oauth_token", tag = "room secrets", security(("participant" = []), ("participant_query" = [])),
     request_body = t::RequestOAuthToken,
     responses((status = 200, body = t::OAuthToken), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody),
         (status = 403, body = t::ErrorBody), (status = 502, body = t::ErrorBody), (status = 504, body = t::ErrorBody)))]
@@ -159,7 +159,7 @@ pub async fn request_oauth_token(
 }
 
 /// `secrets.get_offline_oauth_token` over REST.
-#[utoipa::path(post, path = "/rooms/{room_name}/secrets/get_offline_oauth_token", tag = "room secrets", security(()),
+#[utoipa::path(post, operation_id = "room_secrets_get_offline_oauth_token", path = "/rooms/{room_name}/secrets/get_offline_oauth_token", tag = "room secrets", security(("participant" = []), ("participant_query" = [])),
     request_body = t::GetOfflineOAuthToken,
     responses((status = 200, body = t::OfflineOAuthToken), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody),
         (status = 403, body = t::ErrorBody), (status = 502, body = t::ErrorBody)))]
@@ -176,7 +176,7 @@ pub async fn get_offline_oauth_token(
 }
 
 /// `secrets.provide_oauth_authorization` over REST.
-#[utoipa::path(post, path = "/rooms/{room_name}/secrets/provide_oauth_authorization", tag = "room secrets", security(()),
+#[utoipa::path(post, operation_id = "room_secrets_provide_oauth_authorization", path = "/rooms/{room_name}/secrets/provide_oauth_authorization", tag = "room secrets", security(("participant" = []), ("participant_query" = [])),
     request_body = t::ProvideOAuthAuthorization,
     responses((status = 200, body = Object), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody),
         (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody), (status = 502, body = t::ErrorBody)))]
@@ -192,7 +192,7 @@ pub async fn provide_oauth_authorization(
 }
 
 /// `secrets.reject_oauth_authorization` over REST.
-#[utoipa::path(post, path = "/rooms/{room_name}/secrets/reject_oauth_authorization", tag = "room secrets", security(()),
+#[utoipa::path(post, operation_id = "room_secrets_reject_oauth_authorization", path = "/rooms/{room_name}/secrets/reject_oauth_authorization", tag = "room secrets", security(("participant" = []), ("participant_query" = [])),
     request_body = t::RejectOAuthAuthorization,
     responses((status = 200, body = Object), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody),
         (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]

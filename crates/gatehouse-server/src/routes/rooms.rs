@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 /// Create a room (developers, and members with `can_create_rooms`): 201, or 200 with the existing
 /// room when `if_not_exists` is set and the name is taken.
-#[utoipa::path(post, path = "/accounts/projects/{project_id}/rooms", request_body = t::CreateRoom, tag = "rooms",
+#[utoipa::path(post, operation_id = "rooms_create", path = "/accounts/projects/{project_id}/rooms", request_body = t::CreateRoom, tag = "rooms",
     responses((status = 201, body = t::RoomInfo), (status = 200, description = "the existing room (if_not_exists)", body = t::RoomInfo),
         (status = 400, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn create(
@@ -35,7 +35,7 @@ pub async fn create(
 }
 
 /// The project's rooms, oldest first (every member).
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/rooms", params(t::RoomListQuery), tag = "rooms",
+#[utoipa::path(get, operation_id = "rooms_list", path = "/accounts/projects/{project_id}/rooms", params(t::RoomListQuery), tag = "rooms",
     responses((status = 200, body = t::RoomList), (status = 400, body = t::ErrorBody)))]
 pub async fn list(
     State(s): State<Arc<AppState>>,
@@ -52,7 +52,7 @@ pub async fn list(
 }
 
 /// One room (every member).
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/rooms/{room_name}", tag = "rooms",
+#[utoipa::path(get, operation_id = "rooms_get", path = "/accounts/projects/{project_id}/rooms/{room_name}", tag = "rooms",
     responses((status = 200, body = t::RoomInfo), (status = 404, body = t::ErrorBody)))]
 pub async fn get(
     State(s): State<Arc<AppState>>,
@@ -65,7 +65,7 @@ pub async fn get(
 }
 
 /// Delete a room and its grants (developers).
-#[utoipa::path(delete, path = "/accounts/projects/{project_id}/rooms/{room_name}", tag = "rooms",
+#[utoipa::path(delete, operation_id = "rooms_delete", path = "/accounts/projects/{project_id}/rooms/{room_name}", tag = "rooms",
     responses((status = 204), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
 pub async fn delete(
     State(s): State<Arc<AppState>>,
@@ -78,7 +78,7 @@ pub async fn delete(
 
 /// Create or replace a user's grant in a room (developers). The user, named by `user_id` or
 /// `email`, must be a member of the project.
-#[utoipa::path(post, path = "/accounts/projects/{project_id}/room-grants", request_body = t::CreateRoomGrant, tag = "rooms",
+#[utoipa::path(post, operation_id = "rooms_put_grant", path = "/accounts/projects/{project_id}/room-grants", request_body = t::CreateRoomGrant, tag = "rooms",
     responses((status = 200, body = t::RoomGrantInfo), (status = 400, body = t::ErrorBody), (status = 403, body = t::ErrorBody),
         (status = 404, body = t::ErrorBody)))]
 pub async fn put_grant(
@@ -94,7 +94,7 @@ pub async fn put_grant(
 }
 
 /// The grants of one room (`room_name`) or of all rooms (developers).
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/room-grants", params(t::RoomGrantQuery), tag = "rooms",
+#[utoipa::path(get, operation_id = "rooms_list_grants", path = "/accounts/projects/{project_id}/room-grants", params(t::RoomGrantQuery), tag = "rooms",
     responses((status = 200, body = t::RoomGrantList), (status = 400, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn list_grants(
     State(s): State<Arc<AppState>>,
@@ -113,7 +113,7 @@ pub async fn list_grants(
 }
 
 /// Remove a user's grant in a room (developers).
-#[utoipa::path(delete, path = "/accounts/projects/{project_id}/room-grants/{room_name}/{user_id}", tag = "rooms",
+#[utoipa::path(delete, operation_id = "rooms_delete_grant", path = "/accounts/projects/{project_id}/room-grants/{room_name}/{user_id}", tag = "rooms",
     responses((status = 204), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
 pub async fn delete_grant(
     State(s): State<Arc<AppState>>,
@@ -127,13 +127,13 @@ pub async fn delete_grant(
 
 /// A participant token for the signed-in user, with the `ApiScope` of their grant in the room
 /// (404 without one), and the room channel's URL.
-#[utoipa::path(post, path = "/accounts/projects/{project_id}/rooms/{room_name}/connect", request_body = t::ConnectRoom, tag = "rooms",
+#[utoipa::path(post, operation_id = "rooms_connect", path = "/accounts/projects/{project_id}/rooms/{room_name}/connect", request_body = t::ConnectRoom, tag = "rooms",
     responses((status = 200, body = t::RoomConnection), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
 pub async fn connect(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
     Path((id, room)): Path<(Uuid, String)>,
-    Json(_): Json<t::ConnectRoom>,
+    Json(_options): Json<t::ConnectRoom>,
 ) -> ApiResult<Json<t::RoomConnection>> {
     let connection = s.gh.connect_room(&who, ProjectId::from_uuid(id), &room).await?;
     Ok(Json(room_connection_dto(connection)))

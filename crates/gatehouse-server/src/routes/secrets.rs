@@ -14,8 +14,8 @@ use crate::extract::{Caller, Json, Path};
 use crate::state::AppState;
 
 /// Store a project secret (developers).
-#[utoipa::path(post, path = "/accounts/projects/{project_id}/secrets", request_body = t::ProjectSecretInput, tag = "project-secrets",
-    responses((status = 201, body = t::ProjectSecretInfo), (status = 400, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
+#[utoipa::path(post, operation_id = "secrets_create", path = "/accounts/projects/{project_id}/secrets", request_body = t::ProjectSecretInput, tag = "project-secrets",
+    responses((status = 201, body = t::ProjectSecretInfo), (status = 400, body = t::ErrorBody), (status = 409, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn create(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -29,7 +29,7 @@ pub async fn create(
 }
 
 /// Metadata of every project secret.
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/secrets", tag = "project-secrets", responses((status = 200, body = t::ProjectSecretList)))]
+#[utoipa::path(get, operation_id = "secrets_list", path = "/accounts/projects/{project_id}/secrets", tag = "project-secrets", responses((status = 200, body = t::ProjectSecretList)))]
 pub async fn list(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -42,7 +42,7 @@ pub async fn list(
 }
 
 /// One secret with its data (developers and admins).
-#[utoipa::path(get, path = "/accounts/projects/{project_id}/secrets/{secret_id}", tag = "project-secrets",
+#[utoipa::path(get, operation_id = "secrets_get", path = "/accounts/projects/{project_id}/secrets/{secret_id}", tag = "project-secrets",
     responses((status = 200, body = t::ProjectSecret), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
 pub async fn get(
     State(s): State<Arc<AppState>>,
@@ -59,8 +59,8 @@ pub async fn get(
 }
 
 /// Replace a secret's name, type and data (developers).
-#[utoipa::path(put, path = "/accounts/projects/{project_id}/secrets/{secret_id}", request_body = t::ProjectSecretInput, tag = "project-secrets",
-    responses((status = 200, body = t::ProjectSecretInfo), (status = 404, body = t::ErrorBody)))]
+#[utoipa::path(put, operation_id = "secrets_update", path = "/accounts/projects/{project_id}/secrets/{secret_id}", request_body = t::ProjectSecretInput, tag = "project-secrets",
+    responses((status = 200, body = t::ProjectSecretInfo), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn update(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -81,8 +81,8 @@ pub async fn update(
 }
 
 /// Delete a secret (developers).
-#[utoipa::path(delete, path = "/accounts/projects/{project_id}/secrets/{secret_id}", tag = "project-secrets",
-    responses((status = 204), (status = 404, body = t::ErrorBody)))]
+#[utoipa::path(delete, operation_id = "secrets_delete", path = "/accounts/projects/{project_id}/secrets/{secret_id}", tag = "project-secrets",
+    responses((status = 204), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
 pub async fn delete(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,

@@ -18,9 +18,14 @@ use crate::state::AppState;
 
 /// Audit query: `count` and `offset`.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
+    /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     count: Option<u32>,
+    /// Rows to skip (default 0).
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     offset: Option<u64>,
 }
 
@@ -43,13 +48,13 @@ pub async fn audit(
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "alive")))]
+#[utoipa::path(get, path = "/healthz", tag = "system", security(), responses((status = 200, description = "alive")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "system", responses((status = 200, description = "ready"), (status = 503, description = "database unreachable")))]
+#[utoipa::path(get, path = "/readyz", tag = "system", security(), responses((status = 200, description = "ready"), (status = 503, description = "database unreachable")))]
 pub async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
     match s.gh.ready().await {
         Ok(()) => (StatusCode::OK, "ready"),

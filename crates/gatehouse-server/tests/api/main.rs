@@ -13,6 +13,7 @@ mod logs;
 mod nodes;
 mod oauth_flows;
 mod oidc_interop;
+mod openapi;
 mod participants;
 mod rooms;
 mod secrets;
