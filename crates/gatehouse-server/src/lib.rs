@@ -16,6 +16,15 @@ mod routes;
 mod state;
 mod upstream;
 
+/// The parsers of untrusted input that the fuzz targets in `fuzz/` drive directly, without a
+/// running server. Not an API: nothing outside the fuzz targets uses it.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::extract::{Form, charset_is_utf8, is_form};
+    pub use crate::routes::oauth::client_credentials;
+    pub use crate::routes::room_channel::parse_request;
+}
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

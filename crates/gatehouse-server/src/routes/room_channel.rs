@@ -250,7 +250,7 @@ const NOT_A_REQUEST: Close = Close {
 };
 
 /// A request frame's id, operation and body, or why to close.
-fn parse_request(text: &str) -> Result<(Value, String, Value), Close> {
+pub fn parse_request(text: &str) -> Result<(Value, String, Value), Close> {
     let mut frame: Value = serde_json::from_str(text).map_err(|_| NOT_JSON)?;
     let (Some(id), Some(op)) = (
         frame.get("id").filter(|id| id.is_number()).cloned(),
