@@ -77,7 +77,8 @@ fn split_loopback(uri: &str) -> Option<(&str, &str)> {
     let host = match authority.rfind(':') {
         Some(i) if !authority[i..].contains(']') => {
             let port = &authority[i + 1..];
-            if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+            // A port is 0–65535 (RFC 3986 §3.2.3 allows more digits; a URL parser does not).
+            if !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
                 return None;
             }
             &authority[..i]
@@ -185,6 +186,12 @@ mod tests {
             "http://127.0.0.2:49152/cb"
         ));
         assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:x/cb"));
+        assert!(!redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:99999/cb"
+        ));
+        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:/cb"));
+        assert!(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:65535/cb"));
     }
     use proptest::prelude::*;
 
