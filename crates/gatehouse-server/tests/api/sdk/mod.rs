@@ -7,8 +7,9 @@
 //! (CI) says they must run: then they fail.
 //!
 //! This module holds the driver ([`Puppet`]) and the scene; the tests are in [`flows`],
-//! [`mixed`] and [`wire`].
+//! [`mixed`], [`wire`] and [`example`].
 
+mod example;
 mod flows;
 mod mixed;
 mod wire;
@@ -32,7 +33,7 @@ const ROOM: &str = "sdk-room";
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/puppet.py");
 
 /// The Python of the SDK's virtualenv; `None` (after saying why) when the tests may skip.
-fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     let path = std::env::var_os("GATEHOUSE_MESHAGENT_PYTHON").map(PathBuf::from).or_else(|| {
         let home = std::env::var_os("HOME")?;
         Some(PathBuf::from(home).join(".cache/gatehouse/venv-meshagent/bin/python"))
