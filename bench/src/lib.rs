@@ -58,6 +58,21 @@ pub fn sample_access_claims() -> serde_json::Value {
     })
 }
 
+/// Resident memory of a process, in MiB.
+pub fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    use anyhow::Context as _;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .context("no VmRSS")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kib / 1024.0)
+}
+
 /// Signs participant tokens with one API key, as an SDK does.
 pub struct Minter {
     pub key: ApiKeyValue,

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use gatehouse_bench::server::{Gatehouse, PgDatabase, post};
-use gatehouse_bench::{Minter, ms, percentile};
+use gatehouse_bench::{Minter, ms, percentile, rss_mib};
 use gatehouse_core::api_key::ApiKeyValue;
 use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
@@ -109,20 +109,6 @@ async fn join(
         }
     });
     Ok((took, reader))
-}
-
-/// Resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .context("no VmRSS")?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()?;
-    Ok(kib / 1024.0)
 }
 
 #[tokio::main(flavor = "current_thread")]

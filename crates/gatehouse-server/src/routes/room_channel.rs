@@ -9,8 +9,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{RawQuery, State};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
@@ -31,7 +31,7 @@ use crate::state::AppState;
 /// Largest frame a participant may send; a larger one closes the connection (1009).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// How long a send to a participant may wait on its socket before the participant counts as gone.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// `secrets.*` requests a connection may have under way at once (a consent request waits for
 /// minutes, so they run side by side); more are answered `too_many_requests` at once.
 pub(super) const MAX_IN_FLIGHT: usize = 32;
@@ -77,7 +77,7 @@ pub async fn join(
         .max_frame_size(MAX_FRAME_BYTES)
         // Small buffers: a node holds thousands of mostly idle connections.
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(if sdk { room_sdk::WRITE_BUFFER_BYTES } else { 0 })
         .on_upgrade(move |socket| serve(s, socket, verified, room, sdk))
         .into_response())
 }
@@ -192,11 +192,9 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
             () = &mut expired => return Some(EXPIRED),
             () = &mut silence => return None,
             incoming = socket.recv() => {
-                let msg = match incoming {
-                    Some(Ok(msg)) => msg,
-                    // A frame over the limit is refused by the WebSocket layer itself.
-                    Some(Err(e)) if is_capacity(&e) => return Some(TOO_LARGE),
-                    Some(Err(_)) | None => return None,
+                let msg = match received(incoming) {
+                    Ok(msg) => msg,
+                    Err(end) => return end,
                 };
                 silence.as_mut().reset(Instant::now() + 2 * keepalive);
                 match msg {
@@ -313,7 +311,17 @@ impl Participant<'_> {
     }
 }
 
-pub(super) fn is_capacity(e: &axum::Error) -> bool {
+/// A received frame, or how the connection ends: closed with a reason (a frame over the limit,
+/// which the WebSocket layer itself refuses), or gone.
+pub(super) fn received(incoming: Option<Result<Message, axum::Error>>) -> Result<Message, Option<Close>> {
+    match incoming {
+        Some(Ok(msg)) => Ok(msg),
+        Some(Err(e)) if is_capacity(&e) => Err(Some(TOO_LARGE)),
+        Some(Err(_)) | None => Err(None),
+    }
+}
+
+fn is_capacity(e: &axum::Error) -> bool {
     use std::error::Error as _;
     e.source()
         .and_then(|s| s.downcast_ref::<tungstenite::Error>())

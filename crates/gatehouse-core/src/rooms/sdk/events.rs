@@ -44,7 +44,11 @@ pub fn messaging_enabled(me: &Presence, others: &[Presence]) -> Event {
         .filter(|p| p.id != me.id)
         .map(|p| json!({ "id": p.id.uuid(), "role": p.role, "attributes": attributes(&p.name, &p.role) }))
         .collect();
-    messaging(&json!(me.id.uuid()), "messaging.enabled", json!({ "participants": list }))
+    messaging(
+        &json!(me.id.uuid()),
+        "messaging.enabled",
+        json!({ "participants": list }),
+    )
 }
 
 /// A message sent over the SDK (`type`, `message`) as the room's `messaging.send` carries it.
@@ -161,8 +165,15 @@ mod tests {
         )
         .unwrap();
         let (_, header) = translate(&sdk, me(), false).unwrap();
-        assert_eq!(header, json!({ "from_participant_id": "p2", "type": "chat", "message": { "text": "hi" } }));
-        let plain = event_frame("messaging.message", &json!({ "from": from, "message": { "text": "yo" } })).unwrap();
+        assert_eq!(
+            header,
+            json!({ "from_participant_id": "p2", "type": "chat", "message": { "text": "hi" } })
+        );
+        let plain = event_frame(
+            "messaging.message",
+            &json!({ "from": from, "message": { "text": "yo" } }),
+        )
+        .unwrap();
         let (_, header) = translate(&plain, me(), false).unwrap();
         assert_eq!(header["type"], "message");
         assert_eq!(header["message"], json!({ "text": "yo" }));

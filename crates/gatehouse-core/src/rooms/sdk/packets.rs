@@ -176,7 +176,14 @@ mod tests {
         assert_eq!(ps.len(), 1 + 5, "a header and five data packets");
         assert!(ps[1..].iter().all(|p| p.len() <= 12 + PACKET_DATA));
         let got = read_all(&mut Reassembler::new(65536), &ps).unwrap();
-        assert_eq!(got, vec![Message { id: 7, kind: "room.invoke_tool".into(), data }]);
+        assert_eq!(
+            got,
+            vec![Message {
+                id: 7,
+                kind: "room.invoke_tool".into(),
+                data
+            }]
+        );
     }
 
     #[test]
@@ -204,7 +211,10 @@ mod tests {
         let ps = packets(1, "big", &vec![0; 70_000]);
         assert_eq!(Reassembler::new(65536).push(&ps[0]), Err(PacketError::TooLarge));
         let ps = packets(1, "exact", &vec![0; 65536]);
-        assert_eq!(read_all(&mut Reassembler::new(65536), &ps).unwrap()[0].data.len(), 65536);
+        assert_eq!(
+            read_all(&mut Reassembler::new(65536), &ps).unwrap()[0].data.len(),
+            65536
+        );
     }
 
     #[test]
@@ -233,7 +243,11 @@ mod tests {
         assert_eq!(r.push(&other[1]), Err(PacketError::UnknownMessage));
         let mut r = Reassembler::new(65536);
         r.push(&ps[0]).unwrap();
-        assert_eq!(r.push(&other[0]), Err(PacketError::OutOfOrder), "a new header mid-message");
+        assert_eq!(
+            r.push(&other[0]),
+            Err(PacketError::OutOfOrder),
+            "a new header mid-message"
+        );
 
         assert_eq!(Reassembler::new(65536).push(&ps[1]), Err(PacketError::UnknownMessage));
     }

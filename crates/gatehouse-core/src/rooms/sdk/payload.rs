@@ -150,7 +150,10 @@ mod tests {
 
     #[test]
     fn the_sdk_member_is_dropped_from_headers() {
-        let p = pack(&json!({ "toolkit": "secrets", "__meshagent__": { "v": 1, "otel": {} } }), &[]);
+        let p = pack(
+            &json!({ "toolkit": "secrets", "__meshagent__": { "v": 1, "otel": {} } }),
+            &[],
+        );
         let (header, data) = unpack(&p).unwrap();
         assert_eq!(Value::Object(header), json!({ "toolkit": "secrets" }));
         assert!(data.is_empty());
@@ -159,7 +162,10 @@ mod tests {
     #[test]
     fn malformed_payloads_are_refused() {
         assert!(unpack(&[0; 7]).is_err(), "shorter than the length");
-        assert!(unpack(&[0, 0, 0, 0, 0, 0, 0, 9, b'{', b'}']).is_err(), "length past the end");
+        assert!(
+            unpack(&[0, 0, 0, 0, 0, 0, 0, 9, b'{', b'}']).is_err(),
+            "length past the end"
+        );
         assert!(unpack(&pack(&json!([1]), &[])).is_err(), "not an object");
         let mut huge = u64::MAX.to_be_bytes().to_vec();
         huge.push(b'{');

@@ -13,8 +13,8 @@ use std::pin::Pin;
 
 use axum::extract::ws::{Message, WebSocket};
 use axum::http::HeaderMap;
-use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
+use futures::{SinkExt as _, StreamExt as _};
 use gatehouse_core::rooms::sdk::events::{self, Event};
 use gatehouse_core::rooms::sdk::packets::{self, PacketError, Reassembler};
 use gatehouse_core::rooms::sdk::payload::{self, Content, code};
@@ -22,7 +22,9 @@ use gatehouse_core::rooms::{Close, Membership, room_url};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::room_channel::{self, EXPIRED, Gone, MAX_FRAME_BYTES, MAX_IN_FLIGHT, Participant, TOO_LARGE, send};
+use super::room_channel::{
+    self, EXPIRED, Gone, MAX_FRAME_BYTES, MAX_IN_FLIGHT, Participant, SEND_TIMEOUT, TOO_LARGE, send,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::offered_protocols;
 
@@ -50,12 +52,23 @@ pub fn speaks_sdk(query: Option<&str>, headers: &HeaderMap) -> ApiResult<bool> {
     Ok(sdk)
 }
 
-/// The message's packets, each a binary frame.
+/// How much an SDK connection buffers before writing: a whole message, so that its packets leave
+/// in one write (separate small writes of one message would wait on each other's ACK, Nagle's
+/// algorithm against delayed ACKs, for tens of milliseconds).
+pub const WRITE_BUFFER_BYTES: usize = MAX_MESSAGE_BYTES + 16 * 1024;
+
+/// The message's packets, each a binary frame, written together.
 async fn send_message(socket: &mut WebSocket, id: u64, kind: &str, payload: &[u8]) -> Result<(), Gone> {
-    for packet in packets::packets(id, kind, payload) {
-        send(socket, Message::Binary(packet.into())).await?;
+    let all = async {
+        for packet in packets::packets(id, kind, payload) {
+            socket.feed(Message::Binary(packet.into())).await?;
+        }
+        socket.flush().await
+    };
+    match tokio::time::timeout(SEND_TIMEOUT, all).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(Gone),
     }
-    Ok(())
 }
 
 /// The server's own messages, numbered apart from the client's requests.
@@ -98,11 +111,15 @@ fn invocation(data: &[u8]) -> Result<(String, String, Content), Content> {
     let (Some(toolkit), Some(tool)) = (text("toolkit"), text("tool")) else {
         return Err(bad("room.invoke_tool names a `toolkit` and a `tool`"));
     };
-    let arguments = header.get("arguments").and_then(Value::as_object).cloned().unwrap_or_else(|| {
-        let mut empty = Map::new();
-        empty.insert("type".into(), "empty".into());
-        empty
-    });
+    let arguments = header
+        .get("arguments")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_else(|| {
+            let mut empty = Map::new();
+            empty.insert("type".into(), "empty".into());
+            empty
+        });
     let input = Content::from_parts(&arguments, binary).map_err(|e| bad(e.0))?;
     Ok((toolkit, tool, input))
 }
@@ -119,7 +136,12 @@ struct Session<'a, 'p> {
 
 impl<'a> Session<'a, '_> {
     /// Handles one request: answers it at once, or queues a secrets call in `answers`.
-    async fn request(&mut self, socket: &mut WebSocket, m: packets::Message, answers: &mut Answers<'a>) -> Result<(), Gone> {
+    async fn request(
+        &mut self,
+        socket: &mut WebSocket,
+        m: packets::Message,
+        answers: &mut Answers<'a>,
+    ) -> Result<(), Gone> {
         if m.kind != "room.invoke_tool" {
             let answer = unsupported(&format!("the {:?} request", m.kind));
             return send_message(socket, m.id, RESPONSE, &answer.pack()).await;
@@ -151,7 +173,10 @@ impl<'a> Session<'a, '_> {
                 Ok(everyone) => {
                     self.messaging = true;
                     send_message(socket, id, RESPONSE, &Content::Empty.pack()).await?;
-                    return self.unasked.send(socket, events::messaging_enabled(p.me, &everyone)).await;
+                    return self
+                        .unasked
+                        .send(socket, events::messaging_enabled(p.me, &everyone))
+                        .await;
                 }
                 Err(e) => failure(e),
             },
@@ -178,7 +203,9 @@ async fn send_to_participant(p: &Participant<'_>, input: Content) -> Result<(), 
     if !v["attachment_base64"].is_null() {
         return Err(unsupported("a message attachment"));
     }
-    let to = v["to_participant_id"].as_str().and_then(|s| uuid::Uuid::parse_str(s).ok());
+    let to = v["to_participant_id"]
+        .as_str()
+        .and_then(|s| uuid::Uuid::parse_str(s).ok());
     let kind = v["type"].as_str();
     let message = v["message_json"].as_str().and_then(|m| serde_json::from_str(m).ok());
     let (Some(to), Some(kind), Some(message)) = (to, kind, message) else {
@@ -213,7 +240,11 @@ pub(super) async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membersh
     let url = room_url(&p.s.gh.provider_config().issuer, &p.me.room_name);
     let ready = events::room_ready(&p.me.room_name, &url, uuid::Uuid::new_v4());
     session.unasked.send(socket, ("room_ready", ready)).await.ok()?;
-    session.unasked.send(socket, ("connected", events::connected(p.me))).await.ok()?;
+    session
+        .unasked
+        .send(socket, ("connected", events::connected(p.me)))
+        .await
+        .ok()?;
     let keepalive = p.s.room_keepalive;
     let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
     let silence = tokio::time::sleep(2 * keepalive);
@@ -229,10 +260,9 @@ pub(super) async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membersh
             () = &mut expired => return Some(EXPIRED),
             () = &mut silence => return None,
             incoming = socket.recv() => {
-                let msg = match incoming {
-                    Some(Ok(msg)) => msg,
-                    Some(Err(e)) if room_channel::is_capacity(&e) => return Some(TOO_LARGE),
-                    Some(Err(_)) | None => return None,
+                let msg = match room_channel::received(incoming) {
+                    Ok(msg) => msg,
+                    Err(end) => return end,
                 };
                 silence.as_mut().reset(Instant::now() + 2 * keepalive);
                 match msg {

@@ -69,10 +69,14 @@ mod tests {
     #[test]
     fn sdk_tools_map_to_room_secrets_operations() {
         assert_eq!(operation("list_secrets", json!({})).unwrap(), ("list", json!({})));
-        let sdk = json!({ "connector": null, "oauth": { "client_id": "c" }, "delegated_by": "alice", "delegated_to": null });
+        let sdk =
+            json!({ "connector": null, "oauth": { "client_id": "c" }, "delegated_by": "alice", "delegated_to": null });
         let (op, body) = operation("get_offline_oauth_token", sdk).unwrap();
         assert_eq!(op, "get_offline_oauth_token");
-        assert_eq!(body, json!({ "oauth": { "client_id": "c" }, "delegated_by": "alice", "delegated_to": null }));
+        assert_eq!(
+            body,
+            json!({ "oauth": { "client_id": "c" }, "delegated_by": "alice", "delegated_to": null })
+        );
         let provide = json!({ "request_id": "r", "code": "k", "error": null });
         assert_eq!(
             operation("provide_oauth_authorization", provide).unwrap(),
@@ -81,7 +85,10 @@ mod tests {
         let reject = json!({ "request_id": "r", "code": null, "error": "user_cancelled" });
         assert_eq!(
             operation("provide_oauth_authorization", reject).unwrap(),
-            ("reject_oauth_authorization", json!({ "request_id": "r", "error": "user_cancelled" }))
+            (
+                "reject_oauth_authorization",
+                json!({ "request_id": "r", "error": "user_cancelled" })
+            )
         );
     }
 
@@ -92,7 +99,9 @@ mod tests {
             operation("request_oauth_token", with_connector).unwrap_err(),
             operation("set_secret", json!({})).unwrap_err(),
         ] {
-            let Content::Error { text, code } = refused else { panic!("an error") };
+            let Content::Error { text, code } = refused else {
+                panic!("an error")
+            };
             assert!(text.contains("not supported by Gatehouse"), "{text}");
             assert_eq!(code, code::NOT_FOUND);
         }

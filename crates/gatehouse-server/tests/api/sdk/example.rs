@@ -14,12 +14,18 @@ const AGENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/meshage
 
 /// Runs the example to its end; its exit status and output.
 fn run_example(python: &std::path::Path, env: &[(&str, String)]) -> std::process::Output {
-    Command::new(python).arg(AGENT).envs(env.iter().map(|(k, v)| (k, v))).output().expect("the example runs")
+    Command::new(python)
+        .arg(AGENT)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("the example runs")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_agent_gets_the_persons_token_and_later_finds_it_stored() {
-    let (Some(sdk), Some(py)) = (Puppet::start().await, python()) else { return };
+    let (Some(sdk), Some(py)) = (Puppet::start().await, python()) else {
+        return;
+    };
     let p = provider().await;
     let s = TestServer::spawn_fresh(crate::Backend::Sqlite, insecure).await;
     let (project, key) = s.project("Example").await;
@@ -34,8 +40,14 @@ async fn the_example_agent_gets_the_persons_token_and_later_finds_it_stored() {
         ("PERSON", "alice".to_owned()),
         ("PROVIDER_CLIENT_ID", p.client_id.clone()),
         ("PROVIDER_CLIENT_SECRET", p.secret.clone()),
-        ("PROVIDER_AUTHORIZATION_ENDPOINT", oauth["authorization_endpoint"].as_str().unwrap().to_owned()),
-        ("PROVIDER_TOKEN_ENDPOINT", oauth["token_endpoint"].as_str().unwrap().to_owned()),
+        (
+            "PROVIDER_AUTHORIZATION_ENDPOINT",
+            oauth["authorization_endpoint"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "PROVIDER_TOKEN_ENDPOINT",
+            oauth["token_endpoint"].as_str().unwrap().to_owned(),
+        ),
         ("PROVIDER_SCOPES", "openid email offline_access".to_owned()),
         ("REDIRECT_URI", CALLBACK.to_owned()),
     ];
@@ -51,12 +63,20 @@ async fn the_example_agent_gets_the_persons_token_and_later_finds_it_stored() {
     let out = first.await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("asking alice to consent") && stdout.contains("got alice's access token"), "{stdout}");
+    assert!(
+        stdout.contains("asking alice to consent") && stdout.contains("got alice's access token"),
+        "{stdout}"
+    );
     assert!(stdout.contains("stored: oauth"), "{stdout}");
 
-    let again = tokio::task::spawn_blocking(move || run_example(&py, &env)).await.unwrap();
+    let again = tokio::task::spawn_blocking(move || run_example(&py, &env))
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&again.stdout);
-    assert!(again.status.success() && stdout.contains("got alice's access token"), "{stdout}");
+    assert!(
+        again.status.success() && stdout.contains("got alice's access token"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("asking"), "the stored token serves: {stdout}");
     assert!(!sdk.heard("oauth_request", "alice", Duration::from_millis(200)).await);
     s.stop().await;

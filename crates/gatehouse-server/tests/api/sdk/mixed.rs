@@ -28,51 +28,68 @@ async fn sdk_and_json_channel_participants_share_a_room_and_its_prompts() {
         // A JSON-channel participant comes: the SDK hears it, and it sees the SDK participant.
         let (mut bob_ws, bob_id) = join(&s, ROOM, &bob).await;
         let added = sdk.event("participant_added", Some("agent")).await;
-        assert_eq!((added["id"].as_str(), added["name"].as_str()), (Some(bob_id.as_str()), Some("bob")));
+        assert_eq!(
+            (added["id"].as_str(), added["name"].as_str()),
+            (Some(bob_id.as_str()), Some("bob"))
+        );
         let listed = call(&mut bob_ws, 1, "participants.list", json!({})).await;
-        assert!(listed["body"].as_array().unwrap().iter().any(|x| x["participant_id"] == agent_id.as_str()), "{listed}");
+        assert!(
+            listed["body"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["participant_id"] == agent_id.as_str()),
+            "{listed}"
+        );
 
         // Messages both ways.
-        let to_bob = json!({ "cmd": "send", "as": "agent", "to": bob_id, "type": "chat", "message": { "text": "hi bob" } });
+        let to_bob =
+            json!({ "cmd": "send", "as": "agent", "to": bob_id, "type": "chat", "message": { "text": "hi bob" } });
         sdk.ok(to_bob).await;
         let got = event(&mut bob_ws, "messaging.message").await;
         assert_eq!(got["from"]["participant_id"], agent_id.as_str());
-        assert_eq!(got["message"], json!({ "type": "chat", "message": { "text": "hi bob" } }));
+        assert_eq!(
+            got["message"],
+            json!({ "type": "chat", "message": { "text": "hi bob" } })
+        );
         let to_agent = json!({ "participant_id": agent_id, "message": { "text": "hi agent" } });
         assert_eq!(call(&mut bob_ws, 2, "messaging.send", to_agent).await["ok"], true);
         let heard = sdk.event("message", Some("agent")).await;
-        assert_eq!((heard["from"].as_str(), heard["type"].as_str()), (Some(bob_id.as_str()), Some("message")));
+        assert_eq!(
+            (heard["from"].as_str(), heard["type"].as_str()),
+            (Some(bob_id.as_str()), Some("message"))
+        );
         assert_eq!(heard["message"], json!({ "text": "hi agent" }));
 
         // The SDK agent asks the JSON-channel person.
-        let asking = {
-            let sdk = Arc::clone(&sdk);
-            let args = ask(&p, &bob_id);
-            tokio::spawn(async move { sdk.secrets("agent", "request_oauth_token", args).await })
-        };
+        let asking = sdk.spawn_secrets("agent", "request_oauth_token", ask(&p, &bob_id));
         let prompt = event(&mut bob_ws, "secrets.request_oauth_token").await;
-        assert_eq!(prompt["requested_by"], json!({ "participant_id": agent_id, "name": "agent" }));
+        assert_eq!(
+            prompt["requested_by"],
+            json!({ "participant_id": agent_id, "name": "agent" })
+        );
         let (code, iss) = p.consent(&prompt).await;
         let provide = json!({ "request_id": prompt["request_id"], "code": code, "iss": iss, "state": prompt["state"] });
-        assert_eq!(call(&mut bob_ws, 3, "secrets.provide_oauth_authorization", provide).await["ok"], true);
+        assert_eq!(
+            call(&mut bob_ws, 3, "secrets.provide_oauth_authorization", provide).await["ok"],
+            true
+        );
         let answer = asking.await.unwrap();
         assert_eq!(answer["ok"], true, "{answer}");
         assert!(p.active(answer["result"].as_str().unwrap()).await);
 
         // The JSON-channel participant asks the SDK participant.
         let request = json!({ "oauth": super::sdk_oauth(&p), "redirect_uri": CALLBACK, "participant_id": agent_id, "timeout": 60 });
-        use futures::SinkExt as _;
-        let frame = json!({ "id": 4, "type": "secrets.request_oauth_token", "body": request });
-        bob_ws
-            .send(tokio_tungstenite::tungstenite::Message::Text(frame.to_string().into()))
-            .await
-            .unwrap();
+        let asking = tokio::spawn(async move {
+            let answer = call(&mut bob_ws, 4, "secrets.request_oauth_token", request).await;
+            (answer, bob_ws)
+        });
         let prompt = sdk.event("oauth_request", Some("agent")).await["request"].clone();
         let code = consent(&p, &prompt, CALLBACK).await;
         let provided = json!({ "request_id": prompt["request_id"], "code": code });
         sdk.ok(json!({ "cmd": "secrets", "as": "agent", "method": "provide_oauth_authorization", "args": provided }))
             .await;
-        let answer = call_reply(&mut bob_ws, 4).await;
+        let (answer, bob_ws) = asking.await.unwrap();
         assert_eq!(answer["ok"], true, "{answer}");
         assert!(p.active(answer["body"]["access_token"].as_str().unwrap()).await);
 
@@ -84,16 +101,6 @@ async fn sdk_and_json_channel_participants_share_a_room_and_its_prompts() {
         s.stop().await;
     }
     p.s.stop().await;
-}
-
-/// The response to request `id`, skipping events.
-async fn call_reply(ws: &mut crate::rooms::Ws, id: i64) -> serde_json::Value {
-    loop {
-        let f = crate::rooms::next(ws).await;
-        if f["id"] == id {
-            return f;
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,15 +124,15 @@ async fn an_sdk_prompt_and_its_answer_cross_nodes() {
     let alice_id = sdk.join(&a, "alice", &alice).await;
     let agent_id = sdk.join(&b, "agent", &agent).await;
     let seen = sdk.ok(json!({ "cmd": "participants", "as": "agent" })).await;
-    assert_eq!(seen[0]["id"], alice_id.as_str(), "node B lists node A's participant: {seen}");
+    assert_eq!(
+        seen[0]["id"],
+        alice_id.as_str(),
+        "node B lists node A's participant: {seen}"
+    );
     let joined = sdk.event("participant_added", Some("alice")).await;
     assert_eq!(joined["id"], agent_id.as_str(), "node A hears node B's join");
 
-    let asking = {
-        let sdk = Arc::clone(&sdk);
-        let args = ask(&p, &alice_id);
-        tokio::spawn(async move { sdk.secrets("agent", "request_oauth_token", args).await })
-    };
+    let asking = sdk.spawn_secrets("agent", "request_oauth_token", ask(&p, &alice_id));
     let prompt = sdk.event("oauth_request", Some("alice")).await["request"].clone();
     let code = consent(&p, &prompt, CALLBACK).await;
     let provided = json!({ "request_id": prompt["request_id"], "code": code });

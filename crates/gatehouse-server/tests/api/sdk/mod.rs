@@ -34,12 +34,17 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/puppet.py")
 
 /// The Python of the SDK's virtualenv; `None` (after saying why) when the tests may skip.
 pub(crate) fn python() -> Option<PathBuf> {
-    let path = std::env::var_os("GATEHOUSE_MESHAGENT_PYTHON").map(PathBuf::from).or_else(|| {
-        let home = std::env::var_os("HOME")?;
-        Some(PathBuf::from(home).join(".cache/gatehouse/venv-meshagent/bin/python"))
-    })?;
+    let path = std::env::var_os("GATEHOUSE_MESHAGENT_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let home = std::env::var_os("HOME")?;
+            Some(PathBuf::from(home).join(".cache/gatehouse/venv-meshagent/bin/python"))
+        })?;
     let usable = Command::new(&path)
-        .args(["-c", "import meshagent.api, sys; assert sys.version_info[:2] == (3, 13)"])
+        .args([
+            "-c",
+            "import meshagent.api, sys; assert sys.version_info[:2] == (3, 13)",
+        ])
         .status()
         .is_ok_and(|s| s.success());
     if usable {
@@ -137,6 +142,17 @@ impl Puppet {
             .await
     }
 
+    /// [`Self::secrets`] in a task of its own, for a call that waits (a consent request).
+    pub(crate) fn spawn_secrets(
+        self: &Arc<Self>,
+        who: &str,
+        method: &str,
+        args: Value,
+    ) -> tokio::task::JoinHandle<Value> {
+        let (sdk, who, method) = (Arc::clone(self), who.to_owned(), method.to_owned());
+        tokio::spawn(async move { sdk.secrets(&who, &method, args).await })
+    }
+
     /// The next event `kind` (for `who`, when given), within 20 s; others stay for later.
     pub(crate) async fn event(&self, kind: &str, who: Option<&str>) -> Value {
         let matches = |e: &Value| e["event"] == kind && who.is_none_or(|w| e["as"] == w);
@@ -171,7 +187,10 @@ impl Puppet {
         assert_eq!(joined["room_name"], ROOM);
         // The room's public URL, under the issuer (which a second node shares).
         let room_url = joined["room_url"].as_str().unwrap();
-        assert!(room_url.starts_with("ws://") && room_url.ends_with(&format!("/rooms/{ROOM}")), "{room_url}");
+        assert!(
+            room_url.starts_with("ws://") && room_url.ends_with(&format!("/rooms/{ROOM}")),
+            "{room_url}"
+        );
         assert_eq!(joined["attributes"]["name"], who);
         joined["participant_id"].as_str().unwrap().to_owned()
     }

@@ -28,7 +28,8 @@ async fn open(s: &TestServer, token: &str, protocols: Option<&str>) -> Result<Ws
     let bearer = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
     req.headers_mut().insert("authorization", bearer);
     if let Some(p) = protocols {
-        req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(p).unwrap());
+        req.headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_str(p).unwrap());
     }
     Ok(tokio_tungstenite::connect_async(req).await?.0)
 }
@@ -87,7 +88,10 @@ impl Raw {
 
     async fn closed_with(&mut self) -> (CloseCode, String) {
         loop {
-            match tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await.expect("closed within 5 s") {
+            match tokio::time::timeout(Duration::from_secs(5), self.ws.next())
+                .await
+                .expect("closed within 5 s")
+            {
                 Some(Ok(Message::Close(Some(f)))) => return (f.code, f.reason.to_string()),
                 Some(Ok(_)) => {}
                 other => panic!("expected a close frame, got {other:?}"),
@@ -134,9 +138,16 @@ async fn a_request_split_over_many_packets_is_answered() {
         let (mut raw, _) = Raw::join(&s, &token).await;
         let padded = invoke("secrets", "list_secrets", json!({ "padding": "x".repeat(40_000) }));
         assert!(padded.len() > 39 * 1024, "about forty packets");
-        assert_eq!(raw.request(1, "room.invoke_tool", &padded).await, Content::Json(json!({ "secrets": [] })));
+        assert_eq!(
+            raw.request(1, "room.invoke_tool", &padded).await,
+            Content::Json(json!({ "secrets": [] }))
+        );
         // Requests and answers keep their own ids, in any order.
-        assert_eq!(raw.request(77, "room.invoke_tool", &invoke("secrets", "list_secrets", json!({}))).await, Content::Json(json!({ "secrets": [] })));
+        assert_eq!(
+            raw.request(77, "room.invoke_tool", &invoke("secrets", "list_secrets", json!({})))
+                .await,
+            Content::Json(json!({ "secrets": [] }))
+        );
         s.stop().await;
     }
 }
@@ -146,14 +157,35 @@ async fn unknown_message_types_and_malformed_payloads_are_answered_with_errors()
     let (s, _watcher, token) = watched(Backend::Sqlite).await;
     let (mut raw, _) = Raw::join(&s, &token).await;
     let answer = raw.request(1, "storage.fancy", &[]).await;
-    assert!(error_text(&answer).0.contains("not supported by Gatehouse"), "{answer:?}");
-    let answer = raw.request(2, "room.invoke_tool", b"\x00\x00\x00\x00\x00\x00\x00\x09{}").await;
+    assert!(
+        error_text(&answer).0.contains("not supported by Gatehouse"),
+        "{answer:?}"
+    );
+    let answer = raw
+        .request(2, "room.invoke_tool", b"\x00\x00\x00\x00\x00\x00\x00\x09{}")
+        .await;
     assert_eq!(error_text(&answer).1, 1002, "invalid request: {answer:?}");
-    let answer = raw.request(3, "room.invoke_tool", &payload::pack(&json!({ "tool": "list_secrets" }), &[])).await;
+    let answer = raw
+        .request(
+            3,
+            "room.invoke_tool",
+            &payload::pack(&json!({ "tool": "list_secrets" }), &[]),
+        )
+        .await;
     assert_eq!(error_text(&answer).1, 1002, "{answer:?}");
-    let answer = raw.request(4, "room.invoke_tool", &invoke("secrets", "request_oauth_token", json!({ "redirect_uri": 7 }))).await;
+    let answer = raw
+        .request(
+            4,
+            "room.invoke_tool",
+            &invoke("secrets", "request_oauth_token", json!({ "redirect_uri": 7 })),
+        )
+        .await;
     assert_eq!(error_text(&answer).1, 1002, "{answer:?}");
-    assert_eq!(raw.request(5, "room.invoke_tool", &invoke("secrets", "list_secrets", json!({}))).await, Content::Json(json!({ "secrets": [] })));
+    assert_eq!(
+        raw.request(5, "room.invoke_tool", &invoke("secrets", "list_secrets", json!({})))
+            .await,
+        Content::Json(json!({ "secrets": [] }))
+    );
     s.stop().await;
 }
 
@@ -163,7 +195,8 @@ async fn an_oversized_message_closes_only_that_connection() {
         let (s, mut watcher, token) = watched(backend).await;
         let (mut raw, id) = Raw::join(&s, &token).await;
         // The header alone announces 100 KiB: refused before any data is held.
-        raw.send_packet(packets(1, "room.invoke_tool", &vec![b' '; 100 * 1024]).remove(0)).await;
+        raw.send_packet(packets(1, "room.invoke_tool", &vec![b' '; 100 * 1024]).remove(0))
+            .await;
         let (code, reason) = raw.closed_with().await;
         assert_eq!(code, CloseCode::Size);
         assert!(reason.contains("65536"), "{reason}");
@@ -175,12 +208,19 @@ async fn an_oversized_message_closes_only_that_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_or_out_of_order_packets_close_only_that_connection() {
     let (s, mut watcher, token) = watched(Backend::Sqlite).await;
-    let full = packets(9, "room.invoke_tool", &invoke("secrets", "list_secrets", json!({ "pad": "y".repeat(3000) })));
+    let full = packets(
+        9,
+        "room.invoke_tool",
+        &invoke("secrets", "list_secrets", json!({ "pad": "y".repeat(3000) })),
+    );
     let cases: [(&str, Vec<Vec<u8>>); 4] = [
         ("malformed", vec![vec![1, 2, 3]]),
         ("out of order", vec![full[0].clone(), full[2].clone()]),
         ("unknown message id", vec![full[1].clone()]),
-        ("another message's packet", vec![full[0].clone(), packets(10, "x", b"z")[1].clone()]),
+        (
+            "another message's packet",
+            vec![full[0].clone(), packets(10, "x", b"z")[1].clone()],
+        ),
     ];
     for (case, sent) in cases {
         let (mut raw, id) = Raw::join(&s, &token).await;
