@@ -19,9 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::{SinkExt as _, StreamExt as _};
-use gatehouse_bench::server::{Gatehouse, PgDatabase, post};
-use gatehouse_bench::{Minter, ms, percentile, rss_mib};
-use gatehouse_core::api_key::ApiKeyValue;
+use gatehouse_bench::server::{Gatehouse, PgDatabase};
+use gatehouse_bench::{Minter, ms, percentile, project_minter, rss_mib};
 use gatehouse_core::rooms::sdk::packets::{Reassembler, packets};
 use gatehouse_core::rooms::sdk::payload;
 use serde_json::json;
@@ -144,28 +143,7 @@ async fn server(postgres: bool) -> anyhow::Result<(Gatehouse, Arc<Minter>, std::
     let dir = std::env::temp_dir().join(format!("gatehouse-sdk-bench-{}", uuid::Uuid::new_v4().simple()));
     let pg = if postgres { Some(PgDatabase::create()?) } else { None };
     let gh = Gatehouse::start(&dir, pg.as_ref().map(|d| d.url.as_str()), &[]).await?;
-    let http = reqwest::Client::new();
-    let admin = &gh.bootstrap.api_key;
-    let project = post(
-        &http,
-        &gh.base,
-        admin,
-        "/accounts/projects",
-        json!({ "name": "sdk bench" }),
-    )
-    .await?;
-    let p = project["id"].as_str().context("project id")?;
-    let key = post(
-        &http,
-        &gh.base,
-        admin,
-        &format!("/accounts/projects/{p}/api-keys"),
-        json!({ "name": "bench" }),
-    )
-    .await?;
-    let minter = Arc::new(Minter {
-        key: ApiKeyValue::parse(key["value"].as_str().context("key value")?)?,
-    });
+    let minter = Arc::new(project_minter(&gh, "sdk bench").await?);
     Ok((gh, minter, dir, pg))
 }
 

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{CALLBACK, Puppet, ask, consent, participant, provider, sdk_oauth};
-use crate::broker::insecure;
+use super::{CALLBACK, Puppet, ask, consent, participant, provider, sdk_oauth, start};
 use crate::{TestServer, backends};
 
 const PERMISSION_DENIED: i64 = 1001;
@@ -26,10 +25,9 @@ fn ids(list: &Value) -> Vec<&str> {
 async fn an_sdk_agent_gets_a_token_an_sdk_person_consented_to() {
     let p = provider().await;
     for backend in backends() {
-        // One driver per backend: its clients and events are those of this server.
-        let Some(sdk) = Puppet::start().await else { return };
-        let s = TestServer::spawn_fresh(backend, insecure).await;
-        let (project, key) = s.project("SDK").await;
+        let Some((sdk, s, project, key)) = start(backend, "SDK").await else {
+            return;
+        };
         let secrets = json!({ "secrets": {} });
         let agent = participant(&s, &key, &project, "agent", secrets.clone()).await;
         let alice = participant(&s, &key, &project, "alice", secrets.clone()).await;

@@ -7,7 +7,7 @@ use gatehouse_core::time::SystemClock;
 use gatehouse_server::Config;
 use serde_json::json;
 
-use super::{CALLBACK, Puppet, ROOM, ask, consent, participant, provider};
+use super::{CALLBACK, Puppet, ROOM, ask, consent, participant, provider, start};
 use crate::broker::insecure;
 use crate::rooms::{call, event, join};
 use crate::{Backend, TestServer, backends};
@@ -16,10 +16,9 @@ use crate::{Backend, TestServer, backends};
 async fn sdk_and_json_channel_participants_share_a_room_and_its_prompts() {
     let p = provider().await;
     for backend in backends() {
-        // One driver per backend: its clients and events are those of this server.
-        let Some(sdk) = Puppet::start().await else { return };
-        let s = TestServer::spawn_fresh(backend, insecure).await;
-        let (project, key) = s.project("Mixed").await;
+        let Some((sdk, s, project, key)) = start(backend, "Mixed").await else {
+            return;
+        };
         let api = json!({ "secrets": {}, "messaging": {} });
         let agent = participant(&s, &key, &project, "agent", api.clone()).await;
         let bob = participant(&s, &key, &project, "bob", api).await;

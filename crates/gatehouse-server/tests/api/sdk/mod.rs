@@ -196,6 +196,16 @@ impl Puppet {
     }
 }
 
+/// A driver and a broker server on `backend` with a project `name`: the driver, the server, the
+/// project id and its API key; `None` when the SDK tests skip. One driver per server, so that its
+/// clients and events are those of this server.
+pub(crate) async fn start(backend: crate::Backend, name: &str) -> Option<(Arc<Puppet>, TestServer, String, String)> {
+    let sdk = Puppet::start().await?;
+    let s = TestServer::spawn_fresh(backend, crate::broker::insecure).await;
+    let (project, key) = s.project(name).await;
+    Some((sdk, s, project, key))
+}
+
 /// A participant token of `name` in [`ROOM`] with the `api` grant `api`.
 pub(crate) async fn participant(s: &TestServer, key: &str, project: &str, name: &str, api: Value) -> String {
     token(s, key, project, name, ROOM, api).await
