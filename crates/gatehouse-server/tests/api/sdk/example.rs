@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{CALLBACK, Puppet, consent, participant, provider, python};
+use super::{CALLBACK, Puppet, participant, provider, python};
 use crate::TestServer;
 use crate::broker::insecure;
 
@@ -55,11 +55,7 @@ async fn the_example_agent_gets_the_persons_token_and_later_finds_it_stored() {
         let (py, env) = (py.clone(), env.clone());
         tokio::task::spawn_blocking(move || run_example(&py, &env))
     };
-    let prompt = sdk.event("oauth_request", Some("alice")).await["request"].clone();
-    let code = consent(&p, &prompt, CALLBACK).await;
-    let provided = json!({ "request_id": prompt["request_id"], "code": code });
-    sdk.ok(json!({ "cmd": "secrets", "as": "alice", "method": "provide_oauth_authorization", "args": provided }))
-        .await;
+    sdk.answer_prompt(&p, "alice").await;
     let out = first.await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{CALLBACK, Puppet, ask, consent, participant, provider, sdk_oauth, start};
+use super::{Puppet, ask, participant, provider, sdk_oauth, start};
 use crate::{TestServer, backends};
 
 const PERMISSION_DENIED: i64 = 1001;
@@ -44,8 +44,7 @@ async fn an_sdk_agent_gets_a_token_an_sdk_person_consented_to() {
         assert_eq!(seen, json!([{ "id": alice_id, "name": "alice", "role": "agent" }]));
 
         // The agent asks; the person's handler gets the SDK's OAuthTokenRequest and answers.
-        let asking = sdk.spawn_secrets("agent", "request_oauth_token", ask(&p, &alice_id));
-        let prompt = sdk.event("oauth_request", Some("alice")).await["request"].clone();
+        let (prompt, token) = sdk.consented(&p, "agent", "alice", &alice_id).await;
         assert_eq!(
             prompt["authorization_endpoint"],
             format!("{}/oauth/authorize", p.s.base)
@@ -56,13 +55,6 @@ async fn an_sdk_agent_gets_a_token_an_sdk_person_consented_to() {
             Some(43),
             "an S256 challenge"
         );
-        let code = consent(&p, &prompt, CALLBACK).await;
-        let provided = json!({ "request_id": prompt["request_id"], "code": code });
-        sdk.ok(json!({ "cmd": "secrets", "as": "alice", "method": "provide_oauth_authorization", "args": provided }))
-            .await;
-        let answer = asking.await.unwrap();
-        assert_eq!(answer["ok"], true, "{answer}");
-        let token = answer["result"].as_str().unwrap().to_owned();
         assert!(p.active(&token).await, "the provider issued the token");
 
         // Asked again: the stored credential serves, no prompt.

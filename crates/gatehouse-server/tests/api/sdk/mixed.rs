@@ -7,7 +7,7 @@ use gatehouse_core::time::SystemClock;
 use gatehouse_server::Config;
 use serde_json::json;
 
-use super::{CALLBACK, Puppet, ROOM, ask, consent, participant, provider, start};
+use super::{CALLBACK, Puppet, ROOM, ask, participant, provider, start};
 use crate::broker::insecure;
 use crate::rooms::{call, event, join};
 use crate::{Backend, TestServer, backends};
@@ -83,11 +83,7 @@ async fn sdk_and_json_channel_participants_share_a_room_and_its_prompts() {
             let answer = call(&mut bob_ws, 4, "secrets.request_oauth_token", request).await;
             (answer, bob_ws)
         });
-        let prompt = sdk.event("oauth_request", Some("agent")).await["request"].clone();
-        let code = consent(&p, &prompt, CALLBACK).await;
-        let provided = json!({ "request_id": prompt["request_id"], "code": code });
-        sdk.ok(json!({ "cmd": "secrets", "as": "agent", "method": "provide_oauth_authorization", "args": provided }))
-            .await;
+        sdk.answer_prompt(&p, "agent").await;
         let (answer, bob_ws) = asking.await.unwrap();
         assert_eq!(answer["ok"], true, "{answer}");
         assert!(p.active(answer["body"]["access_token"].as_str().unwrap()).await);
@@ -131,15 +127,7 @@ async fn an_sdk_prompt_and_its_answer_cross_nodes() {
     let joined = sdk.event("participant_added", Some("alice")).await;
     assert_eq!(joined["id"], agent_id.as_str(), "node A hears node B's join");
 
-    let asking = sdk.spawn_secrets("agent", "request_oauth_token", ask(&p, &alice_id));
-    let prompt = sdk.event("oauth_request", Some("alice")).await["request"].clone();
-    let code = consent(&p, &prompt, CALLBACK).await;
-    let provided = json!({ "request_id": prompt["request_id"], "code": code });
-    sdk.ok(json!({ "cmd": "secrets", "as": "alice", "method": "provide_oauth_authorization", "args": provided }))
-        .await;
-    let answer = asking.await.unwrap();
-    assert_eq!(answer["ok"], true, "{answer}");
-    let token = answer["result"].as_str().unwrap().to_owned();
+    let (_, token) = sdk.consented(&p, "agent", "alice", &alice_id).await;
     assert!(p.active(&token).await);
     let by_alice = json!({ "oauth": super::sdk_oauth(&p), "delegated_by": "alice" });
     let offline = sdk.secrets("agent", "get_offline_oauth_token", by_alice).await;

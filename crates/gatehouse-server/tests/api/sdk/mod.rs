@@ -153,6 +153,33 @@ impl Puppet {
         tokio::spawn(async move { sdk.secrets(&who, &method, args).await })
     }
 
+    /// What `person`'s app does with the next consent prompt: signs in at provider `p` with its
+    /// challenge and provides the code. The prompt, as the SDK's `OAuthTokenRequest`.
+    pub(crate) async fn answer_prompt(&self, p: &gatehouse_testkit::Provider, person: &str) -> Value {
+        let prompt = self.event("oauth_request", Some(person)).await["request"].clone();
+        let code = consent(p, &prompt, CALLBACK).await;
+        let provided = json!({ "request_id": prompt["request_id"], "code": code });
+        self.ok(json!({ "cmd": "secrets", "as": person, "method": "provide_oauth_authorization", "args": provided }))
+            .await;
+        prompt
+    }
+
+    /// A whole consent: `asker` asks `person` (participant `person_id`) for a token of `p`, which
+    /// the person gives; the prompt and the access token the asker got.
+    pub(crate) async fn consented(
+        self: &Arc<Self>,
+        p: &gatehouse_testkit::Provider,
+        asker: &str,
+        person: &str,
+        person_id: &str,
+    ) -> (Value, String) {
+        let asking = self.spawn_secrets(asker, "request_oauth_token", ask(p, person_id));
+        let prompt = self.answer_prompt(p, person).await;
+        let answer = asking.await.unwrap();
+        assert_eq!(answer["ok"], true, "{answer}");
+        (prompt, answer["result"].as_str().unwrap().to_owned())
+    }
+
     /// The next event `kind` (for `who`, when given), within 20 s; others stay for later.
     pub(crate) async fn event(&self, kind: &str, who: Option<&str>) -> Value {
         let matches = |e: &Value| e["event"] == kind && who.is_none_or(|w| e["as"] == w);
