@@ -41,5 +41,9 @@ taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/secrets_load" sqlite
 if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then
   taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/secrets_load" postgres
 fi
+taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/sdk_load" sqlite
+if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then
+  taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/sdk_load" postgres
+fi
 echo "== load before the authorization-server benchmark: $(cut -d' ' -f1-3 /proc/loadavg)"
 taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/oauth_load"

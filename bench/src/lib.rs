@@ -58,6 +58,37 @@ pub fn sample_access_claims() -> serde_json::Value {
     })
 }
 
+/// Resident memory of a process, in MiB.
+pub fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    use anyhow::Context as _;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .context("no VmRSS")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kib / 1024.0)
+}
+
+/// A new project of the server `gh` (created with its bootstrap admin key) and a [`Minter`] for
+/// a new API key of it.
+pub async fn project_minter(gh: &server::Gatehouse, name: &str) -> anyhow::Result<Minter> {
+    use anyhow::Context as _;
+    let http = reqwest::Client::new();
+    let admin = &gh.bootstrap.api_key;
+    let body = serde_json::json!({ "name": name });
+    let project = server::post(&http, &gh.base, admin, "/accounts/projects", body).await?;
+    let p = project["id"].as_str().context("project id")?;
+    let path = format!("/accounts/projects/{p}/api-keys");
+    let key = server::post(&http, &gh.base, admin, &path, serde_json::json!({ "name": "bench" })).await?;
+    Ok(Minter {
+        key: ApiKeyValue::parse(key["value"].as_str().context("key value")?)?,
+    })
+}
+
 /// Signs participant tokens with one API key, as an SDK does.
 pub struct Minter {
     pub key: ApiKeyValue,

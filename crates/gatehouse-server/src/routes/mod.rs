@@ -9,6 +9,7 @@ pub(crate) mod oauth;
 pub(crate) mod pages;
 pub(crate) mod participants;
 pub(crate) mod room_channel;
+pub(crate) mod room_sdk;
 pub(crate) mod room_secrets;
 pub(crate) mod rooms;
 pub(crate) mod secrets;

@@ -16,6 +16,7 @@ mod oidc_interop;
 mod openapi;
 mod participants;
 mod rooms;
+mod sdk;
 mod secrets;
 mod text_input;
 
