@@ -14,6 +14,7 @@ pub(crate) mod forms;
 pub(crate) mod layout;
 pub(crate) mod members;
 pub(crate) mod projects;
+pub(crate) mod rooms;
 pub(crate) mod secrets;
 pub(crate) mod session;
 pub(crate) mod settings;
@@ -99,6 +100,19 @@ pub fn console_routes() -> Router<Arc<AppState>> {
         .route("/console/account", get(account::show))
         .route("/console/account/password", post(account::change_password))
         .route("/console/account/sessions/{id}/end", post(account::end_session))
+        .route(
+            "/console/projects/{project_id}/rooms",
+            get(rooms::list).post(rooms::create),
+        )
+        .route("/console/projects/{project_id}/rooms/grants", post(rooms::grant))
+        .route(
+            "/console/projects/{project_id}/rooms/{room}/delete",
+            get(rooms::confirm_delete).post(rooms::delete),
+        )
+        .route(
+            "/console/projects/{project_id}/rooms/{room}/grants/{user_id}/revoke",
+            get(rooms::confirm_revoke).post(rooms::revoke),
+        )
         .route("/console/callback", get(session::callback))
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/signed-out", get(session::signed_out))

@@ -8,7 +8,7 @@ use super::admin;
 use crate::api_test;
 use crate::console::{assert_console_page, csrf, member, sign_in};
 
-const SECTIONS: [&str; 5] = ["api-keys", "members", "secrets", "audit", "settings"];
+const SECTIONS: [&str; 6] = ["api-keys", "members", "rooms", "secrets", "audit", "settings"];
 
 api_test!(every_project_page_renders_for_an_admin_with_labelled_inputs, |s| {
     let (p, _, _, browser, _) = admin(&s, "all@example.com", "settings").await;

@@ -6,6 +6,7 @@ mod access;
 mod account;
 mod api_keys;
 mod members;
+mod rooms;
 mod secrets;
 mod settings_audit;
 
