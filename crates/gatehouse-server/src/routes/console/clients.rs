@@ -234,7 +234,7 @@ pub async fn delete(
     body: Bytes,
 ) -> Response {
     if let Err(res) = console.form(&state, &headers, &body) {
-        return res;
+        return *res;
     }
     let Ok(project) = uuid::Uuid::try_parse(&project_id).map(ProjectId::from_uuid) else {
         return layout::not_found(&console, &state);

@@ -95,7 +95,7 @@ pub async fn create(
 ) -> Response {
     let form = match console.form(&state, &headers, &body) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let ctx = match writable(&console, &state, &project_id, "New Client").await {
         Ok(c) => c,
@@ -212,7 +212,7 @@ pub async fn update(
 ) -> Response {
     let form = match console.form(&state, &headers, &body) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let ctx = match writable(&console, &state, &project_id, "OAuth client").await {
         Ok(c) => c,
@@ -264,7 +264,7 @@ pub async fn rotate_secret(
 ) -> Response {
     let form = match console.form(&state, &headers, &body) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let ctx = match writable(&console, &state, &project_id, "Client secret").await {
         Ok(c) => c,
