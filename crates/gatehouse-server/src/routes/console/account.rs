@@ -82,7 +82,7 @@ pub async fn change_password(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match console.form(&state, &headers, &body) {
+    let form = match forms::checked(&console, &state, &headers, &body) {
         Ok(f) => f,
         Err(res) => return res,
     };
@@ -121,7 +121,7 @@ pub async fn end_session(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(res) = console.form(&state, &headers, &body) {
+    if let Err(res) = forms::checked(&console, &state, &headers, &body) {
         return res;
     }
     let Ok(id) = uuid::Uuid::try_parse(&id).map(SessionId::from_uuid) else {

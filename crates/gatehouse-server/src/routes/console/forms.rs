@@ -25,6 +25,11 @@ pub async fn project(
     ProjectPage::load(console, state, project_id, section, title).await
 }
 
+/// A posted form carrying this browser's CSRF token, or the page refusing it (403).
+pub fn checked(console: &Console, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Form, Response> {
+    console.form(state, headers, body).map_err(|res| *res)
+}
+
 /// A posted form of a project page: the CSRF token first, then the project.
 pub async fn posted(
     console: &Console,
@@ -34,7 +39,7 @@ pub async fn posted(
     section: &'static str,
     title: &str,
 ) -> Result<(Form, ProjectPage), Response> {
-    let form = console.form(state, headers, body)?;
+    let form = checked(console, state, headers, body)?;
     let ctx = project(console, state, project_id, section, title).await?;
     Ok((form, ctx))
 }

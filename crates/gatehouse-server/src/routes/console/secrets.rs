@@ -169,7 +169,7 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match console.form(&state, &headers, &body) {
+    let form = match forms::checked(&console, &state, &headers, &body) {
         Ok(f) => f,
         Err(res) => return res,
     };
