@@ -15,7 +15,7 @@ use gatehouse_core::model::Registration;
 use gatehouse_core::secret::SecretString;
 use gatehouse_types::{ExternalOAuthEndpoints, ExternalOAuthInput};
 
-use super::forms::{self, FormState};
+use super::forms::{self, Answer, FormState};
 use super::layout::{self, ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
@@ -63,11 +63,9 @@ async fn render(
     ctx: ProjectPage,
     editing: Option<&Registration>,
     form: FormState,
-) -> Response {
-    let all = match state.gh.list_registrations(&console.who, ctx.project.id, None).await {
-        Ok(r) => r,
-        Err(e) => return forms::failed(console, state, e).await,
-    };
+) -> Answer {
+    let found = state.gh.list_registrations(&console.who, ctx.project.id, None).await;
+    let all = forms::ok(console, state, found).await?;
     let base = ctx.path(SECTION);
     let page = RegistrationsPage {
         action: editing.map_or_else(|| base.clone(), |r| format!("{base}/{}", r.id)),
@@ -89,15 +87,13 @@ async fn render(
         shell: ctx.shell,
         form,
     };
-    console.page(page.form.status(), &page)
+    Ok(console.page(page.form.status(), &page))
 }
 
 /// `GET …/external-oauth`.
-pub async fn list(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Response {
-    match forms::project(&console, &state, &project_id, SECTION, "External OAuth").await {
-        Ok(ctx) => render(&console, &state, ctx, None, FormState::default()).await,
-        Err(res) => res,
-    }
+pub async fn list(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Answer {
+    let ctx = forms::project(&console, &state, &project_id, SECTION, "External OAuth").await?;
+    render(&console, &state, ctx, None, FormState::default()).await
 }
 
 /// The input of the posted form; `delegated_to` is kept from `current` (the form does not show it).
@@ -161,30 +157,19 @@ pub async fn create(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, ctx) = match forms::posted(
-        &console,
-        &state,
-        (&headers, &body),
-        &project_id,
-        SECTION,
-        "External OAuth",
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    match state
+) -> Answer {
+    let posted = (&headers, &body[..]);
+    let (form, ctx) = forms::posted(&console, &state, posted, &project_id, SECTION, "External OAuth").await?;
+    let created = state
         .gh
         .create_registration(&console.who, ctx.project.id, None, &input(&form, None))
-        .await
-    {
-        Ok(r) => layout::redirect_with(&console, &ctx.path(SECTION), &format!("Registration {} added.", r.name)),
-        Err(e) => match forms::refusal(e, FIELDS) {
-            Ok((field, m)) => render(&console, &state, ctx, None, FormState::refused(&form, &field, m)).await,
-            Err(e) => forms::failed(&console, &state, e).await,
-        },
+        .await;
+    match created {
+        Ok(r) => forms::done(&console, &ctx, &format!("Registration {} added.", r.name)),
+        Err(e) => {
+            let again = forms::refused(&console, &state, &form, e, FIELDS).await?;
+            render(&console, &state, ctx, None, again).await
+        }
     }
 }
 
@@ -200,12 +185,12 @@ async fn registration(
     if !ctx.can_develop() {
         return Err(layout::not_found(console, state));
     }
-    let id = uuid::Uuid::try_parse(id).ok().map(RegistrationId::from_uuid);
-    let all = match state.gh.list_registrations(&console.who, ctx.project.id, None).await {
-        Ok(r) => r,
-        Err(e) => return Err(forms::failed(console, state, e).await),
-    };
-    match all.into_iter().find(|r| Some(r.id) == id && r.room_name.is_none()) {
+    let found = state.gh.list_registrations(&console.who, ctx.project.id, None).await;
+    let all = forms::ok(console, state, found).await?;
+    match all
+        .into_iter()
+        .find(|r| r.id.to_string() == id && r.room_name.is_none())
+    {
         Some(r) => Ok((ctx, r)),
         None => Err(layout::not_found(console, state)),
     }
@@ -216,11 +201,9 @@ pub async fn show(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path((project_id, id)): Path<(String, String)>,
-) -> Response {
-    match registration(&console, &state, &project_id, &id, "External OAuth registration").await {
-        Ok((ctx, r)) => render(&console, &state, ctx, Some(&r), stored(&r)).await,
-        Err(res) => res,
-    }
+) -> Answer {
+    let (ctx, r) = registration(&console, &state, &project_id, &id, "External OAuth registration").await?;
+    render(&console, &state, ctx, Some(&r), stored(&r)).await
 }
 
 /// `POST …/external-oauth/{id}`: save.
@@ -230,29 +213,19 @@ pub async fn update(
     Path((project_id, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let form = match forms::checked(&console, &state, &headers, &body) {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let (ctx, r) = match registration(&console, &state, &project_id, &id, "External OAuth registration").await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
-    match state
+) -> Answer {
+    let form = forms::checked(&console, &state, &headers, &body)?;
+    let (ctx, r) = registration(&console, &state, &project_id, &id, "External OAuth registration").await?;
+    let saved = state
         .gh
         .update_registration(&console.who, ctx.project.id, None, r.id, &input(&form, Some(&r)))
-        .await
-    {
-        Ok(saved) => layout::redirect_with(
-            &console,
-            &ctx.path(SECTION),
-            &format!("Registration {} saved.", saved.name),
-        ),
-        Err(e) => match forms::refusal(e, FIELDS) {
-            Ok((field, m)) => render(&console, &state, ctx, Some(&r), FormState::refused(&form, &field, m)).await,
-            Err(e) => forms::failed(&console, &state, e).await,
-        },
+        .await;
+    match saved {
+        Ok(saved) => forms::done(&console, &ctx, &format!("Registration {} saved.", saved.name)),
+        Err(e) => {
+            let again = forms::refused(&console, &state, &form, e, FIELDS).await?;
+            render(&console, &state, ctx, Some(&r), again).await
+        }
     }
 }
 
@@ -261,19 +234,14 @@ pub async fn confirm_delete(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path((project_id, id)): Path<(String, String)>,
-) -> Response {
-    match registration(&console, &state, &project_id, &id, "Delete registration").await {
-        Ok((ctx, r)) => {
-            let question = format!(
-                "Delete the registration {}? Rooms can no longer sign people in to this provider through it.",
-                r.name
-            );
-            let action = ctx.path(&format!("{SECTION}/{id}/delete"));
-            let back = ctx.path(SECTION);
-            forms::confirm(&console, ctx, &question, &action, "Delete", &back)
-        }
-        Err(res) => res,
-    }
+) -> Answer {
+    let (ctx, r) = registration(&console, &state, &project_id, &id, "Delete registration").await?;
+    let question = format!(
+        "Delete the registration {}? Rooms can no longer sign people in to this provider through it.",
+        r.name
+    );
+    let action = ctx.path(&format!("{SECTION}/{id}/delete"));
+    forms::confirm(&console, ctx, &question, &action, "Delete")
 }
 
 /// `POST …/external-oauth/{id}/delete`.
@@ -283,29 +251,13 @@ pub async fn delete(
     Path((project_id, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (_, ctx) = match forms::posted(
-        &console,
-        &state,
-        (&headers, &body),
-        &project_id,
-        SECTION,
-        "External OAuth",
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let Ok(id) = uuid::Uuid::try_parse(&id).map(RegistrationId::from_uuid) else {
-        return layout::not_found(&console, &state);
-    };
-    match state
+) -> Answer {
+    let posted = (&headers, &body[..]);
+    let (_, ctx) = forms::posted(&console, &state, posted, &project_id, SECTION, "External OAuth").await?;
+    let id = RegistrationId::from_uuid(forms::path_id(&console, &state, &id)?);
+    let result = state
         .gh
         .delete_registration(&console.who, ctx.project.id, None, id)
-        .await
-    {
-        Ok(()) => layout::redirect_with(&console, &ctx.path(SECTION), "Registration deleted."),
-        Err(e) => forms::failed(&console, &state, e).await,
-    }
+        .await;
+    forms::changed(&console, &state, &ctx, result, "Registration deleted.").await
 }
