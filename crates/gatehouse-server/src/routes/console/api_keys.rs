@@ -15,7 +15,7 @@ use gatehouse_core::model::ApiKeyRecord;
 use gatehouse_core::secret::Secret;
 
 use super::forms::{self, Answer, FormState, when};
-use super::layout::{self, ProjectPage, Shell};
+use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::Path;
 use crate::state::AppState;
@@ -145,20 +145,16 @@ async fn key(
     project_id: &str,
     id: &str,
 ) -> Result<(ProjectPage, ApiKeyRecord), Response> {
-    let ctx = forms::project(console, state, project_id, SECTION, "Revoke API key").await?;
-    if ctx.access.require_admin().is_err() {
-        return Err(layout::not_found(console, state));
-    }
+    let admin = |c: &ProjectPage| c.access.require_admin().is_ok();
+    let ctx = forms::project_if(console, state, project_id, (SECTION, "Revoke API key"), admin).await?;
     let keys = forms::ok(
         console,
         state,
         state.gh.list_api_keys(&console.who, ctx.project.id).await,
     )
     .await?;
-    match keys.into_iter().find(|k| k.id.to_string() == id) {
-        Some(k) => Ok((ctx, k)),
-        None => Err(layout::not_found(console, state)),
-    }
+    let key = forms::found(console, state, keys.into_iter().find(|k| k.id.to_string() == id))?;
+    Ok((ctx, key))
 }
 
 /// `GET …/api-keys/{id}/revoke`: the confirmation.

@@ -16,7 +16,7 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_types::{ExternalOAuthEndpoints, ExternalOAuthInput};
 
 use super::forms::{self, Answer, FormState};
-use super::layout::{self, ProjectPage, Shell};
+use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
 use crate::state::AppState;
@@ -181,19 +181,13 @@ async fn registration(
     id: &str,
     title: &str,
 ) -> Result<(ProjectPage, Registration), Response> {
-    let ctx = forms::project(console, state, project_id, SECTION, title).await?;
-    if !ctx.can_develop() {
-        return Err(layout::not_found(console, state));
-    }
+    let ctx = forms::project_if(console, state, project_id, (SECTION, title), ProjectPage::can_develop).await?;
     let found = state.gh.list_registrations(&console.who, ctx.project.id, None).await;
     let all = forms::ok(console, state, found).await?;
-    match all
+    let project_level = all
         .into_iter()
-        .find(|r| r.id.to_string() == id && r.room_name.is_none())
-    {
-        Some(r) => Ok((ctx, r)),
-        None => Err(layout::not_found(console, state)),
-    }
+        .find(|r| r.id.to_string() == id && r.room_name.is_none());
+    Ok((ctx, forms::found(console, state, project_level)?))
 }
 
 /// `GET …/external-oauth/{id}`: the edit form.

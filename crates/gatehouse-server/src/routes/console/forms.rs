@@ -37,6 +37,19 @@ pub async fn project(
     ProjectPage::load(console, state, project_id, section, title).await
 }
 
+/// A page of the project that only some may open (a form, a confirmation): 404 for the others,
+/// who have no button for it either.
+pub async fn project_if(
+    console: &Console,
+    state: &AppState,
+    project_id: &str,
+    (section, title): (&'static str, &str),
+    allowed: impl Fn(&ProjectPage) -> bool,
+) -> Result<ProjectPage, Response> {
+    let ctx = project(console, state, project_id, section, title).await?;
+    found(console, state, Some(ctx).filter(|c| allowed(c)))
+}
+
 /// A posted form carrying this browser's CSRF token, or the page refusing it (403).
 pub fn checked(console: &Console, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Form, Response> {
     console.form(state, headers, body).map_err(|res| *res)
@@ -133,6 +146,12 @@ pub async fn refused(
         }
         other => Err(layout::error(console, state, other).await),
     }
+}
+
+/// The thing a page is about, or 404: it does not exist, or the person may not act on it (they
+/// have no button for it either).
+pub fn found<T>(console: &Console, state: &AppState, thing: Option<T>) -> Result<T, Response> {
+    thing.ok_or_else(|| layout::not_found(console, state))
 }
 
 /// The id in a path, or 404 when it is not one.

@@ -132,20 +132,16 @@ async fn member(
     user_id: &str,
     title: &str,
 ) -> Result<(ProjectPage, Member), Response> {
-    let ctx = forms::project(console, state, project_id, SECTION, title).await?;
-    if ctx.access.require_admin().is_err() {
-        return Err(layout::not_found(console, state));
-    }
+    let admin = |c: &ProjectPage| c.access.require_admin().is_ok();
+    let ctx = forms::project_if(console, state, project_id, (SECTION, title), admin).await?;
     let members = forms::ok(
         console,
         state,
         state.gh.list_members(&console.who, ctx.project.id).await,
     )
     .await?;
-    match members.into_iter().find(|m| m.user.id.to_string() == user_id) {
-        Some(m) => Ok((ctx, m)),
-        None => Err(layout::not_found(console, state)),
-    }
+    let member = members.into_iter().find(|m| m.user.id.to_string() == user_id);
+    Ok((ctx, forms::found(console, state, member)?))
 }
 
 #[derive(Template)]

@@ -16,7 +16,7 @@ use gatehouse_core::rooms::GrantRequest;
 use serde_json::{Map, Value};
 
 use super::forms::{self, Answer, FormState, when};
-use super::layout::{self, ProjectPage, Shell};
+use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
 use crate::state::AppState;
@@ -221,12 +221,7 @@ async fn developer_page(
     project_id: &str,
     title: &str,
 ) -> Result<ProjectPage, Response> {
-    let ctx = forms::project(console, state, project_id, SECTION, title).await?;
-    if ctx.can_develop() {
-        Ok(ctx)
-    } else {
-        Err(layout::not_found(console, state))
-    }
+    forms::project_if(console, state, project_id, (SECTION, title), ProjectPage::can_develop).await
 }
 
 /// `GET …/rooms/{room}/delete`: the confirmation.
@@ -274,9 +269,11 @@ pub async fn confirm_revoke(
         .list_room_grants(&console.who, ctx.project.id, Some(&room), all)
         .await;
     let (grants, _) = forms::ok(&console, &state, found).await?;
-    let Some(g) = grants.iter().find(|g| g.user_id.to_string() == user_id) else {
-        return Err(layout::not_found(&console, &state));
-    };
+    let g = forms::found(
+        &console,
+        &state,
+        grants.iter().find(|g| g.user_id.to_string() == user_id),
+    )?;
     let question = format!(
         "Revoke the grant of {} in room {}? They can no longer connect to it through the server.",
         g.email, g.room_name

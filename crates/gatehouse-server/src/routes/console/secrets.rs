@@ -16,7 +16,7 @@ use gatehouse_core::model::ProjectSecretRecord;
 use gatehouse_core::secret::SecretString;
 
 use super::forms::{self, Answer, FormState, when};
-use super::layout::{self, ProjectPage, Shell};
+use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
 use crate::state::AppState;
@@ -128,20 +128,15 @@ async fn secret(
     id: &str,
     title: &str,
 ) -> Result<(ProjectPage, ProjectSecretRecord), Response> {
-    let ctx = forms::project(console, state, project_id, SECTION, title).await?;
-    if !ctx.can_develop() {
-        return Err(layout::not_found(console, state));
-    }
+    let ctx = forms::project_if(console, state, project_id, (SECTION, title), ProjectPage::can_develop).await?;
     let all = forms::ok(
         console,
         state,
         state.gh.list_project_secrets(&console.who, ctx.project.id).await,
     )
     .await?;
-    match all.into_iter().find(|s| s.id.to_string() == id) {
-        Some(s) => Ok((ctx, s)),
-        None => Err(layout::not_found(console, state)),
-    }
+    let secret = forms::found(console, state, all.into_iter().find(|s| s.id.to_string() == id))?;
+    Ok((ctx, secret))
 }
 
 /// `GET …/secrets/{id}`: the replace form.
