@@ -6,6 +6,8 @@ mod accounts;
 mod broker;
 mod clients;
 mod connections;
+mod console;
+mod console_pages;
 mod exports;
 mod headers;
 mod input;
