@@ -81,6 +81,16 @@ pub struct Page {
     pub count: u32,
 }
 
+/// Which audit entries to read: all of them, or one actor's, or one action's or action family's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// The acting principal's id (a user's, an API key's, …), exactly.
+    pub actor_id: Option<String>,
+    /// An action (`client.create`), or a family of actions (`client` matches `client.create`,
+    /// `client.secret.rotate`, …).
+    pub action: Option<String>,
+}
+
 /// The OAuth client registry.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
@@ -127,8 +137,9 @@ pub trait ProjectSecretStore: Send + Sync {
 pub trait SystemStore: Send + Sync {
     /// Records an event that accompanies no other change (e.g. reading a secret).
     async fn insert_audit(&self, audit: &AuditRecord) -> Result<()>;
-    /// Newest first, and the total.
-    async fn list_audit(&self, project: ProjectId, page: Page) -> Result<(Vec<AuditRecord>, u64)>;
+    /// The entries `filter` selects, newest first, and how many it selects.
+    async fn list_audit(&self, project: ProjectId, filter: &AuditFilter, page: Page)
+    -> Result<(Vec<AuditRecord>, u64)>;
     /// One target's entries (e.g. a client's history), newest first, and the total.
     async fn list_audit_of(
         &self,

@@ -1,7 +1,6 @@
-//! `…/audit`: the project's audit log, newest first, paged, filtered by actor (email or id,
-//! any part) and action (any part, e.g. `client` or `member.add`) with a plain GET form.
-//! Developers and admins read it. Unfiltered pages come straight from storage; a filtered view
-//! searches the newest [`SCAN_LIMIT`] entries and says so.
+//! `…/audit`: the project's audit log, newest first, paged, filtered by actor (a member's email,
+//! or any actor's id) and action (one action such as `member.add`, or a family such as `client`)
+//! with a plain GET form. Developers and admins read it; the filter runs in storage.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,9 +8,10 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use gatehouse_core::Error;
 use gatehouse_core::ids::ProjectId;
 use gatehouse_core::model::AuditRecord;
-use gatehouse_core::ports::Page;
+use gatehouse_core::ports::{AuditFilter, Page};
 
 use super::forms::{self, Answer, Stop, when};
 use super::layout::Shell;
@@ -21,10 +21,6 @@ use crate::state::AppState;
 
 const SECTION: &str = "audit";
 const PAGE_SIZE: u32 = 50;
-/// How many of the newest entries a filtered view searches.
-const SCAN_LIMIT: u64 = 5000;
-/// Entries read from storage at a time while searching.
-const SCAN_BATCH: u32 = 500;
 
 struct Row {
     at: String,
@@ -46,8 +42,9 @@ struct AuditPage {
     total: u64,
     first: u64,
     last: u64,
-    scanned: bool,
-    scan_limit: u64,
+    /// Why the actor or action typed cannot filter, shown next to that field.
+    actor_error: Option<String>,
+    action_error: Option<String>,
     previous: Option<String>,
     next: Option<String>,
 }
@@ -70,10 +67,6 @@ impl Filter {
         }
     }
 
-    fn is_empty(&self) -> bool {
-        self.actor.is_empty() && self.action.is_empty()
-    }
-
     fn link(&self, base: &str, offset: u64) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in [("actor", &self.actor), ("action", &self.action)] {
@@ -91,11 +84,6 @@ impl Filter {
             format!("{base}?{q}")
         }
     }
-
-    fn matches(&self, r: &AuditRecord, actor: &str) -> bool {
-        let has = |text: &str, part: &str| part.is_empty() || text.to_lowercase().contains(&part.to_lowercase());
-        has(&r.action, &self.action) && (has(actor, &self.actor) || has(&r.actor_id, &self.actor))
-    }
 }
 
 /// The actor as people read it: a member's email, or the type and id.
@@ -106,40 +94,48 @@ fn actor_text(r: &AuditRecord, emails: &HashMap<String, String>) -> String {
     }
 }
 
-/// The page of entries `filter` asks for, and how many match: straight from storage without a
-/// filter, else searched among the newest [`SCAN_LIMIT`].
+/// The store filter the typed actor and action stand for. A member's email becomes their user
+/// id; anything else is taken as an actor id. `Err` names the field that cannot filter.
+fn store_filter(filter: &Filter, emails: &HashMap<String, String>) -> Result<AuditFilter, (&'static str, String)> {
+    let actor_id = match filter.actor.as_str() {
+        "" => None,
+        typed if typed.contains('@') => Some(
+            emails
+                .iter()
+                .find(|(_, email)| email.eq_ignore_ascii_case(typed))
+                .map(|(id, _)| id.clone())
+                .ok_or(("actor", format!("No member of this project has the email {typed}.")))?,
+        ),
+        id => Some(id.to_owned()),
+    };
+    let action = (!filter.action.is_empty()).then(|| filter.action.to_lowercase());
+    Ok(AuditFilter { actor_id, action })
+}
+
+/// The page of entries `filter` asks for, and how many it selects; a filter the core refuses
+/// is shown next to its field.
 async fn entries(
     console: &Console,
     state: &AppState,
     project: ProjectId,
     filter: &Filter,
     emails: &HashMap<String, String>,
-) -> Result<(Vec<AuditRecord>, u64), Stop> {
-    let read = |offset, count| async move {
-        forms::ok(
-            console,
-            state,
-            state.gh.list_audit(&console.who, project, Page { offset, count }).await,
-        )
-        .await
+) -> Result<Result<(Vec<AuditRecord>, u64), (&'static str, String)>, Stop> {
+    let wanted = match store_filter(filter, emails) {
+        Ok(f) => f,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    if filter.is_empty() {
-        return read(filter.offset, PAGE_SIZE).await;
-    }
-    let mut matched = Vec::new();
-    let mut offset = 0;
-    while offset < SCAN_LIMIT {
-        let (batch, _) = read(offset, SCAN_BATCH).await?;
-        let done = batch.len() < SCAN_BATCH as usize;
-        offset += batch.len() as u64;
-        matched.extend(batch.into_iter().filter(|r| filter.matches(r, &actor_text(r, emails))));
-        if done {
-            break;
+    let page = Page {
+        offset: filter.offset,
+        count: PAGE_SIZE,
+    };
+    match state.gh.list_audit(&console.who, project, &wanted, page).await {
+        Err(Error::Invalid { field, reason }) if field == "action" || field == "actor" => {
+            let field = if field == "action" { "action" } else { "actor" };
+            Ok(Err((field, format!("The {field} {reason}."))))
         }
+        result => forms::ok(console, state, result).await.map(Ok),
     }
-    let total = matched.len() as u64;
-    let skip = usize::try_from(filter.offset).unwrap_or(usize::MAX);
-    Ok((matched.into_iter().skip(skip).take(PAGE_SIZE as usize).collect(), total))
 }
 
 /// `GET …/audit?actor=…&action=…&offset=…`.
@@ -162,8 +158,19 @@ pub async fn list(
         .map(|m| (m.user.id.to_string(), m.user.email))
         .collect();
     emails.insert(console.user.id.to_string(), console.user.email.clone());
+    let (mut actor_error, mut action_error) = (None, None);
     let (records, total) = if can_read {
-        entries(&console, &state, ctx.project.id, &filter, &emails).await?
+        match entries(&console, &state, ctx.project.id, &filter, &emails).await? {
+            Ok(found) => found,
+            Err(("action", message)) => {
+                action_error = Some(message);
+                (Vec::new(), 0)
+            }
+            Err((_, message)) => {
+                actor_error = Some(message);
+                (Vec::new(), 0)
+            }
+        }
     } else {
         (Vec::new(), 0)
     };
@@ -186,8 +193,8 @@ pub async fn list(
         total,
         first: if shown == 0 { 0 } else { filter.offset + 1 },
         last: filter.offset + shown,
-        scanned: !filter.is_empty(),
-        scan_limit: SCAN_LIMIT,
+        actor_error,
+        action_error,
         previous: (filter.offset > 0).then(|| filter.link(&base, filter.offset.saturating_sub(PAGE_SIZE.into()))),
         next: (filter.offset + shown < total).then(|| filter.link(&base, filter.offset + shown)),
         can_read,

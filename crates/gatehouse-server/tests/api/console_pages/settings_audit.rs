@@ -77,9 +77,91 @@ api_test!(the_audit_log_pages_newest_first_and_filters_by_actor_and_action, |s| 
     assert!(newest < all.body.find("Name 54").unwrap(), "newest first");
     let older = browser.get(&format!("{base}?offset=50")).await;
     assert!(older.body.contains("51–") && older.body.contains("Name 0"));
-    let mine = browser.get(&format!("{base}?actor=auditor%40example&action=")).await;
+    let mine = browser
+        .get(&format!("{base}?actor=Auditor%40Example.com&action="))
+        .await;
     assert!(mine.body.contains("1–1 of 1 entry"), "{}", mine.body);
     assert!(mine.body.contains("<td>auditor@example.com</td>") && mine.body.contains("By the console"));
     let members = browser.get(&format!("{base}?action=member.add")).await;
     assert!(members.body.contains("member.add") && !members.body.contains("project.update"));
+    // A family of actions, filtered in storage: the creation and all 56 renames, paged.
+    let family = browser.get(&format!("{base}?action=project")).await;
+    assert!(family.body.contains("1–50 of 57 entries"), "{}", family.body);
+    let rest = browser.get(&format!("{base}?action=project&offset=50")).await;
+    assert!(
+        rest.body.contains("51–57 of 57 entries") && rest.body.contains("Name 0"),
+        "{}",
+        rest.body
+    );
+    assert!(
+        !browser
+            .get(&format!("{base}?action=proj"))
+            .await
+            .body
+            .contains("project.update")
+    );
+    // Filters that cannot select anything say why next to their field, keeping what was typed.
+    let stranger = browser.get(&format!("{base}?actor=nobody%40example.com")).await;
+    assert!(
+        stranger.body.contains("id=\"actor-error\"")
+            && stranger
+                .body
+                .contains("No member of this project has the email nobody@example.com.")
+    );
+    assert!(stranger.body.contains("value=\"nobody@example.com\""));
+    let odd = browser.get(&format!("{base}?action=client%25")).await;
+    assert!(
+        odd.body.contains("id=\"action-error\"") && odd.body.contains("aria-invalid=\"true\""),
+        "{}",
+        odd.body
+    );
+    // The REST API takes the same filters.
+    let (st, body) = s
+        .call(
+            Method::GET,
+            &format!("/accounts/projects/{p}/audit?action=project&count=10"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(body["total"], 57);
+    assert!(
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] == "project.update")
+    );
+    let (_, created) = s
+        .call(
+            Method::GET,
+            &format!("/accounts/projects/{p}/audit?action=project.create"),
+            None,
+        )
+        .await;
+    assert_eq!(created["total"], 1);
+    let actor = body["events"][0]["actor_id"].as_str().unwrap().to_owned();
+    let (st, body) = s
+        .call(
+            Method::GET,
+            &format!("/accounts/projects/{p}/audit?actor={actor}&action=member"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert!(
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor_id"] == actor.as_str() && e["action"].as_str().unwrap().starts_with("member."))
+    );
+    let (st, body) = s
+        .call(
+            Method::GET,
+            &format!("/accounts/projects/{p}/audit?action=Project_%25"),
+            None,
+        )
+        .await;
+    assert_eq!((st, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
 });
