@@ -1,0 +1,54 @@
+//! The server's pages in real Chromium over WebDriver, on every backend: sign-in, consent,
+//! device and account pages, then the console. Each test checks axe-core finds no serious or
+//! critical violation, and saves screenshots at 1280 and 390 px under
+//! `$CARGO_TARGET_TMPDIR/screenshots` for a reviewer to look at.
+//!
+//! Without Chromium, chromedriver or axe-core the tests skip with the reason printed; with
+//! `GATEHOUSE_TEST_BROWSER=1` (as CI sets it) they fail instead.
+
+mod pages;
+
+use std::path::Path;
+
+use gatehouse_testkit::{TestServer, WebBrowser};
+
+/// Where screenshots go.
+pub const SCREENSHOTS: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/screenshots");
+
+pub const EMAIL: &str = "ada@example.com";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A browser on `s` (whose user `EMAIL` exists), or `None` when the test skips.
+pub async fn browser(s: &TestServer) -> Option<WebBrowser> {
+    s.user(EMAIL, PASSWORD).await;
+    WebBrowser::start(&s.base, Path::new(SCREENSHOTS)).await
+}
+
+/// Runs the body once per backend, each on a fresh server `$s` with the user [`EMAIL`] and a
+/// fresh browser `$b`; skips (printing why) when no browser can start and none is required.
+#[macro_export]
+macro_rules! browser_test {
+    ($name:ident, |$s:ident, $b:ident| $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for backend in gatehouse_testkit::backends() {
+                let $s = gatehouse_testkit::TestServer::spawn(backend).await;
+                let Some($b) = $crate::browser(&$s).await else {
+                    return;
+                };
+                $body
+                $b.close().await;
+                $s.stop().await;
+            }
+        }
+    };
+}
+
+/// The checks every page gets: no serious or critical axe-core violation, nothing wider than a
+/// 390 px phone, and screenshots named `name` at both widths.
+pub async fn inspect(b: &WebBrowser, name: &str) {
+    b.assert_accessible(name).await;
+    b.resize(gatehouse_testkit::webdriver::NARROW).await;
+    assert!(!b.overflows_sideways().await, "{name} is wider than a 390 px phone");
+    b.screenshots(name).await;
+}
