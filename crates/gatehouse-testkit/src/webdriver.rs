@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 pub use fantoccini::key::Key;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -85,6 +86,21 @@ impl Drop for Driver {
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
+    }
+}
+
+/// WebDriver's Set Permission (W3C Permissions §10): grants `0` to the current page's origin.
+#[derive(Debug)]
+struct Grant(&'static str);
+
+impl WebDriverCompatibleCommand for Grant {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/permissions", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (reqwest::Method, Option<String>) {
+        let body = json!({ "descriptor": { "name": self.0 }, "state": "granted" });
+        (reqwest::Method::POST, Some(body.to_string()))
     }
 }
 
@@ -280,20 +296,38 @@ impl WebBrowser {
         }
     }
 
+    /// Waits until the page's visible text no longer contains `needle`.
+    /// (A page still loading, without text yet, does not count.)
+    pub async fn wait_gone_text(&self, needle: &str) {
+        let start = Instant::now();
+        loop {
+            let text = self.text().await;
+            if !text.is_empty() && !text.contains(needle) {
+                return;
+            }
+            let path = self.path().await;
+            assert!(start.elapsed() < PATIENCE, "the text {needle:?} stays at {path}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The form control a `<label for>` with exactly this text names (a label without `for`, or
     /// pointing nowhere, fails the test: every input must have a real label).
     pub async fn field(&self, label: &str) -> Element {
         assert!(!label.contains('"'), "label text with a double quote: {label}");
         let xpath = format!("//label[normalize-space()=\"{label}\"]");
+        // A visible label first; a visually hidden one (a search box's) names its field too.
+        let labels = self.client.find_all(Locator::XPath(&xpath)).await.unwrap_or_default();
         let mut found = None;
-        for l in self.client.find_all(Locator::XPath(&xpath)).await.unwrap_or_default() {
+        for l in labels {
             if l.is_displayed().await.unwrap_or(false) {
                 found = Some(l);
                 break;
             }
+            found.get_or_insert(l);
         }
         let path = self.path().await;
-        let l = found.unwrap_or_else(|| panic!("no visible label {label:?} at {path}"));
+        let l = found.unwrap_or_else(|| panic!("no label {label:?} at {path}"));
         let id = l.attr("for").await.ok().flatten();
         let id = id.unwrap_or_else(|| panic!("the label {label:?} has no `for`"));
         let field = self.client.find(Locator::Id(&id)).await;
@@ -389,6 +423,25 @@ impl WebBrowser {
             "Tab never reached {wanted}; the focus went through: {}",
             seen.join(", ")
         );
+    }
+
+    /// Lets the current page's origin write and read the clipboard (a headless browser would
+    /// otherwise refuse without asking).
+    pub async fn allow_clipboard(&self) {
+        for name in ["clipboard-read", "clipboard-write"] {
+            self.client
+                .issue_cmd(Grant(name))
+                .await
+                .expect("the clipboard permission");
+        }
+    }
+
+    /// The clipboard's text (after [`WebBrowser::allow_clipboard`] on this origin).
+    pub async fn clipboard(&self) -> String {
+        let script = "const done = arguments[arguments.length - 1];\
+            navigator.clipboard.readText().then(done, e => done('clipboard refused: ' + e));";
+        let v = self.client.execute_async(script, vec![]).await.expect("the clipboard");
+        v.as_str().unwrap_or_default().to_owned()
     }
 
     /// Waits for the next file Chromium finishes downloading; returns its name and bytes.
