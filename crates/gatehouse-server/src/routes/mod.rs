@@ -4,6 +4,7 @@
 pub(crate) mod accounts;
 pub(crate) mod api_keys;
 pub(crate) mod clients;
+pub(crate) mod console;
 pub(crate) mod external_oauth;
 pub(crate) mod oauth;
 pub(crate) mod pages;
@@ -30,6 +31,7 @@ pub fn router() -> Router<Arc<AppState>> {
     let ext_one = axum::routing::put(external_oauth::update).delete(external_oauth::delete);
     Router::new()
         .merge(provider_routes())
+        .merge(console::console_routes())
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))

@@ -6,6 +6,7 @@ mod accounts;
 mod broker;
 mod clients;
 mod connections;
+mod console;
 mod exports;
 mod headers;
 mod input;

@@ -3,6 +3,7 @@
 //! userinfo and logout. Tokens are issued and checked here, in one place.
 
 pub mod authorize;
+mod browser_seal;
 mod client_auth;
 mod device;
 mod introspect;
