@@ -566,11 +566,17 @@ impl WebBrowser {
         v.as_bool().unwrap_or(false)
     }
 
-    /// Whether the page is wider than the window (a sideways scroll bar).
-    pub async fn overflows_sideways(&self) -> bool {
-        let script = "return document.documentElement.scrollWidth > window.innerWidth;";
+    /// The elements reaching past the window's right edge (a sideways scroll bar), each as
+    /// `tag.class#id right-edge`; empty when the page fits.
+    pub async fn sticking_out(&self) -> Vec<String> {
+        let script = "if (document.documentElement.scrollWidth <= window.innerWidth) return [];\
+            return [...document.querySelectorAll('body *')]\
+              .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
+              .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + (e.id ? '#' + e.id : '')\
+                 + ' ' + Math.round(e.getBoundingClientRect().right) + ' px').slice(0, 12);";
         let v = self.client.execute(script, vec![]).await.expect("the page width");
-        v.as_bool().unwrap_or(true)
+        let all = v.as_array().cloned().unwrap_or_default();
+        all.iter().filter_map(|e| e.as_str().map(str::to_owned)).collect()
     }
 
     /// Signs in through `/login`: opens `start` (which must lead to the sign-in page), fills the

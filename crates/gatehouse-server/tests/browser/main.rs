@@ -6,6 +6,9 @@
 //! Without Chromium, chromedriver or axe-core the tests skip with the reason printed; with
 //! `GATEHOUSE_TEST_BROWSER=1` (as CI sets it) they fail instead.
 
+mod clients;
+mod console;
+mod keyboard;
 mod pages;
 
 use std::path::Path;
@@ -44,11 +47,16 @@ macro_rules! browser_test {
     };
 }
 
-/// The checks every page gets: no serious or critical axe-core violation, nothing wider than a
-/// 390 px phone, and screenshots named `name` at both widths.
+/// The checks every page gets: screenshots named `name` at both widths, no serious or critical
+/// axe-core violation, and nothing wider than a 390 px phone.
 pub async fn inspect(b: &WebBrowser, name: &str) {
+    b.screenshots(name).await;
     b.assert_accessible(name).await;
     b.resize(gatehouse_testkit::webdriver::NARROW).await;
-    assert!(!b.overflows_sideways().await, "{name} is wider than a 390 px phone");
-    b.screenshots(name).await;
+    let out = b.sticking_out().await;
+    assert!(
+        out.is_empty(),
+        "{name} is wider than a 390 px phone:\n{}",
+        out.join("\n")
+    );
 }
