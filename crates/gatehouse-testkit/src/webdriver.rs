@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use fantoccini::Locator;
 use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 pub use fantoccini::key::Key;
 use fantoccini::wd::WebDriverCompatibleCommand;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
@@ -312,7 +313,8 @@ impl WebBrowser {
     }
 
     /// The form control a `<label for>` with exactly this text names (a label without `for`, or
-    /// pointing nowhere, fails the test: every input must have a real label).
+    /// pointing nowhere, fails the test: every input must have a real label), or else the input
+    /// with this `aria-label`.
     pub async fn field(&self, label: &str) -> Element {
         assert!(!label.contains('"'), "label text with a double quote: {label}");
         let xpath = format!("//label[normalize-space()=\"{label}\"]");
@@ -326,8 +328,13 @@ impl WebBrowser {
             }
             found.get_or_insert(l);
         }
-        let path = self.path().await;
-        let l = found.unwrap_or_else(|| panic!("no label {label:?} at {path}"));
+        let Some(l) = found else {
+            // A control made by script may be named by `aria-label` alone.
+            let css = format!("input[aria-label=\"{label}\"], textarea[aria-label=\"{label}\"]");
+            let path = self.path().await;
+            let named = self.client.find(Locator::Css(&css)).await;
+            return named.unwrap_or_else(|_| panic!("no field labelled {label:?} at {path}"));
+        };
         let id = l.attr("for").await.ok().flatten();
         let id = id.unwrap_or_else(|| panic!("the label {label:?} has no `for`"));
         let field = self.client.find(Locator::Id(&id)).await;
@@ -375,6 +382,13 @@ impl WebBrowser {
     pub async fn click(&self, text: &str) {
         let b = self.button(text).await;
         b.click().await.unwrap_or_else(|e| panic!("click {text:?}: {e}"));
+    }
+
+    /// Clicks the element with this `id` (one of several buttons with the same text).
+    pub async fn click_id(&self, id: &str) {
+        let e = self.client.find(Locator::Id(id)).await;
+        let e = e.unwrap_or_else(|_| panic!("no #{id}"));
+        e.click().await.unwrap_or_else(|err| panic!("click #{id}: {err}"));
     }
 
     /// Presses and releases `key` on whatever has the focus.
