@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use fantoccini::Locator;
@@ -21,13 +22,22 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A desktop window.
 pub const WIDE: (u32, u32) = (1280, 900);
 /// A phone held upright.
 pub const NARROW: (u32, u32) = (390, 844);
 /// How long a step waits for the page before failing.
-const PATIENCE: Duration = Duration::from_secs(15);
+const PATIENCE: Duration = Duration::from_secs(30);
+/// At most this many browsers run at once in a test process: more only slow each other down.
+const AT_ONCE: usize = 3;
+
+/// The turns to run a browser, shared by every test of the process.
+fn turns() -> Arc<Semaphore> {
+    static TURNS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    TURNS.get_or_init(|| Arc::new(Semaphore::new(AT_ONCE))).clone()
+}
 
 /// Whether browser tests must run (CI) rather than skip.
 fn required() -> bool {
@@ -141,6 +151,7 @@ pub struct WebBrowser {
     taken: std::sync::Mutex<BTreeSet<String>>,
     /// Ends Chromium even when a test panics before closing the session.
     driver: Option<Driver>,
+    _turn: OwnedSemaphorePermit,
 }
 
 impl WebBrowser {
@@ -159,6 +170,7 @@ impl WebBrowser {
 
     async fn try_start(base: &str, screenshots: &Path) -> Result<Self, String> {
         let chromium = program("GATEHOUSE_CHROMIUM", "/usr/bin/chromium")?;
+        let turn = turns().acquire_owned().await.map_err(|e| e.to_string())?;
         let axe = std::fs::read_to_string(axe_path()?).map_err(|e| format!("axe-core: {e}"))?;
         let driver = Driver::start()?;
         let scratch = std::env::temp_dir().join(format!("gatehouse-browser-{}", uuid::Uuid::new_v4()));
@@ -195,6 +207,7 @@ impl WebBrowser {
             axe,
             taken: std::sync::Mutex::default(),
             driver: Some(driver),
+            _turn: turn,
         })
     }
 
