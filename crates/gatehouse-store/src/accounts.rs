@@ -317,6 +317,18 @@ macro_rules! accounts_impl {
                     page(self.db(), rows, count, p, audit).await
                 }
 
+                async fn list_audit_of(&self, project: ProjectId, target_type: &str, target_id: &str, p: Page) -> Result<(Vec<AuditRecord>, u64)> {
+                    let rows = sqlx::query("SELECT id, project_id, at, actor_type, actor_id, action, target_type, target_id, details FROM audit_events WHERE project_id = $1 AND target_type = $2 AND target_id = $3 ORDER BY at DESC, id DESC LIMIT $4 OFFSET $5")
+                        .bind(project.uuid())
+                        .bind(target_type)
+                        .bind(target_id);
+                    let count = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE project_id = $1 AND target_type = $2 AND target_id = $3")
+                        .bind(project.uuid())
+                        .bind(target_type)
+                        .bind(target_id);
+                    page(self.db(), rows, count, p, audit).await
+                }
+
                 async fn get_setting(&self, key: &str) -> Result<Option<Vec<u8>>> {
                     sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                         .bind(key)

@@ -86,6 +86,7 @@ impl Gatehouse {
                 created_at: now,
                 updated_at: now,
                 version: 1,
+                last_used_at: None,
             })
             .collect::<Vec<_>>();
         let event = |action: &str, target: (&str, String)| AuditRecord {

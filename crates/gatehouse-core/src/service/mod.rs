@@ -59,6 +59,8 @@ pub struct Gatehouse {
     keys: Keyring,
     passwords: PasswordHasher,
     clients: Cache<String, Client>,
+    /// When clients last got a token (written at most once a minute per client).
+    usage: crate::clients::usage::Usage,
     api_keys: Cache<ApiKeyId, ApiKeyRecord>,
     /// HS256 keys of API keys, for participant tokens.
     participant_keys: Cache<ApiKeyId, Hs256Key>,
@@ -83,6 +85,7 @@ impl Gatehouse {
             keys,
             passwords: PasswordHasher::new(workers),
             clients: Cache::default(),
+            usage: Default::default(),
             api_keys: Cache::default(),
             participant_keys: Cache::default(),
             provider: oauth::Provider::new(provider),

@@ -135,3 +135,12 @@
     document.querySelectorAll("details.menu[open]").forEach(function (d) { d.open = false; d.querySelector("summary").focus(); });
   });
 })();
+
+// Offline access and the refresh_token grant are one setting: keep the two boxes together.
+(function () {
+  var offline = document.getElementById("offline_access");
+  var refresh = document.querySelector("input[name=grant_types][value=refresh_token]");
+  if (!offline || !refresh) { return; }
+  offline.addEventListener("change", function () { refresh.checked = offline.checked; });
+  refresh.addEventListener("change", function () { offline.checked = refresh.checked; });
+})();

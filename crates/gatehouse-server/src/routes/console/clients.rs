@@ -11,9 +11,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::clients::Client;
+use gatehouse_core::clients::risks::risks;
 use gatehouse_core::ids::ProjectId;
 use gatehouse_core::ports::Page;
 
+use super::clients_history;
 use super::layout::{self, ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
@@ -29,11 +31,16 @@ pub struct Row {
     pub enabled: bool,
     pub uri: String,
     pub official: bool,
+    pub last_used: String,
+    /// Reasons the configuration is risky.
+    pub risks: Vec<String>,
 }
 
 impl Row {
-    fn of(c: &Client) -> Self {
+    fn of(c: &Client, state: &AppState) -> Self {
         Self {
+            last_used: clients_history::last_used(state.gh.client_last_used(c)),
+            risks: risks(&c.settings).into_iter().map(|r| r.reason).collect(),
             id: c.id.to_string(),
             name: c.settings.name.clone(),
             enabled: c.settings.enabled,
@@ -131,7 +138,7 @@ pub async fn list(
         }
     };
     let page = ListPage {
-        rows: clients.iter().map(Row::of).collect(),
+        rows: clients.iter().map(|c| Row::of(c, &state)).collect(),
         filter: q.filter.clone(),
         filter_error,
         total,
@@ -208,7 +215,7 @@ pub async fn confirm_delete(
     match state.gh.get_client(&console.who, ctx.project.id, &client_id).await {
         Ok(c) => {
             let page = DeletePage {
-                row: Row::of(&c),
+                row: Row::of(&c, &state),
                 list: ctx.path("clients"),
                 shell: ctx.shell,
             };

@@ -4,6 +4,9 @@
 //! REST, so permissions and audit are the same.
 
 pub(crate) mod clients;
+pub(crate) mod clients_edit;
+pub(crate) mod clients_form;
+pub(crate) mod clients_history;
 pub(crate) mod layout;
 pub(crate) mod projects;
 pub(crate) mod session;
@@ -30,7 +33,19 @@ pub fn console_routes() -> Router<Arc<AppState>> {
         .route("/console/", get(|| async { see_other("/console") }))
         .route("/console/projects", post(projects::create))
         .route("/console/switch", get(projects::switch))
-        .route("/console/projects/{project_id}/clients", get(clients::list))
+        .route(
+            "/console/projects/{project_id}/clients",
+            get(clients::list).post(clients_edit::create),
+        )
+        .route("/console/projects/{project_id}/clients/new", get(clients_edit::new))
+        .route(
+            "/console/projects/{project_id}/clients/{client_id}",
+            get(clients_edit::show).post(clients_edit::update),
+        )
+        .route(
+            "/console/projects/{project_id}/clients/{client_id}/secret",
+            post(clients_edit::rotate_secret),
+        )
         .route("/console/projects/{project_id}/clients/export", get(clients::export))
         .route(
             "/console/projects/{project_id}/clients/{client_id}/delete",

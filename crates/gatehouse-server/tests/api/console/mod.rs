@@ -2,9 +2,11 @@
 //! through `/login` with the console's own OAuth flow, then uses the pages as plain forms.
 
 mod access;
+mod client_form;
+mod client_list;
 mod sign_in;
 
-use gatehouse_testkit::{Browser, Page};
+use gatehouse_testkit::{Browser, Form, Page};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -60,4 +62,32 @@ pub fn csrf(page: &Page) -> Vec<(String, String)> {
         .find(|(k, _)| k == "csrf")
         .expect("a CSRF field");
     vec![token]
+}
+
+/// The form of `page` posting to `action`.
+pub fn form_to(page: &Page, action: &str) -> Form {
+    page.forms()
+        .into_iter()
+        .find(|f| f.action == action)
+        .unwrap_or_else(|| panic!("no form to {action} on {}: {}", page.url, page.body))
+}
+
+/// The text of the element with `id` (up to its first tag end).
+pub fn text_of(page: &Page, id: &str) -> String {
+    let start = page
+        .body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} on {}", page.url));
+    let rest = &page.body[start..];
+    let open = rest.find('>').unwrap() + 1;
+    let close = rest[open..].find('<').unwrap() + open;
+    rest[open..close].trim().to_owned()
+}
+
+/// A developer of a new project, signed in on its clients page: (project, its API key, browser, page).
+pub async fn developer(s: &TestServer, email: &str) -> (String, String, Browser, Page) {
+    let (p, key) = s.project("Console").await;
+    member(s, &p, email, json!({ "is_developer": true })).await;
+    let (browser, page) = sign_in(s, email, &format!("/console/projects/{p}/clients")).await;
+    (p, key, browser, page)
 }
