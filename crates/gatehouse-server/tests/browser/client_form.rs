@@ -197,3 +197,28 @@ browser_test!(a_client_is_created_with_the_keyboard_alone, |s, b| {
         "{c}"
     );
 });
+
+browser_test!(
+    a_new_secret_is_shown_once_and_the_old_one_works_through_the_grace_period,
+    |s, b| {
+        let (p, clients) = project(&s).await;
+        let settings = serde_json::json!({ "name": "Nightly Job", "grant_types": ["client_credentials"] });
+        let (id, old) = s.client(&s.admin_key, &p, settings).await;
+        let old = old.expect("a confidential client");
+        open(&b, &format!("{clients}/{id}")).await;
+        b.fill("Keep the current secret valid for (seconds)", "3600").await;
+        b.click("Set New Secret").await;
+        b.wait_for_text("will not be shown again").await;
+        let (shown, copied) = copy_secret(&b).await;
+        assert_eq!(copied, shown);
+        assert_ne!(shown, old);
+        assert!(secret_works(&s, &id, &shown).await, "the new secret works");
+        assert!(
+            secret_works(&s, &id, &old).await,
+            "the old secret works during the grace period"
+        );
+        b.click("I have copied it").await;
+        b.wait_for_path("the client's page", |p| p.ends_with(&id)).await;
+        assert!(!b.html().await.contains(&shown), "the secret is on the client's page");
+    }
+);

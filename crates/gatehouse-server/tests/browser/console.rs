@@ -60,3 +60,18 @@ browser_test!(the_projects_page_is_accessible_and_fits_a_phone, |s, b| {
     b.wait_for_text("Your projects").await;
     inspect(&b, "projects").await;
 });
+
+browser_test!(signing_out_of_the_console_ends_the_gatehouse_session_too, |s, b| {
+    project(&s).await;
+    open(&b, "/console").await;
+    b.click("Sign out").await;
+    b.wait_for_text(&format!("Sign {EMAIL} out of Gatehouse?")).await;
+    inspect(&b, "sign-out").await;
+    b.click("Sign out").await;
+    b.wait_for_path("the signed-out page", |p| p == "/console/signed-out")
+        .await;
+    b.wait_for_text("You are signed out of the Gatehouse console.").await;
+    inspect(&b, "signed-out").await;
+    b.goto("/console").await;
+    b.wait_for_path("the sign-in page", |p| p.starts_with("/login")).await;
+});
