@@ -243,48 +243,50 @@ impl WebBrowser {
         }
     }
 
-    /// Waits until the current path (with query) satisfies `ok`; returns it.
-    pub async fn wait_for_path(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    /// Asks `probe` every 50 ms until it answers; fails after a while, saying it was waiting for
+    /// `what` and where the browser is.
+    async fn until<T>(&self, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
         let start = Instant::now();
         loop {
-            let path = self.path().await;
-            if ok(&path) {
-                return path;
+            if let Some(v) = probe().await {
+                return v;
             }
-            assert!(start.elapsed() < PATIENCE, "waited for {what}, still at {path}");
+            if start.elapsed() > PATIENCE {
+                let path = self.path().await;
+                panic!("waited for {what}, in vain, at {path}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The first displayed element matching `locator`.
+    async fn displayed(&self, locator: Locator<'_>) -> Option<Element> {
+        for e in self.client.find_all(locator).await.unwrap_or_default() {
+            if e.is_displayed().await.unwrap_or(false) {
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    /// Waits until the current path (with query) satisfies `ok`; returns it.
+    pub async fn wait_for_path(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.until(what, async || Some(self.path().await).filter(|p| ok(p)))
+            .await
     }
 
     /// Waits for an element matching the CSS `selector` to be displayed.
     pub async fn wait_for(&self, selector: &str) -> Element {
-        let start = Instant::now();
-        loop {
-            for e in self.client.find_all(Locator::Css(selector)).await.unwrap_or_default() {
-                if e.is_displayed().await.unwrap_or(false) {
-                    return e;
-                }
-            }
-            let path = self.path().await;
-            assert!(start.elapsed() < PATIENCE, "no visible {selector} at {path}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("a visible {selector}");
+        self.until(&what, async || self.displayed(Locator::Css(selector)).await)
+            .await
     }
 
     /// Waits until `selector` matches no displayed element.
     pub async fn wait_gone(&self, selector: &str) {
-        let start = Instant::now();
-        loop {
-            let mut shown = false;
-            for e in self.client.find_all(Locator::Css(selector)).await.unwrap_or_default() {
-                shown |= e.is_displayed().await.unwrap_or(false);
-            }
-            if !shown {
-                return;
-            }
-            assert!(start.elapsed() < PATIENCE, "{selector} is still shown");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("{selector} to go");
+        let gone = async || self.displayed(Locator::Css(selector)).await.is_none().then_some(());
+        self.until(&what, gone).await;
     }
 
     /// The page's visible text.
@@ -302,27 +304,20 @@ impl WebBrowser {
 
     /// Waits until the page's visible text contains `needle`.
     pub async fn wait_for_text(&self, needle: &str) {
-        let start = Instant::now();
-        while !self.text().await.contains(needle) {
-            let path = self.path().await;
-            assert!(start.elapsed() < PATIENCE, "no text {needle:?} at {path}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("the text {needle:?}");
+        self.until(&what, async || self.text().await.contains(needle).then_some(()))
+            .await;
     }
 
     /// Waits until the page's visible text no longer contains `needle`.
     /// (A page still loading, without text yet, does not count.)
     pub async fn wait_gone_text(&self, needle: &str) {
-        let start = Instant::now();
-        loop {
+        let what = format!("the text {needle:?} to go");
+        let gone = async || {
             let text = self.text().await;
-            if !text.is_empty() && !text.contains(needle) {
-                return;
-            }
-            let path = self.path().await;
-            assert!(start.elapsed() < PATIENCE, "the text {needle:?} stays at {path}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (!text.is_empty() && !text.contains(needle)).then_some(())
+        };
+        self.until(&what, gone).await;
     }
 
     /// The form control a `<label for>` with exactly this text names (a label without `for`, or
@@ -378,17 +373,9 @@ impl WebBrowser {
             "//*[(self::button or self::a or self::summary) and (normalize-space()=\"{text}\" or @aria-label=\"{text}\")] \
              | //input[(@type='submit' or @type='button') and @value=\"{text}\"]"
         );
-        let start = Instant::now();
-        loop {
-            for b in self.client.find_all(Locator::XPath(&xpath)).await.unwrap_or_default() {
-                if b.is_displayed().await.unwrap_or(false) {
-                    return b;
-                }
-            }
-            let path = self.path().await;
-            assert!(start.elapsed() < PATIENCE, "no visible button {text:?} at {path}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("a visible button {text:?}");
+        self.until(&what, async || self.displayed(Locator::XPath(&xpath)).await)
+            .await
     }
 
     /// Clicks the button or link `text`.
@@ -473,22 +460,19 @@ impl WebBrowser {
 
     /// Waits for the next file Chromium finishes downloading; returns its name and bytes.
     pub async fn download(&self) -> (String, Vec<u8>) {
-        let start = Instant::now();
-        loop {
+        let next = async || {
             let entries = std::fs::read_dir(&self.downloads).expect("the download directory");
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let partial = name.ends_with(".crdownload") || name.starts_with('.');
-                if partial || self.taken.lock().unwrap().contains(&name) {
+                if partial || !self.taken.lock().unwrap().insert(name.clone()) {
                     continue;
                 }
-                let bytes = std::fs::read(e.path()).expect("the downloaded file");
-                self.taken.lock().unwrap().insert(name.clone());
-                return (name, bytes);
+                return Some((name, std::fs::read(e.path()).expect("the downloaded file")));
             }
-            assert!(start.elapsed() < PATIENCE, "no download finished");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            None
+        };
+        self.until("a finished download", next).await
     }
 
     /// Resizes the window to `(width, height)` CSS pixels of viewport.
