@@ -7,6 +7,7 @@ mod broker;
 mod clients;
 mod connections;
 mod console;
+mod console_pages;
 mod exports;
 mod headers;
 mod input;

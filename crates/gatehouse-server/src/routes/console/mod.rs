@@ -3,13 +3,21 @@
 //! by the binary. Every action runs as the signed-in person through the same core use cases as
 //! REST, so permissions and audit are the same.
 
+pub(crate) mod account;
+pub(crate) mod api_keys;
+pub(crate) mod audit;
 pub(crate) mod clients;
 pub(crate) mod clients_edit;
 pub(crate) mod clients_form;
 pub(crate) mod clients_history;
+pub(crate) mod forms;
 pub(crate) mod layout;
+pub(crate) mod members;
 pub(crate) mod projects;
+pub(crate) mod rooms;
+pub(crate) mod secrets;
 pub(crate) mod session;
+pub(crate) mod settings;
 
 use std::sync::Arc;
 
@@ -50,6 +58,60 @@ pub fn console_routes() -> Router<Arc<AppState>> {
         .route(
             "/console/projects/{project_id}/clients/{client_id}/delete",
             get(clients::confirm_delete).post(clients::delete),
+        )
+        .route(
+            "/console/projects/{project_id}/api-keys",
+            get(api_keys::list).post(api_keys::create),
+        )
+        .route(
+            "/console/projects/{project_id}/api-keys/{id}/revoke",
+            get(api_keys::confirm_revoke).post(api_keys::revoke),
+        )
+        .route(
+            "/console/projects/{project_id}/members",
+            get(members::list).post(members::add),
+        )
+        .route(
+            "/console/projects/{project_id}/members/{user_id}",
+            get(members::show).post(members::update),
+        )
+        .route(
+            "/console/projects/{project_id}/members/{user_id}/remove",
+            get(members::confirm_remove).post(members::remove),
+        )
+        .route(
+            "/console/projects/{project_id}/secrets",
+            get(secrets::list).post(secrets::create),
+        )
+        .route(
+            "/console/projects/{project_id}/secrets/{id}",
+            get(secrets::show).post(secrets::update),
+        )
+        .route(
+            "/console/projects/{project_id}/secrets/{id}/delete",
+            get(secrets::confirm_delete).post(secrets::delete),
+        )
+        .route(
+            "/console/projects/{project_id}/settings",
+            get(settings::show).post(settings::rename),
+        )
+        .route("/console/projects/{project_id}/settings/delete", post(settings::delete))
+        .route("/console/projects/{project_id}/audit", get(audit::list))
+        .route("/console/account", get(account::show))
+        .route("/console/account/password", post(account::change_password))
+        .route("/console/account/sessions/{id}/end", post(account::end_session))
+        .route(
+            "/console/projects/{project_id}/rooms",
+            get(rooms::list).post(rooms::create),
+        )
+        .route("/console/projects/{project_id}/rooms/grants", post(rooms::grant))
+        .route(
+            "/console/projects/{project_id}/rooms/{room}/delete",
+            get(rooms::confirm_delete).post(rooms::delete),
+        )
+        .route(
+            "/console/projects/{project_id}/rooms/{room}/grants/{user_id}/revoke",
+            get(rooms::confirm_revoke).post(rooms::revoke),
         )
         .route("/console/callback", get(session::callback))
         .route("/console/sign-out", post(session::sign_out))
