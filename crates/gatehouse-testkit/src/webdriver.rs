@@ -554,19 +554,26 @@ impl WebBrowser {
             .collect()
     }
 
-    /// Fails on any serious or critical axe-core violation of the page, at both widths, listing
-    /// each with its rule, impact, elements and help page.
-    pub async fn assert_accessible(&self, page: &str) {
+    /// The serious and critical axe-core violations of the page at both widths, each a line
+    /// naming `page`, the width, the rule, its impact, the elements and the help page.
+    pub async fn violations(&self, page: &str) -> Vec<String> {
         let mut found = Vec::new();
         for size in [NARROW, WIDE] {
             self.resize(size).await;
-            found.extend(self.axe().await.into_iter().map(|v| format!("  {} px: {v}", size.0)));
+            found.extend(
+                self.axe()
+                    .await
+                    .into_iter()
+                    .map(|v| format!("{page} at {} px: {v}", size.0)),
+            );
         }
-        assert!(
-            found.is_empty(),
-            "{page} has accessibility violations:\n{}",
-            found.join("\n")
-        );
+        found
+    }
+
+    /// Fails on any serious or critical axe-core violation of the page, at both widths.
+    pub async fn assert_accessible(&self, page: &str) {
+        let found = self.violations(page).await;
+        assert!(found.is_empty(), "accessibility violations:\n{}", found.join("\n"));
     }
 
     /// Whether the focused element shows a focus indicator (an outline or a box shadow).

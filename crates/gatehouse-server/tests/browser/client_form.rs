@@ -8,29 +8,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::console::{client, open, project};
-use crate::{browser_test, inspect};
-
-/// The secret the dialog shows, and the clipboard's text after its Copy button is clicked.
-async fn copy_secret(b: &WebBrowser) -> (String, String) {
-    b.allow_clipboard().await;
-    let copy = b.button("Copy").await;
-    let target = copy
-        .attr("data-copy")
-        .await
-        .unwrap()
-        .expect("Copy names what it copies");
-    let shown = b
-        .client()
-        .find(Locator::Id(&target))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    copy.click().await.unwrap();
-    b.wait_for_text("Copied").await;
-    (shown.trim().to_owned(), b.clipboard().await)
-}
+use crate::{browser_test, copy_shown, inspect};
 
 /// Whether `secret` gets a client-credentials token for `client_id`.
 async fn secret_works(s: &TestServer, client_id: &str, secret: &str) -> bool {
@@ -67,7 +45,7 @@ browser_test!(
         b.click("Save").await;
         b.wait_for_text("will not be shown again").await;
         inspect(&b, "client-secret").await;
-        let (shown, copied) = copy_secret(&b).await;
+        let (shown, copied) = copy_shown(&b).await;
         assert_eq!(copied, shown, "Copy put the secret on the clipboard");
         assert!(
             secret_works(&s, "billing-portal", &shown).await,
@@ -209,7 +187,7 @@ browser_test!(
         b.fill("Keep the current secret valid for (seconds)", "3600").await;
         b.click("Set New Secret").await;
         b.wait_for_text("will not be shown again").await;
-        let (shown, copied) = copy_secret(&b).await;
+        let (shown, copied) = copy_shown(&b).await;
         assert_eq!(copied, shown);
         assert_ne!(shown, old);
         assert!(secret_works(&s, &id, &shown).await, "the new secret works");

@@ -7,7 +7,7 @@ use reqwest::Method;
 use crate::console::{client, open, project};
 use crate::{browser_test, inspect};
 
-browser_test!(the_clients_list_is_accessible_and_fits_a_phone, |s, b| {
+browser_test!(the_clients_list_is_accessible, |s, b| {
     let (p, clients) = project(&s).await;
     for name in ["Billing Portal", "Billing Worker", "Mobile App"] {
         client(&s, &p, name).await;

@@ -5,7 +5,7 @@ use gatehouse_testkit::{TestServer, WebBrowser};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::{EMAIL, PASSWORD, browser_test, inspect};
+use crate::{EMAIL, PASSWORD, browser_test, fits_a_phone, inspect};
 
 /// A project `Acme Shop` in which [`EMAIL`] is an admin and developer; returns its id and the
 /// path of its clients list.
@@ -54,7 +54,7 @@ browser_test!(signing_in_through_the_login_page_returns_to_the_deep_link, |s, b|
     );
 });
 
-browser_test!(the_projects_page_is_accessible_and_fits_a_phone, |s, b| {
+browser_test!(the_projects_page_is_accessible, |s, b| {
     project(&s).await;
     open(&b, "/console").await;
     b.wait_for_text("Your projects").await;
@@ -67,11 +67,13 @@ browser_test!(signing_out_of_the_console_ends_the_gatehouse_session_too, |s, b| 
     b.click("Sign out").await;
     b.wait_for_text(&format!("Sign {EMAIL} out of Gatehouse?")).await;
     inspect(&b, "sign-out").await;
+    fits_a_phone(&b, "sign-out").await;
     b.click("Sign out").await;
     b.wait_for_path("the signed-out page", |p| p == "/console/signed-out")
         .await;
     b.wait_for_text("You are signed out of the Gatehouse console.").await;
     inspect(&b, "signed-out").await;
+    fits_a_phone(&b, "signed-out").await;
     b.goto("/console").await;
     b.wait_for_path("the sign-in page", |p| p.starts_with("/login")).await;
 });

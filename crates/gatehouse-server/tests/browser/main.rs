@@ -11,9 +11,11 @@ mod clients;
 mod console;
 mod keyboard;
 mod pages;
+mod project_pages;
 
 use std::path::Path;
 
+use gatehouse_testkit::webdriver::Locator;
 use gatehouse_testkit::{TestServer, WebBrowser};
 
 /// Where screenshots go.
@@ -48,16 +50,48 @@ macro_rules! browser_test {
     };
 }
 
-/// The checks every page gets: screenshots named `name` at both widths, no serious or critical
-/// axe-core violation, and nothing wider than a 390 px phone.
+/// The checks every page gets: screenshots named `name` at both widths, and no serious or
+/// critical axe-core violation.
 pub async fn inspect(b: &WebBrowser, name: &str) {
     b.screenshots(name).await;
     b.assert_accessible(name).await;
+}
+
+/// What of the page `name` reaches past a 390 px phone's screen, as a line naming the elements;
+/// `None` when it fits.
+pub async fn too_wide(b: &WebBrowser, name: &str) -> Option<String> {
     b.resize(gatehouse_testkit::webdriver::NARROW).await;
     let out = b.sticking_out().await;
-    assert!(
-        out.is_empty(),
-        "{name} is wider than a 390 px phone:\n{}",
-        out.join("\n")
-    );
+    b.resize(gatehouse_testkit::webdriver::WIDE).await;
+    (!out.is_empty()).then(|| format!("{name}: {}", out.join(", ")))
+}
+
+/// Fails when the page is wider than a 390 px phone.
+pub async fn fits_a_phone(b: &WebBrowser, name: &str) {
+    if let Some(wide) = too_wide(b, name).await {
+        panic!("wider than a 390 px phone: {wide}");
+    }
+}
+
+/// On a page showing a value once: the value, and the clipboard's text after its Copy button is
+/// clicked (and has said "Copied").
+pub async fn copy_shown(b: &WebBrowser) -> (String, String) {
+    b.allow_clipboard().await;
+    let copy = b.button("Copy").await;
+    let target = copy
+        .attr("data-copy")
+        .await
+        .unwrap()
+        .expect("Copy names what it copies");
+    let shown = b
+        .client()
+        .find(Locator::Id(&target))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    copy.click().await.unwrap();
+    b.wait_for_text("Copied").await;
+    (shown.trim().to_owned(), b.clipboard().await)
 }

@@ -4,7 +4,7 @@ use gatehouse_testkit::TestServer;
 use gatehouse_testkit::webdriver::Key;
 use serde_json::{Value, json};
 
-use crate::{EMAIL, PASSWORD, browser_test, inspect};
+use crate::{EMAIL, PASSWORD, browser_test, fits_a_phone, inspect};
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 
@@ -23,11 +23,13 @@ async fn app(s: &TestServer, name: &str, grants: &[&str]) -> (String, String) {
 browser_test!(the_sign_in_page_and_its_error_are_accessible_and_fit_a_phone, |s, b| {
     b.goto("/login").await;
     inspect(&b, "login").await;
+    fits_a_phone(&b, "login").await;
     b.fill("Email", EMAIL).await;
     b.fill("Password", "not the password at all").await;
     b.click("Sign in").await;
     b.wait_for_text("The email or password is not correct.").await;
     inspect(&b, "login-error").await;
+    fits_a_phone(&b, "login-error").await;
 });
 
 browser_test!(
@@ -70,6 +72,7 @@ browser_test!(the_consent_page_is_accessible_and_allowing_returns_a_code, |s, b|
     b.wait_for_text("Photo Album asks to access your Gatehouse account.")
         .await;
     inspect(&b, "consent").await;
+    fits_a_phone(&b, "consent").await;
     b.tab_to("button \"Allow\"", 10).await;
     assert!(b.focus_visible().await, "the Allow button shows its focus");
     b.press(Key::Enter).await;
@@ -94,10 +97,12 @@ browser_test!(the_device_pages_are_accessible_and_connect_a_device, |s, b| {
     b.sign_in(&format!("/device?user_code={code}"), EMAIL, PASSWORD).await;
     b.wait_for_text("Enter the code shown on your device.").await;
     inspect(&b, "device").await;
+    fits_a_phone(&b, "device").await;
     b.click("Continue").await;
     b.wait_for_text("Living Room TV on a device asks to sign in as you")
         .await;
     inspect(&b, "device-allow").await;
+    fits_a_phone(&b, "device-allow").await;
     b.click("Allow").await;
     b.wait_for_text("You may return to your device.").await;
 });
@@ -106,6 +111,7 @@ browser_test!(the_account_page_is_accessible_and_fits_a_phone, |s, b| {
     b.sign_in("/account", EMAIL, PASSWORD).await;
     b.wait_for_text("Sessions").await;
     inspect(&b, "account").await;
+    fits_a_phone(&b, "account").await;
 });
 
 browser_test!(the_accessibility_check_fails_on_an_unlabelled_field, |s, b| {
