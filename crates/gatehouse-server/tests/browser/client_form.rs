@@ -86,7 +86,7 @@ browser_test!(
             .await;
         b.click_id("redirect_uris-add").await;
         b.click("Save").await;
-        b.wait_for_path("back at the list", |p| p.ends_with("/clients")).await;
+        b.wait_for_text("Client Mobile App saved.").await;
         let (_, c) = s
             .call(Method::GET, &format!("/accounts/projects/{p}/oauth/clients/{id}"), None)
             .await;

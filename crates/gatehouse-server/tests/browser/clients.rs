@@ -104,8 +104,12 @@ browser_test!(
         b.click("Delete").await;
         b.wait_for("dialog[open]").await;
         b.click("Delete").await;
-        b.wait_gone_text("Mobile App").await;
-        assert!(b.text().await.contains("Billing Portal"));
+        b.wait_for_text(&format!("Client Mobile App ({mobile}) deleted.")).await;
+        let rows = b.wait_for("#clients-results").await.text().await.unwrap();
+        assert!(
+            rows.contains("Billing Portal") && !rows.contains("Mobile App"),
+            "{rows}"
+        );
         assert_eq!(s.call(Method::GET, &path, None).await.0, 404, "the client still exists");
     }
 );
