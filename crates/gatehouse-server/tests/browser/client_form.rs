@@ -3,7 +3,7 @@
 
 use gatehouse_testkit::webdriver::Key;
 use gatehouse_testkit::webdriver::Locator;
-use gatehouse_testkit::{TestServer, WebBrowser};
+use gatehouse_testkit::TestServer;
 use reqwest::Method;
 use serde_json::Value;
 
