@@ -1,10 +1,11 @@
 //! Shared helpers of the Gatehouse benchmarks: timing, the HTTP load generator, CPU accounting,
-//! servers as pinned child processes, the setup of the authorization-server scenarios, and the
-//! crash soak.
+//! servers as pinned child processes, the setup of the authorization-server scenarios, a project
+//! seeded with many clients (registry and console), and the crash soak.
 
 pub mod cpu;
 pub mod load;
 pub mod oauth;
+pub mod registry;
 pub mod server;
 pub mod soak;
 

@@ -38,6 +38,9 @@
     input.type = "text";
     input.id = area.id + "-new";
     input.setAttribute("aria-label", "New entry for " + name);
+    ["aria-invalid", "aria-describedby"].forEach(function (a) {
+      if (area.hasAttribute(a)) { input.setAttribute(a, area.getAttribute(a)); }
+    });
     var button = document.createElement("button");
     button.type = "button";
     button.className = "secondary";

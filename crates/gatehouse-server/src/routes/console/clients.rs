@@ -15,6 +15,7 @@ use gatehouse_core::clients::risks::risks;
 use gatehouse_core::ids::ProjectId;
 use gatehouse_core::ports::Page;
 
+use super::clients_edit::{posted, writable};
 use super::clients_history;
 use super::layout::{self, ProjectPage, Shell};
 use super::session::Console;
@@ -205,13 +206,10 @@ pub async fn confirm_delete(
     console: Console,
     Path((project_id, client_id)): Path<(String, String)>,
 ) -> Response {
-    let ctx = match ProjectPage::load(&console, &state, &project_id, "clients", "Delete client").await {
+    let ctx = match writable(&console, &state, &project_id, "Delete client").await {
         Ok(c) => c,
         Err(res) => return res,
     };
-    if !ctx.can_develop() {
-        return layout::not_found(&console, &state);
-    }
     match state.gh.get_client(&console.who, ctx.project.id, &client_id).await {
         Ok(c) => {
             let page = DeletePage {
@@ -233,11 +231,9 @@ pub async fn delete(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(res) = console.form(&state, &headers, &body) {
-        return res;
-    }
-    let Ok(project) = uuid::Uuid::try_parse(&project_id).map(ProjectId::from_uuid) else {
-        return layout::not_found(&console, &state);
+    let project = match posted(&console, &state, &project_id, "Delete client", &headers, &body).await {
+        Ok((_, ctx)) => ctx.project.id,
+        Err(res) => return res,
     };
     let name = match state.gh.get_client(&console.who, project, &client_id).await {
         Ok(c) => c.settings.name,

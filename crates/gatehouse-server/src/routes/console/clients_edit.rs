@@ -40,14 +40,34 @@ async fn context(console: &Console, state: &AppState, project_id: &str, title: &
     ProjectPage::load(console, state, project_id, "clients", title).await
 }
 
-/// A form page for writers only: others get 404 (they see no such button either).
-async fn writable(console: &Console, state: &AppState, project_id: &str, title: &str) -> Result<ProjectPage, Response> {
+/// A page or form for writers only: members who may only read get 403 (they see no such
+/// button either), people outside the project 404.
+pub(super) async fn writable(
+    console: &Console,
+    state: &AppState,
+    project_id: &str,
+    title: &str,
+) -> Result<ProjectPage, Response> {
     let ctx = context(console, state, project_id, title).await?;
-    if ctx.can_develop() {
-        Ok(ctx)
-    } else {
-        Err(layout::not_found(console, state))
+    match ctx.access.require_developer() {
+        Ok(()) => Ok(ctx),
+        Err(e) => Err(layout::error(console, state, e).await),
     }
+}
+
+/// A posted form of a writer with its CSRF token, and the project page it was posted to; or the
+/// refusal (403 without the token, 404 for anyone who may not change clients).
+pub(super) async fn posted(
+    console: &Console,
+    state: &AppState,
+    project_id: &str,
+    title: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Form, ProjectPage), Response> {
+    let form = console.form(state, headers, body).map_err(|res| *res)?;
+    let ctx = writable(console, state, project_id, title).await?;
+    Ok((form, ctx))
 }
 
 fn new_values() -> Values {
@@ -93,12 +113,8 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match console.form(&state, &headers, &body) {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let ctx = match writable(&console, &state, &project_id, "New Client").await {
-        Ok(c) => c,
+    let (form, ctx) = match posted(&console, &state, &project_id, "New Client", &headers, &body).await {
+        Ok(p) => p,
         Err(res) => return res,
     };
     let v = Values::posted(&form);
@@ -185,18 +201,21 @@ pub async fn show(
     console.page(StatusCode::OK, &page)
 }
 
-/// The stored client and whether the form was made from its current version.
-async fn current(
+/// [`posted`] to one client: also the stored client, and whether the form was made from its
+/// current version.
+async fn posted_to(
     console: &Console,
     state: &AppState,
-    ctx: &ProjectPage,
-    client_id: &str,
-    form: &Form,
-) -> Result<(Client, bool), Response> {
+    (project_id, client_id): (&str, &str),
+    title: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Form, ProjectPage, Client, bool), Response> {
+    let (form, ctx) = posted(console, state, project_id, title, headers, body).await?;
     match state.gh.get_client(&console.who, ctx.project.id, client_id).await {
         Ok(c) => {
             let fresh = form.get("version").and_then(|v| v.parse().ok()) == Some(c.version);
-            Ok((c, fresh))
+            Ok((form, ctx, c, fresh))
         }
         Err(e) => Err(layout::error(console, state, e).await),
     }
@@ -210,16 +229,17 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match console.form(&state, &headers, &body) {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let ctx = match writable(&console, &state, &project_id, "OAuth client").await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let (stored, fresh) = match current(&console, &state, &ctx, &client_id, &form).await {
-        Ok(c) => c,
+    let (form, ctx, stored, fresh) = match posted_to(
+        &console,
+        &state,
+        (&project_id, &client_id),
+        "OAuth client",
+        &headers,
+        &body,
+    )
+    .await
+    {
+        Ok(p) => p,
         Err(res) => return res,
     };
     let mut v = Values::posted(&form);
@@ -262,16 +282,17 @@ pub async fn rotate_secret(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match console.form(&state, &headers, &body) {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let ctx = match writable(&console, &state, &project_id, "Client secret").await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let (stored, fresh) = match current(&console, &state, &ctx, &client_id, &form).await {
-        Ok(c) => c,
+    let (form, ctx, stored, fresh) = match posted_to(
+        &console,
+        &state,
+        (&project_id, &client_id),
+        "Client secret",
+        &headers,
+        &body,
+    )
+    .await
+    {
+        Ok(p) => p,
         Err(res) => return res,
     };
     let back = ctx.path(&format!("clients/{client_id}"));

@@ -1,5 +1,6 @@
-//! `/console`: the person's projects, how to get one when they have none, and (for server
-//! admins) a form to create one; `/console/switch`, the project switcher without JavaScript.
+//! `/console`: the person's projects, how to get one when they have none, and a form to create
+//! one (whoever the core lets: every signed-in user, who becomes its admin; server admins see
+//! every project); `/console/switch`, the project switcher without JavaScript.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::Error;
+use gatehouse_core::access::Principal;
 
 use super::layout::{self, Shell};
 use super::session::Console;
@@ -56,7 +58,8 @@ async fn render(
             })
             .collect(),
         email: console.user.email.clone(),
-        can_create: console.who.is_server_admin(),
+        // Who may create projects is the core's rule (every signed-in user, SPEC §3).
+        can_create: !matches!(console.who, Principal::User { read_only: true, .. }),
         name: name.to_owned(),
         name_error,
     };
@@ -72,7 +75,7 @@ pub async fn index(State(state): State<Arc<AppState>>, console: Console) -> Resp
 pub async fn create(State(state): State<Arc<AppState>>, console: Console, headers: HeaderMap, body: Bytes) -> Response {
     let form = match console.form(&state, &headers, &body) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let name = form.get("name").unwrap_or("").trim().to_owned();
     match state.gh.create_project(&console.who, &name).await {

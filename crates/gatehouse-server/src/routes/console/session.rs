@@ -124,18 +124,18 @@ impl FromRequestParts<Arc<AppState>> for Console {
 
 impl Console {
     /// A posted form carrying this browser's CSRF token, or the page refusing it (nothing changes).
-    pub fn form(&self, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Form, Response> {
+    pub fn form(&self, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Form, Box<Response>> {
         let form = Form::parse(body);
         if is_form(headers) && self.browser.check_csrf(state, &form) {
             Ok(form)
         } else {
-            Err(layout::message_page(
+            Err(Box::new(layout::message_page(
                 self,
                 state,
                 StatusCode::FORBIDDEN,
                 "The form expired",
                 "The form was not sent from this console page, or it expired. Go back, reload the page and try again.",
-            ))
+            )))
         }
     }
 
@@ -296,7 +296,7 @@ pub async fn sign_out(
     body: Bytes,
 ) -> Response {
     if let Err(res) = console.form(&state, &headers, &body) {
-        return res;
+        return *res;
     }
     if let Ok(Some(client)) = state.gh.enabled_client(CLIENT_ID).await
         && let Err(e) = state.gh.revoke_token(&client, &console.tokens.access_token).await

@@ -70,10 +70,10 @@ api_test!(
             assert!(!page.body.contains(button), "a reader must not see {button}");
         }
         assert!(page.body.contains("Export to Excel") && page.body.contains(">View<"));
-        let confirm = browser
-            .get(&format!("/console/projects/{p}/clients/{client}/delete"))
-            .await;
-        assert_eq!(confirm.status, 404);
+        for page in ["new".to_owned(), format!("{client}/delete")] {
+            let refused = browser.get(&format!("/console/projects/{p}/clients/{page}")).await;
+            assert_eq!(refused.status, 403, "{page}");
+        }
         let forged = browser
             .post(&format!("/console/projects/{p}/clients/{client}/delete"), &csrf(&page))
             .await;

@@ -4,6 +4,7 @@
 mod access;
 mod client_form;
 mod client_list;
+mod projects;
 mod sign_in;
 
 use gatehouse_testkit::{Browser, Form, Page};
