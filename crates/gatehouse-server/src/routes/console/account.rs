@@ -8,12 +8,10 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use gatehouse_core::Error;
 use gatehouse_core::ids::SessionId;
 use gatehouse_core::secret::SecretString;
 
-use super::forms::{self, FormState, when};
+use super::forms::{self, Answer, FormState, when};
 use super::layout::{self, Shell};
 use super::session::Console;
 use crate::extract::Path;
@@ -42,11 +40,8 @@ struct AccountPage {
     form: FormState,
 }
 
-async fn render(console: &Console, state: &AppState, form: FormState) -> Response {
-    let sessions = match state.gh.list_own_sessions(console.user.id).await {
-        Ok(s) => s,
-        Err(e) => return forms::failed(console, state, e).await,
-    };
+async fn render(console: &Console, state: &AppState, form: FormState) -> Answer {
+    let sessions = forms::ok(console, state, state.gh.list_own_sessions(console.user.id).await).await?;
     let current = console.browser.session.as_ref().map(|(s, _)| s.id);
     let page = AccountPage {
         shell: Shell::new(console, state, "Your account", "account").await,
@@ -67,11 +62,11 @@ async fn render(console: &Console, state: &AppState, form: FormState) -> Respons
             .collect(),
         form,
     };
-    console.page(page.form.status(), &page)
+    Ok(console.page(page.form.status(), &page))
 }
 
 /// `GET /console/account`.
-pub async fn show(State(state): State<Arc<AppState>>, console: Console) -> Response {
+pub async fn show(State(state): State<Arc<AppState>>, console: Console) -> Answer {
     render(&console, &state, FormState::default()).await
 }
 
@@ -81,35 +76,26 @@ pub async fn change_password(
     console: Console,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let form = match console.form(&state, &headers, &body) {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let form = forms::checked(&console, &state, &headers, &body)?;
     let current = SecretString::new(form.get("current_password").unwrap_or(""));
     let new = SecretString::new(form.get("new_password").unwrap_or(""));
     match state.gh.change_password(&console.user, &current, &new).await {
-        Ok(()) => layout::message_page(
+        Ok(()) => Ok(layout::message_page(
             &console,
             &state,
             StatusCode::OK,
             "Password changed",
             "Your password is changed and every session is signed out, this console included. Sign in again with the new password.",
-        ),
-        Err(e @ Error::Invalid { .. }) => {
-            match forms::refusal(
-                e,
-                &[
-                    ("current_password", "current_password"),
-                    ("new_password", "new_password"),
-                    ("password", "new_password"),
-                ],
-            ) {
-                Ok((field, m)) => render(&console, &state, FormState::refused(&form, &field, m)).await,
-                Err(e) => forms::failed(&console, &state, e).await,
-            }
+        )),
+        Err(e) => {
+            let fields = [
+                ("current_password", "current_password"),
+                ("new_password", "new_password"),
+            ];
+            let again = forms::refused(&console, &state, &form, e, &fields).await?;
+            render(&console, &state, again).await
         }
-        Err(e) => forms::failed(&console, &state, e).await,
     }
 }
 
@@ -120,15 +106,9 @@ pub async fn end_session(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(res) = console.form(&state, &headers, &body) {
-        return res;
-    }
-    let Ok(id) = uuid::Uuid::try_parse(&id).map(SessionId::from_uuid) else {
-        return layout::not_found(&console, &state);
-    };
-    match state.gh.revoke_own_session(console.user.id, id).await {
-        Ok(()) => layout::redirect_with(&console, PATH, "Session ended."),
-        Err(e) => forms::failed(&console, &state, e).await,
-    }
+) -> Answer {
+    forms::checked(&console, &state, &headers, &body)?;
+    let id = SessionId::from_uuid(forms::path_id(&console, &state, &id)?);
+    forms::ok(&console, &state, state.gh.revoke_own_session(console.user.id, id).await).await?;
+    Ok(layout::redirect_with(&console, PATH, "Session ended."))
 }

@@ -14,8 +14,8 @@ use gatehouse_core::ids::ApiKeyId;
 use gatehouse_core::model::ApiKeyRecord;
 use gatehouse_core::secret::Secret;
 
-use super::forms::{self, FormState, when};
-use super::layout::{self, ProjectPage, Shell};
+use super::forms::{self, Answer, FormState, when};
+use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::Path;
 use crate::state::AppState;
@@ -50,13 +50,15 @@ fn newest(keys: &[ApiKeyRecord]) -> String {
         .map_or_else(String::new, |k| k.id.to_string())
 }
 
-async fn render(console: &Console, state: &AppState, ctx: ProjectPage, form: FormState) -> Response {
+async fn render(console: &Console, state: &AppState, ctx: ProjectPage, form: FormState) -> Answer {
     let can_read = ctx.access.require_developer_read().is_ok();
     let keys = if can_read {
-        match state.gh.list_api_keys(&console.who, ctx.project.id).await {
-            Ok(k) => k,
-            Err(e) => return forms::failed(console, state, e).await,
-        }
+        forms::ok(
+            console,
+            state,
+            state.gh.list_api_keys(&console.who, ctx.project.id).await,
+        )
+        .await?
     } else {
         Vec::new()
     };
@@ -78,15 +80,13 @@ async fn render(console: &Console, state: &AppState, ctx: ProjectPage, form: For
         shell: ctx.shell,
         form,
     };
-    console.page(page.form.status(), &page)
+    Ok(console.page(page.form.status(), &page))
 }
 
 /// `GET …/api-keys`.
-pub async fn list(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Response {
-    match forms::project(&console, &state, &project_id, SECTION, "API keys").await {
-        Ok(ctx) => render(&console, &state, ctx, FormState::default()).await,
-        Err(res) => res,
-    }
+pub async fn list(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Answer {
+    let ctx = forms::project(&console, &state, &project_id, SECTION, "API keys").await?;
+    render(&console, &state, ctx, FormState::default()).await
 }
 
 /// `POST …/api-keys`: create; the value is in this answer only.
@@ -96,11 +96,8 @@ pub async fn create(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "API keys").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let (form, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "API keys").await?;
     if ctx.access.require_developer_read().is_ok() {
         let keys = state
             .gh
@@ -124,26 +121,40 @@ pub async fn create(
         .await
     {
         Ok((record, value)) => {
-            let back = ctx.path(SECTION);
             let what = format!("API key {}", record.name);
-            forms::show_once(
+            Ok(forms::show_once(
                 &console,
-                ctx.shell,
+                ctx,
                 "API key created",
                 &what,
                 &Secret::into_secret(value),
-                &back,
-            )
+            ))
         }
-        Err(e) => match forms::refusal(e, &[("name", "name"), ("description", "description")]) {
-            Ok((field, message)) => render(&console, &state, ctx, FormState::refused(&form, &field, message)).await,
-            Err(e) => forms::failed(&console, &state, e).await,
-        },
+        Err(e) => {
+            let fields = [("name", "name"), ("description", "description")];
+            let again = forms::refused(&console, &state, &form, e, &fields).await?;
+            render(&console, &state, ctx, again).await
+        }
     }
 }
 
-fn key_id(id: &str) -> Option<ApiKeyId> {
-    uuid::Uuid::try_parse(id).ok().map(ApiKeyId::from_uuid)
+/// The key of the path, for admins (others: 404, they have no such button).
+async fn key(
+    console: &Console,
+    state: &AppState,
+    project_id: &str,
+    id: &str,
+) -> Result<(ProjectPage, ApiKeyRecord), Response> {
+    let admin = |c: &ProjectPage| c.access.require_admin().is_ok();
+    let ctx = forms::project_if(console, state, project_id, (SECTION, "Revoke API key"), admin).await?;
+    let keys = forms::ok(
+        console,
+        state,
+        state.gh.list_api_keys(&console.who, ctx.project.id).await,
+    )
+    .await?;
+    let key = forms::found(console, state, keys.into_iter().find(|k| k.id.to_string() == id))?;
+    Ok((ctx, key))
 }
 
 /// `GET …/api-keys/{id}/revoke`: the confirmation.
@@ -151,29 +162,14 @@ pub async fn confirm_revoke(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path((project_id, id)): Path<(String, String)>,
-) -> Response {
-    let ctx = match forms::project(&console, &state, &project_id, SECTION, "Revoke API key").await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    if ctx.access.require_admin().is_err() {
-        return layout::not_found(&console, &state);
-    }
-    let keys = state
-        .gh
-        .list_api_keys(&console.who, ctx.project.id)
-        .await
-        .unwrap_or_default();
-    let Some(key) = key_id(&id).and_then(|id| keys.into_iter().find(|k| k.id == id)) else {
-        return layout::not_found(&console, &state);
-    };
+) -> Answer {
+    let (ctx, key) = key(&console, &state, &project_id, &id).await?;
     let question = format!(
         "Revoke the API key {}? Programs using it stop working at once. This cannot be undone.",
         key.name
     );
     let action = ctx.path(&format!("{SECTION}/{id}/revoke"));
-    let back = ctx.path(SECTION);
-    forms::confirm(&console, ctx, &question, &action, "Revoke", &back)
+    forms::confirm(&console, ctx, &question, &action, "Revoke")
 }
 
 /// `POST …/api-keys/{id}/revoke`.
@@ -183,16 +179,9 @@ pub async fn revoke(
     Path((project_id, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (_, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "API keys").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let Some(key) = key_id(&id) else {
-        return layout::not_found(&console, &state);
-    };
-    match state.gh.revoke_api_key(&console.who, ctx.project.id, key).await {
-        Ok(()) => layout::redirect_with(&console, &ctx.path(SECTION), "API key revoked."),
-        Err(e) => forms::failed(&console, &state, e).await,
-    }
+) -> Answer {
+    let (_, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "API keys").await?;
+    let key = ApiKeyId::from_uuid(forms::path_id(&console, &state, &id)?);
+    let result = state.gh.revoke_api_key(&console.who, ctx.project.id, key).await;
+    forms::changed(&console, &state, &ctx, result, "API key revoked.").await
 }

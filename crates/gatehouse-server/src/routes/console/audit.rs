@@ -10,10 +10,11 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use gatehouse_core::ids::ProjectId;
 use gatehouse_core::model::AuditRecord;
 use gatehouse_core::ports::Page;
 
-use super::forms::{self, when};
+use super::forms::{self, Answer, when};
 use super::layout::Shell;
 use super::session::Console;
 use crate::extract::{Form, Path};
@@ -106,17 +107,50 @@ fn actor_text(r: &AuditRecord, emails: &HashMap<String, String>) -> String {
     }
 }
 
+/// The page of entries `filter` asks for, and how many match: straight from storage without a
+/// filter, else searched among the newest [`SCAN_LIMIT`].
+async fn entries(
+    console: &Console,
+    state: &AppState,
+    project: ProjectId,
+    filter: &Filter,
+    emails: &HashMap<String, String>,
+) -> Result<(Vec<AuditRecord>, u64), Response> {
+    let read = |offset, count| async move {
+        forms::ok(
+            console,
+            state,
+            state.gh.list_audit(&console.who, project, Page { offset, count }).await,
+        )
+        .await
+    };
+    if filter.is_empty() {
+        return read(filter.offset, PAGE_SIZE).await;
+    }
+    let mut matched = Vec::new();
+    let mut offset = 0;
+    while offset < SCAN_LIMIT {
+        let (batch, _) = read(offset, SCAN_BATCH).await?;
+        let done = batch.len() < SCAN_BATCH as usize;
+        offset += batch.len() as u64;
+        matched.extend(batch.into_iter().filter(|r| filter.matches(r, &actor_text(r, emails))));
+        if done {
+            break;
+        }
+    }
+    let total = matched.len() as u64;
+    let skip = usize::try_from(filter.offset).unwrap_or(usize::MAX);
+    Ok((matched.into_iter().skip(skip).take(PAGE_SIZE as usize).collect(), total))
+}
+
 /// `GET …/audit?actor=…&action=…&offset=…`.
 pub async fn list(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path(project_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Response {
-    let ctx = match forms::project(&console, &state, &project_id, SECTION, "Audit log").await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let ctx = forms::project(&console, &state, &project_id, SECTION, "Audit log").await?;
     let filter = Filter::parse(query.as_deref());
     let base = ctx.path(SECTION);
     let can_read = ctx.access.require_developer_read().is_ok();
@@ -129,43 +163,10 @@ pub async fn list(
         .map(|m| (m.user.id.to_string(), m.user.email))
         .collect();
     emails.insert(console.user.id.to_string(), console.user.email.clone());
-    let (records, total) = if !can_read {
-        (Vec::new(), 0)
-    } else if filter.is_empty() {
-        let page = Page {
-            offset: filter.offset,
-            count: PAGE_SIZE,
-        };
-        match state.gh.list_audit(&console.who, ctx.project.id, page).await {
-            Ok(found) => found,
-            Err(e) => return forms::failed(&console, &state, e).await,
-        }
+    let (records, total) = if can_read {
+        entries(&console, &state, ctx.project.id, &filter, &emails).await?
     } else {
-        let mut matched = Vec::new();
-        let mut offset = 0;
-        while offset < SCAN_LIMIT {
-            let page = Page {
-                offset,
-                count: SCAN_BATCH,
-            };
-            let batch = match state.gh.list_audit(&console.who, ctx.project.id, page).await {
-                Ok((b, _)) => b,
-                Err(e) => return forms::failed(&console, &state, e).await,
-            };
-            let done = batch.len() < SCAN_BATCH as usize;
-            offset += batch.len() as u64;
-            matched.extend(batch.into_iter().filter(|r| filter.matches(r, &actor_text(r, &emails))));
-            if done {
-                break;
-            }
-        }
-        let total = matched.len() as u64;
-        let shown = matched
-            .into_iter()
-            .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
-            .take(PAGE_SIZE as usize)
-            .collect();
-        (shown, total)
+        (Vec::new(), 0)
     };
     let shown = records.len() as u64;
     let page = AuditPage {
@@ -196,5 +197,5 @@ pub async fn list(
         base,
         shell: ctx.shell,
     };
-    console.page(StatusCode::OK, &page)
+    Ok(console.page(StatusCode::OK, &page))
 }

@@ -14,6 +14,18 @@ use super::session::Console;
 use crate::extract::Form;
 use crate::state::AppState;
 
+/// What a console handler answers: its page, or the page that stopped it (refused, not found,
+/// an error), so that each step can end the handler with `?`.
+pub type Answer = Result<Response, Response>;
+
+/// The value of a use case's result, or the error page of its refusal.
+pub async fn ok<T>(console: &Console, state: &AppState, result: Result<T, Error>) -> Result<T, Response> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(e) => Err(layout::error(console, state, e).await),
+    }
+}
+
 /// A project page's context as the signed-in person sees it.
 pub async fn project(
     console: &Console,
@@ -25,6 +37,24 @@ pub async fn project(
     ProjectPage::load(console, state, project_id, section, title).await
 }
 
+/// A page of the project that only some may open (a form, a confirmation): 404 for the others,
+/// who have no button for it either.
+pub async fn project_if(
+    console: &Console,
+    state: &AppState,
+    project_id: &str,
+    (section, title): (&'static str, &str),
+    allowed: impl Fn(&ProjectPage) -> bool,
+) -> Result<ProjectPage, Response> {
+    let ctx = project(console, state, project_id, section, title).await?;
+    found(console, state, Some(ctx).filter(|c| allowed(c)))
+}
+
+/// A posted form carrying this browser's CSRF token, or the page refusing it (403).
+pub fn checked(console: &Console, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Form, Response> {
+    console.form(state, headers, body).map_err(|res| *res)
+}
+
 /// A posted form of a project page: the CSRF token first, then the project.
 pub async fn posted(
     console: &Console,
@@ -34,7 +64,7 @@ pub async fn posted(
     section: &'static str,
     title: &str,
 ) -> Result<(Form, ProjectPage), Response> {
-    let form = console.form(state, headers, body)?;
+    let form = checked(console, state, headers, body)?;
     let ctx = project(console, state, project_id, section, title).await?;
     Ok((form, ctx))
 }
@@ -98,22 +128,52 @@ impl FormState {
     }
 }
 
-/// The field and message of a use case's refusal of input, or the refusal itself for the error
-/// page. `fields` maps the core's field names to the form's; other fields are reported on the
-/// form's first field.
-pub fn refusal(e: Error, fields: &[(&str, &str)]) -> Result<(String, String), Error> {
+/// The form again with the message of the field a use case refused, or the error page when the
+/// refusal is not about input. `fields` maps the core's field names to the form's; other fields
+/// are reported on the form's first field.
+pub async fn refused(
+    console: &Console,
+    state: &AppState,
+    form: &Form,
+    e: Error,
+    fields: &[(&str, &str)],
+) -> Result<FormState, Response> {
     match e {
         Error::Invalid { field, reason } => {
             let known = fields.iter().find(|(core, _)| *core == field).or(fields.first());
-            Ok((known.map_or(field, |(_, f)| (*f).to_owned()), reason))
+            let field = known.map_or(field, |(_, f)| (*f).to_owned());
+            Ok(FormState::refused(form, &field, reason))
         }
-        other => Err(other),
+        other => Err(layout::error(console, state, other).await),
     }
 }
 
-/// The error page for a refusal that is not about one field.
-pub async fn failed(console: &Console, state: &AppState, e: Error) -> Response {
-    layout::error(console, state, e).await
+/// The thing a page is about, or 404: it does not exist, or the person may not act on it (they
+/// have no button for it either).
+pub fn found<T>(console: &Console, state: &AppState, thing: Option<T>) -> Result<T, Response> {
+    thing.ok_or_else(|| layout::not_found(console, state))
+}
+
+/// The id in a path, or 404 when it is not one.
+pub fn path_id(console: &Console, state: &AppState, id: &str) -> Result<uuid::Uuid, Response> {
+    uuid::Uuid::try_parse(id).map_err(|_| layout::not_found(console, state))
+}
+
+/// After a change: the list of the page's section with `message`, or the error page.
+pub async fn changed<T>(
+    console: &Console,
+    state: &AppState,
+    ctx: &ProjectPage,
+    result: Result<T, Error>,
+    message: &str,
+) -> Answer {
+    ok(console, state, result).await?;
+    done(console, ctx, message)
+}
+
+/// `303 See Other` to the list of the page's section, with `message` for it.
+pub fn done(console: &Console, ctx: &ProjectPage, message: &str) -> Answer {
+    Ok(layout::redirect_with(console, &ctx.path(ctx.shell.section), message))
 }
 
 #[derive(Template)]
@@ -127,23 +187,17 @@ struct ConfirmPage<'a> {
 }
 
 /// A confirmation page (the dialog without JavaScript): `question`, a `button` posting to
-/// `action`, and Cancel back to `back`.
-pub fn confirm(
-    console: &Console,
-    ctx: ProjectPage,
-    question: &str,
-    action: &str,
-    button: &str,
-    back: &str,
-) -> Response {
+/// `action`, and Cancel back to the section's list.
+pub fn confirm(console: &Console, ctx: ProjectPage, question: &str, action: &str, button: &str) -> Answer {
+    let back = ctx.path(ctx.shell.section);
     let page = ConfirmPage {
         shell: ctx.shell,
         question,
         action,
         button,
-        back,
+        back: &back,
     };
-    console.page(StatusCode::OK, &page)
+    Ok(console.page(StatusCode::OK, &page))
 }
 
 #[derive(Template)]
@@ -156,14 +210,16 @@ struct OncePage<'a> {
 }
 
 /// A value shown once, in the answer to the POST that made it: never in a URL, a cookie or a
-/// redirect, and the page is `no-store`.
-pub fn show_once(console: &Console, mut shell: Shell, title: &str, what: &str, value: &str, back: &str) -> Response {
+/// redirect, and the page is `no-store`. Done goes back to the section's list.
+pub fn show_once(console: &Console, ctx: ProjectPage, title: &str, what: &str, value: &str) -> Response {
+    let back = ctx.path(ctx.shell.section);
+    let mut shell = ctx.shell;
     shell.title = title.to_owned();
     let page = OncePage {
         shell,
         what,
         value,
-        back,
+        back: &back,
     };
     console.page(StatusCode::CREATED, &page)
 }

@@ -14,7 +14,7 @@ use gatehouse_core::ids::UserId;
 use gatehouse_core::model::Member;
 use gatehouse_core::service::accounts::UserRef;
 
-use super::forms::{self, FormState};
+use super::forms::{self, Answer, FormState};
 use super::layout::{self, ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
@@ -66,11 +66,13 @@ struct ListPage {
     form: FormState,
 }
 
-async fn render(console: &Console, state: &AppState, ctx: ProjectPage, form: FormState) -> Response {
-    let members = match state.gh.list_members(&console.who, ctx.project.id).await {
-        Ok(m) => m,
-        Err(e) => return forms::failed(console, state, e).await,
-    };
+async fn render(console: &Console, state: &AppState, ctx: ProjectPage, form: FormState) -> Answer {
+    let members = forms::ok(
+        console,
+        state,
+        state.gh.list_members(&console.who, ctx.project.id).await,
+    )
+    .await?;
     let page = ListPage {
         base: ctx.path(SECTION),
         members: members
@@ -86,15 +88,13 @@ async fn render(console: &Console, state: &AppState, ctx: ProjectPage, form: For
         shell: ctx.shell,
         form,
     };
-    console.page(page.form.status(), &page)
+    Ok(console.page(page.form.status(), &page))
 }
 
 /// `GET …/members`.
-pub async fn list(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Response {
-    match forms::project(&console, &state, &project_id, SECTION, "Members").await {
-        Ok(ctx) => render(&console, &state, ctx, FormState::default()).await,
-        Err(res) => res,
-    }
+pub async fn list(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Answer {
+    let ctx = forms::project(&console, &state, &project_id, SECTION, "Members").await?;
+    render(&console, &state, ctx, FormState::default()).await
 }
 
 /// `POST …/members`: add a person by email.
@@ -104,34 +104,24 @@ pub async fn add(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Members").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let (form, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Members").await?;
     let email = form.get("email").unwrap_or("").trim().to_owned();
-    let flags = posted_flags(&form);
-    let refused = |m: &str| FormState::refused(&form, "email", m);
-    match state
+    let added = state
         .gh
-        .add_member(&console.who, ctx.project.id, UserRef::Email(email.clone()), flags)
-        .await
-    {
-        Ok(m) => layout::redirect_with(
-            &console,
-            &ctx.path(SECTION),
-            &format!("{} is now a member.", m.user.email),
+        .add_member(&console.who, ctx.project.id, UserRef::Email(email), posted_flags(&form))
+        .await;
+    let again = match added {
+        Ok(m) => return forms::done(&console, &ctx, &format!("{} is now a member.", m.user.email)),
+        Err(Error::NotFound("user")) => FormState::refused(
+            &form,
+            "email",
+            "has no account on this server: the person needs one before they can be added",
         ),
-        Err(Error::NotFound("user")) => {
-            let f = refused("has no account on this server: the person needs one before they can be added");
-            render(&console, &state, ctx, f).await
-        }
-        Err(Error::Conflict(_)) => render(&console, &state, ctx, refused("is already a member")).await,
-        Err(e) => match forms::refusal(e, &[("email", "email")]) {
-            Ok((field, message)) => render(&console, &state, ctx, FormState::refused(&form, &field, message)).await,
-            Err(e) => forms::failed(&console, &state, e).await,
-        },
-    }
+        Err(Error::Conflict(_)) => FormState::refused(&form, "email", "is already a member"),
+        Err(e) => forms::refused(&console, &state, &form, e, &[("email", "email")]).await?,
+    };
+    render(&console, &state, ctx, again).await
 }
 
 /// The member of the path, for admins only (others: 404, they have no such button).
@@ -142,18 +132,16 @@ async fn member(
     user_id: &str,
     title: &str,
 ) -> Result<(ProjectPage, Member), Response> {
-    let ctx = forms::project(console, state, project_id, SECTION, title).await?;
-    if ctx.access.require_admin().is_err() {
-        return Err(layout::not_found(console, state));
-    }
-    let members = match state.gh.list_members(&console.who, ctx.project.id).await {
-        Ok(m) => m,
-        Err(e) => return Err(forms::failed(console, state, e).await),
-    };
-    match members.into_iter().find(|m| m.user.id.to_string() == user_id) {
-        Some(m) => Ok((ctx, m)),
-        None => Err(layout::not_found(console, state)),
-    }
+    let admin = |c: &ProjectPage| c.access.require_admin().is_ok();
+    let ctx = forms::project_if(console, state, project_id, (SECTION, title), admin).await?;
+    let members = forms::ok(
+        console,
+        state,
+        state.gh.list_members(&console.who, ctx.project.id).await,
+    )
+    .await?;
+    let member = members.into_iter().find(|m| m.user.id.to_string() == user_id);
+    Ok((ctx, forms::found(console, state, member)?))
 }
 
 #[derive(Template)]
@@ -166,7 +154,7 @@ struct MemberPage {
     form: FormState,
 }
 
-fn member_page(console: &Console, ctx: ProjectPage, m: &Member, form: FormState) -> Response {
+fn member_page(console: &Console, ctx: ProjectPage, m: &Member, form: FormState) -> Answer {
     let page = MemberPage {
         list: ctx.path(SECTION),
         action: ctx.path(&format!("{SECTION}/{}", m.user.id)),
@@ -174,7 +162,7 @@ fn member_page(console: &Console, ctx: ProjectPage, m: &Member, form: FormState)
         shell: ctx.shell,
         form,
     };
-    console.page(page.form.status(), &page)
+    Ok(console.page(page.form.status(), &page))
 }
 
 /// `GET …/members/{user_id}`: the change form.
@@ -182,11 +170,9 @@ pub async fn show(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path((project_id, user_id)): Path<(String, String)>,
-) -> Response {
-    match member(&console, &state, &project_id, &user_id, "Member").await {
-        Ok((ctx, m)) => member_page(&console, ctx, &m, flags_form(m.flags)),
-        Err(res) => res,
-    }
+) -> Answer {
+    let (ctx, m) = member(&console, &state, &project_id, &user_id, "Member").await?;
+    member_page(&console, ctx, &m, flags_form(m.flags))
 }
 
 /// `POST …/members/{user_id}`: save the flags.
@@ -196,30 +182,18 @@ pub async fn update(
     Path((project_id, user_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Member").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let Ok(user) = uuid::Uuid::try_parse(&user_id).map(UserId::from_uuid) else {
-        return layout::not_found(&console, &state);
-    };
+) -> Answer {
+    let form = forms::checked(&console, &state, &headers, &body)?;
+    let (ctx, m) = member(&console, &state, &project_id, &user_id, "Member").await?;
     let flags = posted_flags(&form);
     match state
         .gh
-        .update_member(&console.who, ctx.project.id, user, |_| flags)
+        .update_member(&console.who, ctx.project.id, m.user.id, |_| flags)
         .await
     {
-        Ok(m) => layout::redirect_with(
-            &console,
-            &ctx.path(SECTION),
-            &format!("The rights of {} are saved.", m.user.email),
-        ),
-        Err(Error::Conflict(reason)) => match member(&console, &state, &project_id, &user_id, "Member").await {
-            Ok((ctx, m)) => member_page(&console, ctx, &m, FormState::refused(&form, "is_admin", reason)),
-            Err(res) => res,
-        },
-        Err(e) => forms::failed(&console, &state, e).await,
+        Ok(m) => forms::done(&console, &ctx, &format!("The rights of {} are saved.", m.user.email)),
+        Err(Error::Conflict(reason)) => member_page(&console, ctx, &m, FormState::refused(&form, "is_admin", reason)),
+        Err(e) => Err(layout::error(&console, &state, e).await),
     }
 }
 
@@ -228,19 +202,14 @@ pub async fn confirm_remove(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path((project_id, user_id)): Path<(String, String)>,
-) -> Response {
-    match member(&console, &state, &project_id, &user_id, "Remove member").await {
-        Ok((ctx, m)) => {
-            let question = format!(
-                "Remove {} from {}? They lose access to the project at once.",
-                m.user.email, ctx.project.name
-            );
-            let action = ctx.path(&format!("{SECTION}/{user_id}/remove"));
-            let back = ctx.path(SECTION);
-            forms::confirm(&console, ctx, &question, &action, "Remove", &back)
-        }
-        Err(res) => res,
-    }
+) -> Answer {
+    let (ctx, m) = member(&console, &state, &project_id, &user_id, "Remove member").await?;
+    let question = format!(
+        "Remove {} from {}? They lose access to the project at once.",
+        m.user.email, ctx.project.name
+    );
+    let action = ctx.path(&format!("{SECTION}/{user_id}/remove"));
+    forms::confirm(&console, ctx, &question, &action, "Remove")
 }
 
 /// `POST …/members/{user_id}/remove`.
@@ -250,16 +219,9 @@ pub async fn remove(
     Path((project_id, user_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (_, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Members").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let Ok(user) = uuid::Uuid::try_parse(&user_id).map(UserId::from_uuid) else {
-        return layout::not_found(&console, &state);
-    };
-    match state.gh.remove_member(&console.who, ctx.project.id, user).await {
-        Ok(()) => layout::redirect_with(&console, &ctx.path(SECTION), "Member removed."),
-        Err(e) => forms::failed(&console, &state, e).await,
-    }
+) -> Answer {
+    let (_, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Members").await?;
+    let user = UserId::from_uuid(forms::path_id(&console, &state, &user_id)?);
+    let result = state.gh.remove_member(&console.who, ctx.project.id, user).await;
+    forms::changed(&console, &state, &ctx, result, "Member removed.").await
 }

@@ -10,6 +10,7 @@ pub(crate) mod clients;
 pub(crate) mod clients_edit;
 pub(crate) mod clients_form;
 pub(crate) mod clients_history;
+pub(crate) mod external_oauth;
 pub(crate) mod forms;
 pub(crate) mod layout;
 pub(crate) mod members;
@@ -112,6 +113,18 @@ pub fn console_routes() -> Router<Arc<AppState>> {
         .route(
             "/console/projects/{project_id}/rooms/{room}/grants/{user_id}/revoke",
             get(rooms::confirm_revoke).post(rooms::revoke),
+        )
+        .route(
+            "/console/projects/{project_id}/external-oauth",
+            get(external_oauth::list).post(external_oauth::create),
+        )
+        .route(
+            "/console/projects/{project_id}/external-oauth/{id}",
+            get(external_oauth::show).post(external_oauth::update),
+        )
+        .route(
+            "/console/projects/{project_id}/external-oauth/{id}/delete",
+            get(external_oauth::confirm_delete).post(external_oauth::delete),
         )
         .route("/console/callback", get(session::callback))
         .route("/console/sign-out", post(session::sign_out))

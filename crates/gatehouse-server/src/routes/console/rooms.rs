@@ -15,8 +15,8 @@ use gatehouse_core::ports::Page;
 use gatehouse_core::rooms::GrantRequest;
 use serde_json::{Map, Value};
 
-use super::forms::{self, FormState, when};
-use super::layout::{self, ProjectPage, Shell};
+use super::forms::{self, Answer, FormState, when};
+use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
 use crate::state::AppState;
@@ -62,29 +62,28 @@ struct RoomsPage {
     form: FormState,
 }
 
-async fn render(console: &Console, state: &AppState, ctx: ProjectPage, offset: u64, form: FormState) -> Response {
+async fn render(console: &Console, state: &AppState, ctx: ProjectPage, offset: u64, form: FormState) -> Answer {
     let page = Page {
         offset,
         count: PAGE_SIZE,
     };
-    let (rooms, total) = match state.gh.list_rooms(&console.who, ctx.project.id, page).await {
-        Ok(found) => found,
-        Err(e) => return forms::failed(console, state, e).await,
-    };
+    let (rooms, total) = forms::ok(
+        console,
+        state,
+        state.gh.list_rooms(&console.who, ctx.project.id, page).await,
+    )
+    .await?;
     let can_read_grants = ctx.access.require_developer_read().is_ok();
     let (grants, grants_total) = if can_read_grants {
         let shown = Page {
             offset: 0,
             count: GRANTS_SHOWN,
         };
-        match state
+        let found = state
             .gh
             .list_room_grants(&console.who, ctx.project.id, None, shown)
-            .await
-        {
-            Ok(found) => found,
-            Err(e) => return forms::failed(console, state, e).await,
-        }
+            .await;
+        forms::ok(console, state, found).await?
     } else {
         (Vec::new(), 0)
     };
@@ -122,7 +121,7 @@ async fn render(console: &Console, state: &AppState, ctx: ProjectPage, offset: u
         shell: ctx.shell,
         form,
     };
-    console.page(page.form.status(), &page)
+    Ok(console.page(page.form.status(), &page))
 }
 
 /// `GET …/rooms?offset=…`.
@@ -131,18 +130,17 @@ pub async fn list(
     console: Console,
     Path(project_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Answer {
     let offset = Form::parse(query.unwrap_or_default().as_bytes())
         .get("offset")
         .and_then(|o| o.parse().ok())
         .unwrap_or(0);
-    match forms::project(&console, &state, &project_id, SECTION, "Rooms").await {
-        Ok(ctx) => render(&console, &state, ctx, offset, FormState::default()).await,
-        Err(res) => res,
-    }
+    let ctx = forms::project(&console, &state, &project_id, SECTION, "Rooms").await?;
+    render(&console, &state, ctx, offset, FormState::default()).await
 }
 
-/// The page again with `form` refused, or the error page.
+/// The page again with `form` refused (a taken name is reported on the form's first field), or
+/// the error page.
 async fn refused(
     console: &Console,
     state: &AppState,
@@ -150,12 +148,12 @@ async fn refused(
     form: &Form,
     e: Error,
     fields: &[(&str, &str)],
-) -> Response {
-    match forms::refusal(e, fields) {
-        Ok((field, m)) => render(console, state, ctx, 0, FormState::refused(form, &field, m)).await,
-        Err(Error::Conflict(m)) => render(console, state, ctx, 0, FormState::refused(form, fields[0].1, m)).await,
-        Err(e) => forms::failed(console, state, e).await,
-    }
+) -> Answer {
+    let again = match e {
+        Error::Conflict(m) => FormState::refused(form, fields[0].1, m),
+        e => forms::refused(console, state, form, e, fields).await?,
+    };
+    render(console, state, ctx, 0, again).await
 }
 
 /// `POST …/rooms`: create a room.
@@ -165,18 +163,15 @@ pub async fn create(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Rooms").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let (form, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Rooms").await?;
     let name = form.get("name").unwrap_or("").trim();
     match state
         .gh
         .create_room(&console.who, ctx.project.id, name, Map::new(), false)
         .await
     {
-        Ok((room, _)) => layout::redirect_with(&console, &ctx.path(SECTION), &format!("Room {} created.", room.name)),
+        Ok((room, _)) => forms::done(&console, &ctx, &format!("Room {} created.", room.name)),
         Err(e) => refused(&console, &state, ctx, &form, e, &[("name", "name")]).await,
     }
 }
@@ -188,11 +183,7 @@ pub async fn grant(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Rooms").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
+) -> Answer {
     const FIELDS: &[(&str, &str)] = &[
         ("room_name", "room_name"),
         ("name", "room_name"),
@@ -200,6 +191,7 @@ pub async fn grant(
         ("email", "email"),
         ("permissions", "custom"),
     ];
+    let (form, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Rooms").await?;
     let permissions = match form.get("preset").unwrap_or("user_default") {
         "custom" => match serde_json::from_str::<Value>(form.get("custom").unwrap_or("")) {
             Ok(v) => v,
@@ -217,11 +209,7 @@ pub async fn grant(
         permissions,
     };
     match state.gh.put_room_grant(&console.who, ctx.project.id, req).await {
-        Ok(g) => layout::redirect_with(
-            &console,
-            &ctx.path(SECTION),
-            &format!("{} may use room {}.", g.email, g.room_name),
-        ),
+        Ok(g) => forms::done(&console, &ctx, &format!("{} may use room {}.", g.email, g.room_name)),
         Err(e) => refused(&console, &state, ctx, &form, e, FIELDS).await,
     }
 }
@@ -233,12 +221,7 @@ async fn developer_page(
     project_id: &str,
     title: &str,
 ) -> Result<ProjectPage, Response> {
-    let ctx = forms::project(console, state, project_id, SECTION, title).await?;
-    if ctx.can_develop() {
-        Ok(ctx)
-    } else {
-        Err(layout::not_found(console, state))
-    }
+    forms::project_if(console, state, project_id, (SECTION, title), ProjectPage::can_develop).await
 }
 
 /// `GET …/rooms/{room}/delete`: the confirmation.
@@ -246,20 +229,15 @@ pub async fn confirm_delete(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path((project_id, room)): Path<(String, String)>,
-) -> Response {
-    let ctx = match developer_page(&console, &state, &project_id, "Delete room").await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    if let Err(e) = state.gh.get_room(&console.who, ctx.project.id, &room).await {
-        return forms::failed(&console, &state, e).await;
-    }
+) -> Answer {
+    let ctx = developer_page(&console, &state, &project_id, "Delete room").await?;
+    let found = state.gh.get_room(&console.who, ctx.project.id, &room).await;
+    forms::ok(&console, &state, found).await?;
     let question = format!(
         "Delete the room {room} and its grants? Tokens already handed out for it stay valid until they expire."
     );
-    let action = ctx.path(&format!("{SECTION}/{}/delete", room));
-    let back = ctx.path(SECTION);
-    forms::confirm(&console, ctx, &question, &action, "Delete", &back)
+    let action = ctx.path(&format!("{SECTION}/{room}/delete"));
+    forms::confirm(&console, ctx, &question, &action, "Delete")
 }
 
 /// `POST …/rooms/{room}/delete`.
@@ -269,15 +247,10 @@ pub async fn delete(
     Path((project_id, room)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (_, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Rooms").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    match state.gh.delete_room(&console.who, ctx.project.id, &room).await {
-        Ok(()) => layout::redirect_with(&console, &ctx.path(SECTION), &format!("Room {room} deleted.")),
-        Err(e) => forms::failed(&console, &state, e).await,
-    }
+) -> Answer {
+    let (_, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Rooms").await?;
+    let result = state.gh.delete_room(&console.who, ctx.project.id, &room).await;
+    forms::changed(&console, &state, &ctx, result, &format!("Room {room} deleted.")).await
 }
 
 /// `GET …/rooms/{room}/grants/{user_id}/revoke`: the confirmation.
@@ -285,33 +258,28 @@ pub async fn confirm_revoke(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path((project_id, room, user_id)): Path<(String, String, String)>,
-) -> Response {
-    let ctx = match developer_page(&console, &state, &project_id, "Revoke room grant").await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let ctx = developer_page(&console, &state, &project_id, "Revoke room grant").await?;
     let all = Page {
         offset: 0,
         count: u32::MAX,
     };
-    let grants = match state
+    let found = state
         .gh
         .list_room_grants(&console.who, ctx.project.id, Some(&room), all)
-        .await
-    {
-        Ok((g, _)) => g,
-        Err(e) => return forms::failed(&console, &state, e).await,
-    };
-    let Some(g) = grants.iter().find(|g| g.user_id.to_string() == user_id) else {
-        return layout::not_found(&console, &state);
-    };
+        .await;
+    let (grants, _) = forms::ok(&console, &state, found).await?;
+    let g = forms::found(
+        &console,
+        &state,
+        grants.iter().find(|g| g.user_id.to_string() == user_id),
+    )?;
     let question = format!(
         "Revoke the grant of {} in room {}? They can no longer connect to it through the server.",
         g.email, g.room_name
     );
-    let action = ctx.path(&format!("{SECTION}/{}/grants/{user_id}/revoke", room));
-    let back = ctx.path(SECTION);
-    forms::confirm(&console, ctx, &question, &action, "Revoke", &back)
+    let action = ctx.path(&format!("{SECTION}/{room}/grants/{user_id}/revoke"));
+    forms::confirm(&console, ctx, &question, &action, "Revoke")
 }
 
 /// `POST …/rooms/{room}/grants/{user_id}/revoke`.
@@ -321,20 +289,12 @@ pub async fn revoke(
     Path((project_id, room, user_id)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (_, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Rooms").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let Ok(user) = uuid::Uuid::try_parse(&user_id).map(UserId::from_uuid) else {
-        return layout::not_found(&console, &state);
-    };
-    match state
+) -> Answer {
+    let (_, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Rooms").await?;
+    let user = UserId::from_uuid(forms::path_id(&console, &state, &user_id)?);
+    let result = state
         .gh
         .delete_room_grant(&console.who, ctx.project.id, &room, user)
-        .await
-    {
-        Ok(()) => layout::redirect_with(&console, &ctx.path(SECTION), "Room grant revoked."),
-        Err(e) => forms::failed(&console, &state, e).await,
-    }
+        .await;
+    forms::changed(&console, &state, &ctx, result, "Room grant revoked.").await
 }

@@ -15,8 +15,8 @@ use gatehouse_core::ids::SecretId;
 use gatehouse_core::model::ProjectSecretRecord;
 use gatehouse_core::secret::SecretString;
 
-use super::forms::{self, FormState, when};
-use super::layout::{self, ProjectPage, Shell};
+use super::forms::{self, Answer, FormState, when};
+use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
 use crate::state::AppState;
@@ -52,11 +52,13 @@ async fn render(
     ctx: ProjectPage,
     editing: Option<&ProjectSecretRecord>,
     form: FormState,
-) -> Response {
-    let secrets = match state.gh.list_project_secrets(&console.who, ctx.project.id).await {
-        Ok(s) => s,
-        Err(e) => return forms::failed(console, state, e).await,
-    };
+) -> Answer {
+    let secrets = forms::ok(
+        console,
+        state,
+        state.gh.list_project_secrets(&console.who, ctx.project.id).await,
+    )
+    .await?;
     let base = ctx.path(SECTION);
     let page = SecretsPage {
         action: editing.map_or_else(|| base.clone(), |s| format!("{base}/{}", s.id)),
@@ -76,15 +78,13 @@ async fn render(
         shell: ctx.shell,
         form,
     };
-    console.page(page.form.status(), &page)
+    Ok(console.page(page.form.status(), &page))
 }
 
 /// `GET …/secrets`.
-pub async fn list(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Response {
-    match forms::project(&console, &state, &project_id, SECTION, "Secrets").await {
-        Ok(ctx) => render(&console, &state, ctx, None, FormState::default()).await,
-        Err(res) => res,
-    }
+pub async fn list(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Answer {
+    let ctx = forms::project(&console, &state, &project_id, SECTION, "Secrets").await?;
+    render(&console, &state, ctx, None, FormState::default()).await
 }
 
 /// The posted name, type and value (base64 of the typed JSON, as the core takes it).
@@ -104,22 +104,19 @@ pub async fn create(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Secrets").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let (form, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Secrets").await?;
     let (name, kind, data) = posted(&form);
     match state
         .gh
         .create_project_secret(&console.who, ctx.project.id, &name, &kind, &data)
         .await
     {
-        Ok(s) => layout::redirect_with(&console, &ctx.path(SECTION), &format!("Secret {} added.", s.name)),
-        Err(e) => match forms::refusal(e, FIELDS) {
-            Ok((field, m)) => render(&console, &state, ctx, None, FormState::refused(&form, &field, m)).await,
-            Err(e) => forms::failed(&console, &state, e).await,
-        },
+        Ok(s) => forms::done(&console, &ctx, &format!("Secret {} added.", s.name)),
+        Err(e) => {
+            let again = forms::refused(&console, &state, &form, e, FIELDS).await?;
+            render(&console, &state, ctx, None, again).await
+        }
     }
 }
 
@@ -131,19 +128,15 @@ async fn secret(
     id: &str,
     title: &str,
 ) -> Result<(ProjectPage, ProjectSecretRecord), Response> {
-    let ctx = forms::project(console, state, project_id, SECTION, title).await?;
-    if !ctx.can_develop() {
-        return Err(layout::not_found(console, state));
-    }
-    let id = uuid::Uuid::try_parse(id).ok().map(SecretId::from_uuid);
-    let all = match state.gh.list_project_secrets(&console.who, ctx.project.id).await {
-        Ok(s) => s,
-        Err(e) => return Err(forms::failed(console, state, e).await),
-    };
-    match all.into_iter().find(|s| Some(s.id) == id) {
-        Some(s) => Ok((ctx, s)),
-        None => Err(layout::not_found(console, state)),
-    }
+    let ctx = forms::project_if(console, state, project_id, (SECTION, title), ProjectPage::can_develop).await?;
+    let all = forms::ok(
+        console,
+        state,
+        state.gh.list_project_secrets(&console.who, ctx.project.id).await,
+    )
+    .await?;
+    let secret = forms::found(console, state, all.into_iter().find(|s| s.id.to_string() == id))?;
+    Ok((ctx, secret))
 }
 
 /// `GET …/secrets/{id}`: the replace form.
@@ -151,14 +144,10 @@ pub async fn show(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path((project_id, id)): Path<(String, String)>,
-) -> Response {
-    match secret(&console, &state, &project_id, &id, "Replace secret").await {
-        Ok((ctx, s)) => {
-            let form = FormState::with(&[("name", &s.name), ("kind", &s.kind)]);
-            render(&console, &state, ctx, Some(&s), form).await
-        }
-        Err(res) => res,
-    }
+) -> Answer {
+    let (ctx, s) = secret(&console, &state, &project_id, &id, "Replace secret").await?;
+    let form = FormState::with(&[("name", &s.name), ("kind", &s.kind)]);
+    render(&console, &state, ctx, Some(&s), form).await
 }
 
 /// `POST …/secrets/{id}`: replace the name, type and value.
@@ -168,26 +157,20 @@ pub async fn update(
     Path((project_id, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let form = match console.form(&state, &headers, &body) {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let (ctx, s) = match secret(&console, &state, &project_id, &id, "Replace secret").await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let form = forms::checked(&console, &state, &headers, &body)?;
+    let (ctx, s) = secret(&console, &state, &project_id, &id, "Replace secret").await?;
     let (name, kind, data) = posted(&form);
     match state
         .gh
         .update_project_secret(&console.who, ctx.project.id, s.id, &name, &kind, &data)
         .await
     {
-        Ok(s) => layout::redirect_with(&console, &ctx.path(SECTION), &format!("Secret {} replaced.", s.name)),
-        Err(e) => match forms::refusal(e, FIELDS) {
-            Ok((field, m)) => render(&console, &state, ctx, Some(&s), FormState::refused(&form, &field, m)).await,
-            Err(e) => forms::failed(&console, &state, e).await,
-        },
+        Ok(s) => forms::done(&console, &ctx, &format!("Secret {} replaced.", s.name)),
+        Err(e) => {
+            let again = forms::refused(&console, &state, &form, e, FIELDS).await?;
+            render(&console, &state, ctx, Some(&s), again).await
+        }
     }
 }
 
@@ -196,19 +179,14 @@ pub async fn confirm_delete(
     State(state): State<Arc<AppState>>,
     console: Console,
     Path((project_id, id)): Path<(String, String)>,
-) -> Response {
-    match secret(&console, &state, &project_id, &id, "Delete secret").await {
-        Ok((ctx, s)) => {
-            let question = format!(
-                "Delete the secret {}? Programs reading it get nothing from now on. This cannot be undone.",
-                s.name
-            );
-            let action = ctx.path(&format!("{SECTION}/{id}/delete"));
-            let back = ctx.path(SECTION);
-            forms::confirm(&console, ctx, &question, &action, "Delete", &back)
-        }
-        Err(res) => res,
-    }
+) -> Answer {
+    let (ctx, s) = secret(&console, &state, &project_id, &id, "Delete secret").await?;
+    let question = format!(
+        "Delete the secret {}? Programs reading it get nothing from now on. This cannot be undone.",
+        s.name
+    );
+    let action = ctx.path(&format!("{SECTION}/{id}/delete"));
+    forms::confirm(&console, ctx, &question, &action, "Delete")
 }
 
 /// `POST …/secrets/{id}/delete`.
@@ -218,16 +196,9 @@ pub async fn delete(
     Path((project_id, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (_, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Secrets").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let Ok(id) = uuid::Uuid::try_parse(&id).map(SecretId::from_uuid) else {
-        return layout::not_found(&console, &state);
-    };
-    match state.gh.delete_project_secret(&console.who, ctx.project.id, id).await {
-        Ok(()) => layout::redirect_with(&console, &ctx.path(SECTION), "Secret deleted."),
-        Err(e) => forms::failed(&console, &state, e).await,
-    }
+) -> Answer {
+    let (_, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Secrets").await?;
+    let id = SecretId::from_uuid(forms::path_id(&console, &state, &id)?);
+    let result = state.gh.delete_project_secret(&console.who, ctx.project.id, id).await;
+    forms::changed(&console, &state, &ctx, result, "Secret deleted.").await
 }

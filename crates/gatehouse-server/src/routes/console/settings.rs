@@ -7,9 +7,8 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
 
-use super::forms::{self, FormState, when};
+use super::forms::{self, Answer, FormState, when};
 use super::layout::{self, ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::Path;
@@ -30,7 +29,7 @@ struct SettingsPage {
     form: FormState,
 }
 
-fn render(console: &Console, ctx: ProjectPage, form: FormState) -> Response {
+fn render(console: &Console, ctx: ProjectPage, form: FormState) -> Answer {
     let page = SettingsPage {
         base: ctx.path(SECTION),
         id: ctx.project.id.to_string(),
@@ -41,18 +40,14 @@ fn render(console: &Console, ctx: ProjectPage, form: FormState) -> Response {
         shell: ctx.shell,
         form,
     };
-    console.page(page.form.status(), &page)
+    Ok(console.page(page.form.status(), &page))
 }
 
 /// `GET …/settings`.
-pub async fn show(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Response {
-    match forms::project(&console, &state, &project_id, SECTION, "Settings").await {
-        Ok(ctx) => {
-            let form = FormState::with(&[("name", &ctx.project.name)]);
-            render(&console, ctx, form)
-        }
-        Err(res) => res,
-    }
+pub async fn show(State(state): State<Arc<AppState>>, console: Console, Path(project_id): Path<String>) -> Answer {
+    let ctx = forms::project(&console, &state, &project_id, SECTION, "Settings").await?;
+    let form = FormState::with(&[("name", &ctx.project.name)]);
+    render(&console, ctx, form)
 }
 
 /// `POST …/settings`: rename.
@@ -62,22 +57,15 @@ pub async fn rename(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Settings").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let (form, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Settings").await?;
     let name = form.get("name").unwrap_or("").trim();
     match state.gh.rename_project(&console.who, ctx.project.id, name).await {
-        Ok(p) => layout::redirect_with(
-            &console,
-            &ctx.path(SECTION),
-            &format!("The project is now called {}.", p.name),
-        ),
-        Err(e) => match forms::refusal(e, &[("name", "name")]) {
-            Ok((field, m)) => render(&console, ctx, FormState::refused(&form, &field, m)),
-            Err(e) => forms::failed(&console, &state, e).await,
-        },
+        Ok(p) => forms::done(&console, &ctx, &format!("The project is now called {}.", p.name)),
+        Err(e) => {
+            let again = forms::refused(&console, &state, &form, e, &[("name", "name")]).await?;
+            render(&console, ctx, again)
+        }
     }
 }
 
@@ -88,26 +76,23 @@ pub async fn delete(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, ctx) = match forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Settings").await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let (form, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Settings").await?;
     if ctx.access.require_admin().is_ok() && form.get("confirm_name") != Some(ctx.project.name.as_str()) {
-        let mut again = FormState::refused(
-            &form,
-            "confirm_name",
-            format!(
-                "does not match: type {} exactly to delete the project",
-                ctx.project.name
-            ),
+        let message = format!(
+            "does not match: type {} exactly to delete the project",
+            ctx.project.name
         );
+        let mut again = FormState::refused(&form, "confirm_name", message);
         again.set("name", &ctx.project.name);
         return render(&console, ctx, again);
     }
-    let name = ctx.project.name.clone();
-    match state.gh.delete_project(&console.who, ctx.project.id).await {
-        Ok(()) => layout::redirect_with(&console, "/console", &format!("Project {name} deleted.")),
-        Err(e) => forms::failed(&console, &state, e).await,
-    }
+    forms::ok(
+        &console,
+        &state,
+        state.gh.delete_project(&console.who, ctx.project.id).await,
+    )
+    .await?;
+    let message = format!("Project {} deleted.", ctx.project.name);
+    Ok(layout::redirect_with(&console, "/console", &message))
 }

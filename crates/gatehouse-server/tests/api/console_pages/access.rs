@@ -8,7 +8,15 @@ use super::admin;
 use crate::api_test;
 use crate::console::{assert_console_page, csrf, member, sign_in};
 
-const SECTIONS: [&str; 6] = ["api-keys", "members", "rooms", "secrets", "audit", "settings"];
+const SECTIONS: [&str; 7] = [
+    "api-keys",
+    "members",
+    "rooms",
+    "external-oauth",
+    "secrets",
+    "audit",
+    "settings",
+];
 
 api_test!(every_project_page_renders_for_an_admin_with_labelled_inputs, |s| {
     let (p, _, _, browser, _) = admin(&s, "all@example.com", "settings").await;
@@ -22,17 +30,22 @@ api_test!(every_project_page_renders_for_an_admin_with_labelled_inputs, |s| {
             )),
             "{section}"
         );
-        let mut rest = page.body.as_str();
-        while let Some(i) = rest.find("<input type=\"") {
-            let tag = &rest[i..rest[i..].find('>').unwrap() + i];
-            if !tag.contains("hidden") {
-                let id = tag.split("id=\"").nth(1).unwrap().split('"').next().unwrap();
+        for control in ["<input ", "<textarea ", "<select "] {
+            for (i, _) in page.body.match_indices(control) {
+                let tag = &page.body[i..i + page.body[i..].find('>').unwrap()];
+                if tag.contains("type=\"hidden\"") || tag.contains(" hidden") {
+                    continue;
+                }
+                let id = tag
+                    .split(" id=\"")
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("{section}: no id: {tag}"));
+                let id = id.split('"').next().unwrap();
                 assert!(
                     page.body.contains(&format!("<label for=\"{id}\"")),
                     "{section}: no label for {id}"
                 );
             }
-            rest = &rest[i + 5..];
         }
     }
 });
@@ -50,7 +63,15 @@ api_test!(another_projects_pages_are_not_found_and_its_forms_change_nothing, |s|
     fields.push(("name".into(), "stolen".into()));
     fields.push(("email".into(), "mine@example.com".into()));
     fields.push(("confirm_name".into(), "Theirs".into()));
-    for path in ["api-keys", "members", "secrets", "settings", "settings/delete"] {
+    for path in [
+        "api-keys",
+        "members",
+        "secrets",
+        "settings",
+        "settings/delete",
+        "rooms",
+        "external-oauth",
+    ] {
         let forged = browser
             .post(&format!("/console/projects/{theirs}/{path}"), &fields)
             .await;
@@ -68,6 +89,8 @@ api_test!(a_reader_sees_no_write_buttons_and_forged_writes_are_refused, |s| {
         ("api-keys", "Create API key"),
         ("members", "Add member"),
         ("secrets", "Add secret"),
+        ("rooms", "Create room"),
+        ("external-oauth", "Add registration"),
     ] {
         let view = browser.get(&format!("/console/projects/{p}/{section}")).await;
         assert_eq!(view.status, 200, "{section}");
@@ -85,7 +108,15 @@ api_test!(a_reader_sees_no_write_buttons_and_forged_writes_are_refused, |s| {
     fields.push(("kind".into(), "keys".into()));
     fields.push(("value".into(), "{}".into()));
     fields.push(("confirm_name".into(), "Readable".into()));
-    for path in ["api-keys", "secrets", "settings", "settings/delete"] {
+    for path in [
+        "api-keys",
+        "secrets",
+        "settings",
+        "settings/delete",
+        "rooms",
+        "rooms/grants",
+        "external-oauth",
+    ] {
         let forged = browser.post(&format!("/console/projects/{p}/{path}"), &fields).await;
         assert_eq!(forged.status, 403, "{path}: {}", forged.body);
     }
@@ -110,6 +141,9 @@ api_test!(a_form_without_the_csrf_token_is_refused_and_changes_nothing, |s| {
         format!("/console/projects/{p}/secrets"),
         format!("/console/projects/{p}/settings"),
         format!("/console/projects/{p}/settings/delete"),
+        format!("/console/projects/{p}/rooms"),
+        format!("/console/projects/{p}/rooms/grants"),
+        format!("/console/projects/{p}/external-oauth"),
         "/console/account/password".to_owned(),
     ] {
         let refused = browser.post(&path, &fields).await;

@@ -5,6 +5,7 @@
 mod access;
 mod account;
 mod api_keys;
+mod external_oauth;
 mod members;
 mod rooms;
 mod secrets;
