@@ -1,9 +1,9 @@
 //! The client form: create a confidential client and see its secret once, edit it, and a
 //! validation error next to its field; and the same creation with the keyboard alone.
 
+use gatehouse_testkit::TestServer;
 use gatehouse_testkit::webdriver::Key;
 use gatehouse_testkit::webdriver::Locator;
-use gatehouse_testkit::TestServer;
 use reqwest::Method;
 use serde_json::Value;
 

@@ -90,7 +90,7 @@ browser_test!(a_member_added_without_rights_sees_the_read_only_view, |s, b| {
 browser_test!(every_other_console_page_is_accessible, |s, b| {
     let (_, clients) = project(&s).await;
     open(&b, &clients).await;
-    let mut pages: Vec<(&str, String)> = ["rooms", "secrets", "audit", "settings"]
+    let mut pages: Vec<(&str, String)> = ["rooms", "external-oauth", "secrets", "audit", "settings"]
         .into_iter()
         .map(|section| (section, clients.replace("/clients", &format!("/{section}"))))
         .collect();
@@ -121,7 +121,15 @@ browser_test!(every_console_page_fits_a_390_px_phone, |s, b| {
         ("client-delete", format!("{clients}/{id}/delete")),
         ("account", "/console/account".to_owned()),
     ];
-    for section in ["api-keys", "members", "rooms", "secrets", "audit", "settings"] {
+    for section in [
+        "api-keys",
+        "members",
+        "rooms",
+        "external-oauth",
+        "secrets",
+        "audit",
+        "settings",
+    ] {
         pages.push((section, project_page(section)));
     }
     let mut wide = Vec::new();
