@@ -1,5 +1,5 @@
 //! The project pages beyond clients: API keys shown once and revoked, members added, what a
-//! read-only member sees, every other page checked by axe-core at both widths, and every
+//! read-only member sees, every project page checked by axe-core at both widths, and every
 //! console page on a phone.
 
 use reqwest::Method;
@@ -7,6 +7,17 @@ use serde_json::json;
 
 use crate::console::{add_member, client, open, project};
 use crate::{EMAIL, PASSWORD, browser_test, copy_shown, inspect, too_wide};
+
+/// A project's pages other than its clients, by their path.
+const SECTIONS: [&str; 7] = [
+    "api-keys",
+    "members",
+    "rooms",
+    "external-oauth",
+    "secrets",
+    "audit",
+    "settings",
+];
 
 browser_test!(an_api_key_is_created_shown_once_and_revoked, |s, b| {
     let (p, clients) = project(&s).await;
@@ -87,24 +98,27 @@ browser_test!(a_member_added_without_rights_sees_the_read_only_view, |s, b| {
     inspect(&b, "members-read-only").await;
 });
 
-browser_test!(every_other_console_page_is_accessible, |s, b| {
-    let (_, clients) = project(&s).await;
-    open(&b, &clients).await;
-    let mut pages: Vec<(&str, String)> = ["rooms", "external-oauth", "secrets", "audit", "settings"]
-        .into_iter()
-        .map(|section| (section, clients.replace("/clients", &format!("/{section}"))))
-        .collect();
-    pages.push(("console-account", "/console/account".to_owned()));
-    // Every page is checked before failing, so one run lists every violation.
-    let mut found = Vec::new();
-    for (name, path) in pages {
-        b.goto(&path).await;
-        b.wait_for("main h1").await;
-        b.screenshots(name).await;
-        found.extend(b.violations(name).await);
+browser_test!(
+    every_project_page_and_the_console_account_page_are_accessible,
+    |s, b| {
+        let (_, clients) = project(&s).await;
+        open(&b, &clients).await;
+        let mut pages: Vec<(&str, String)> = SECTIONS
+            .into_iter()
+            .map(|section| (section, clients.replace("/clients", &format!("/{section}"))))
+            .collect();
+        pages.push(("console-account", "/console/account".to_owned()));
+        // Every page is checked before failing, so one run lists every violation.
+        let mut found = Vec::new();
+        for (name, path) in pages {
+            b.goto(&path).await;
+            b.wait_for("main h1").await;
+            b.screenshots(name).await;
+            found.extend(b.violations(name).await);
+        }
+        assert!(found.is_empty(), "accessibility violations:\n{}", found.join("\n"));
     }
-    assert!(found.is_empty(), "accessibility violations:\n{}", found.join("\n"));
-});
+);
 
 browser_test!(every_console_page_fits_a_390_px_phone, |s, b| {
     let (p, clients) = project(&s).await;
@@ -121,15 +135,7 @@ browser_test!(every_console_page_fits_a_390_px_phone, |s, b| {
         ("client-delete", format!("{clients}/{id}/delete")),
         ("account", "/console/account".to_owned()),
     ];
-    for section in [
-        "api-keys",
-        "members",
-        "rooms",
-        "external-oauth",
-        "secrets",
-        "audit",
-        "settings",
-    ] {
+    for section in SECTIONS {
         pages.push((section, project_page(section)));
     }
     let mut wide = Vec::new();
