@@ -121,3 +121,14 @@ browser_test!(the_accessibility_check_fails_on_an_unlabelled_field, |s, b| {
     let found = b.axe().await;
     assert!(found.iter().any(|v| v.rule == "label"), "axe-core found: {found:?}");
 });
+
+browser_test!(each_session_s_sign_out_button_names_its_session, |s, b| {
+    b.sign_in("/account", EMAIL, PASSWORD).await;
+    b.wait_for_text("Sessions").await;
+    let row = b.button("Sign out").await;
+    let name = row.attr("aria-label").await.unwrap().unwrap_or_default();
+    assert!(
+        name.starts_with("Sign out the session of ") && name.contains("127.0.0.1"),
+        "{name}"
+    );
+});
