@@ -9,12 +9,11 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
 use gatehouse_core::ids::ApiKeyId;
 use gatehouse_core::model::ApiKeyRecord;
 use gatehouse_core::secret::Secret;
 
-use super::forms::{self, Answer, FormState, when};
+use super::forms::{self, Answer, FormState, Stop, when};
 use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::Path;
@@ -144,7 +143,7 @@ async fn key(
     state: &AppState,
     project_id: &str,
     id: &str,
-) -> Result<(ProjectPage, ApiKeyRecord), Response> {
+) -> Result<(ProjectPage, ApiKeyRecord), Stop> {
     let admin = |c: &ProjectPage| c.access.require_admin().is_ok();
     let ctx = forms::project_if(console, state, project_id, (SECTION, "Revoke API key"), admin).await?;
     let keys = forms::ok(

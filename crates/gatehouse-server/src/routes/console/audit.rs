@@ -9,12 +9,11 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use gatehouse_core::ids::ProjectId;
 use gatehouse_core::model::AuditRecord;
 use gatehouse_core::ports::Page;
 
-use super::forms::{self, Answer, when};
+use super::forms::{self, Answer, Stop, when};
 use super::layout::Shell;
 use super::session::Console;
 use crate::extract::{Form, Path};
@@ -115,7 +114,7 @@ async fn entries(
     project: ProjectId,
     filter: &Filter,
     emails: &HashMap<String, String>,
-) -> Result<(Vec<AuditRecord>, u64), Response> {
+) -> Result<(Vec<AuditRecord>, u64), Stop> {
     let read = |offset, count| async move {
         forms::ok(
             console,

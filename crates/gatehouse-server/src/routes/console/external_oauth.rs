@@ -9,13 +9,12 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
 use gatehouse_core::ids::RegistrationId;
 use gatehouse_core::model::Registration;
 use gatehouse_core::secret::SecretString;
 use gatehouse_types::{ExternalOAuthEndpoints, ExternalOAuthInput};
 
-use super::forms::{self, Answer, FormState};
+use super::forms::{self, Answer, FormState, Stop};
 use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
@@ -180,7 +179,7 @@ async fn registration(
     project_id: &str,
     id: &str,
     title: &str,
-) -> Result<(ProjectPage, Registration), Response> {
+) -> Result<(ProjectPage, Registration), Stop> {
     let ctx = forms::project_if(console, state, project_id, (SECTION, title), ProjectPage::can_develop).await?;
     let found = state.gh.list_registrations(&console.who, ctx.project.id, None).await;
     let all = forms::ok(console, state, found).await?;

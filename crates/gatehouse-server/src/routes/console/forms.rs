@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use gatehouse_core::Error;
 use gatehouse_core::time::Timestamp;
 
@@ -16,13 +16,28 @@ use crate::state::AppState;
 
 /// What a console handler answers: its page, or the page that stopped it (refused, not found,
 /// an error), so that each step can end the handler with `?`.
-pub type Answer = Result<Response, Response>;
+pub type Answer = Result<Response, Stop>;
+
+/// The page that stopped a handler (a refusal, not found, an error), boxed: a response is large.
+pub struct Stop(Box<Response>);
+
+impl IntoResponse for Stop {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Response> for Stop {
+    fn from(page: Response) -> Self {
+        Self(Box::new(page))
+    }
+}
 
 /// The value of a use case's result, or the error page of its refusal.
-pub async fn ok<T>(console: &Console, state: &AppState, result: Result<T, Error>) -> Result<T, Response> {
+pub async fn ok<T>(console: &Console, state: &AppState, result: Result<T, Error>) -> Result<T, Stop> {
     match result {
         Ok(v) => Ok(v),
-        Err(e) => Err(layout::error(console, state, e).await),
+        Err(e) => Err(layout::error(console, state, e).await.into()),
     }
 }
 
@@ -33,8 +48,8 @@ pub async fn project(
     project_id: &str,
     section: &'static str,
     title: &str,
-) -> Result<ProjectPage, Response> {
-    ProjectPage::load(console, state, project_id, section, title).await
+) -> Result<ProjectPage, Stop> {
+    Ok(ProjectPage::load(console, state, project_id, section, title).await?)
 }
 
 /// A page of the project that only some may open (a form, a confirmation): 404 for the others,
@@ -45,14 +60,14 @@ pub async fn project_if(
     project_id: &str,
     (section, title): (&'static str, &str),
     allowed: impl Fn(&ProjectPage) -> bool,
-) -> Result<ProjectPage, Response> {
+) -> Result<ProjectPage, Stop> {
     let ctx = project(console, state, project_id, section, title).await?;
     found(console, state, Some(ctx).filter(|c| allowed(c)))
 }
 
 /// A posted form carrying this browser's CSRF token, or the page refusing it (403).
-pub fn checked(console: &Console, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Form, Response> {
-    console.form(state, headers, body).map_err(|res| *res)
+pub fn checked(console: &Console, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Form, Stop> {
+    console.form(state, headers, body).map_err(Stop)
 }
 
 /// A posted form of a project page: the CSRF token first, then the project.
@@ -63,7 +78,7 @@ pub async fn posted(
     project_id: &str,
     section: &'static str,
     title: &str,
-) -> Result<(Form, ProjectPage), Response> {
+) -> Result<(Form, ProjectPage), Stop> {
     let form = checked(console, state, headers, body)?;
     let ctx = project(console, state, project_id, section, title).await?;
     Ok((form, ctx))
@@ -137,26 +152,26 @@ pub async fn refused(
     form: &Form,
     e: Error,
     fields: &[(&str, &str)],
-) -> Result<FormState, Response> {
+) -> Result<FormState, Stop> {
     match e {
         Error::Invalid { field, reason } => {
             let known = fields.iter().find(|(core, _)| *core == field).or(fields.first());
             let field = known.map_or(field, |(_, f)| (*f).to_owned());
             Ok(FormState::refused(form, &field, reason))
         }
-        other => Err(layout::error(console, state, other).await),
+        other => Err(layout::error(console, state, other).await.into()),
     }
 }
 
 /// The thing a page is about, or 404: it does not exist, or the person may not act on it (they
 /// have no button for it either).
-pub fn found<T>(console: &Console, state: &AppState, thing: Option<T>) -> Result<T, Response> {
-    thing.ok_or_else(|| layout::not_found(console, state))
+pub fn found<T>(console: &Console, state: &AppState, thing: Option<T>) -> Result<T, Stop> {
+    thing.ok_or_else(|| layout::not_found(console, state).into())
 }
 
 /// The id in a path, or 404 when it is not one.
-pub fn path_id(console: &Console, state: &AppState, id: &str) -> Result<uuid::Uuid, Response> {
-    uuid::Uuid::try_parse(id).map_err(|_| layout::not_found(console, state))
+pub fn path_id(console: &Console, state: &AppState, id: &str) -> Result<uuid::Uuid, Stop> {
+    uuid::Uuid::try_parse(id).map_err(|_| layout::not_found(console, state).into())
 }
 
 /// After a change: the list of the page's section with `message`, or the error page.

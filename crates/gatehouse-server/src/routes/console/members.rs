@@ -7,14 +7,13 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
 use gatehouse_core::Error;
 use gatehouse_core::access::MemberFlags;
 use gatehouse_core::ids::UserId;
 use gatehouse_core::model::Member;
 use gatehouse_core::service::accounts::UserRef;
 
-use super::forms::{self, Answer, FormState};
+use super::forms::{self, Answer, FormState, Stop};
 use super::layout::{self, ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
@@ -131,7 +130,7 @@ async fn member(
     project_id: &str,
     user_id: &str,
     title: &str,
-) -> Result<(ProjectPage, Member), Response> {
+) -> Result<(ProjectPage, Member), Stop> {
     let admin = |c: &ProjectPage| c.access.require_admin().is_ok();
     let ctx = forms::project_if(console, state, project_id, (SECTION, title), admin).await?;
     let members = forms::ok(
@@ -193,7 +192,7 @@ pub async fn update(
     {
         Ok(m) => forms::done(&console, &ctx, &format!("The rights of {} are saved.", m.user.email)),
         Err(Error::Conflict(reason)) => member_page(&console, ctx, &m, FormState::refused(&form, "is_admin", reason)),
-        Err(e) => Err(layout::error(&console, &state, e).await),
+        Err(e) => Err(layout::error(&console, &state, e).await.into()),
     }
 }
 

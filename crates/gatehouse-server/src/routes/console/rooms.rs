@@ -8,14 +8,13 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
 use gatehouse_core::Error;
 use gatehouse_core::ids::UserId;
 use gatehouse_core::ports::Page;
 use gatehouse_core::rooms::GrantRequest;
 use serde_json::{Map, Value};
 
-use super::forms::{self, Answer, FormState, when};
+use super::forms::{self, Answer, FormState, Stop, when};
 use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
@@ -220,7 +219,7 @@ async fn developer_page(
     state: &AppState,
     project_id: &str,
     title: &str,
-) -> Result<ProjectPage, Response> {
+) -> Result<ProjectPage, Stop> {
     forms::project_if(console, state, project_id, (SECTION, title), ProjectPage::can_develop).await
 }
 

@@ -8,14 +8,13 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::ids::SecretId;
 use gatehouse_core::model::ProjectSecretRecord;
 use gatehouse_core::secret::SecretString;
 
-use super::forms::{self, Answer, FormState, when};
+use super::forms::{self, Answer, FormState, Stop, when};
 use super::layout::{ProjectPage, Shell};
 use super::session::Console;
 use crate::extract::{Form, Path};
@@ -127,7 +126,7 @@ async fn secret(
     project_id: &str,
     id: &str,
     title: &str,
-) -> Result<(ProjectPage, ProjectSecretRecord), Response> {
+) -> Result<(ProjectPage, ProjectSecretRecord), Stop> {
     let ctx = forms::project_if(console, state, project_id, (SECTION, title), ProjectPage::can_develop).await?;
     let all = forms::ok(
         console,
