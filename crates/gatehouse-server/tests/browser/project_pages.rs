@@ -41,7 +41,7 @@ browser_test!(an_api_key_is_created_shown_once_and_revoked, |s, b| {
     b.wait_for_text("Deploys from CI").await;
     assert!(!b.html().await.contains(&value), "the key's value is on the list");
     b.click("Revoke ci-deploy").await;
-    b.wait_for_text("ci-deploy").await;
+    b.wait_for("#confirm").await;
     inspect(&b, "api-key-revoke").await;
     b.click_id("confirm").await;
     b.wait_gone_text("Deploys from CI").await;
