@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{assert_console_page, csrf, developer, form_to, text_of};
+use super::{assert_console_page, clients, csrf, developer, form_to, text_of};
 use crate::api_test;
 
 /// A `client_credentials` token for `id:secret`: its status.
@@ -84,15 +84,7 @@ api_test!(
             assert!(!page.body.contains(&secret), "{path} shows the secret again");
             assert!(page.body.contains("Billing app"));
         }
-        let (_, list) = s
-            .call_as(
-                &key,
-                Method::GET,
-                &format!("/accounts/projects/{p}/oauth/clients"),
-                None,
-            )
-            .await;
-        assert_eq!(list["total"], 1, "one client, created once");
+        assert_eq!(clients(&s, &key, &p).await.len(), 1, "one client, created once");
         // The audit names the person.
         let (_, audit) = s
             .call_as(&key, Method::GET, &format!("/accounts/projects/{p}/audit"), None)
@@ -133,15 +125,7 @@ api_test!(
             "the typed name is kept, escaped"
         );
         assert!(b.contains("https://spa.example/cb\nhttps://spa.example/other</textarea>"));
-        let (_, list) = s
-            .call_as(
-                &key,
-                Method::GET,
-                &format!("/accounts/projects/{p}/oauth/clients"),
-                None,
-            )
-            .await;
-        assert_eq!(list["total"], 0);
+        assert_eq!(clients(&s, &key, &p).await.len(), 0);
     }
 );
 
@@ -274,16 +258,7 @@ api_test!(a_post_without_the_csrf_token_is_refused_and_changes_nothing, |s| {
             .status,
         403
     );
-    let (_, list) = s
-        .call_as(
-            &key,
-            Method::GET,
-            &format!("/accounts/projects/{p}/oauth/clients"),
-            None,
-        )
-        .await;
-    assert_eq!(list["total"], 1);
-    assert_eq!(list["clients"][0]["name"], "Kept");
+    assert_eq!(clients(&s, &key, &p).await, ["Kept"]);
 });
 
 api_test!(

@@ -92,3 +92,22 @@ pub async fn developer(s: &TestServer, email: &str) -> (String, String, Browser,
     let (browser, page) = sign_in(s, email, &format!("/console/projects/{p}/clients")).await;
     (p, key, browser, page)
 }
+
+/// The names of the clients of `project`, read over REST with `key`.
+pub async fn clients(s: &TestServer, key: &str, project: &str) -> Vec<String> {
+    let (st, list) = s
+        .call_as(
+            key,
+            Method::GET,
+            &format!("/accounts/projects/{project}/oauth/clients"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{list}");
+    list["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
