@@ -44,6 +44,7 @@ browser_test!(an_api_key_is_created_shown_once_and_revoked, |s, b| {
     b.wait_for("#confirm").await;
     inspect(&b, "api-key-revoke").await;
     b.click_id("confirm").await;
+    b.wait_for_path("the API keys", |p| p == keys).await;
     b.wait_gone_text("Deploys from CI").await;
     assert_eq!(
         s.call_as(&value, Method::GET, &probe, None).await.0,
