@@ -1,16 +1,19 @@
 //! Test support shared by the integration tests of several crates, the examples and the
 //! benchmarks: one way to get a test database ([`db`]), an in-process server on it ([`server`]),
 //! a clock tests can move ([`clock`]), a second Gatehouse playing a third-party OAuth provider
-//! ([`upstream`]), and a browser that signs in through the HTML forms ([`browser`]).
+//! ([`upstream`]), a browser that signs in through the HTML forms ([`browser`]), and real
+//! Chromium over WebDriver ([`webdriver`]).
 
 mod browser;
 pub mod clock;
 pub mod db;
 pub mod server;
 pub mod upstream;
+pub mod webdriver;
 
 pub use browser::{Browser, Form, Page};
 pub use clock::ShiftedClock;
 pub use db::{Backend, backends};
 pub use server::{TestServer, contains};
 pub use upstream::Provider;
+pub use webdriver::WebBrowser;

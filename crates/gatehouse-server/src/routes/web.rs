@@ -173,7 +173,7 @@ impl Browser {
 /// An HTML page with the security headers.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Gatehouse</title><link rel=\"stylesheet\" href=\"/assets/gatehouse.css\"></head>\n<body><main>\n<h1>{}</h1>\n{body}\n</main></body></html>\n",
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Gatehouse</title><link rel=\"stylesheet\" href=\"/assets/gatehouse.css\"></head>\n<body><header><span class=\"brand\">Gatehouse</span></header>\n<main>\n<h1>{}</h1>\n{body}\n</main></body></html>\n",
         esc(title),
         esc(title)
     );

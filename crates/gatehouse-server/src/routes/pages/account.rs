@@ -37,11 +37,13 @@ async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str
         .map(|s| {
             let this = if s.id == current.id { " (this browser)" } else { "" };
             format!(
-                "<tr><td>{}{this}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/account/sessions/{}/revoke\">{csrf}<button type=\"submit\" class=\"secondary\">Sign out</button></form></td></tr>",
+                "<tr><td>{}{this}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/account/sessions/{}/revoke\">{csrf}<button type=\"submit\" class=\"secondary\" aria-label=\"Sign out the session of {} from {}\">Sign out</button></form></td></tr>",
                 esc(&s.created_at.rfc3339()),
                 esc(&s.ip),
                 esc(&s.user_agent),
                 s.id,
+                esc(&s.created_at.rfc3339()),
+                esc(&s.ip),
             )
         })
         .collect();
