@@ -15,6 +15,7 @@ use crate::ids::{
     ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, OAuthRequestId, ParticipantId, ProjectId, RegistrationId,
     RoomSecretId, SecretId, SessionId, UserId,
 };
+use crate::llm::{Provider, ProviderConfig};
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
 use crate::rooms::{Presence, Room, RoomGrant};
@@ -118,6 +119,16 @@ pub trait ProjectSecretStore: Send + Sync {
     async fn list_project_secrets(&self, project: ProjectId) -> Result<Vec<ProjectSecretRecord>>;
     async fn update_project_secret(&self, s: &ProjectSecretRecord, audit: &AuditRecord) -> Result<bool>;
     async fn delete_project_secret(&self, project: ProjectId, id: SecretId, audit: &AuditRecord) -> Result<bool>;
+}
+
+/// The LLM proxy gate's provider configuration (SPEC §8).
+#[async_trait]
+pub trait LlmStore: Send + Sync {
+    /// Writes `c` if the stored version is still `c.version - 1` (no row for version 1); false
+    /// otherwise.
+    async fn put_llm_provider(&self, c: &ProviderConfig, audit: &AuditRecord) -> Result<bool>;
+    async fn get_llm_provider(&self, project: ProjectId, provider: Provider) -> Result<Option<ProviderConfig>>;
+    async fn delete_llm_provider(&self, project: ProjectId, provider: Provider, audit: &AuditRecord) -> Result<bool>;
 }
 
 /// The audit log, server settings and first-start bootstrap.
@@ -340,6 +351,7 @@ pub trait Store:
     + ClientStore
     + RegistrationStore
     + ProjectSecretStore
+    + LlmStore
     + SystemStore
     + SigningKeyStore
     + SessionStore
@@ -357,6 +369,7 @@ impl<T> Store for T where
         + ClientStore
         + RegistrationStore
         + ProjectSecretStore
+        + LlmStore
         + SystemStore
         + SigningKeyStore
         + SessionStore

@@ -203,6 +203,15 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         gh: gh.clone(),
         metrics: Arc::default(),
         room_keepalive: std::time::Duration::from_secs(config.room_keepalive_secs),
+        llm: routes::llm::proxy::Gate {
+            upstream: upstream::HttpUpstream::new(
+                config.outbound_policy()?,
+                config.resolve_overrides.clone(),
+                std::time::Duration::from_secs(config.llm_timeout_secs),
+            )?,
+            max_body: config.max_body_bytes,
+            idle: std::time::Duration::from_secs(config.llm_timeout_secs),
+        },
     });
     let app = app(state, config.max_body_bytes);
     let limits = listener::Limits {
@@ -312,6 +321,7 @@ fn app(state: Arc<AppState>, max_body: usize) -> App {
         // A slow client cannot hold a request (and its body read) open for ever.
         .layer(timeout(REQUEST_TIMEOUT))
         .merge(routes::waiting_routes().layer(timeout(WAITING_REQUEST_TIMEOUT)))
+        .merge(routes::llm_routes())
         .fallback(|| async { error::ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(

@@ -6,6 +6,7 @@ mod api_keys;
 mod bootstrap;
 mod broker;
 mod clients;
+mod llm;
 pub mod oauth;
 mod participants;
 mod project_secrets;
@@ -15,6 +16,7 @@ mod rooms;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
 pub use broker::{MAX_PENDING_PER_REQUESTER, MAX_PENDING_PER_ROOM, ProviderToken, REFRESH_MARGIN_SECS};
 pub use clients::ExportFile;
+pub use llm::{LLM_PROXY_SCOPE, LlmAdmission, LlmRequest};
 pub use oauth::ProviderConfig;
 pub use rooms::PRESENCE_TIMEOUT_SECS;
 

@@ -9,6 +9,7 @@ mod connections;
 mod exports;
 mod headers;
 mod input;
+mod llm;
 mod logs;
 mod nodes;
 mod oauth_flows;

@@ -1,0 +1,103 @@
+//! The LLM proxy gate (SPEC §8) against the test kit's mock upstream: provider keys
+//! ([`providers`]), and the callers and every refusal, streaming and bounds ([`proxy`]).
+
+mod providers;
+mod proxy;
+
+use gatehouse_server::Config;
+use gatehouse_testkit::llm_upstream::LlmUpstream;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{Backend, TestServer};
+
+/// The project's provider keys, which only the upstream may ever see.
+pub const OPENAI_KEY: &str = "sk-proj-upstream-7d1e4b9a2c5f8e3d";
+pub const ANTHROPIC_KEY: &str = "sk-ant-upstream-3f8c6a0e5b9d2c7a";
+
+/// A server that may call the loopback mock, a project with an API key, and the mock upstream
+/// configured as both of the project's providers.
+pub struct Gate {
+    pub s: TestServer,
+    pub up: LlmUpstream,
+    pub project: String,
+    pub key: String,
+}
+
+impl Gate {
+    pub async fn start(backend: Backend, tune: impl FnOnce(&mut Config)) -> Self {
+        let s = TestServer::spawn_fresh(backend, |c| {
+            c.allow_insecure_upstreams = true;
+            tune(c);
+        })
+        .await;
+        let up = LlmUpstream::start().await;
+        let (project, key) = s.project("Agents").await;
+        let g = Self { s, up, project, key };
+        let (st, r) = g
+            .put_provider(
+                "openai",
+                json!({ "api_key": OPENAI_KEY, "base_url": g.up.openai_base() }),
+            )
+            .await;
+        assert_eq!(st, 200, "{r}");
+        let (st, r) = g
+            .put_provider("anthropic", json!({ "api_key": ANTHROPIC_KEY, "base_url": g.up.base }))
+            .await;
+        assert_eq!(st, 200, "{r}");
+        g
+    }
+
+    /// `PUT …/llm/providers/{provider}` with the project's API key.
+    pub async fn put_provider(&self, provider: &str, body: Value) -> (u16, Value) {
+        let path = format!("/accounts/projects/{}/llm/providers/{provider}", self.project);
+        self.s.call_as(&self.key, Method::PUT, &path, Some(body)).await
+    }
+
+    /// A request to the gate at `path` (`/openai/v1/…`) with `headers`.
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> reqwest::RequestBuilder {
+        let mut r = self.s.http.post(format!("{}{path}", self.s.base)).json(body);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r
+    }
+
+    /// [`Gate::post`], answered: status and body (JSON when it parses).
+    pub async fn call(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
+        let res = self.post(path, headers, body).send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// A participant token of this project whose api grant is `api`, signed with its key by the
+    /// server admin (who may grant `llm`).
+    pub async fn participant(&self, name: &str, api: Value) -> String {
+        let path = format!("/accounts/projects/{}/participant-tokens", self.project);
+        let (st, t) = self
+            .s
+            .call(
+                Method::POST,
+                &path,
+                Some(json!({ "name": name, "room_name": "lab", "api": api })),
+            )
+            .await;
+        assert_eq!(st, 200, "{t}");
+        t["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn stop(self) {
+        self.s.stop().await;
+    }
+}
+
+/// A chat completion request.
+pub fn chat(model: &str, stream: bool) -> Value {
+    json!({ "model": model, "stream": stream, "messages": [{ "role": "user", "content": "Hi" }] })
+}
+
+/// An Anthropic messages request.
+pub fn message(model: &str, stream: bool) -> Value {
+    json!({ "model": model, "stream": stream, "max_tokens": 64, "messages": [{ "role": "user", "content": "Hi" }] })
+}

@@ -1,0 +1,13 @@
+-- The LLM proxy gate (SPEC §8): each project's provider configuration, its key sealed under the
+-- project's data key.
+CREATE TABLE llm_providers (
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    provider TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    key_ciphertext BLOB NOT NULL,
+    data_key_id BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (project_id, provider)
+);
