@@ -1,8 +1,10 @@
 //! The LLM proxy gate (SPEC §8) against the test kit's mock upstream: provider keys
-//! ([`providers`]), and the callers and every refusal, streaming and bounds ([`proxy`]).
+//! ([`providers`]), the callers and every refusal, streaming and bounds ([`proxy`]), and the
+//! official OpenAI and Anthropic SDKs ([`sdks`]).
 
 mod providers;
 mod proxy;
+mod sdks;
 
 use gatehouse_server::Config;
 use gatehouse_testkit::llm_upstream::LlmUpstream;
