@@ -15,7 +15,7 @@ use crate::ids::{
     ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, OAuthRequestId, ParticipantId, ProjectId, RegistrationId,
     RoomSecretId, SecretId, SessionId, UserId,
 };
-use crate::llm::{Provider, ProviderConfig};
+use crate::llm::{Provider, ProviderConfig, UsageRow};
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
 use crate::rooms::{Presence, Room, RoomGrant};
@@ -129,6 +129,10 @@ pub trait LlmStore: Send + Sync {
     async fn put_llm_provider(&self, c: &ProviderConfig, audit: &AuditRecord) -> Result<bool>;
     async fn get_llm_provider(&self, project: ProjectId, provider: Provider) -> Result<Option<ProviderConfig>>;
     async fn delete_llm_provider(&self, project: ProjectId, provider: Provider, audit: &AuditRecord) -> Result<bool>;
+    /// Adds each row's counts to the stored row of its minute, caller, provider and model.
+    async fn add_llm_usage(&self, rows: &[UsageRow]) -> Result<()>;
+    /// A project's rows of minutes `from..to`, oldest first, at most `limit`.
+    async fn list_llm_usage(&self, project: ProjectId, from: i64, to: i64, limit: u32) -> Result<Vec<UsageRow>>;
 }
 
 /// The audit log, server settings and first-start bootstrap.

@@ -1,5 +1,6 @@
-//! The LLM proxy gate's provider configuration (SPEC §8), one row per project and provider with
-//! its key sealed. The SQL is written once and instantiated for each backend.
+//! The LLM proxy gate (SPEC §8): provider configuration, one row per project and provider with
+//! its key sealed, and usage, one row per minute, caller, provider and model. The SQL is written
+//! once and instantiated for each backend.
 
 macro_rules! llm_impl {
     ($module:ident, $store:ty, $row:ty) => {
@@ -7,12 +8,12 @@ macro_rules! llm_impl {
             use async_trait::async_trait;
             use gatehouse_core::Result;
             use gatehouse_core::ids::*;
-            use gatehouse_core::llm::{Provider, ProviderConfig};
+            use gatehouse_core::llm::{Provider, ProviderConfig, UsageRow};
             use gatehouse_core::model::*;
             use gatehouse_core::ports::*;
             use gatehouse_core::time::Timestamp;
 
-            use crate::sql::$module::{change_one, get, optional, redacted};
+            use crate::sql::$module::{all, begin, change_one, get, optional, redacted};
             use crate::sql::unexpected;
 
             const COLS: &str = "project_id, provider, base_url, key_ciphertext, data_key_id, created_at, updated_at, version";
@@ -31,6 +32,31 @@ macro_rules! llm_impl {
                     updated_at: Timestamp::from_millis(get(r, "updated_at")?),
                     version: get(r, "version")?,
                 })
+            }
+
+            const USAGE_COLS: &str = "project_id, minute, caller_kind, caller_id, provider, model, requests, input_tokens, output_tokens";
+
+            fn count(r: &$row, col: &str) -> Result<u64> {
+                u64::try_from(get::<i64>(r, col)?).map_err(unexpected)
+            }
+
+            fn usage(r: &$row) -> Result<UsageRow> {
+                let name: String = get(r, "provider")?;
+                Ok(UsageRow {
+                    project_id: ProjectId::from_uuid(get(r, "project_id")?),
+                    minute: get(r, "minute")?,
+                    caller_kind: get(r, "caller_kind")?,
+                    caller_id: get(r, "caller_id")?,
+                    provider: Provider::parse(&name).ok_or_else(|| unexpected(anyhow::anyhow!("unknown provider {name}")))?,
+                    model: get(r, "model")?,
+                    requests: count(r, "requests")?,
+                    input_tokens: count(r, "input_tokens")?,
+                    output_tokens: count(r, "output_tokens")?,
+                })
+            }
+
+            fn signed(n: u64) -> i64 {
+                i64::try_from(n).unwrap_or(i64::MAX)
             }
 
             #[async_trait]
@@ -67,6 +93,37 @@ macro_rules! llm_impl {
                         .bind(project.uuid())
                         .bind(provider.as_str());
                     change_one(&self.pool, stmt, unexpected, audit).await
+                }
+
+                async fn add_llm_usage(&self, rows: &[UsageRow]) -> Result<()> {
+                    let mut tx = begin(&self.pool).await?;
+                    for r in rows {
+                        sqlx::query(
+                            "INSERT INTO llm_usage (project_id, minute, caller_kind, caller_id, provider, model, requests, input_tokens, output_tokens) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                             ON CONFLICT (project_id, minute, caller_kind, caller_id, provider, model) DO UPDATE SET \
+                             requests = llm_usage.requests + excluded.requests, input_tokens = llm_usage.input_tokens + excluded.input_tokens, \
+                             output_tokens = llm_usage.output_tokens + excluded.output_tokens",
+                        )
+                        .bind(r.project_id.uuid())
+                        .bind(r.minute)
+                        .bind(&r.caller_kind)
+                        .bind(&r.caller_id)
+                        .bind(r.provider.as_str())
+                        .bind(&r.model)
+                        .bind(signed(r.requests))
+                        .bind(signed(r.input_tokens))
+                        .bind(signed(r.output_tokens))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    }
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn list_llm_usage(&self, project: ProjectId, from: i64, to: i64, limit: u32) -> Result<Vec<UsageRow>> {
+                    let sql = format!("SELECT {USAGE_COLS} FROM llm_usage WHERE project_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute, caller_kind, caller_id, provider, model LIMIT $4");
+                    all(self.db(), sqlx::query(&sql).bind(project.uuid()).bind(from).bind(to).bind(i64::from(limit)), usage).await
                 }
             }
         }

@@ -37,3 +37,49 @@ pub struct LlmProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
 }
+
+/// `GET …/llm/usage`: the period and what to add up by.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LlmUsageQuery {
+    /// Start, in seconds since the epoch (default: a day before `to`).
+    #[param(minimum = 0, maximum = 253_402_300_799_i64)]
+    pub from: Option<i64>,
+    /// End, in seconds since the epoch (default: now); after `from`, at most 31 days later.
+    #[param(minimum = 0, maximum = 253_402_300_799_i64)]
+    pub to: Option<i64>,
+    /// Comma-separated: `minute`, `caller`, `provider`, `model` (default `provider,model`).
+    #[param(pattern = "^(minute|caller|provider|model)(,(minute|caller|provider|model))*$")]
+    pub group_by: Option<String>,
+}
+
+/// One line of a usage report: the values grouped by (others absent) and the sums, counted
+/// from the upstreams' own numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LlmUsageRow {
+    /// The minute's start (RFC 3339), when grouped by minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minute: Option<String>,
+    /// `participant`, `api_key` or `user`, when grouped by caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_kind: Option<String>,
+    /// The participant's name, the API key's id or the user's id, when grouped by caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<LlmProviderName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// `GET …/llm/usage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LlmUsage {
+    pub from: i64,
+    pub to: i64,
+    pub rows: Vec<LlmUsageRow>,
+}

@@ -1,6 +1,12 @@
 //! The LLM proxy gate's policy (SPEC §8): the two providers and where a proxied request goes,
-//! the provider configuration a project stores, who called, and the model allow-list of a
-//! participant token's `llm` grant.
+//! the provider configuration a project stores, who called, the model allow-list of a
+//! participant token's `llm` grant, and usage ([`usage`] reads it; [`Tally`] adds it up per
+//! minute until it is written).
+
+pub mod usage;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
@@ -91,6 +97,90 @@ impl LlmCaller {
             Self::Participant { name, .. } => ("participant", name.clone()),
             Self::ApiKey { id } => ("api_key", id.to_string()),
             Self::User { id } => ("user", id.to_string()),
+        }
+    }
+}
+
+/// One minute of one caller's use of one model, as stored and reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    pub project_id: ProjectId,
+    /// Minutes since the epoch.
+    pub minute: i64,
+    /// `participant`, `api_key` or `user` ([`LlmCaller::key`]).
+    pub caller_kind: String,
+    pub caller_id: String,
+    pub provider: Provider,
+    /// The model the request named (empty when it named none).
+    pub model: String,
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+type TallyKey = (ProjectId, i64, &'static str, String, Provider, String);
+
+/// Usage added up in memory, per minute, caller, provider and model, until it is written.
+#[derive(Debug, Default)]
+pub struct Tally(Mutex<HashMap<TallyKey, [u64; 3]>>);
+
+impl Tally {
+    /// Counts one answered request at `at` and the tokens it reported.
+    pub fn add(
+        &self,
+        project: ProjectId,
+        caller: &LlmCaller,
+        provider: Provider,
+        model: &str,
+        at: Timestamp,
+        usage: usage::Usage,
+    ) {
+        let (kind, id) = caller.key();
+        let key = (project, at.secs().div_euclid(60), kind, id, provider, model.to_owned());
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let counts = map.entry(key).or_default();
+        counts[0] += 1;
+        counts[1] += usage.input_tokens;
+        counts[2] += usage.output_tokens;
+    }
+
+    /// Everything counted so far, leaving the tally empty.
+    pub fn take(&self) -> Vec<UsageRow> {
+        let map = std::mem::take(&mut *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        map.into_iter()
+            .map(
+                |((project_id, minute, kind, caller_id, provider, model), [requests, input_tokens, output_tokens])| {
+                    UsageRow {
+                        project_id,
+                        minute,
+                        caller_kind: kind.to_owned(),
+                        caller_id,
+                        provider,
+                        model,
+                        requests,
+                        input_tokens,
+                        output_tokens,
+                    }
+                },
+            )
+            .collect()
+    }
+
+    /// Puts rows back that could not be written, to be written with the next ones.
+    pub fn restore(&self, rows: Vec<UsageRow>) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for r in rows {
+            let kind = match r.caller_kind.as_str() {
+                "participant" => "participant",
+                "api_key" => "api_key",
+                _ => "user",
+            };
+            let counts = map
+                .entry((r.project_id, r.minute, kind, r.caller_id, r.provider, r.model))
+                .or_default();
+            counts[0] += r.requests;
+            counts[1] += r.input_tokens;
+            counts[2] += r.output_tokens;
         }
     }
 }

@@ -2,6 +2,8 @@
 //! under the project's data key, write-only, every change audited) and the admission of a
 //! proxied request: who is calling, whether they may, and with which upstream and key it goes.
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
 
 use super::Gatehouse;
@@ -9,7 +11,8 @@ use crate::access::Principal;
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::ProjectId;
-use crate::llm::{LlmCaller, Provider, ProviderConfig, check_llm_grant};
+use crate::llm::usage::Usage;
+use crate::llm::{LlmCaller, Provider, ProviderConfig, UsageRow, check_llm_grant};
 use crate::participant::Unverified;
 use crate::secret::SecretString;
 
@@ -33,6 +36,45 @@ pub struct LlmRequest<'a> {
     pub project_header: Option<&'a str>,
     /// The body's `model`, when it names one.
     pub model: Option<&'a str>,
+}
+
+/// The longest period one usage report covers, in minutes (31 days), and the most stored rows
+/// it reads.
+const MAX_REPORT_MINUTES: i64 = 31 * 24 * 60;
+const MAX_REPORT_ROWS: u32 = 200_000;
+
+/// What a usage report adds up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageGroup {
+    Minute,
+    Caller,
+    Provider,
+    Model,
+}
+
+impl UsageGroup {
+    /// `minute`, `caller`, `provider` or `model`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "minute" => Some(Self::Minute),
+            "caller" => Some(Self::Caller),
+            "provider" => Some(Self::Provider),
+            "model" => Some(Self::Model),
+            _ => None,
+        }
+    }
+}
+
+/// One line of a usage report: the grouped-by values and the sums.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageSummary {
+    pub minute: Option<i64>,
+    pub caller: Option<(String, String)>,
+    pub provider: Option<Provider>,
+    pub model: Option<String>,
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
 }
 
 /// A request the gate lets through: whose it is and where it goes, with which key.
@@ -148,6 +190,55 @@ impl Gatehouse {
         })
     }
 
+    /// Counts an answered request and the usage its upstream reported (none: the request only).
+    pub fn record_llm_usage(&self, a: &LlmAdmission, provider: Provider, model: Option<&str>, usage: Option<Usage>) {
+        let model = model.unwrap_or_default();
+        let at = self.clock.now();
+        self.llm_usage
+            .add(a.project_id, &a.caller, provider, model, at, usage.unwrap_or_default());
+    }
+
+    /// Writes the usage counted on this node since the last write.
+    pub async fn flush_llm_usage(&self) -> Result<()> {
+        let rows = self.llm_usage.take();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.store.add_llm_usage(&rows).await {
+            self.llm_usage.restore(rows);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// A project's usage from `from` to `to` (seconds since the epoch; by default the last day,
+    /// whole minutes), added up by `groups` (any member). Returns the period and the lines.
+    pub async fn llm_usage_report(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        from: Option<i64>,
+        to: Option<i64>,
+        groups: &[UsageGroup],
+    ) -> Result<(i64, i64, Vec<UsageSummary>)> {
+        self.access(who, project).await?;
+        let to = to.unwrap_or_else(|| self.clock.now().secs());
+        let from = from.unwrap_or(to - 86_400).max(0);
+        let minutes = (from.div_euclid(60), to.div_euclid(60) + 1);
+        if to < from || minutes.1 - minutes.0 > MAX_REPORT_MINUTES {
+            return Err(Error::invalid(
+                "to",
+                "must not be before from, and at most 31 days later",
+            ));
+        }
+        self.flush_llm_usage().await?;
+        let rows = self
+            .store
+            .list_llm_usage(project, minutes.0, minutes.1, MAX_REPORT_ROWS)
+            .await?;
+        Ok((from, to, summarise(rows, groups)))
+    }
+
     async fn llm_caller(&self, req: &LlmRequest<'_>) -> Result<(ProjectId, LlmCaller)> {
         let header = req.project_header.map(|h| {
             uuid::Uuid::try_parse(h.trim())
@@ -209,6 +300,38 @@ impl Gatehouse {
         }
         Ok((project, LlmCaller::User { id: user }))
     }
+}
+
+/// Adds rows up by the values of `groups`, in the order of those values.
+fn summarise(rows: Vec<UsageRow>, groups: &[UsageGroup]) -> Vec<UsageSummary> {
+    let mut sums: BTreeMap<(Option<i64>, Option<(String, String)>, Option<Provider>, Option<String>), [u64; 3]> =
+        BTreeMap::new();
+    for r in rows {
+        let has = |g| groups.contains(&g);
+        let key = (
+            has(UsageGroup::Minute).then_some(r.minute),
+            has(UsageGroup::Caller).then(|| (r.caller_kind.clone(), r.caller_id.clone())),
+            has(UsageGroup::Provider).then_some(r.provider),
+            has(UsageGroup::Model).then(|| r.model.clone()),
+        );
+        let s = sums.entry(key).or_default();
+        s[0] += r.requests;
+        s[1] += r.input_tokens;
+        s[2] += r.output_tokens;
+    }
+    sums.into_iter()
+        .map(
+            |((minute, caller, provider, model), [requests, input_tokens, output_tokens])| UsageSummary {
+                minute,
+                caller,
+                provider,
+                model,
+                requests,
+                input_tokens,
+                output_tokens,
+            },
+        )
+        .collect()
 }
 
 /// A base URL is an absolute URL without credentials, query or fragment.

@@ -16,7 +16,7 @@ mod rooms;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
 pub use broker::{MAX_PENDING_PER_REQUESTER, MAX_PENDING_PER_ROOM, ProviderToken, REFRESH_MARGIN_SECS};
 pub use clients::ExportFile;
-pub use llm::{LLM_PROXY_SCOPE, LlmAdmission, LlmRequest};
+pub use llm::{LLM_PROXY_SCOPE, LlmAdmission, LlmRequest, UsageGroup, UsageSummary};
 pub use oauth::ProviderConfig;
 pub use rooms::PRESENCE_TIMEOUT_SECS;
 
@@ -69,6 +69,8 @@ pub struct Gatehouse {
     node: NodeId,
     hub: Hub,
     broker: broker::Broker,
+    /// LLM usage not written yet.
+    llm_usage: crate::llm::Tally,
 }
 
 impl Gatehouse {
@@ -91,6 +93,7 @@ impl Gatehouse {
             node: NodeId::from_uuid(uuid::Uuid::new_v4()),
             hub: Hub::default(),
             broker: broker::Broker::new(deps.upstream),
+            llm_usage: crate::llm::Tally::default(),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)

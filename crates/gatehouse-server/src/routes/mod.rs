@@ -128,6 +128,7 @@ pub fn router() -> Router<Arc<AppState>> {
                 .put(llm::put_provider)
                 .delete(llm::delete_provider),
         )
+        .route("/accounts/projects/{project_id}/llm/usage", get(llm::usage))
 }
 
 /// The LLM proxy gate: answers stream for as long as the upstream sends, so these routes have

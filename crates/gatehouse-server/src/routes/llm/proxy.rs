@@ -14,10 +14,14 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::llm::Provider;
+use gatehouse_core::llm::usage::UsageMeter;
 use gatehouse_core::service::LlmRequest;
 use http_body_util::BodyExt as _;
 use serde_json::Value;
 
+use tokio::sync::Semaphore;
+
+use super::stream::{Counters, MAX_DRAINS, Pump};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::upstream::{ForwardError, HttpUpstream};
@@ -27,14 +31,29 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest one proxied exchange may last, streamed answer included.
 const MAX_EXCHANGE: Duration = Duration::from_secs(3600);
 
-/// What the gate needs besides core: the outbound client and its bounds.
+/// What the gate needs besides core: the outbound client, its bounds and counters.
 pub struct Gate {
     /// The outbound client, its timeout the longest wait for an answer to start.
-    pub upstream: HttpUpstream,
+    upstream: HttpUpstream,
     /// The longest request body.
-    pub max_body: usize,
+    max_body: usize,
     /// The longest wait between two chunks of an answer.
-    pub idle: Duration,
+    idle: Duration,
+    /// Permits to read answers whose callers went away.
+    drains: Arc<Semaphore>,
+    pub counters: Arc<Counters>,
+}
+
+impl Gate {
+    pub fn new(upstream: HttpUpstream, max_body: usize, idle: Duration) -> Self {
+        Self {
+            upstream,
+            max_body,
+            idle,
+            drains: Arc::new(Semaphore::new(MAX_DRAINS)),
+            counters: Arc::default(),
+        }
+    }
 }
 
 /// `/openai/v1/{*path}`.
@@ -64,17 +83,28 @@ async fn proxy(s: &AppState, provider: Provider, req: Request) -> Result<Respons
                 .map_err(|_| ApiError::bad_request("the project header is not text"))
         })
         .transpose()?;
-    let body = read_body(body, s.llm.max_body).await?;
-    let json: Option<Value> = serde_json::from_slice(&body).ok();
-    let model = json.as_ref().and_then(|j| j.get("model")).and_then(Value::as_str);
+    let mut body = read_body(body, s.llm.max_body).await?;
+    let mut json: Option<Value> = serde_json::from_slice(&body).ok();
+    let model = json
+        .as_ref()
+        .and_then(|j| j.get("model"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let admission =
         s.gh.admit_llm(LlmRequest {
             provider,
             credential,
             project_header,
-            model,
+            model: model.as_deref(),
         })
         .await?;
+    // An OpenAI chat stream reports usage only when asked: ask, and keep that chunk from a
+    // caller that did not.
+    let strip = provider == Provider::OpenAi && path == "chat/completions" && ask_for_usage(json.as_mut());
+    if strip && let Some(j) = &json {
+        let encoded = serde_json::to_vec(j).map_err(|_| ApiError::bad_request("the body could not be re-encoded"))?;
+        body = Bytes::from(encoded);
+    }
     let url = provider.upstream_url(&admission.base_url, &path, parts.uri.query());
     let mut headers = forwarded_headers(&parts.headers);
     let (name, value) = match provider {
@@ -117,7 +147,42 @@ async fn proxy(s: &AppState, provider: Provider, req: Request) -> Result<Respons
                 ),
             ),
         })?;
-    Ok(streamed(resp, s.llm.idle))
+    let stream = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    let gh = s.gh.clone();
+    let pump = Pump {
+        meter: UsageMeter::new(stream, strip),
+        idle: s.llm.idle,
+        drains: s.llm.drains.clone(),
+        counters: s.llm.counters.clone(),
+        provider,
+        done: Box::new(move |usage| gh.record_llm_usage(&admission, provider, model.as_deref(), usage)),
+    };
+    Ok(answer(resp, pump))
+}
+
+/// Adds `stream_options.include_usage` to a streamed request that does not ask for usage; true
+/// when it did.
+fn ask_for_usage(json: Option<&mut Value>) -> bool {
+    let Some(Value::Object(req)) = json else {
+        return false;
+    };
+    if req.get("stream") != Some(&Value::Bool(true)) {
+        return false;
+    }
+    let options = req
+        .entry("stream_options")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    match options {
+        Value::Object(o) if o.get("include_usage") != Some(&Value::Bool(true)) => {
+            o.insert("include_usage".into(), Value::Bool(true));
+            true
+        }
+        _ => false,
+    }
 }
 
 /// The caller's credential as each SDK sends it: `Authorization: Bearer` on both routes, and
@@ -208,9 +273,8 @@ fn returned(name: &HeaderName, connection: &[String]) -> bool {
     ) && !connection.iter().any(|c| c == n)
 }
 
-/// The upstream's answer, its body passed on chunk by chunk as it arrives; a silence longer
-/// than `idle` ends it.
-fn streamed(resp: reqwest::Response, idle: Duration) -> Response {
+/// The upstream's answer, its body passed on chunk by chunk by `pump` as it arrives.
+fn answer(resp: reqwest::Response, pump: Pump) -> Response {
     let connection: Vec<String> = resp
         .headers()
         .get_all(header::CONNECTION)
@@ -219,7 +283,7 @@ fn streamed(resp: reqwest::Response, idle: Duration) -> Response {
         .flat_map(|v| v.split(','))
         .map(|t| t.trim().to_ascii_lowercase())
         .collect();
-    let mut out = Response::builder().status(resp.status());
+    let mut out = Response::builder();
     if let Some(h) = out.headers_mut() {
         for (name, value) in resp.headers().iter().filter(|(n, _)| returned(n, &connection)) {
             h.append(name.clone(), value.clone());
@@ -227,16 +291,9 @@ fn streamed(resp: reqwest::Response, idle: Duration) -> Response {
         // nginx and other proxies in front must not hold the stream back.
         h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     }
-    let chunks = futures::stream::unfold(Some(resp), move |resp| async move {
-        let mut resp = resp?;
-        match tokio::time::timeout(idle, resp.chunk()).await {
-            Ok(Ok(Some(chunk))) => Some((Ok(chunk), Some(resp))),
-            Ok(Ok(None)) => None,
-            Ok(Err(e)) => Some((Err(std::io::Error::other(e)), None)),
-            Err(_) => Some((Err(std::io::Error::other("the upstream went silent")), None)),
-        }
-    });
-    out.body(Body::from_stream(chunks))
+    let status = resp.status();
+    out.status(status)
+        .body(pump.start(resp))
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
 }
 

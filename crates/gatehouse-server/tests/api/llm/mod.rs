@@ -1,10 +1,11 @@
 //! The LLM proxy gate (SPEC §8) against the test kit's mock upstream: provider keys
-//! ([`providers`]), the callers and every refusal, streaming and bounds ([`proxy`]), and the
-//! official OpenAI and Anthropic SDKs ([`sdks`]).
+//! ([`providers`]), the callers and every refusal, streaming and bounds ([`proxy`]), usage
+//! ([`usage`]), and the official OpenAI and Anthropic SDKs ([`sdks`]).
 
 mod providers;
 mod proxy;
 mod sdks;
+mod usage;
 
 use gatehouse_server::Config;
 use gatehouse_testkit::llm_upstream::LlmUpstream;
