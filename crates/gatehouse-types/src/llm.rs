@@ -19,7 +19,8 @@ pub enum LlmProviderName {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LlmProviderInput {
-    #[schema(value_type = String, min_length = 1, max_length = 1024)]
+    /// Printable ASCII without spaces, as provider keys are.
+    #[schema(value_type = String, min_length = 1, max_length = 1024, pattern = "^[!-~]+$")]
     pub api_key: SecretString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 2048)]

@@ -137,11 +137,15 @@ impl Tally {
     ) {
         let (kind, id) = caller.key();
         let key = (project, at.secs().div_euclid(60), kind, id, provider, model.to_owned());
+        self.bump(key, [1, usage.input_tokens, usage.output_tokens]);
+    }
+
+    fn bump(&self, key: TallyKey, by: [u64; 3]) {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let counts = map.entry(key).or_default();
-        counts[0] += 1;
-        counts[1] += usage.input_tokens;
-        counts[2] += usage.output_tokens;
+        for (c, n) in counts.iter_mut().zip(by) {
+            *c += n;
+        }
     }
 
     /// Everything counted so far, leaving the tally empty.
@@ -168,19 +172,14 @@ impl Tally {
 
     /// Puts rows back that could not be written, to be written with the next ones.
     pub fn restore(&self, rows: Vec<UsageRow>) {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for r in rows {
             let kind = match r.caller_kind.as_str() {
                 "participant" => "participant",
                 "api_key" => "api_key",
                 _ => "user",
             };
-            let counts = map
-                .entry((r.project_id, r.minute, kind, r.caller_id, r.provider, r.model))
-                .or_default();
-            counts[0] += r.requests;
-            counts[1] += r.input_tokens;
-            counts[2] += r.output_tokens;
+            let key = (r.project_id, r.minute, kind, r.caller_id, r.provider, r.model);
+            self.bump(key, [r.requests, r.input_tokens, r.output_tokens]);
         }
     }
 }

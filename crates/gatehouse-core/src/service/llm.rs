@@ -99,12 +99,14 @@ impl Gatehouse {
     ) -> Result<ProviderConfig> {
         self.access(who, project).await?.require_developer()?;
         let key = api_key.expose_secret();
-        if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || key.chars().any(|c| c.is_control() || c == ' ') {
+        // Sent as a header value: printable ASCII, no spaces.
+        if key.is_empty() || key.len() > MAX_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::invalid(
                 "api_key",
-                format!("must be 1 to {MAX_KEY_CHARS} characters without spaces or control characters"),
+                format!("must be 1 to {MAX_KEY_CHARS} printable ASCII characters without spaces"),
             ));
         }
+
         let base_url = base_url.unwrap_or(provider.default_base_url()).trim_end_matches('/');
         check_base_url(base_url)?;
         self.broker.upstream.resolve_endpoint("base_url", base_url).await?;
@@ -302,10 +304,12 @@ impl Gatehouse {
     }
 }
 
+/// The grouped-by values of a report line: minute, caller, provider, model.
+type SummaryKey = (Option<i64>, Option<(String, String)>, Option<Provider>, Option<String>);
+
 /// Adds rows up by the values of `groups`, in the order of those values.
 fn summarise(rows: Vec<UsageRow>, groups: &[UsageGroup]) -> Vec<UsageSummary> {
-    let mut sums: BTreeMap<(Option<i64>, Option<(String, String)>, Option<Provider>, Option<String>), [u64; 3]> =
-        BTreeMap::new();
+    let mut sums: BTreeMap<SummaryKey, [u64; 3]> = BTreeMap::new();
     for r in rows {
         let has = |g| groups.contains(&g);
         let key = (

@@ -23,6 +23,7 @@ use tokio::sync::Semaphore;
 
 use super::stream::{Counters, MAX_DRAINS, Pump};
 use crate::error::ApiError;
+use crate::extract::bearer;
 use crate::state::AppState;
 use crate::upstream::{ForwardError, HttpUpstream};
 
@@ -74,6 +75,9 @@ async fn proxy(s: &AppState, provider: Provider, req: Request) -> Result<Respons
     let (parts, body) = req.into_parts();
     let prefix = format!("/{}/v1/", provider.as_str());
     let path = parts.uri.path().strip_prefix(&prefix).unwrap_or_default().to_owned();
+    if !plain_path(&path) {
+        return Err(ApiError::bad_request("the path may not contain . or .. segments"));
+    }
     let credential = credential(provider, &parts.headers)?;
     let project_header = ["meshagent-project-id", "gatehouse-project-id"]
         .iter()
@@ -185,19 +189,20 @@ fn ask_for_usage(json: Option<&mut Value>) -> bool {
     }
 }
 
+/// Whether `path` stays below the base URL: no `.` or `..` segment, encoded or not, that the
+/// upstream URL's normalisation would climb with.
+fn plain_path(path: &str) -> bool {
+    path.split('/').all(|seg| {
+        let decoded = seg.to_ascii_lowercase().replace("%2e", ".");
+        decoded != "." && decoded != ".."
+    })
+}
+
 /// The caller's credential as each SDK sends it: `Authorization: Bearer` on both routes, and
 /// `x-api-key` on the Anthropic route.
 fn credential(provider: Provider, headers: &HeaderMap) -> Result<&str, ApiError> {
-    if let Some(v) = headers.get(header::AUTHORIZATION) {
-        let v = v
-            .to_str()
-            .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-        return v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be Bearer <credential>"));
+    if let Some(token) = bearer(headers)? {
+        return Ok(token);
     }
     if provider == Provider::Anthropic
         && let Some(v) = headers.get("x-api-key")
@@ -316,6 +321,15 @@ mod tests {
         }
         for name in ["content-type", "anthropic-version", "x-stainless-lang", "openai-beta"] {
             assert!(forwarded(&HeaderName::from_static(name)), "{name}");
+        }
+    }
+
+    #[test]
+    fn paths_that_would_climb_out_of_the_base_url_are_refused() {
+        assert!(plain_path("chat/completions"));
+        assert!(plain_path("files/file-abc/content"));
+        for bad in ["../admin", "a/./b", "x/%2E%2e/y", "%2e"] {
+            assert!(!plain_path(bad), "{bad}");
         }
     }
 

@@ -12,11 +12,15 @@ use gatehouse_testkit::llm_upstream::LlmUpstream;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::oauth_flows::{EMAIL, PASSWORD, app};
+use crate::participants::api_token;
 use crate::{Backend, TestServer};
 
 /// The project's provider keys, which only the upstream may ever see.
 pub const OPENAI_KEY: &str = "sk-proj-upstream-7d1e4b9a2c5f8e3d";
 pub const ANTHROPIC_KEY: &str = "sk-ant-upstream-3f8c6a0e5b9d2c7a";
+/// The header the Anthropic API requires of every request.
+pub const VERSION: (&str, &str) = ("anthropic-version", "2023-06-01");
 
 /// A server that may call the loopback mock, a project with an API key, and the mock upstream
 /// configured as both of the project's providers.
@@ -90,6 +94,26 @@ impl Gate {
         t["token"].as_str().unwrap().to_owned()
     }
 
+    /// A user made a member of the project with `flags`, signed in once per scope of `scopes`
+    /// through a client that may ask for `llm_proxy`; their access tokens, in that order.
+    pub async fn member_tokens(&self, flags: Value, scopes: &[&str]) -> Vec<String> {
+        let uid = self.s.user(EMAIL, PASSWORD).await;
+        let mut member = json!({ "user_id": uid });
+        for (k, v) in flags.as_object().unwrap() {
+            member[k] = v.clone();
+        }
+        let path = format!("/accounts/projects/{}/users", self.project);
+        let (st, m) = self.s.call(Method::POST, &path, Some(member)).await;
+        assert_eq!(st, 201, "{m}");
+        let a = app(&self.s, json!({ "scope": "openid llm_proxy gatehouse_api" })).await;
+        let b = gatehouse_testkit::Browser::new(&self.s.base);
+        let mut tokens = Vec::new();
+        for scope in scopes {
+            tokens.push(api_token(&self.s, &a, &b, scope).await);
+        }
+        tokens
+    }
+
     pub async fn stop(self) {
         self.s.stop().await;
     }
@@ -103,4 +127,60 @@ pub fn chat(model: &str, stream: bool) -> Value {
 /// An Anthropic messages request.
 pub fn message(model: &str, stream: bool) -> Value {
     json!({ "model": model, "stream": stream, "max_tokens": 64, "messages": [{ "role": "user", "content": "Hi" }] })
+}
+
+/// Answered, streamed and failed calls through the gate, for the log search of `logs.rs`;
+/// returns every secret involved.
+pub async fn logged_flow() -> Vec<(&'static str, String)> {
+    let g = Gate::start(Backend::Sqlite, |_| {}).await;
+    let auth = format!("Bearer {}", g.key);
+    assert_eq!(
+        g.call(
+            "/openai/v1/chat/completions",
+            &[("authorization", &auth)],
+            &chat("gpt-4o", false)
+        )
+        .await
+        .0,
+        200
+    );
+    let streamed = g.post(
+        "/anthropic/v1/messages",
+        &[("x-api-key", &g.key), VERSION],
+        &message("claude-3", true),
+    );
+    assert!(
+        streamed
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("message_stop")
+    );
+    let (st, _) = g
+        .put_provider(
+            "openai",
+            json!({ "api_key": OPENAI_KEY, "base_url": "http://127.0.0.1:9/v1" }),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        g.call(
+            "/openai/v1/chat/completions",
+            &[("authorization", &auth)],
+            &chat("gpt-4o", false)
+        )
+        .await
+        .0,
+        502
+    );
+    let secrets = vec![
+        ("OpenAI provider key", OPENAI_KEY.to_owned()),
+        ("Anthropic provider key", ANTHROPIC_KEY.to_owned()),
+        ("the gate caller's API key", g.key.clone()),
+    ];
+    g.stop().await;
+    secrets
 }

@@ -8,15 +8,11 @@ use gatehouse_testkit::llm_upstream::TEXT;
 use reqwest::Method;
 use serde_json::json;
 
-use super::{ANTHROPIC_KEY, Gate, OPENAI_KEY, chat, message};
+use super::{ANTHROPIC_KEY, Gate, OPENAI_KEY, VERSION, chat, message};
 use crate::backends;
-use crate::oauth_flows::{EMAIL, PASSWORD, app};
-use crate::participants::api_token;
 
 const CHAT: &str = "/openai/v1/chat/completions";
 const MESSAGES: &str = "/anthropic/v1/messages";
-const VERSION: (&str, &str) = ("anthropic-version", "2023-06-01");
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_caller_type_reaches_the_upstream_with_the_project_key_only() {
     for backend in backends() {
@@ -46,19 +42,10 @@ async fn every_caller_type_reaches_the_upstream_with_the_project_key_only() {
             .await;
         assert_eq!(st, 200, "{r}");
         // A person's token with llm_proxy, the project header and can_use_llm_proxy.
-        let uid = g.s.user(EMAIL, PASSWORD).await;
-        let members = format!("/accounts/projects/{}/users", g.project);
-        let (st, m) =
-            g.s.call(
-                Method::POST,
-                &members,
-                Some(json!({ "user_id": uid, "can_use_llm_proxy": true })),
-            )
-            .await;
-        assert_eq!(st, 201, "{m}");
-        let a = app(&g.s, json!({ "scope": "openid llm_proxy gatehouse_api" })).await;
-        let b = gatehouse_testkit::Browser::new(&g.s.base);
-        let person = api_token(&g.s, &a, &b, "openid llm_proxy").await;
+        let person = g
+            .member_tokens(json!({ "can_use_llm_proxy": true }), &["openid llm_proxy"])
+            .await
+            .remove(0);
         let (st, r) = g
             .call(
                 MESSAGES,
@@ -147,33 +134,29 @@ async fn every_refusal_names_the_condition_that_failed() {
             )
             .await;
         assert_eq!(st, 200, "an allowed model passes");
-        let uid = g.s.user(EMAIL, PASSWORD).await;
-        let members = format!("/accounts/projects/{}/users", g.project);
-        let (st, _) = g.s.call(Method::POST, &members, Some(json!({ "user_id": uid }))).await;
-        assert_eq!(st, 201);
-        let a = app(&g.s, json!({ "scope": "openid llm_proxy gatehouse_api" })).await;
-        let b = gatehouse_testkit::Browser::new(&g.s.base);
-        let no_scope = api_token(&g.s, &a, &b, "openid gatehouse_api").await;
+        let tokens = g
+            .member_tokens(json!({}), &["openid gatehouse_api", "openid llm_proxy"])
+            .await;
+        let (no_scope, person) = (&tokens[0], &tokens[1]);
         let project = ("meshagent-project-id", g.project.as_str());
         refused(
             g.call(
                 CHAT,
-                &[("authorization", &bearer(&no_scope)), project],
+                &[("authorization", &bearer(no_scope)), project],
                 &chat("m", false),
             )
             .await,
             403,
             "llm_proxy scope",
         );
-        let person = api_token(&g.s, &a, &b, "openid llm_proxy").await;
         refused(
-            g.call(CHAT, &[("authorization", &bearer(&person))], &chat("m", false))
+            g.call(CHAT, &[("authorization", &bearer(person))], &chat("m", false))
                 .await,
             403,
             "Meshagent-Project-Id header",
         );
         refused(
-            g.call(CHAT, &[("authorization", &bearer(&person)), project], &chat("m", false))
+            g.call(CHAT, &[("authorization", &bearer(person)), project], &chat("m", false))
                 .await,
             403,
             "can_use_llm_proxy",
@@ -182,7 +165,7 @@ async fn every_refusal_names_the_condition_that_failed() {
         refused(
             g.call(
                 CHAT,
-                &[("authorization", &bearer(&person)), ("meshagent-project-id", &other)],
+                &[("authorization", &bearer(person)), ("meshagent-project-id", &other)],
                 &chat("m", false),
             )
             .await,

@@ -5,13 +5,10 @@
 use std::path::PathBuf;
 
 use gatehouse_testkit::llm_upstream::TEXT;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{ANTHROPIC_KEY, Gate, OPENAI_KEY};
 use crate::backends;
-use crate::oauth_flows::{EMAIL, PASSWORD, app};
-use crate::participants::api_token;
 
 /// The virtual environment's Python, or `None` (with the reason printed) when it is missing and
 /// `GATEHOUSE_TEST_LLM_SDKS` does not demand it.
@@ -38,24 +35,10 @@ async fn the_official_sdks_reach_the_upstream_through_the_gate_with_every_caller
                 json!({ "llm": { "models": ["openai/gpt-4o*", "anthropic/claude-*"] } }),
             )
             .await;
-        let uid = g.s.user(EMAIL, PASSWORD).await;
-        let members = format!("/accounts/projects/{}/users", g.project);
-        let (st, m) =
-            g.s.call(
-                Method::POST,
-                &members,
-                Some(json!({ "user_id": uid, "can_use_llm_proxy": true })),
-            )
-            .await;
-        assert_eq!(st, 201, "{m}");
-        let a = app(&g.s, json!({ "scope": "openid llm_proxy gatehouse_api" })).await;
-        let person = api_token(
-            &g.s,
-            &a,
-            &gatehouse_testkit::Browser::new(&g.s.base),
-            "openid llm_proxy",
-        )
-        .await;
+        let person = g
+            .member_tokens(json!({ "can_use_llm_proxy": true }), &["openid llm_proxy"])
+            .await
+            .remove(0);
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/llm/sdks.py");
         let env = [
             ("GATE", g.s.base.clone()),

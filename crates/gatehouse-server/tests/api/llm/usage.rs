@@ -7,10 +7,8 @@ use gatehouse_testkit::llm_upstream::{COMPLETION_TOKENS, PROMPT_TOKENS, TEXT};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Gate, chat, message};
+use super::{Gate, VERSION, chat, message};
 use crate::backends;
-
-const VERSION: (&str, &str) = ("anthropic-version", "2023-06-01");
 
 /// `GET …/llm/usage?{query}`'s rows.
 async fn usage(g: &Gate, query: &str) -> Vec<Value> {
