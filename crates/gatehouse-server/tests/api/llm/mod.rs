@@ -134,48 +134,23 @@ pub fn message(model: &str, stream: bool) -> Value {
 pub async fn logged_flow() -> Vec<(&'static str, String)> {
     let g = Gate::start(Backend::Sqlite, |_| {}).await;
     let auth = format!("Bearer {}", g.key);
-    assert_eq!(
-        g.call(
-            "/openai/v1/chat/completions",
-            &[("authorization", &auth)],
-            &chat("gpt-4o", false)
-        )
-        .await
-        .0,
-        200
-    );
+    let openai = async || {
+        let headers = [("authorization", auth.as_str())];
+        g.call("/openai/v1/chat/completions", &headers, &chat("gpt-4o", false))
+            .await
+            .0
+    };
+    assert_eq!(openai().await, 200);
     let streamed = g.post(
         "/anthropic/v1/messages",
         &[("x-api-key", &g.key), VERSION],
         &message("claude-3", true),
     );
-    assert!(
-        streamed
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-            .contains("message_stop")
-    );
-    let (st, _) = g
-        .put_provider(
-            "openai",
-            json!({ "api_key": OPENAI_KEY, "base_url": "http://127.0.0.1:9/v1" }),
-        )
-        .await;
-    assert_eq!(st, 200);
-    assert_eq!(
-        g.call(
-            "/openai/v1/chat/completions",
-            &[("authorization", &auth)],
-            &chat("gpt-4o", false)
-        )
-        .await
-        .0,
-        502
-    );
+    let text = streamed.send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("message_stop"), "{text}");
+    let down = json!({ "api_key": OPENAI_KEY, "base_url": "http://127.0.0.1:9/v1" });
+    assert_eq!(g.put_provider("openai", down).await.0, 200);
+    assert_eq!(openai().await, 502, "an upstream that cannot be reached");
     let secrets = vec![
         ("OpenAI provider key", OPENAI_KEY.to_owned()),
         ("Anthropic provider key", ANTHROPIC_KEY.to_owned()),
