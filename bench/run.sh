@@ -31,6 +31,10 @@ if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then
 else
   echo "(PostgreSQL registry benchmark skipped: set GATEHOUSE_BENCH_POSTGRES_URL)"
 fi
+"$bin/console" sqlite
+if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then
+  "$bin/console" postgres
+fi
 # 10,000+ sockets on each side: raise the descriptor limit as far as allowed.
 ulimit -n "$(ulimit -Hn)"
 taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/rooms_load" sqlite
@@ -40,6 +44,10 @@ fi
 taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/secrets_load" sqlite
 if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then
   taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/secrets_load" postgres
+fi
+taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/sdk_load" sqlite
+if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then
+  taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/sdk_load" postgres
 fi
 echo "== load before the authorization-server benchmark: $(cut -d' ' -f1-3 /proc/loadavg)"
 taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/oauth_load"

@@ -1,10 +1,11 @@
 //! Shared helpers of the Gatehouse benchmarks: timing, the HTTP load generator, CPU accounting,
-//! servers as pinned child processes, the setup of the authorization-server scenarios, and the
-//! crash soak.
+//! servers as pinned child processes, the setup of the authorization-server scenarios, a project
+//! seeded with many clients (registry and console), and the crash soak.
 
 pub mod cpu;
 pub mod load;
 pub mod oauth;
+pub mod registry;
 pub mod server;
 pub mod soak;
 
@@ -55,6 +56,37 @@ pub fn sample_access_claims() -> serde_json::Value {
         "iat": 1_700_000_000,
         "jti": "q8Zr3m0bXyT1uVw2kLp9Ag",
         "project_id": "0192f0c4-6c1e-7a3b-9d2e-4f5a6b7c8d9e",
+    })
+}
+
+/// Resident memory of a process, in MiB.
+pub fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    use anyhow::Context as _;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .context("no VmRSS")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kib / 1024.0)
+}
+
+/// A new project of the server `gh` (created with its bootstrap admin key) and a [`Minter`] for
+/// a new API key of it.
+pub async fn project_minter(gh: &server::Gatehouse, name: &str) -> anyhow::Result<Minter> {
+    use anyhow::Context as _;
+    let http = reqwest::Client::new();
+    let admin = &gh.bootstrap.api_key;
+    let body = serde_json::json!({ "name": name });
+    let project = server::post(&http, &gh.base, admin, "/accounts/projects", body).await?;
+    let p = project["id"].as_str().context("project id")?;
+    let path = format!("/accounts/projects/{p}/api-keys");
+    let key = server::post(&http, &gh.base, admin, &path, serde_json::json!({ "name": "bench" })).await?;
+    Ok(Minter {
+        key: ApiKeyValue::parse(key["value"].as_str().context("key value")?)?,
     })
 }
 

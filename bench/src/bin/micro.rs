@@ -42,6 +42,7 @@ fn main() {
             created_at: now,
             updated_at: now,
             version: 1,
+            last_used_at: None,
         };
         cache.insert(cache.ticket(), client.id.to_string(), Arc::new(client), now);
     }

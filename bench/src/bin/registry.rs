@@ -5,14 +5,11 @@
 //! (PostgreSQL: `GATEHOUSE_BENCH_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/test`;
 //! a fresh database is created, and dropped at the end.)
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::Context as _;
-use gatehouse_bench::server::{PgDatabase, post, psql};
-use gatehouse_server::Config;
+use gatehouse_bench::registry::{Seeded, report};
+use gatehouse_bench::server::post;
 use serde_json::{Value, json};
-
-const CONCURRENCY: usize = 16;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -20,59 +17,9 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let clients: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(100_000);
-    let dir = std::env::temp_dir().join(format!("gatehouse-bench-{}", uuid::Uuid::new_v4()));
-    let mut pg = None;
-    let database_url = match backend.as_str() {
-        "sqlite" => format!("sqlite://{}", dir.join("gatehouse.db").display()),
-        "postgres" => pg.insert(PgDatabase::create()?).url.clone(),
-        other => anyhow::bail!("unknown backend {other}: sqlite or postgres"),
-    };
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir,
-        database_url: Some(database_url),
-        ..Config::default()
-    };
-    let server = gatehouse_server::start(&config).await?;
-    let base = format!("http://{}", server.addr);
-    let admin = server
-        .bootstrap
-        .as_ref()
-        .context("fresh database")?
-        .api_key
-        .expose_secret()
-        .to_owned();
+    let seeded = Seeded::start(&backend, clients).await?;
+    let (base, key, path) = (seeded.base.clone(), seeded.key.clone(), seeded.path.clone());
     let http = reqwest::Client::new();
-    let project = post(&http, &base, &admin, "/accounts/projects", json!({ "name": "Bench" })).await?["id"]
-        .as_str()
-        .context("project id")?
-        .to_owned();
-    let key = post(
-        &http,
-        &base,
-        &admin,
-        &format!("/accounts/projects/{project}/api-keys"),
-        json!({ "name": "bench" }),
-    )
-    .await?["value"]
-        .as_str()
-        .context("key")?
-        .to_owned();
-    let path = format!("/accounts/projects/{project}/oauth/clients");
-
-    let start = Instant::now();
-    let seeded = seed(&http, &base, &key, &path, clients).await?;
-    let seed_time = start.elapsed();
-    if backend == "postgres" {
-        // What autovacuum does shortly after a bulk load (clients and their audit rows): visibility
-        // maps and statistics. Measuring while it runs would measure autovacuum.
-        psql(&config.database_url.clone().unwrap_or_default(), "VACUUM ANALYZE")?;
-    }
-    println!(
-        "backend: {backend}; seeded {seeded} clients in {:.1} s ({:.0}/s with {CONCURRENCY} concurrent requests)",
-        seed_time.as_secs_f64(),
-        seeded as f64 / seed_time.as_secs_f64()
-    );
 
     let mut creates = Vec::new();
     for i in 0..300 {
@@ -108,50 +55,9 @@ async fn main() -> anyhow::Result<()> {
         }
         report(&format!("{label} (total {total})"), &mut times);
     }
-    server.shutdown().await;
-    if let Some(mut pg) = pg {
-        pg.drop_now()?;
-    }
-    Ok(())
+    seeded.stop().await
 }
 
 fn client_body(name: &str) -> Value {
     json!({ "name": name, "redirect_uris": ["https://app.example.com/callback"], "scope": "openid profile email" })
-}
-
-async fn seed(http: &reqwest::Client, base: &str, key: &str, path: &str, n: usize) -> anyhow::Result<usize> {
-    let mut tasks = Vec::new();
-    for worker in 0..CONCURRENCY {
-        let (http, url, key) = (http.clone(), format!("{base}{path}"), key.to_owned());
-        tasks.push(tokio::spawn(async move {
-            let mut i = worker;
-            while i < n {
-                let body = json!({
-                    "client_id": format!("svc-{i:06}"),
-                    "name": format!("tenant-{:02} app {i}", i % 100),
-                    "redirect_uris": ["https://app.example.com/callback"],
-                });
-                let res = http.post(&url).bearer_auth(&key).json(&body).send().await?;
-                anyhow::ensure!(res.status().as_u16() == 201, "seed {i}: {}", res.status());
-                i += CONCURRENCY;
-            }
-            Ok::<_, anyhow::Error>(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    Ok(n)
-}
-
-fn report(label: &str, times: &mut [Duration]) {
-    times.sort();
-    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
-    println!(
-        "{label}: median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms ({} requests)",
-        pct(0.5),
-        pct(0.9),
-        pct(0.99),
-        times.len()
-    );
 }

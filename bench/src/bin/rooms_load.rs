@@ -23,10 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::StreamExt as _;
-use gatehouse_bench::server::{Gatehouse, PgDatabase, post};
-use gatehouse_bench::{Minter, ms, percentile};
-use gatehouse_core::api_key::ApiKeyValue;
-use serde_json::json;
+use gatehouse_bench::server::{Gatehouse, PgDatabase};
+use gatehouse_bench::{ms, percentile, project_minter, rss_mib};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -111,20 +109,6 @@ async fn join(
     Ok((took, reader))
 }
 
-/// Resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .context("no VmRSS")?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()?;
-    Ok(kib / 1024.0)
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
@@ -135,28 +119,7 @@ async fn main() -> anyhow::Result<()> {
         None
     };
     let gh = Gatehouse::start(&dir, pg.as_ref().map(|d| d.url.as_str()), &[]).await?;
-    let http = reqwest::Client::new();
-    let admin = &gh.bootstrap.api_key;
-    let project = post(
-        &http,
-        &gh.base,
-        admin,
-        "/accounts/projects",
-        json!({ "name": "rooms bench" }),
-    )
-    .await?;
-    let p = project["id"].as_str().context("project id")?;
-    let key = post(
-        &http,
-        &gh.base,
-        admin,
-        &format!("/accounts/projects/{p}/api-keys"),
-        json!({ "name": "bench" }),
-    )
-    .await?;
-    let minter = Arc::new(Minter {
-        key: ApiKeyValue::parse(key["value"].as_str().context("key value")?)?,
-    });
+    let minter = Arc::new(project_minter(&gh, "rooms bench").await?);
     let base: Arc<str> = Arc::from(gh.base.replacen("http", "ws", 1));
     let pid = gh.process.pid();
     println!(

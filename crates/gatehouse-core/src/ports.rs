@@ -82,6 +82,16 @@ pub struct Page {
     pub count: u32,
 }
 
+/// Which audit entries to read: all of them, or one actor's, or one action's or action family's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// The acting principal's id (a user's, an API key's, …), exactly.
+    pub actor_id: Option<String>,
+    /// An action (`client.create`), or a family of actions (`client` matches `client.create`,
+    /// `client.secret.rotate`, …).
+    pub action: Option<String>,
+}
+
 /// The OAuth client registry.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
@@ -95,6 +105,8 @@ pub trait ClientStore: Send + Sync {
     /// Writes `c` if the stored version is still `c.version - 1`; false otherwise.
     async fn update_client(&self, c: &Client, audit: &AuditRecord) -> Result<bool>;
     async fn delete_client(&self, project: ProjectId, id: &ClientId, audit: &AuditRecord) -> Result<bool>;
+    /// Records that client `id` got a token at `at` (never moving the time backwards).
+    async fn record_client_use(&self, id: &ClientId, at: Timestamp) -> Result<()>;
     /// Whether some client lists `origin` in its `allowed_cors_origins` (CORS preflight, SPEC §5.2).
     async fn cors_origin_registered(&self, origin: &str) -> Result<bool>;
 }
@@ -140,8 +152,17 @@ pub trait LlmStore: Send + Sync {
 pub trait SystemStore: Send + Sync {
     /// Records an event that accompanies no other change (e.g. reading a secret).
     async fn insert_audit(&self, audit: &AuditRecord) -> Result<()>;
-    /// Newest first, and the total.
-    async fn list_audit(&self, project: ProjectId, page: Page) -> Result<(Vec<AuditRecord>, u64)>;
+    /// The entries `filter` selects, newest first, and how many it selects.
+    async fn list_audit(&self, project: ProjectId, filter: &AuditFilter, page: Page)
+    -> Result<(Vec<AuditRecord>, u64)>;
+    /// One target's entries (e.g. a client's history), newest first, and the total.
+    async fn list_audit_of(
+        &self,
+        project: ProjectId,
+        target_type: &str,
+        target_id: &str,
+        page: Page,
+    ) -> Result<(Vec<AuditRecord>, u64)>;
     async fn get_setting(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Stores `value` unless `key` is set; returns what is stored afterwards.
     async fn init_setting(&self, key: &str, value: &[u8]) -> Result<Vec<u8>>;

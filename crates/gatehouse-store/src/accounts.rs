@@ -310,10 +310,40 @@ macro_rules! accounts_impl {
                     tx.commit().await.map_err(unexpected)
                 }
 
-                async fn list_audit(&self, project: ProjectId, p: Page) -> Result<(Vec<AuditRecord>, u64)> {
-                    let rows = sqlx::query("SELECT id, project_id, at, actor_type, actor_id, action, target_type, target_id, details FROM audit_events WHERE project_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3")
-                        .bind(project.uuid());
-                    let count = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE project_id = $1").bind(project.uuid());
+                async fn list_audit(&self, project: ProjectId, filter: &AuditFilter, p: Page) -> Result<(Vec<AuditRecord>, u64)> {
+                    // Bound in this order: project, then the actor, then the action and its family.
+                    let mut args = vec![];
+                    let mut cond = String::from("project_id = $1");
+                    if let Some(actor) = &filter.actor_id {
+                        args.push(actor.clone());
+                        cond.push_str(&format!(" AND actor_id = ${}", args.len() + 1));
+                    }
+                    if let Some(action) = &filter.action {
+                        args.push(action.clone());
+                        args.push(format!("{}.%", action.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+                        cond.push_str(&format!(" AND (action = ${} OR action LIKE ${} ESCAPE '\\')", args.len(), args.len() + 1));
+                    }
+                    let n = args.len() + 1;
+                    let rows_sql = format!("SELECT id, project_id, at, actor_type, actor_id, action, target_type, target_id, details FROM audit_events WHERE {cond} ORDER BY at DESC, id DESC LIMIT ${} OFFSET ${}", n + 1, n + 2);
+                    let count_sql = format!("SELECT COUNT(*) FROM audit_events WHERE {cond}");
+                    let mut rows = sqlx::query(&rows_sql).bind(project.uuid());
+                    let mut count = sqlx::query_scalar(&count_sql).bind(project.uuid());
+                    for a in &args {
+                        rows = rows.bind(a);
+                        count = count.bind(a);
+                    }
+                    page(self.db(), rows, count, p, audit).await
+                }
+
+                async fn list_audit_of(&self, project: ProjectId, target_type: &str, target_id: &str, p: Page) -> Result<(Vec<AuditRecord>, u64)> {
+                    let rows = sqlx::query("SELECT id, project_id, at, actor_type, actor_id, action, target_type, target_id, details FROM audit_events WHERE project_id = $1 AND target_type = $2 AND target_id = $3 ORDER BY at DESC, id DESC LIMIT $4 OFFSET $5")
+                        .bind(project.uuid())
+                        .bind(target_type)
+                        .bind(target_id);
+                    let count = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE project_id = $1 AND target_type = $2 AND target_id = $3")
+                        .bind(project.uuid())
+                        .bind(target_type)
+                        .bind(target_id);
                     page(self.db(), rows, count, p, audit).await
                 }
 

@@ -19,7 +19,7 @@ macro_rules! registry_impl {
             use gatehouse_core::secret::Redacted;
             use crate::sql::{db_err, unexpected};
 
-            const CLIENT_COLS: &str = "c.client_id, c.project_id, c.settings, c.official, c.secret_hash, c.previous_secret_hash, c.previous_secret_expires_at, c.secret_rotated_at, c.created_at, c.updated_at, c.version";
+            const CLIENT_COLS: &str = "c.client_id, c.project_id, c.settings, c.official, c.secret_hash, c.previous_secret_hash, c.previous_secret_expires_at, c.secret_rotated_at, c.created_at, c.updated_at, c.version, c.last_used_at";
 
             /// Lower-cased id and name: what the case-insensitive filter searches.
             fn search_text(c: &Client) -> String {
@@ -72,6 +72,7 @@ macro_rules! registry_impl {
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
                     updated_at: Timestamp::from_millis(get(r, "updated_at")?),
                     version: get(r, "version")?,
+                    last_used_at: ts(r, "last_used_at")?,
                 })
             }
 
@@ -163,6 +164,16 @@ macro_rules! registry_impl {
                         .map_err(unexpected)?;
                     commit(tx, audit).await?;
                     Ok(true)
+                }
+
+                async fn record_client_use(&self, id: &ClientId, at: Timestamp) -> Result<()> {
+                    sqlx::query("UPDATE oauth_clients SET last_used_at = $2 WHERE client_id = $1 AND (last_used_at IS NULL OR last_used_at < $2)")
+                        .bind(id.as_str())
+                        .bind(at.millis())
+                        .execute(self.db())
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
                 }
 
                 async fn cors_origin_registered(&self, origin: &str) -> Result<bool> {

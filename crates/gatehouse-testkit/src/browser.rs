@@ -1,6 +1,6 @@
-//! A form-following browser for the sign-in pages: a cookie jar, manual redirects, and a small
-//! HTML form reader. The pages are plain forms by design (SPEC §5.1), so this is all a client
-//! needs to sign in without JavaScript.
+//! A form-following browser for the sign-in pages and the console: a cookie jar, manual
+//! redirects, and a small HTML form reader (inputs, ticked checkboxes, text areas, selects). The
+//! pages are plain forms by design (SPEC §5.1), so this is all a client needs without JavaScript.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -201,7 +201,9 @@ impl Page {
                 while let Some(i) = r.find(kind) {
                     let t = &r[i..];
                     let t = &t[..t.find('>').unwrap_or(t.len())];
-                    if let Some(name) = attr(t, "name") {
+                    let unticked =
+                        matches!(attr(t, "type").as_deref(), Some("checkbox" | "radio")) && !t.contains(" checked");
+                    if let Some(name) = attr(t, "name").filter(|_| !unticked) {
                         let pair = (unescape(&name), unescape(&attr(t, "value").unwrap_or_default()));
                         if list {
                             form.buttons.push(pair)
@@ -212,6 +214,8 @@ impl Page {
                     r = &r[i + kind.len()..];
                 }
             }
+            form.fields.extend(textareas(html));
+            form.fields.extend(selects(html));
             out.push(form);
             rest = &after[end.min(after.len())..];
             if end == after.len() {
@@ -236,6 +240,51 @@ impl Page {
         let raw = url.query().or(url.fragment()).unwrap_or("");
         url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
     }
+}
+
+/// `(name, text)` of each `<textarea>` in `html`.
+fn textareas(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut r = html;
+    while let Some(i) = r.find("<textarea") {
+        let t = &r[i..];
+        let open = t.find('>').unwrap_or(t.len());
+        let close = t.find("</textarea>").unwrap_or(t.len());
+        if let Some(name) = attr(&t[..open], "name") {
+            out.push((unescape(&name), unescape(&t[(open + 1).min(close)..close])));
+        }
+        r = &t[close.min(t.len())..];
+        if close == t.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// `(name, value)` of each `<select>` in `html`: its selected option, or its first.
+fn selects(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut r = html;
+    while let Some(i) = r.find("<select") {
+        let t = &r[i..];
+        let close = t.find("</select>").unwrap_or(t.len());
+        let body = &t[..close];
+        let name = attr(&body[..body.find('>').unwrap_or(body.len())], "name");
+        let options: Vec<&str> = body.split("<option").skip(1).collect();
+        let chosen = options
+            .iter()
+            .find(|o| o[..o.find('>').unwrap_or(o.len())].contains(" selected"))
+            .or(options.first());
+        if let (Some(name), Some(option)) = (name, chosen) {
+            let tag = &option[..option.find('>').unwrap_or(option.len())];
+            out.push((unescape(&name), unescape(&attr(tag, "value").unwrap_or_default())));
+        }
+        r = &t[close.min(t.len())..];
+        if close == t.len() {
+            break;
+        }
+    }
+    out
 }
 
 fn attr(tag: &str, name: &str) -> Option<String> {

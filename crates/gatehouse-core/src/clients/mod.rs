@@ -1,10 +1,12 @@
 //! The OAuth client registry's domain (SPEC §4): a client's settings, built only through
 //! validation, and the secret that confidential clients authenticate with.
 
+pub mod risks;
 mod settings;
 pub mod uri;
+pub mod usage;
 
-pub use settings::{ClientSettings, KNOWN_SCOPES};
+pub use settings::{AUTH_METHODS, ClientSettings, GRANT_TYPES, KNOWN_SCOPES, RESPONSE_TYPES, SIGNING_ALGS};
 
 use crate::crypto::KeyedHasher;
 use crate::ids::{ClientId, ProjectId};
@@ -26,6 +28,8 @@ pub struct Client {
     pub updated_at: Timestamp,
     /// Bumped on every change; guards concurrent updates.
     pub version: i64,
+    /// When the client last got a token, as last written (at most once a minute per client).
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// Keyed hashes of the current and (during a grace period) the previous client secret.

@@ -21,14 +21,16 @@ pub const KNOWN_SCOPES: &[&str] = &[
     "gatehouse_api.read_only",
 ];
 
-const GRANT_TYPES: &[&str] = &[
+/// The grant types a client may be allowed (SPEC §4.1).
+pub const GRANT_TYPES: &[&str] = &[
     "authorization_code",
     "refresh_token",
     "client_credentials",
     "urn:ietf:params:oauth:grant-type:device_code",
     "implicit",
 ];
-const RESPONSE_TYPES: &[&str] = &[
+/// The response types a client may be allowed (SPEC §4.1).
+pub const RESPONSE_TYPES: &[&str] = &[
     "code",
     "token",
     "id_token",
@@ -37,8 +39,10 @@ const RESPONSE_TYPES: &[&str] = &[
     "code token",
     "code id_token token",
 ];
-const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
-const SIGNING_ALGS: &[&str] = &["ES256", "RS256", "EdDSA"];
+/// Token endpoint authentication methods (SPEC §4.1).
+pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+/// ID token signing algorithms (SPEC §4.1).
+pub const SIGNING_ALGS: &[&str] = &["ES256", "RS256", "EdDSA"];
 
 const MAX_NAME: usize = 200;
 const MAX_LIST: usize = 100;
@@ -73,14 +77,9 @@ pub struct ClientSettings {
 }
 
 impl ClientSettings {
-    /// Settings of a new client: defaults, then `input`, then validation.
-    pub fn create(input: &ClientInput) -> Result<Self> {
-        let name = input
-            .name
-            .clone()
-            .ok_or_else(|| Error::invalid("name", "is required"))?;
-        let confidential = input.require_client_secret.unwrap_or(true);
-        let defaults = Self {
+    /// The defaults of SPEC §4.1 for a new client (the console's new-client form shows them).
+    pub fn defaults(name: String, confidential: bool) -> Self {
+        Self {
             name,
             enabled: true,
             client_uri: None,
@@ -100,7 +99,17 @@ impl ClientSettings {
             id_token_signed_response_alg: "ES256".into(),
             revoke_on_logout: true,
             metadata: BTreeMap::new(),
-        };
+        }
+    }
+
+    /// Settings of a new client: defaults, then `input`, then validation.
+    pub fn create(input: &ClientInput) -> Result<Self> {
+        let name = input
+            .name
+            .clone()
+            .ok_or_else(|| Error::invalid("name", "is required"))?;
+        let confidential = input.require_client_secret.unwrap_or(true);
+        let defaults = Self::defaults(name, confidential);
         let mut s = defaults.merged(input)?;
         if input.response_types.is_none() && s.has_grant("authorization_code") {
             s.response_types = vec!["code".into()];

@@ -125,6 +125,7 @@ mod tests {
             created_at: Timestamp::from_millis(created_at),
             updated_at: Timestamp::from_millis(created_at),
             version: 1,
+            last_used_at: None,
         }
     }
 

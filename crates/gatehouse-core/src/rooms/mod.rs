@@ -2,6 +2,7 @@
 //! and the per-node [`Hub`] that holds this node's connections and delivers events to them.
 
 mod hub;
+pub mod sdk;
 
 pub use hub::{Close, Hub, Membership, RoomKey};
 

@@ -86,6 +86,7 @@ impl Gatehouse {
                 created_at: now,
                 updated_at: now,
                 version: 1,
+                last_used_at: None,
             })
             .collect::<Vec<_>>();
         let event = |action: &str, target: (&str, String)| AuditRecord {
@@ -131,7 +132,7 @@ impl Gatehouse {
 }
 
 impl Gatehouse {
-    /// Points the official clients' redirect URIs at the configured issuer (SPEC §2: every URL
+    /// Points the official clients' redirect URIs (and post-logout redirect URIs) at the configured issuer (SPEC §2: every URL
     /// derives from it), so that a server first started on loopback and later published under
     /// its public URL keeps working. Runs at every start; official clients deleted with
     /// `force=true` stay deleted.
@@ -140,11 +141,14 @@ impl Gatehouse {
             let Some(current) = self.store.get_client(ProjectId::SYSTEM, &id).await? else {
                 continue;
             };
-            if !current.official || current.settings.redirect_uris == expected.redirect_uris {
+            let same = current.settings.redirect_uris == expected.redirect_uris
+                && current.settings.post_logout_redirect_uris == expected.post_logout_redirect_uris;
+            if !current.official || same {
                 continue;
             }
             let mut next = current.clone();
             next.settings.redirect_uris = expected.redirect_uris;
+            next.settings.post_logout_redirect_uris = expected.post_logout_redirect_uris;
             next.updated_at = self.clock.now();
             next.version += 1;
             let audit = AuditRecord {
@@ -156,7 +160,10 @@ impl Gatehouse {
                 action: "client.update".into(),
                 target_type: "client".into(),
                 target_id: id.to_string(),
-                details: json!({ "fields": ["redirect_uris"], "reason": "the issuer changed" }),
+                details: json!({
+                    "fields": ["redirect_uris", "post_logout_redirect_uris"],
+                    "reason": "the issuer changed",
+                }),
             };
             if self.store.update_client(&next, &audit).await? {
                 self.invalidate(crate::ports::Invalidation::Client {
@@ -180,6 +187,15 @@ fn official_clients(issuer: &str) -> Result<Vec<(ClientId, ClientSettings)>> {
         scope: Some(scope.into()),
         ..ClientInput::default()
     };
+    let console = ClientInput {
+        post_logout_redirect_uris: Some(vec![format!("{issuer}/console/signed-out")]),
+        ..public(
+            "Gatehouse console",
+            &["authorization_code"],
+            Some(format!("{issuer}/console/callback")),
+            "openid profile email gatehouse_api",
+        )
+    };
     let specs = [
         (
             "gatehouse-cli",
@@ -190,15 +206,7 @@ fn official_clients(issuer: &str) -> Result<Vec<(ClientId, ClientSettings)>> {
                 "openid profile email offline_access gatehouse_api",
             ),
         ),
-        (
-            "gatehouse-console",
-            public(
-                "Gatehouse console",
-                &["authorization_code"],
-                Some(format!("{issuer}/console/callback")),
-                "openid profile email gatehouse_api",
-            ),
-        ),
+        ("gatehouse-console", console),
         (
             "gatehouse-api-docs",
             public(

@@ -69,6 +69,7 @@ impl Gatehouse {
             created_at: now,
             updated_at: now,
             version: 1,
+            last_used_at: None,
         };
         let audit = self.audit(
             who,
@@ -134,7 +135,7 @@ impl Gatehouse {
             project,
             "client.update",
             ("client", id.to_owned()),
-            json!({ "fields": changed_fields(input) }),
+            json!({ "fields": changed_fields(input), "changes": changes(&current.settings, &next.settings) }),
         );
         if !self.store.update_client(&next, &audit).await? {
             return Err(Error::Conflict("the client changed concurrently; retry".into()));
@@ -167,6 +168,7 @@ impl Gatehouse {
         if !self.store.delete_client(project, &client.id, &audit).await? {
             return Err(Error::NotFound("client"));
         }
+        self.usage.forget(id);
         self.invalidate(Invalidation::Client {
             client_id: id.to_owned(),
         })
@@ -287,6 +289,34 @@ impl Gatehouse {
         })
     }
 
+    /// A client's history: its audit entries, newest first, and the total (developers and
+    /// admins, as the audit log).
+    pub async fn client_history(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: &str,
+        page: Page,
+    ) -> Result<(Vec<crate::model::AuditRecord>, u64)> {
+        self.access(who, project).await?.require_developer_read()?;
+        self.load_client(project, id).await?;
+        self.store.list_audit_of(project, "client", id, page).await
+    }
+
+    /// When `c` last got a token, as far as this node knows (storage lags by up to a minute).
+    pub fn client_last_used(&self, c: &Client) -> Option<crate::time::Timestamp> {
+        c.last_used_at.max(self.usage.last(c.id.as_str()))
+    }
+
+    /// Notes that client `id` got a token at `now`; written to storage at most once a minute.
+    pub(crate) async fn note_client_use(&self, id: &ClientId, now: crate::time::Timestamp) {
+        if self.usage.note(id.as_str(), now)
+            && let Err(e) = self.store.record_client_use(id, now).await
+        {
+            tracing::warn!(error = %e, client_id = %id, "recording a client's last use failed");
+        }
+    }
+
     /// Authenticates a client by id and secret: a cache hit costs one keyed hash and a
     /// constant-time comparison (the token endpoint's hot path). Disabled clients never verify.
     pub async fn verify_client_secret(&self, id: &str, secret: &SecretString) -> Result<Arc<Client>> {
@@ -337,6 +367,23 @@ fn export_row(c: &Client) -> ExportRow {
 }
 
 /// Names of the fields an update sets, for the audit log (values may be sensitive; names are not).
+/// Each setting that differs: `{field: {before, after}}` (settings hold no secret).
+fn changes(before: &ClientSettings, after: &ClientSettings) -> serde_json::Value {
+    let (Ok(serde_json::Value::Object(b)), Ok(serde_json::Value::Object(a))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return json!({});
+    };
+    let diff: serde_json::Map<String, serde_json::Value> = a
+        .into_iter()
+        .filter_map(|(k, now)| {
+            let was = b.get(&k).cloned().unwrap_or(serde_json::Value::Null);
+            (was != now).then(|| (k, json!({ "before": was, "after": now })))
+        })
+        .collect();
+    diff.into()
+}
+
 fn changed_fields(input: &ClientInput) -> Vec<String> {
     match serde_json::to_value(input) {
         Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),

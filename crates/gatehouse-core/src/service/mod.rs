@@ -32,7 +32,7 @@ use crate::jose::Hs256Key;
 use crate::keyring::{Keyring, MasterKeys, Rewrapped};
 use crate::model::{ApiKeyRecord, AuditRecord, Sealed};
 use crate::password::PasswordHasher;
-use crate::ports::{Invalidation, Notifier, Page, Store, Upstream};
+use crate::ports::{AuditFilter, Invalidation, Notifier, Page, Store, Upstream};
 use crate::rng::Rng;
 use crate::rooms::Hub;
 use crate::time::Clock;
@@ -61,6 +61,8 @@ pub struct Gatehouse {
     keys: Keyring,
     passwords: PasswordHasher,
     clients: Cache<String, Client>,
+    /// When clients last got a token (written at most once a minute per client).
+    usage: crate::clients::usage::Usage,
     api_keys: Cache<ApiKeyId, ApiKeyRecord>,
     /// HS256 keys of API keys, for participant tokens.
     participant_keys: Cache<ApiKeyId, Hs256Key>,
@@ -87,6 +89,7 @@ impl Gatehouse {
             keys,
             passwords: PasswordHasher::new(workers),
             clients: Cache::default(),
+            usage: Default::default(),
             api_keys: Cache::default(),
             participant_keys: Cache::default(),
             provider: oauth::Provider::new(provider),
@@ -244,10 +247,18 @@ impl Gatehouse {
         }
     }
 
-    /// The audit log of a project, newest first (admins and developers).
-    pub async fn list_audit(&self, who: &Principal, project: ProjectId, page: Page) -> Result<(Vec<AuditRecord>, u64)> {
+    /// The audit log of a project, newest first, optionally of one actor or one action family
+    /// (admins and developers).
+    pub async fn list_audit(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        filter: &AuditFilter,
+        page: Page,
+    ) -> Result<(Vec<AuditRecord>, u64)> {
+        check_audit_filter(filter)?;
         self.access(who, project).await?.require_developer_read()?;
-        self.store.list_audit(project, page).await
+        self.store.list_audit(project, filter, page).await
     }
 }
 
@@ -267,4 +278,28 @@ pub fn page_sized_by(field: &str, count: Option<u32>, offset: Option<u64>) -> Re
         return Err(Error::invalid("offset", "is too large"));
     }
     Ok(Page { offset, count })
+}
+
+/// An action filter is dotted lowercase words (`client`, `client.secret.rotate`); an actor id is
+/// an id, at most 200 characters without control characters.
+fn check_audit_filter(filter: &AuditFilter) -> Result<()> {
+    if let Some(action) = &filter.action {
+        let word = |w: &str| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
+        if action.len() > 64 || !action.split('.').all(word) {
+            return Err(Error::invalid(
+                "action",
+                "must be an action such as client.create, or its first words such as client",
+            ));
+        }
+    }
+    if let Some(actor) = &filter.actor_id {
+        if actor.is_empty() || actor.len() > 200 || actor.chars().any(char::is_control) {
+            return Err(Error::invalid("actor", "must be an id of at most 200 characters"));
+        }
+    }
+    Ok(())
 }

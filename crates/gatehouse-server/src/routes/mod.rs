@@ -4,12 +4,14 @@
 pub(crate) mod accounts;
 pub(crate) mod api_keys;
 pub(crate) mod clients;
+pub(crate) mod console;
 pub(crate) mod external_oauth;
 pub(crate) mod llm;
 pub(crate) mod oauth;
 pub(crate) mod pages;
 pub(crate) mod participants;
 pub(crate) mod room_channel;
+pub(crate) mod room_sdk;
 pub(crate) mod room_secrets;
 pub(crate) mod rooms;
 pub(crate) mod secrets;
@@ -31,6 +33,7 @@ pub fn router() -> Router<Arc<AppState>> {
     let ext_one = axum::routing::put(external_oauth::update).delete(external_oauth::delete);
     Router::new()
         .merge(provider_routes())
+        .merge(console::console_routes())
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))

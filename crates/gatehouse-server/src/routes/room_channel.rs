@@ -9,8 +9,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
@@ -22,7 +22,7 @@ use gatehouse_types as t;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::room_secrets;
+use super::{room_sdk, room_secrets};
 use crate::dto::participant_dto;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{BEARER_PROTOCOL, Json, Path, RoomToken, offered_protocols};
@@ -31,10 +31,10 @@ use crate::state::AppState;
 /// Largest frame a participant may send; a larger one closes the connection (1009).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// How long a send to a participant may wait on its socket before the participant counts as gone.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// `secrets.*` requests a connection may have under way at once (a consent request waits for
 /// minutes, so they run side by side); more are answered `too_many_requests` at once.
-const MAX_IN_FLIGHT: usize = 32;
+pub(super) const MAX_IN_FLIGHT: usize = 32;
 /// How long the close frame may take: a peer that does not read gets no more time than this.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The subprotocol of the room channel; a client that offers subprotocols should offer it.
@@ -53,7 +53,8 @@ fn chosen_protocol(headers: &HeaderMap) -> Option<String> {
     }
 }
 
-/// Join a room: upgrades to the room channel. The first frame is `room_ready`.
+/// Join a room: upgrades to the room channel, or to the MeshAgent SDK's protocol when the URL
+/// carries the SDK's `v` parameter ([`room_sdk::speaks_sdk`]). The first message is `room_ready`.
 #[utoipa::path(get, operation_id = "room_channel_join", path = "/rooms/{room_name}", tag = "rooms", security(("participant" = []), ("participant_query" = [])),
     responses((status = 101, description = "the room channel"), (status = 400, body = t::ErrorBody), (status = 401, body = t::ErrorBody)))]
 pub async fn join(
@@ -61,10 +62,12 @@ pub async fn join(
     Path(room): Path<String>,
     token: RoomToken,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let verified = token.admit(&s, &room).await?;
     let upgrade = upgrade.map_err(|e| ApiError::bad_request(format!("the room channel is a WebSocket: {e}")))?;
+    let sdk = room_sdk::speaks_sdk(query.as_deref(), &headers)?;
     let upgrade = match chosen_protocol(&headers) {
         Some(p) => upgrade.protocols([p]),
         None => upgrade,
@@ -74,8 +77,8 @@ pub async fn join(
         .max_frame_size(MAX_FRAME_BYTES)
         // Small buffers: a node holds thousands of mostly idle connections.
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| serve(s, socket, verified, room))
+        .write_buffer_size(if sdk { room_sdk::WRITE_BUFFER_BYTES } else { 0 })
+        .on_upgrade(move |socket| serve(s, socket, verified, room, sdk))
         .into_response())
 }
 
@@ -102,8 +105,8 @@ async fn participant_list(s: &AppState, room: &RoomKey) -> gatehouse_core::Resul
 }
 
 /// One connection: joins, answers requests and forwards events until either side closes, then
-/// leaves the room.
-async fn serve(s: Arc<AppState>, mut socket: WebSocket, who: Verified, room: String) {
+/// leaves the room. `sdk`: the connection speaks the MeshAgent SDK's protocol.
+async fn serve(s: Arc<AppState>, mut socket: WebSocket, who: Verified, room: String, sdk: bool) {
     let (me, membership) = match s.gh.join_room(&who, &room).await {
         Ok(joined) => joined,
         Err(e) => {
@@ -126,7 +129,12 @@ async fn serve(s: Arc<AppState>, mut socket: WebSocket, who: Verified, room: Str
         who: &who,
         me: &me,
     };
-    if let Some(why) = run(&ctx, &mut socket, membership).await {
+    let ended = if sdk {
+        room_sdk::run(&ctx, &mut socket, membership).await
+    } else {
+        run(&ctx, &mut socket, membership).await
+    };
+    if let Some(why) = ended {
         send_close(&mut socket, why).await;
     }
     s.gh.leave_room(&me).await;
@@ -141,16 +149,16 @@ async fn send_close(socket: &mut WebSocket, why: Close) {
 }
 
 /// A joined participant: what its requests are answered with.
-struct Participant<'a> {
-    s: &'a AppState,
-    who: &'a Verified,
-    me: &'a Presence,
+pub(super) struct Participant<'a> {
+    pub(super) s: &'a AppState,
+    pub(super) who: &'a Verified,
+    pub(super) me: &'a Presence,
 }
 
 /// The connection ended without anything left to say (the peer closed or is unreachable).
-struct Gone;
+pub(super) struct Gone;
 
-const EXPIRED: Close = Close {
+pub(super) const EXPIRED: Close = Close {
     code: 1008,
     reason: "the participant token expired",
 };
@@ -184,11 +192,9 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
             () = &mut expired => return Some(EXPIRED),
             () = &mut silence => return None,
             incoming = socket.recv() => {
-                let msg = match incoming {
-                    Some(Ok(msg)) => msg,
-                    // A frame over the limit is refused by the WebSocket layer itself.
-                    Some(Err(e)) if is_capacity(&e) => return Some(TOO_LARGE),
-                    Some(Err(_)) | None => return None,
+                let msg = match received(incoming) {
+                    Ok(msg) => msg,
+                    Err(end) => return end,
                 };
                 silence.as_mut().reset(Instant::now() + 2 * keepalive);
                 match msg {
@@ -225,14 +231,14 @@ async fn run(p: &Participant<'_>, socket: &mut WebSocket, m: Membership) -> Opti
     }
 }
 
-async fn send(socket: &mut WebSocket, msg: Message) -> Result<(), Gone> {
+pub(super) async fn send(socket: &mut WebSocket, msg: Message) -> Result<(), Gone> {
     match tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(Gone),
     }
 }
 
-const TOO_LARGE: Close = Close {
+pub(super) const TOO_LARGE: Close = Close {
     code: 1009,
     reason: "a frame is at most 65536 bytes",
 };
@@ -302,6 +308,16 @@ impl Participant<'_> {
             let api = ApiError::from(e);
             (api.code(), api.message().to_owned())
         })
+    }
+}
+
+/// A received frame, or how the connection ends: closed with a reason (a frame over the limit,
+/// which the WebSocket layer itself refuses), or gone.
+pub(super) fn received(incoming: Option<Result<Message, axum::Error>>) -> Result<Message, Option<Close>> {
+    match incoming {
+        Some(Ok(msg)) => Ok(msg),
+        Some(Err(e)) if is_capacity(&e) => Err(Some(TOO_LARGE)),
+        Some(Err(_)) | None => Err(None),
     }
 }
 

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use gatehouse_core::ids::ProjectId;
+use gatehouse_core::ports::AuditFilter;
 use gatehouse_core::service::page;
 use gatehouse_types as t;
 use uuid::Uuid;
@@ -16,7 +17,7 @@ use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::state::AppState;
 
-/// Audit query: `count` and `offset`.
+/// Audit query: `count`, `offset`, and optionally one actor and one action family.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +28,12 @@ pub struct AuditQuery {
     /// Rows to skip (default 0).
     #[param(maximum = 9_223_372_036_854_775_807_u64)]
     offset: Option<u64>,
+    /// Only this actor's entries: a user id, an API key id, … (exactly).
+    #[param(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")]
+    actor: Option<String>,
+    /// Only this action (`client.create`) or family of actions (`client`).
+    #[param(max_length = 64, pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")]
+    action: Option<String>,
 }
 
 /// The project's audit log, newest first (admins and developers).
@@ -38,8 +45,12 @@ pub async fn audit(
     Path(id): Path<Uuid>,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<t::AuditList>> {
+    let filter = AuditFilter {
+        actor_id: q.actor,
+        action: q.action,
+    };
     let (events, total) =
-        s.gh.list_audit(&who, ProjectId::from_uuid(id), page(q.count, q.offset)?)
+        s.gh.list_audit(&who, ProjectId::from_uuid(id), &filter, page(q.count, q.offset)?)
             .await?;
     Ok(Json(t::AuditList {
         events: events.iter().map(audit_event_dto).collect(),

@@ -120,7 +120,12 @@ impl FromRequestParts<Arc<AppState>> for Browser {
 impl Browser {
     /// The hidden CSRF field for a form.
     pub fn csrf_field(&self, state: &AppState) -> String {
-        hidden("csrf", &state.gh.csrf_token(&self.csrf_cookie))
+        hidden("csrf", &self.csrf_token(state))
+    }
+
+    /// The CSRF token of this browser's forms (the value of the `csrf` field).
+    pub fn csrf_token(&self, state: &AppState) -> String {
+        state.gh.csrf_token(&self.csrf_cookie)
     }
 
     /// Whether a submitted form carries this browser's CSRF token.
@@ -225,7 +230,8 @@ pub async fn form_post_script() -> Response {
     asset("text/javascript; charset=utf-8", FORM_POST_SCRIPT)
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// A static asset of the binary, cacheable for an hour.
+pub fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),

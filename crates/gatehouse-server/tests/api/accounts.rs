@@ -561,6 +561,11 @@ async fn official_clients_follow_the_configured_issuer() {
             after["client"]["redirect_uris"],
             json!(["https://auth.example.com/console/callback"])
         );
+        assert_eq!(
+            after["client"]["post_logout_redirect_uris"],
+            json!(["https://auth.example.com/console/signed-out"]),
+            "the console's sign-out return follows the issuer too"
+        );
         published.shutdown().await;
         first.stop().await;
     }

@@ -6,6 +6,8 @@ mod accounts;
 mod broker;
 mod clients;
 mod connections;
+mod console;
+mod console_pages;
 mod exports;
 mod headers;
 mod input;
@@ -17,6 +19,7 @@ mod oidc_interop;
 mod openapi;
 mod participants;
 mod rooms;
+mod sdk;
 mod secrets;
 mod text_input;
 

@@ -128,3 +128,42 @@ async fn the_filter_follows_renames_and_deletes() {
         assert_eq!(store.list_clients(p, Some("renamed"), page).await.unwrap().1, 0);
     }
 }
+
+#[tokio::test]
+async fn a_clients_last_use_only_moves_forward_and_its_history_is_its_own_newest_first() {
+    for db in databases().await {
+        let store = db.store();
+        let (gh, admin, clock) = bootstrapped(store.clone()).await;
+        let p = gh.create_project(&admin, "Used").await.unwrap().id;
+        let (a, _) = gh.create_client(&admin, p, &web("A")).await.unwrap();
+        let (b, _) = gh.create_client(&admin, p, &web("B")).await.unwrap();
+        assert_eq!(a.last_used_at, None);
+        let later = clock.now().plus_secs(60);
+        store.record_client_use(&a.id, later).await.unwrap();
+        store.record_client_use(&a.id, clock.now()).await.unwrap();
+        let stored = store.get_client(p, &a.id).await.unwrap().unwrap();
+        assert_eq!(stored.last_used_at, Some(later), "an older use does not move it back");
+        assert_eq!(store.get_client(p, &b.id).await.unwrap().unwrap().last_used_at, None);
+
+        for name in ["A1", "A2"] {
+            clock.advance_secs(1);
+            let input = ClientInput {
+                name: Some(name.into()),
+                ..Default::default()
+            };
+            gh.update_client(&admin, p, a.id.as_str(), &input).await.unwrap();
+        }
+        let page = Page { offset: 0, count: 2 };
+        let (history, total) = store.list_audit_of(p, "client", a.id.as_str(), page).await.unwrap();
+        assert_eq!(total, 3, "create and two updates");
+        let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
+        assert_eq!(actions, ["client.update", "client.update"]);
+        assert_eq!(
+            history[0].details["changes"]["name"],
+            serde_json::json!({ "before": "A1", "after": "A2" })
+        );
+        let other = ProjectId::from_uuid(uuid::Uuid::now_v7());
+        let (none, total) = store.list_audit_of(other, "client", a.id.as_str(), page).await.unwrap();
+        assert_eq!((none.len(), total), (0, 0), "scoped by project");
+    }
+}

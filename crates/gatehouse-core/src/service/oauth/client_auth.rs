@@ -127,6 +127,7 @@ mod tests {
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
             version: 1,
+            last_used_at: None,
         }
     }
 

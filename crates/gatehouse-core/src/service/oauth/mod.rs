@@ -3,6 +3,7 @@
 //! userinfo and logout. Tokens are issued and checked here, in one place.
 
 pub mod authorize;
+mod browser_seal;
 mod client_auth;
 mod device;
 mod introspect;
@@ -282,6 +283,7 @@ impl Gatehouse {
             auth_time: i.auth_time.map(Timestamp::secs),
         };
         let access_token = self.sign(self.provider.config.access_token_alg, "at+jwt", &claims, now)?;
+        self.note_client_use(&i.client.id, now).await;
         let id_token = match i.user {
             // Boxed: it reads the user's claims from storage, and tokens without it should not
             // carry the space its future needs.
