@@ -417,6 +417,10 @@ pub enum Invalidation {
     Project {
         id: uuid::Uuid,
     },
+    /// A project's LLM provider configuration or limits changed.
+    Llm {
+        project: uuid::Uuid,
+    },
     /// Signing keys were added, scheduled or removed.
     SigningKeys,
     /// An access token, grant or session was revoked: cached "not revoked" answers are dropped.

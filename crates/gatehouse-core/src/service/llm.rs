@@ -27,6 +27,12 @@ fn aad(project: ProjectId, provider: Provider, version: i64) -> RowAad {
     RowAad::new("llm_provider", &project.to_string(), "", "", provider.as_str(), version)
 }
 
+/// A provider configuration as the gate uses it: where to, and the key opened.
+pub(super) struct OpenProvider {
+    base_url: String,
+    api_key: SecretString,
+}
+
 /// What the gate knows of a request before it forwards it.
 pub struct LlmRequest<'a> {
     pub provider: Provider,
@@ -137,6 +143,7 @@ impl Gatehouse {
                 "the provider configuration changed concurrently; retry".into(),
             ));
         }
+        self.invalidate_llm(project).await;
         Ok(config)
     }
 
@@ -162,6 +169,7 @@ impl Gatehouse {
             json!({}),
         );
         if self.store.delete_llm_provider(project, provider, &audit).await? {
+            self.invalidate_llm(project).await;
             Ok(())
         } else {
             Err(Error::NotFound("llm provider"))
@@ -174,22 +182,57 @@ impl Gatehouse {
     /// Refusals are `Unauthorized` or `Forbidden` and name the condition that failed.
     pub async fn admit_llm(&self, req: LlmRequest<'_>) -> Result<LlmAdmission> {
         let (project_id, caller) = self.llm_caller(&req).await?;
-        let config = self.store.get_llm_provider(project_id, req.provider).await?.ok_or_else(|| {
+        let config = self.open_llm_provider(project_id, req.provider).await?;
+        let config = config.as_ref().as_ref().ok_or_else(|| {
             Error::Conflict(format!(
                 "the project has no {0} provider key; set one with PUT /accounts/projects/{project_id}/llm/providers/{0}",
                 req.provider.as_str()
             ))
         })?;
-        let key = self
-            .open_sealed(project_id, &aad(project_id, req.provider, config.version), &config.key)
-            .await?;
-        let key = String::from_utf8(key).map_err(Error::unexpected)?;
         Ok(LlmAdmission {
             project_id,
             caller,
-            base_url: config.base_url,
-            api_key: SecretString::new(key),
+            base_url: config.base_url.clone(),
+            api_key: config.api_key.clone(),
         })
+    }
+
+    /// A project's provider configuration with its key opened, from memory when cached
+    /// (dropped on every node when it changes).
+    async fn open_llm_provider(
+        &self,
+        project: ProjectId,
+        provider: Provider,
+    ) -> Result<std::sync::Arc<Option<OpenProvider>>> {
+        let now = self.clock.now();
+        if let Some(cached) = self.llm_providers.get(&(project, provider), now) {
+            return Ok(cached);
+        }
+        let ticket = self.llm_providers.ticket();
+        let open = match self.store.get_llm_provider(project, provider).await? {
+            Some(config) => {
+                let key = self
+                    .open_sealed(project, &aad(project, provider, config.version), &config.key)
+                    .await?;
+                Some(OpenProvider {
+                    base_url: config.base_url,
+                    api_key: SecretString::new(String::from_utf8(key).map_err(Error::unexpected)?),
+                })
+            }
+            None => None,
+        };
+        let open = std::sync::Arc::new(open);
+        self.llm_providers
+            .insert(ticket, (project, provider), open.clone(), now);
+        Ok(open)
+    }
+
+    /// Drops what this and every other node cached of a project's gate configuration.
+    async fn invalidate_llm(&self, project: ProjectId) {
+        self.invalidate(crate::ports::Invalidation::Llm {
+            project: project.uuid(),
+        })
+        .await;
     }
 
     /// Counts an answered request and the usage its upstream reported (none: the request only).

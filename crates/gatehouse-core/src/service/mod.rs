@@ -73,6 +73,8 @@ pub struct Gatehouse {
     broker: broker::Broker,
     /// LLM usage not written yet.
     llm_usage: crate::llm::Tally,
+    /// Projects' provider configurations, the key opened (`None`: not configured).
+    llm_providers: Cache<(ProjectId, crate::llm::Provider), Option<llm::OpenProvider>>,
 }
 
 impl Gatehouse {
@@ -97,6 +99,7 @@ impl Gatehouse {
             hub: Hub::default(),
             broker: broker::Broker::new(deps.upstream),
             llm_usage: crate::llm::Tally::default(),
+            llm_providers: Cache::default(),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)
@@ -133,6 +136,7 @@ impl Gatehouse {
                 self.keys.forget_project(project);
                 self.broker.forget_lookups();
                 self.provider.cors.invalidate(|_, _| false);
+                self.llm_providers.invalidate(|(p, _), _| *p != project);
                 // A deleted project's keys are gone with it.
                 self.close_revoked_participants().await;
             }
@@ -142,6 +146,7 @@ impl Gatehouse {
                 self.api_keys.invalidate(|_, _| false);
                 self.participant_keys.invalidate(|_, _| false);
                 self.provider.cors.invalidate(|_, _| false);
+                self.llm_providers.invalidate(|_, _| false);
                 self.broker.forget_lookups();
                 self.reload_keys_logged().await;
                 self.close_revoked_participants().await;
@@ -150,6 +155,10 @@ impl Gatehouse {
             Invalidation::Broker { id } => {
                 self.broker.forget_lookups();
                 self.broker.signals.signal(*id);
+            }
+            Invalidation::Llm { project } => {
+                let project = ProjectId::from_uuid(*project);
+                self.llm_providers.invalidate(|(p, _), _| *p != project);
             }
             Invalidation::SigningKeys => {
                 self.provider.verified.invalidate(|_, _| false);

@@ -61,21 +61,41 @@ impl Gate {
         self.s.call_as(&self.key, Method::PUT, &path, Some(body)).await
     }
 
+    /// A second node on the same PostgreSQL database (`None` on SQLite), which may call the mock.
+    pub async fn second_node(&self) -> Option<TestServer> {
+        if !matches!(self.s.backend, Backend::Postgres { .. }) {
+            return None;
+        }
+        let (dir, url) = (self.s.dir.clone(), self.s.database_url.clone());
+        let issuer = self.s.base.clone();
+        let b = TestServer::spawn_tuned(self.s.backend.clone(), dir, url, |c| {
+            c.allow_insecure_upstreams = true;
+            c.issuer = Some(issuer);
+        })
+        .await;
+        Some(b)
+    }
+
     /// A request to the gate at `path` (`/openai/v1/…`) with `headers`.
     pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> reqwest::RequestBuilder {
-        let mut r = self.s.http.post(format!("{}{path}", self.s.base)).json(body);
-        for (k, v) in headers {
-            r = r.header(*k, *v);
-        }
-        r
+        post_to(&self.s, path, headers, body)
     }
 
     /// [`Gate::post`], answered: status and body (JSON when it parses).
     pub async fn call(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
-        let res = self.post(path, headers, body).send().await.unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        call_on(&self.s, path, headers, body).await
+    }
+
+    /// A chat completion through the OpenAI route of `node` with the project's API key.
+    pub async fn chat_on(&self, node: &TestServer) -> (u16, Value) {
+        let auth = format!("Bearer {}", self.key);
+        call_on(
+            node,
+            "/openai/v1/chat/completions",
+            &[("authorization", &auth)],
+            &chat("gpt-4o", false),
+        )
+        .await
     }
 
     /// A participant token of this project whose api grant is `api`, signed with its key by the
@@ -117,6 +137,23 @@ impl Gate {
     pub async fn stop(self) {
         self.s.stop().await;
     }
+}
+
+/// A request to `node`'s gate at `path` with `headers`.
+pub fn post_to(node: &TestServer, path: &str, headers: &[(&str, &str)], body: &Value) -> reqwest::RequestBuilder {
+    let mut r = node.http.post(format!("{}{path}", node.base)).json(body);
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r
+}
+
+/// [`post_to`], answered: status and body (JSON when it parses).
+pub async fn call_on(node: &TestServer, path: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
+    let res = post_to(node, path, headers, body).send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 /// A chat completion request.

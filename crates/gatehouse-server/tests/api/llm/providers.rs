@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{ANTHROPIC_KEY, Gate, OPENAI_KEY};
+use crate::nodes::within_a_second;
 use crate::{TestServer, backends, contains};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,5 +84,45 @@ async fn base_urls_follow_the_outbound_policy_and_keys_their_rules() {
             .await;
         assert_eq!(st, 404, "another project is not visible");
         s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_key_is_used_by_the_next_request_here_and_on_another_node_within_a_second() {
+    for backend in backends() {
+        let g = Gate::start(backend, |_| {}).await;
+        let other = g.second_node().await;
+        // Both nodes cache the configuration by using it.
+        assert_eq!(g.chat_on(&g.s).await.0, 200);
+        if let Some(b) = &other {
+            assert_eq!(g.chat_on(b).await.0, 200);
+        }
+        let rotated = "sk-proj-rotated-5b1c9e7a3d";
+        let body = json!({ "api_key": rotated, "base_url": g.up.openai_base() });
+        assert_eq!(g.put_provider("openai", body).await.0, 200);
+        assert_eq!(g.chat_on(&g.s).await.0, 200);
+        assert_eq!(
+            g.up.keys().last().map(String::as_str),
+            Some(rotated),
+            "the next request here"
+        );
+        if let Some(b) = &other {
+            within_a_second("node B forwarding with the new key", async || {
+                g.chat_on(b).await.0 == 200 && g.up.keys().last().map(String::as_str) == Some(rotated)
+            })
+            .await;
+        }
+        let path = format!("/accounts/projects/{}/llm/providers/openai", g.project);
+        assert_eq!(g.s.call_as(&g.key, Method::DELETE, &path, None).await.0, 204);
+        assert_eq!(
+            g.chat_on(&g.s).await.0,
+            409,
+            "a removed key is gone for the next request"
+        );
+        if let Some(b) = other {
+            within_a_second("node B seeing the key removed", async || g.chat_on(&b).await.0 == 409).await;
+            b.stop().await;
+        }
+        g.stop().await;
     }
 }
