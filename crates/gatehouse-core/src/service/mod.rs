@@ -305,10 +305,10 @@ fn check_audit_filter(filter: &AuditFilter) -> Result<()> {
             ));
         }
     }
-    if let Some(actor) = &filter.actor_id {
-        if actor.is_empty() || actor.len() > 200 || actor.chars().any(char::is_control) {
-            return Err(Error::invalid("actor", "must be an id of at most 200 characters"));
-        }
+    if let Some(actor) = &filter.actor_id
+        && (actor.is_empty() || actor.len() > 200 || actor.chars().any(char::is_control))
+    {
+        return Err(Error::invalid("actor", "must be an id of at most 200 characters"));
     }
     Ok(())
 }
