@@ -98,6 +98,8 @@ api_test!(query_parameters_are_in_the_query_and_optional_unless_needed, |s| {
         "from",
         "to",
         "group_by",
+        "actor",
+        "action",
     ];
     assert_eq!(seen, expected.iter().map(|n| n.to_string()).collect());
 });
