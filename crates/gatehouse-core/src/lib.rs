@@ -14,6 +14,7 @@ pub mod export;
 pub mod ids;
 pub mod jose;
 pub mod keyring;
+pub mod llm;
 pub mod model;
 pub mod oauth;
 pub mod outbound;

@@ -15,6 +15,7 @@ use crate::ids::{
     ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, OAuthRequestId, ParticipantId, ProjectId, RegistrationId,
     RoomSecretId, SecretId, SessionId, UserId,
 };
+use crate::llm::{Provider, ProviderConfig, UsageRow};
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
 use crate::rooms::{Presence, Room, RoomGrant};
@@ -130,6 +131,20 @@ pub trait ProjectSecretStore: Send + Sync {
     async fn list_project_secrets(&self, project: ProjectId) -> Result<Vec<ProjectSecretRecord>>;
     async fn update_project_secret(&self, s: &ProjectSecretRecord, audit: &AuditRecord) -> Result<bool>;
     async fn delete_project_secret(&self, project: ProjectId, id: SecretId, audit: &AuditRecord) -> Result<bool>;
+}
+
+/// The LLM proxy gate's provider configuration (SPEC §8).
+#[async_trait]
+pub trait LlmStore: Send + Sync {
+    /// Writes `c` if the stored version is still `c.version - 1` (no row for version 1); false
+    /// otherwise.
+    async fn put_llm_provider(&self, c: &ProviderConfig, audit: &AuditRecord) -> Result<bool>;
+    async fn get_llm_provider(&self, project: ProjectId, provider: Provider) -> Result<Option<ProviderConfig>>;
+    async fn delete_llm_provider(&self, project: ProjectId, provider: Provider, audit: &AuditRecord) -> Result<bool>;
+    /// Adds each row's counts to the stored row of its minute, caller, provider and model.
+    async fn add_llm_usage(&self, rows: &[UsageRow]) -> Result<()>;
+    /// A project's rows of minutes `from..to`, oldest first, at most `limit`.
+    async fn list_llm_usage(&self, project: ProjectId, from: i64, to: i64, limit: u32) -> Result<Vec<UsageRow>>;
 }
 
 /// The audit log, server settings and first-start bootstrap.
@@ -361,6 +376,7 @@ pub trait Store:
     + ClientStore
     + RegistrationStore
     + ProjectSecretStore
+    + LlmStore
     + SystemStore
     + SigningKeyStore
     + SessionStore
@@ -378,6 +394,7 @@ impl<T> Store for T where
         + ClientStore
         + RegistrationStore
         + ProjectSecretStore
+        + LlmStore
         + SystemStore
         + SigningKeyStore
         + SessionStore
@@ -399,6 +416,10 @@ pub enum Invalidation {
     },
     Project {
         id: uuid::Uuid,
+    },
+    /// A project's LLM provider configuration or limits changed.
+    Llm {
+        project: uuid::Uuid,
     },
     /// Signing keys were added, scheduled or removed.
     SigningKeys,

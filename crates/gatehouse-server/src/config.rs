@@ -61,6 +61,9 @@ pub struct Config {
     pub allow_insecure_upstreams: bool,
     /// How long one call to a third-party provider may take, in seconds (default 10, 1–60).
     pub upstream_timeout_secs: u64,
+    /// How long the LLM proxy gate waits for an upstream's answer to start, and then between two
+    /// of its chunks, in seconds (default 300, 1–3600): 504 when the answer does not start.
+    pub llm_timeout_secs: u64,
     /// Hosts (`idp.corp.example`) and networks (`10.20.0.0/16`, `fd00::/8`, or one address) that
     /// outbound calls may reach although the outbound policy refuses non-public addresses
     /// ([`gatehouse_core::outbound`]). The environment gives it comma-separated.
@@ -122,6 +125,7 @@ impl Default for Config {
             room_keepalive_secs: 10,
             allow_insecure_upstreams: false,
             upstream_timeout_secs: 10,
+            llm_timeout_secs: 300,
             outbound_allow: Vec::new(),
             resolve_overrides: BTreeMap::new(),
             header_read_timeout_secs: 10,
@@ -227,6 +231,7 @@ impl Config {
         anyhow::ensure!(config.key_rotation_days >= 1, "key_rotation_days must be at least 1");
         within("room_keepalive_secs", config.room_keepalive_secs, 1..=15)?;
         within("upstream_timeout_secs", config.upstream_timeout_secs, 1..=60)?;
+        within("llm_timeout_secs", config.llm_timeout_secs, 1..=3600)?;
         within("header_read_timeout_secs", config.header_read_timeout_secs, 1..=300)?;
         within("idle_timeout_secs", config.idle_timeout_secs, 1..=3600)?;
         within("max_connections", config.max_connections, 1..=1_000_000)?;

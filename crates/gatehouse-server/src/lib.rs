@@ -107,6 +107,9 @@ impl Server {
         if !self.gh.broker_settled(self.broker_grace).await {
             tracing::warn!("stopping with an exchange or refresh still waiting for its provider");
         }
+        if let Err(e) = self.gh.flush_llm_usage().await {
+            tracing::error!(error = %e, "writing LLM usage at shutdown failed");
+        }
         self.db.close().await;
     }
 }
@@ -181,6 +184,16 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     }
     let job_gh = gh.clone();
     tasks.push(tokio::spawn(every(
+        LLM_USAGE_FLUSH_PERIOD,
+        "writing LLM usage",
+        stop_rx.clone(),
+        move || {
+            let gh = job_gh.clone();
+            async move { gh.flush_llm_usage().await }
+        },
+    )));
+    let job_gh = gh.clone();
+    tasks.push(tokio::spawn(every(
         MAINTENANCE_PERIOD,
         "provider maintenance",
         stop_rx.clone(),
@@ -203,6 +216,15 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         gh: gh.clone(),
         metrics: Arc::default(),
         room_keepalive: std::time::Duration::from_secs(config.room_keepalive_secs),
+        llm: routes::llm::proxy::Gate::new(
+            upstream::HttpUpstream::new(
+                config.outbound_policy()?,
+                config.resolve_overrides.clone(),
+                std::time::Duration::from_secs(config.llm_timeout_secs),
+            )?,
+            config.max_body_bytes,
+            std::time::Duration::from_secs(config.llm_timeout_secs),
+        ),
     });
     let app = app(state, config.max_body_bytes);
     let limits = listener::Limits {
@@ -259,6 +281,9 @@ async fn open_gatehouse(
     Ok(Gatehouse::open(deps, master, config.provider(issuer)).await?)
 }
 
+/// How often each node writes the LLM usage it counted ([`Gatehouse::flush_llm_usage`]).
+const LLM_USAGE_FLUSH_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How often each node runs the provider's upkeep (key rotation and removal, purging):
 /// [`Gatehouse::provider_maintenance`].
 const MAINTENANCE_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
@@ -312,6 +337,7 @@ fn app(state: Arc<AppState>, max_body: usize) -> App {
         // A slow client cannot hold a request (and its body read) open for ever.
         .layer(timeout(REQUEST_TIMEOUT))
         .merge(routes::waiting_routes().layer(timeout(WAITING_REQUEST_TIMEOUT)))
+        .merge(routes::llm_routes())
         .fallback(|| async { error::ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(

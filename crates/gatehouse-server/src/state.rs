@@ -12,4 +12,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Period of keep-alive pings on room sockets; a socket silent for two periods is dropped.
     pub room_keepalive: std::time::Duration,
+    /// The LLM proxy gate's outbound client and bounds.
+    pub llm: crate::routes::llm::proxy::Gate,
 }

@@ -1,12 +1,13 @@
 //! Test support shared by the integration tests of several crates, the examples and the
 //! benchmarks: one way to get a test database ([`db`]), an in-process server on it ([`server`]),
 //! a clock tests can move ([`clock`]), a second Gatehouse playing a third-party OAuth provider
-//! ([`upstream`]), a browser that signs in through the HTML forms ([`browser`]), and real
-//! Chromium over WebDriver ([`webdriver`]).
+//! ([`upstream`]), a mock LLM upstream ([`llm_upstream`]), a browser that signs in through the
+//! HTML forms ([`browser`]), and real Chromium over WebDriver ([`webdriver`]).
 
 mod browser;
 pub mod clock;
 pub mod db;
+pub mod llm_upstream;
 pub mod server;
 pub mod upstream;
 pub mod webdriver;

@@ -12,8 +12,8 @@ use gatehouse_client::Credential;
 
 use crate::commands::{
     api_key::ApiKeyCommand, audit::AuditCommand, auth::AuthCommand, client::ClientCommand, keys::KeysCommand,
-    oauth2::OAuth2Command, project::ProjectCommand, room::RoomCommand, secret::SecretCommand, serve::MigrateArgs,
-    serve::ServeArgs, token::TokenArgs,
+    llm::LlmCommand, oauth2::OAuth2Command, project::ProjectCommand, room::RoomCommand, secret::SecretCommand,
+    serve::MigrateArgs, serve::ServeArgs, token::TokenArgs,
 };
 
 /// Help heading of the options every command accepts.
@@ -112,6 +112,9 @@ pub enum Command {
     /// The project's audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The LLM proxy gate: provider keys and usage.
+    #[command(subcommand)]
+    Llm(LlmCommand),
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub async fn run_with_output(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::
         Command::Token(args) => commands::token::run(&mut ctx, args).await,
         Command::Secret(cmd) => commands::secret::run(&mut ctx, cmd).await,
         Command::Audit(cmd) => commands::audit::run(&mut ctx, cmd).await,
+        Command::Llm(cmd) => commands::llm::run(&mut ctx, cmd).await,
     }
 }
 

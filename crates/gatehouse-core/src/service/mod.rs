@@ -6,6 +6,7 @@ mod api_keys;
 mod bootstrap;
 mod broker;
 mod clients;
+mod llm;
 pub mod oauth;
 mod participants;
 mod project_secrets;
@@ -15,6 +16,7 @@ mod rooms;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
 pub use broker::{MAX_PENDING_PER_REQUESTER, MAX_PENDING_PER_ROOM, ProviderToken, REFRESH_MARGIN_SECS};
 pub use clients::ExportFile;
+pub use llm::{LLM_PROXY_SCOPE, LlmAdmission, LlmRequest, UsageGroup, UsageSummary};
 pub use oauth::ProviderConfig;
 pub use rooms::PRESENCE_TIMEOUT_SECS;
 
@@ -69,6 +71,10 @@ pub struct Gatehouse {
     node: NodeId,
     hub: Hub,
     broker: broker::Broker,
+    /// LLM usage not written yet.
+    llm_usage: crate::llm::Tally,
+    /// Projects' provider configurations, the key opened (`None`: not configured).
+    llm_providers: Cache<(ProjectId, crate::llm::Provider), Option<llm::OpenProvider>>,
 }
 
 impl Gatehouse {
@@ -92,6 +98,8 @@ impl Gatehouse {
             node: NodeId::from_uuid(uuid::Uuid::new_v4()),
             hub: Hub::default(),
             broker: broker::Broker::new(deps.upstream),
+            llm_usage: crate::llm::Tally::default(),
+            llm_providers: Cache::default(),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)
@@ -128,6 +136,7 @@ impl Gatehouse {
                 self.keys.forget_project(project);
                 self.broker.forget_lookups();
                 self.provider.cors.invalidate(|_, _| false);
+                self.llm_providers.invalidate(|(p, _), _| *p != project);
                 // A deleted project's keys are gone with it.
                 self.close_revoked_participants().await;
             }
@@ -137,6 +146,7 @@ impl Gatehouse {
                 self.api_keys.invalidate(|_, _| false);
                 self.participant_keys.invalidate(|_, _| false);
                 self.provider.cors.invalidate(|_, _| false);
+                self.llm_providers.invalidate(|_, _| false);
                 self.broker.forget_lookups();
                 self.reload_keys_logged().await;
                 self.close_revoked_participants().await;
@@ -145,6 +155,10 @@ impl Gatehouse {
             Invalidation::Broker { id } => {
                 self.broker.forget_lookups();
                 self.broker.signals.signal(*id);
+            }
+            Invalidation::Llm { project } => {
+                let project = ProjectId::from_uuid(*project);
+                self.llm_providers.invalidate(|(p, _), _| *p != project);
             }
             Invalidation::SigningKeys => {
                 self.provider.verified.invalidate(|_, _| false);
@@ -291,10 +305,10 @@ fn check_audit_filter(filter: &AuditFilter) -> Result<()> {
             ));
         }
     }
-    if let Some(actor) = &filter.actor_id {
-        if actor.is_empty() || actor.len() > 200 || actor.chars().any(char::is_control) {
-            return Err(Error::invalid("actor", "must be an id of at most 200 characters"));
-        }
+    if let Some(actor) = &filter.actor_id
+        && (actor.is_empty() || actor.len() > 200 || actor.chars().any(char::is_control))
+    {
+        return Err(Error::invalid("actor", "must be an id of at most 200 characters"));
     }
     Ok(())
 }

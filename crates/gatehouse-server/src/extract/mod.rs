@@ -31,19 +31,8 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
+        let token = bearer(&parts.headers)?
             .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer credential"))?;
-        let value = header
-            .to_str()
-            .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be Bearer <credential>"))?;
         // API keys carry the MeshAgent prefix; anything else must be a Gatehouse access token.
         let principal = if token.starts_with("ma-") {
             state.gh.authenticate_api_key(token).await?
@@ -52,6 +41,23 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         };
         Ok(Self(principal))
     }
+}
+
+/// The credential of `Authorization: Bearer <credential>`; `None` without that header.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(header) = headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(Some)
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be Bearer <credential>"))
 }
 
 /// Query string whose rejection is an [`ApiError`].

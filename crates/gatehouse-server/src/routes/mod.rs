@@ -6,6 +6,7 @@ pub(crate) mod api_keys;
 pub(crate) mod clients;
 pub(crate) mod console;
 pub(crate) mod external_oauth;
+pub(crate) mod llm;
 pub(crate) mod oauth;
 pub(crate) mod pages;
 pub(crate) mod participants;
@@ -124,6 +125,21 @@ pub fn router() -> Router<Arc<AppState>> {
             get(secrets::get).put(secrets::update).delete(secrets::delete),
         )
         .route("/accounts/projects/{project_id}/audit", get(system::audit))
+        .route(
+            "/accounts/projects/{project_id}/llm/providers/{provider}",
+            get(llm::get_provider)
+                .put(llm::put_provider)
+                .delete(llm::delete_provider),
+        )
+        .route("/accounts/projects/{project_id}/llm/usage", get(llm::usage))
+}
+
+/// The LLM proxy gate: answers stream for as long as the upstream sends, so these routes have
+/// no request timeout; the gate bounds the body read and the upstream's silences itself.
+pub fn llm_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/openai/v1/{*path}", axum::routing::any(llm::proxy::openai))
+        .route("/anthropic/v1/{*path}", axum::routing::any(llm::proxy::anthropic))
 }
 
 /// Routes whose answer may wait for a person: `secrets.request_oauth_token` over REST waits up

@@ -80,6 +80,6 @@ pub async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
 pub async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
+        s.metrics.render() + &s.llm.counters.render(),
     )
 }

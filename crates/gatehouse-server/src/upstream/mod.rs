@@ -7,6 +7,7 @@
 //! made to an address that passed, [`resolve`]), ignores proxy settings (a proxy would resolve
 //! the name itself), follows no redirect, and is bounded in time and size.
 
+mod forward;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
 
+pub(crate) use self::forward::ForwardError;
 use self::resolve::{PolicyResolver, Refused, Unresolved};
 
 /// The longest `expires_in` taken from a provider: a year.

@@ -1,6 +1,6 @@
-//! No token, code, password, PKCE verifier or secret ever reaches the logs (SPEC §2): a
-//! capturing subscriber at TRACE level is installed for the test process, a server runs every
-//! flow, then the captured text is searched for every secret the flows handled.
+//! No token, code, password, PKCE verifier, provider key or secret ever reaches the logs
+//! (SPEC §2): a capturing subscriber at TRACE level is installed for the test process, a server
+//! runs every flow, then the captured text is searched for every secret the flows handled.
 
 use std::sync::{Arc, Mutex};
 
@@ -167,6 +167,7 @@ async fn run_every_flow() -> Vec<(&'static str, String)> {
     secrets.push(("wrong password", wrong.to_owned()));
     s.stop().await;
     secrets.extend(broker_flow().await);
+    secrets.extend(crate::llm::logged_flow().await);
     secrets
 }
 

@@ -11,6 +11,7 @@ mod console_pages;
 mod exports;
 mod headers;
 mod input;
+mod llm;
 mod logs;
 mod nodes;
 mod oauth_flows;

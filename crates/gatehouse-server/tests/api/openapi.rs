@@ -87,7 +87,20 @@ api_test!(query_parameters_are_in_the_query_and_optional_unless_needed, |s| {
             seen.insert(name.to_owned());
         }
     }
-    let expected = ["count", "offset", "filter", "limit", "room_name", "format", "force"];
+    let expected = [
+        "count",
+        "offset",
+        "filter",
+        "limit",
+        "room_name",
+        "format",
+        "force",
+        "from",
+        "to",
+        "group_by",
+        "actor",
+        "action",
+    ];
     assert_eq!(seen, expected.iter().map(|n| n.to_string()).collect());
 });
 

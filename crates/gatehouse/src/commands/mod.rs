@@ -6,6 +6,7 @@ pub mod auth;
 pub mod client;
 pub mod client_args;
 pub mod keys;
+pub mod llm;
 pub mod oauth2;
 pub mod project;
 pub mod room;

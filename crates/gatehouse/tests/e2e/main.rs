@@ -163,6 +163,7 @@ macro_rules! e2e_test {
 
 mod auth;
 mod keys;
+mod llm;
 mod nodes;
 mod oauth2;
 mod rooms;
