@@ -48,6 +48,8 @@ pub struct LlmRequest<'a> {
 /// it reads.
 const MAX_REPORT_MINUTES: i64 = 31 * 24 * 60;
 const MAX_REPORT_ROWS: u32 = 200_000;
+/// The last second a usage report may name: 9999-12-31T23:59:59Z.
+const LAST_SECOND: i64 = 253_402_300_799;
 
 /// What a usage report adds up by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,6 +269,14 @@ impl Gatehouse {
         groups: &[UsageGroup],
     ) -> Result<(i64, i64, Vec<UsageSummary>)> {
         self.access(who, project).await?;
+        for (field, value) in [("from", from), ("to", to)] {
+            if value.is_some_and(|v| !(0..=LAST_SECOND).contains(&v)) {
+                return Err(Error::invalid(
+                    field,
+                    "must be seconds since the epoch, up to the end of year 9999",
+                ));
+            }
+        }
         let to = to.unwrap_or_else(|| self.clock.now().secs());
         let from = from.unwrap_or(to - 86_400).max(0);
         let minutes = (from.div_euclid(60), to.div_euclid(60) + 1);

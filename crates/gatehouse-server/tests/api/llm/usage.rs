@@ -75,6 +75,19 @@ async fn usage_is_the_upstreams_own_count_streamed_or_not_on_both_providers() {
             rows,
             [expect("openai", "gpt-4o", 3), expect("anthropic", "claude-3", 2)]
         );
+        // A period outside the calendar, backwards or longer than 31 days is refused, naming it.
+        for (query, field) in [
+            ("to=253402300800", "to"),
+            ("from=-1", "from"),
+            ("from=100&to=50", "to"),
+            ("from=0&to=2678460", "to"),
+            ("group_by=week", "group_by"),
+        ] {
+            let path = format!("/accounts/projects/{}/llm/usage?{query}", g.project);
+            let (st, r) = g.s.call_as(&g.key, Method::GET, &path, None).await;
+            assert_eq!(st, 400, "{query}: {r}");
+            assert!(r["message"].as_str().unwrap().starts_with(field), "{query}: {r}");
+        }
         let rows = usage(&g, "group_by=caller").await;
         assert_eq!(rows.len(), 1, "{rows:?}");
         assert_eq!(rows[0]["caller_kind"], "api_key");
