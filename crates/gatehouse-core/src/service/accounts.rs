@@ -175,7 +175,15 @@ impl Gatehouse {
                 self.store.find_user_by_email(e).await?
             }
         };
-        let user = found.ok_or(Error::NotFound("user"))?;
+        // The user is named in the body, not the URL: an unknown one is a refused field, not a
+        // missing resource.
+        let user = found.ok_or_else(|| match user {
+            UserRef::Id(_) => Error::invalid("user_id", "names no user on this server"),
+            UserRef::Email(_) => Error::invalid(
+                "email",
+                "has no account on this server: the person needs one before they can be added",
+            ),
+        })?;
         if self.store.get_member(project, user.id).await?.is_some() {
             return Err(Error::Conflict(
                 "the user is already a member; change their rights with PUT".into(),

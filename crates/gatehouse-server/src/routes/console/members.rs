@@ -112,11 +112,7 @@ pub async fn add(
         .await;
     let again = match added {
         Ok(m) => return forms::done(&console, &ctx, &format!("{} is now a member.", m.user.email)),
-        Err(Error::NotFound("user")) => FormState::refused(
-            &form,
-            "email",
-            "has no account on this server: the person needs one before they can be added",
-        ),
+        Err(Error::Invalid { field, reason }) if field == "email" => FormState::refused(&form, "email", reason),
         Err(Error::Conflict(_)) => FormState::refused(&form, "email", "is already a member"),
         Err(e) => forms::refused(&console, &state, &form, e, &[("email", "email")]).await?,
     };
