@@ -1,6 +1,6 @@
 //! The authorization server's domain (SPEC §5): the records it stores, the protocol errors it
-//! answers with, and the pure rules (scopes, PKCE, redirect matching, user codes, brute-force
-//! delays) that the use cases in [`crate::service::oauth`] apply.
+//! answers with, and the pure rules (scopes, PKCE, response types, redirect matching, user codes,
+//! brute-force delays) that the use cases in [`crate::service::oauth`] apply.
 
 mod code;
 mod error;
@@ -9,11 +9,13 @@ pub mod keys;
 pub mod limiter;
 pub mod pkce;
 pub mod refresh;
+mod response_type;
 pub mod scope;
 pub mod user_code;
 
 pub use error::{OAuthError, OAuthErrorCode};
 pub use issued::{DeviceAuthorization, IssuedTokens, TokenType};
+pub use response_type::ResponseType;
 
 use crate::ids::{ClientId, GrantId, ProjectId, SessionId, UserId};
 use crate::model::Sealed;

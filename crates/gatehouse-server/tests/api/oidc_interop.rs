@@ -3,6 +3,7 @@
 //! feature, which would bring a second major version), and the user signs in and consents
 //! through the HTML pages with the test browser, so nothing is faked between client and server.
 
+mod front_channel;
 mod oauth;
 mod openid;
 

@@ -69,10 +69,13 @@ pub struct ClientFields {
     #[arg(long, value_name = "METHOD")]
     pub token_endpoint_auth_method: Option<String>,
     /// Allowed grant type (repeatable): authorization_code, refresh_token, client_credentials,
-    /// device_code, implicit.
+    /// device_code, implicit. Leave implicit off unless an application cannot use
+    /// authorization_code with PKCE: it returns tokens in the redirect URL, which RFC 9700
+    /// §2.1.2 discourages.
     #[arg(long = "grant-type", value_name = "GRANT", value_parser = parse_grant_type)]
     pub grant_types: Vec<String>,
-    /// Allowed response type (repeatable), e.g. `code` or "code id_token".
+    /// Allowed response type (repeatable), e.g. `code` or "code id_token". Types with `token`
+    /// or `id_token` (implicit and hybrid flows) need `--grant-type implicit`.
     #[arg(long = "response-type", value_name = "TYPE")]
     pub response_types: Vec<String>,
     /// Exact redirect URI (repeatable).

@@ -222,3 +222,18 @@ fn json_bodies_keep_explicit_nulls_and_refuse_unknown_fields() {
     let err = parse_client_json(r#"{"nmae":"x"}"#).expect_err("typo");
     assert!(err.to_string().contains("nmae"));
 }
+
+#[test]
+fn help_says_implicit_stays_off_and_what_needs_it() {
+    let help = match parse(&["create", "--help"]) {
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => e.to_string(),
+        other => panic!("expected the help, got {other:?}"),
+    };
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("Leave implicit off unless an application cannot use authorization_code with PKCE")
+            && flat.contains("RFC 9700 §2.1.2 discourages"),
+        "{help}"
+    );
+    assert!(flat.contains("need `--grant-type implicit`"), "{help}");
+}

@@ -1,4 +1,5 @@
-//! The authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2, RFC 9207, RFC 9700 §2.1).
+//! The authorization endpoint (RFC 6749 §4.1–§4.2, OIDC Core §3.1.2–§3.3.2, OAuth 2.0 Multiple
+//! Response Type Encoding Practices, RFC 9207, RFC 9700 §2.1).
 //!
 //! A request is first checked for the two things that decide *where* errors may go: the client
 //! and the redirect URI. Until both are known good, errors are shown on an error page and never
@@ -13,10 +14,9 @@ use super::super::Gatehouse;
 use crate::clients::Client;
 use crate::clients::uri::redirect_uri_matches;
 use crate::error::Result;
-use crate::ids::{GrantId, new_row_id};
 use crate::model::User;
 use crate::oauth::scope::Scopes;
-use crate::oauth::{AuthCode, CODE_TTL_SECS, OAuthError, OAuthErrorCode, Session, pkce};
+use crate::oauth::{OAuthError, OAuthErrorCode, ResponseType, Session, pkce};
 use crate::time::Timestamp;
 
 /// Longest `state` or `nonce` accepted.
@@ -140,6 +140,7 @@ pub struct AuthorizeRequest {
     pub params: AuthorizeParams,
     pub client: Arc<Client>,
     pub redirect_uri: String,
+    pub response_type: ResponseType,
     pub mode: ResponseMode,
     pub scopes: Scopes,
     prompt_none: bool,
@@ -164,12 +165,12 @@ pub enum AuthorizeStep {
     SignIn,
     /// Ask the user to consent to the scopes.
     Consent,
-    /// Answer the client: a code, or an error.
+    /// Answer the client: a code and/or tokens, or an error.
     Respond(RedirectResponse),
 }
 
 impl AuthorizeRequest {
-    /// An error response for this request (RFC 6749 §4.1.2.1 with RFC 9207 `iss`).
+    /// An error response for this request (RFC 6749 §4.1.2.1, §4.2.2.1, with RFC 9207 `iss`).
     pub fn error(&self, issuer: &str, e: &OAuthError) -> RedirectResponse {
         error_response(issuer, &self.redirect_uri, self.mode, self.params.state.as_deref(), e)
     }
@@ -203,7 +204,8 @@ fn error_response(
 }
 
 impl Gatehouse {
-    /// Checks an authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1–2).
+    /// Checks an authorization request (RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1–2, §3.2.2.1,
+    /// §3.3.2.1).
     #[instrument(level = "debug", skip_all)]
     pub async fn check_authorize(&self, params: AuthorizeParams) -> Result<AuthorizeRequest, AuthorizeFailure> {
         let page = |m: &str| AuthorizeFailure::Page(m.to_owned());
@@ -238,21 +240,30 @@ impl Gatehouse {
                 ));
             }
         };
-        let mode_raw = params.response_mode.as_deref();
-        let mode = match mode_raw {
-            None | Some("query") => ResponseMode::Query,
-            Some("fragment") => ResponseMode::Fragment,
-            Some("form_post") => ResponseMode::FormPost,
-            Some(_) => ResponseMode::Query,
+        // The response type decides the response mode, which every later error travels in.
+        let response_type = params.response_type.as_deref().map(ResponseType::parse);
+        let default_mode = match response_type {
+            Some(Some(t)) if t.returns_tokens() => ResponseMode::Fragment,
+            _ => ResponseMode::Query,
+        };
+        let (mode, mode_error) = match params.response_mode.as_deref() {
+            None => (default_mode, None),
+            // Multiple Response Types §5: tokens never travel in the query.
+            Some("query") if default_mode == ResponseMode::Fragment => (
+                default_mode,
+                Some("response_mode=query cannot carry tokens; use fragment or form_post"),
+            ),
+            Some("query") => (ResponseMode::Query, None),
+            Some("fragment") => (ResponseMode::Fragment, None),
+            Some("form_post") => (ResponseMode::FormPost, None),
+            Some(_) => (default_mode, Some("response_mode must be query, fragment or form_post")),
         };
         let issuer = &self.provider.config.issuer;
         let fail = |e: OAuthError| {
             AuthorizeFailure::Redirect(error_response(issuer, &redirect_uri, mode, params.state.as_deref(), &e))
         };
-        if mode_raw.is_some_and(|m| !matches!(m, "query" | "fragment" | "form_post")) {
-            return Err(fail(OAuthError::invalid_request(
-                "response_mode must be query, fragment or form_post",
-            )));
+        if let Some(m) = mode_error {
+            return Err(fail(OAuthError::invalid_request(m)));
         }
         if params.request.is_some() {
             return Err(fail(OAuthError::new(
@@ -266,21 +277,26 @@ impl Gatehouse {
                 "request_uri is not supported",
             )));
         }
-        match params.response_type.as_deref() {
+        let response_type = match response_type {
             None => return Err(fail(OAuthError::invalid_request("response_type is required"))),
-            Some("code") => {}
-            Some(_) => {
+            Some(None) => {
                 return Err(fail(OAuthError::new(
                     OAuthErrorCode::UnsupportedResponseType,
-                    "only response_type=code is supported",
+                    "response_type must be code, token, id_token or a combination of them",
                 )));
             }
-        }
+            Some(Some(t)) => t,
+        };
         let s = &client.settings;
-        if !s.has_grant("authorization_code") || !s.response_types.iter().any(|t| t == "code") {
+        // RFC 6749 §4.1.2.1, §4.2.2.1: only what the client registered (the registry allows the
+        // types with token or id_token only with the implicit grant).
+        if !s.response_types.iter().any(|t| t == response_type.as_str()) {
             return Err(fail(OAuthError::new(
-                OAuthErrorCode::UnauthorizedClient,
-                "this client may not use the authorization code flow",
+                OAuthErrorCode::UnsupportedResponseType,
+                format!(
+                    "this client has not registered response_type {:?}",
+                    response_type.as_str()
+                ),
             )));
         }
         if params.state.as_ref().is_some_and(|v| v.len() > MAX_STATE)
@@ -292,7 +308,24 @@ impl Gatehouse {
         }
         let requested = params.scope.as_deref().map(Scopes::parse).transpose().map_err(&fail)?;
         let scopes = Scopes::for_user(requested.as_ref(), &s.scope, s.offline_access()).map_err(&fail)?;
+        let openid = scopes.contains("openid");
+        // OIDC Core §3.2.2.1, §3.3.2.1: an ID token is only for an OpenID request, and a nonce
+        // binds it to the browser that asked.
+        if response_type.id_token() && !openid {
+            return Err(fail(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                "response_type with id_token needs the openid scope",
+            )));
+        }
+        if response_type.needs_nonce(openid) && params.nonce.is_none() {
+            return Err(fail(OAuthError::invalid_request(format!(
+                "nonce is required for response_type {:?}",
+                response_type.as_str()
+            ))));
+        }
         match &params.code_challenge {
+            // No code, no PKCE: a challenge of an implicit request has nothing to bind.
+            _ if !response_type.code() => {}
             Some(c) => pkce::check_challenge(c, params.code_challenge_method.as_deref()).map_err(&fail)?,
             None if s.require_pkce || !s.require_client_secret => {
                 return Err(fail(OAuthError::invalid_request(
@@ -344,6 +377,7 @@ impl Gatehouse {
             params,
             client,
             redirect_uri,
+            response_type,
             mode,
             scopes,
         })
@@ -402,7 +436,9 @@ impl Gatehouse {
                 };
             }
         }
-        Ok(AuthorizeStep::Respond(self.issue_code(req, session, user)))
+        // The answer's own failures (a session ended a moment ago) go back to the client too.
+        let answer = Box::pin(self.authorization_response(req, session, user)).await;
+        Ok(AuthorizeStep::Respond(answer.unwrap_or_else(|e| req.error(issuer, &e))))
     }
 
     /// Records the user's consent to the request's scopes (merged with earlier consent).
@@ -416,34 +452,6 @@ impl Gatehouse {
         self.store
             .put_consent(user.id, &req.client.id, &merged.to_wire(), self.clock.now())
             .await
-    }
-
-    /// A code is sealed, not stored (see [`AuthCode`]): issuing one writes nothing.
-    fn issue_code(&self, req: &AuthorizeRequest, session: &Session, user: &User) -> RedirectResponse {
-        let code = AuthCode {
-            grant_id: GrantId::from_uuid(new_row_id()),
-            user_id: user.id,
-            session_id: session.id,
-            redirect_uri: req.redirect_uri.clone(),
-            redirect_uri_given: req.params.redirect_uri.is_some(),
-            scope: req.scopes.to_wire(),
-            nonce: req.params.nonce.clone(),
-            code_challenge: req.params.code_challenge.clone(),
-            auth_time: session.auth_time,
-            expires_at: self.clock.now().plus_secs(CODE_TTL_SECS),
-        }
-        .seal(self.keys.code_key(), self.rng.as_ref(), &req.client);
-        // The code moves into the redirect: the one place it is handed out.
-        let mut params = vec![("code", code.into_secret())];
-        if let Some(s) = &req.params.state {
-            params.push(("state", s.clone()));
-        }
-        params.push(("iss", self.provider.config.issuer.clone()));
-        RedirectResponse {
-            redirect_uri: req.redirect_uri.clone(),
-            mode: req.mode,
-            params,
-        }
     }
 }
 

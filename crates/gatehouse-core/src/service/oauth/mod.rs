@@ -6,6 +6,7 @@ pub mod authorize;
 mod browser_seal;
 mod client_auth;
 mod device;
+mod front_channel;
 mod introspect;
 mod keys;
 pub mod sessions;
@@ -167,6 +168,12 @@ impl AccessClaims {
     }
 }
 
+/// The values an ID token carries the left-half hash of: `at_hash` and `c_hash`.
+pub(crate) struct Hashed<'a> {
+    pub access_token: Option<&'a str>,
+    pub code: Option<&'a str>,
+}
+
 /// What a set of issued tokens is about.
 pub(crate) struct Issue<'a> {
     pub client: &'a Client,
@@ -261,34 +268,17 @@ impl Gatehouse {
     pub(crate) async fn issue_tokens(&self, i: Issue<'_>) -> Result<IssuedTokens, OAuthError> {
         let now = self.clock.now();
         let s = &i.client.settings;
-        let jti = match i.grant {
-            Some(g) => format!(
-                "{}.{}",
-                g.uuid().simple(),
-                URL_SAFE_NO_PAD.encode(random_bytes::<12>(self.rng.as_ref()))
-            ),
-            None => URL_SAFE_NO_PAD.encode(random_bytes::<16>(self.rng.as_ref())),
-        };
-        let scope = i.scopes.to_wire();
-        let claims = AccessClaims {
-            iss: self.provider.config.issuer.clone(),
-            sub: i.user.map_or_else(|| i.client.id.to_string(), |u| u.id.to_string()),
-            aud: self.provider.config.issuer.clone(),
-            client_id: i.client.id.to_string(),
-            scope: scope.clone(),
-            exp: now.secs() + i64::from(s.access_token_ttl),
-            iat: now.secs(),
-            jti,
-            project_id: i.client.project_id.uuid(),
-            auth_time: i.auth_time.map(Timestamp::secs),
-        };
-        let access_token = self.sign(self.provider.config.access_token_alg, "at+jwt", &claims, now)?;
+        let access_token = self.access_token(&i, now)?;
         self.note_client_use(&i.client.id, now).await;
         let id_token = match i.user {
             // Boxed: it reads the user's claims from storage, and tokens without it should not
             // carry the space its future needs.
             Some(user) if i.scopes.contains("openid") => {
-                Some(Box::pin(self.id_token(&i, user, &access_token, now)).await?)
+                let hashed = Hashed {
+                    access_token: Some(&access_token),
+                    code: None,
+                };
+                Some(Box::pin(self.id_token(&i, user, hashed, now)).await?)
             }
             _ => None,
         };
@@ -298,15 +288,42 @@ impl Gatehouse {
             expires_in: u64::from(s.access_token_ttl),
             refresh_token: i.refresh_token.map(Into::into),
             id_token: id_token.map(Into::into),
-            scope,
+            scope: i.scopes.to_wire(),
         })
     }
 
-    async fn id_token(
+    /// Signs an RFC 9068 access token for `i` (SPEC §5.2).
+    pub(crate) fn access_token(&self, i: &Issue<'_>, now: Timestamp) -> Result<String, OAuthError> {
+        let jti = match i.grant {
+            Some(g) => format!(
+                "{}.{}",
+                g.uuid().simple(),
+                URL_SAFE_NO_PAD.encode(random_bytes::<12>(self.rng.as_ref()))
+            ),
+            None => URL_SAFE_NO_PAD.encode(random_bytes::<16>(self.rng.as_ref())),
+        };
+        let claims = AccessClaims {
+            iss: self.provider.config.issuer.clone(),
+            sub: i.user.map_or_else(|| i.client.id.to_string(), |u| u.id.to_string()),
+            aud: self.provider.config.issuer.clone(),
+            client_id: i.client.id.to_string(),
+            scope: i.scopes.to_wire(),
+            exp: now.secs() + i64::from(i.client.settings.access_token_ttl),
+            iat: now.secs(),
+            jti,
+            project_id: i.client.project_id.uuid(),
+            auth_time: i.auth_time.map(Timestamp::secs),
+        };
+        self.sign(self.provider.config.access_token_alg, "at+jwt", &claims, now)
+    }
+
+    /// Signs an ID token for `user` (OIDC Core §2), with `at_hash` and `c_hash` of what
+    /// `hashed` names (§3.2.2.10, §3.3.2.11).
+    pub(crate) async fn id_token(
         &self,
         i: &Issue<'_>,
         user: &User,
-        access_token: &str,
+        hashed: Hashed<'_>,
         now: Timestamp,
     ) -> Result<String, OAuthError> {
         let s = &i.client.settings;
@@ -318,11 +335,16 @@ impl Gatehouse {
             "azp": i.client.id.as_str(),
             "exp": now.secs() + i64::from(s.id_token_ttl),
             "iat": now.secs(),
-            "at_hash": jose::left_hash(alg, access_token),
         });
         let obj = claims
             .as_object_mut()
             .ok_or_else(|| OAuthError::invalid_request("claims"))?;
+        if let Some(at) = hashed.access_token {
+            obj.insert("at_hash".into(), jose::left_hash(alg, at).into());
+        }
+        if let Some(code) = hashed.code {
+            obj.insert("c_hash".into(), jose::left_hash(alg, code).into());
+        }
         if let Some(t) = i.auth_time {
             obj.insert("auth_time".into(), t.secs().into());
         }

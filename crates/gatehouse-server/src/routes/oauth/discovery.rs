@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::clients::KNOWN_SCOPES;
+use gatehouse_core::clients::{KNOWN_SCOPES, RESPONSE_TYPES};
 use serde_json::json;
 
 use super::{cors, is_preflight, origin_registered, preflight};
@@ -26,10 +26,11 @@ pub fn metadata(issuer: &str) -> serde_json::Value {
         "device_authorization_endpoint": format!("{issuer}/oauth/device_authorization"),
         "end_session_endpoint": format!("{issuer}/oauth/logout"),
         "scopes_supported": KNOWN_SCOPES,
-        "response_types_supported": ["code"],
+        "response_types_supported": RESPONSE_TYPES,
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": [
             "authorization_code",
+            "implicit",
             "refresh_token",
             "client_credentials",
             "urn:ietf:params:oauth:grant-type:device_code"
@@ -42,7 +43,7 @@ pub fn metadata(issuer: &str) -> serde_json::Value {
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "sid", "at_hash",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "sid", "at_hash", "c_hash",
             "name", "updated_at", "email", "email_verified", "roles"
         ],
         "authorization_response_iss_parameter_supported": true,

@@ -48,6 +48,16 @@ api_test!(
                 "the form lacks the label {label}"
             );
         }
+        // Implicit is off by default, and the form says why it should stay so (RFC 9700 §2.1.2).
+        assert!(
+            new.body
+                .contains("<p class=\"hint\" id=\"grant_types-hint\">Leave <span class=\"mono\">implicit</span> off")
+                && new.body.contains("which RFC 9700 discourages")
+                && new.body.contains("aria-describedby=\"grant_types-hint\"")
+                && new.body.contains("aria-describedby=\"response_types-hint\""),
+            "no warning next to the implicit grant"
+        );
+        assert!(!new.body.contains("value=\"implicit\" checked"));
         let mut form = form_to(&new, &format!("/console/projects/{p}/clients"));
         let id = form.fields.iter().find(|(k, _)| k == "client_id").unwrap().1.clone();
         assert!(id.len() >= 22, "a generated Client ID is offered: {id}");

@@ -3,7 +3,8 @@
 //! OP checklist (SPEC §5.2).
 //!
 //! This module holds the client and request helpers the flows share; the tests are in [`code`],
-//! [`refresh`], [`device`], [`lifecycle`], [`protection`], [`throttling`] and [`endpoints`].
+//! [`front_channel`], [`refresh`], [`device`], [`lifecycle`], [`protection`], [`throttling`] and
+//! [`endpoints`].
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use crate::TestServer;
 mod code;
 mod device;
 mod endpoints;
+mod front_channel;
 mod lifecycle;
 mod protection;
 mod refresh;

@@ -4,7 +4,7 @@
 use gatehouse_testkit::Browser;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreGrantType, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims,
+    CoreProviderMetadata, CoreResponseMode, CoreResponseType, CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessToken, AccessTokenHash, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, IssuerUrl,
@@ -76,9 +76,29 @@ api_test!(discovery_through_the_library_yields_the_metadata_we_serve, |s| {
         Some(at("/oauth/userinfo").as_str())
     );
     assert_eq!(core.jwks_uri().as_str(), at("/oauth/jwks"));
+    // Every response type a client may register is served, in every response mode.
+    use CoreResponseType::{Code, IdToken, Token};
+    let served = core.response_types_supported();
+    for types in [
+        vec![Code],
+        vec![Token],
+        vec![IdToken],
+        vec![Code, IdToken],
+        vec![IdToken, Token],
+        vec![Code, Token],
+        vec![Code, IdToken, Token],
+    ] {
+        let types = ResponseTypes::new(types);
+        assert!(served.contains(&types), "{types:?} in {served:?}");
+    }
+    assert_eq!(served.len(), 7, "{served:?}");
     assert_eq!(
-        core.response_types_supported(),
-        &vec![ResponseTypes::new(vec![CoreResponseType::Code])]
+        core.response_modes_supported(),
+        Some(&vec![
+            CoreResponseMode::Query,
+            CoreResponseMode::Fragment,
+            CoreResponseMode::FormPost
+        ])
     );
     for alg in [
         CoreJwsSigningAlgorithm::EcdsaP256Sha256,
@@ -93,6 +113,7 @@ api_test!(discovery_through_the_library_yields_the_metadata_we_serve, |s| {
         CoreGrantType::RefreshToken,
         CoreGrantType::ClientCredentials,
         CoreGrantType::DeviceCode,
+        CoreGrantType::Implicit,
     ] {
         assert!(grants.contains(&g), "{g:?} in {grants:?}");
     }
