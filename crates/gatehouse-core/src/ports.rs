@@ -15,6 +15,7 @@ use crate::ids::{
     ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, OAuthRequestId, ParticipantId, ProjectId, RegistrationId,
     RoomSecretId, SecretId, SessionId, UserId,
 };
+use crate::llm::limits::{LimitCount, LimitsConfig};
 use crate::llm::{Provider, ProviderConfig, UsageRow};
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
@@ -133,7 +134,7 @@ pub trait ProjectSecretStore: Send + Sync {
     async fn delete_project_secret(&self, project: ProjectId, id: SecretId, audit: &AuditRecord) -> Result<bool>;
 }
 
-/// The LLM proxy gate's provider configuration (SPEC §8).
+/// The LLM proxy gate's provider configuration, usage and limits (SPEC §8).
 #[async_trait]
 pub trait LlmStore: Send + Sync {
     /// Writes `c` if the stored version is still `c.version - 1` (no row for version 1); false
@@ -145,6 +146,15 @@ pub trait LlmStore: Send + Sync {
     async fn add_llm_usage(&self, rows: &[UsageRow]) -> Result<()>;
     /// A project's rows of minutes `from..to`, oldest first, at most `limit`.
     async fn list_llm_usage(&self, project: ProjectId, from: i64, to: i64, limit: u32) -> Result<Vec<UsageRow>>;
+    /// Writes `l` if the stored version is still `l.version - 1` (no row for version 1); false
+    /// otherwise.
+    async fn put_llm_limits(&self, l: &LimitsConfig, audit: &AuditRecord) -> Result<bool>;
+    async fn get_llm_limits(&self, project: ProjectId) -> Result<Option<LimitsConfig>>;
+    /// Adds each row's count to the stored count of its subject and window.
+    async fn add_llm_limit_counts(&self, rows: &[LimitCount]) -> Result<()>;
+    /// Every project's request counts of windows from `requests_since` and token counts of
+    /// windows from `tokens_since` (seconds since the epoch); older windows are deleted.
+    async fn current_llm_limit_counts(&self, requests_since: i64, tokens_since: i64) -> Result<Vec<LimitCount>>;
 }
 
 /// The audit log, server settings and first-start bootstrap.

@@ -177,6 +177,8 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
 
     // This node's first heartbeat, before any participant joins (SPEC §6.5 presence).
     gh.room_upkeep().await?;
+    // Every node's counts of the LLM limits' current windows, before the first request.
+    gh.flush_llm_usage().await?;
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     if let Some(pool) = db.pg_pool() {
@@ -281,7 +283,8 @@ async fn open_gatehouse(
     Ok(Gatehouse::open(deps, master, config.provider(issuer)).await?)
 }
 
-/// How often each node writes the LLM usage it counted ([`Gatehouse::flush_llm_usage`]).
+/// How often each node writes the LLM usage and limit counts it counted and reads every node's
+/// totals ([`Gatehouse::flush_llm_usage`]): the limits' tolerance across nodes.
 const LLM_USAGE_FLUSH_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How often each node runs the provider's upkeep (key rotation and removal, purging):

@@ -85,6 +85,11 @@ where
             },
             _ = stopped(&mut stop) => break,
         };
+        // Without it, a streamed answer's small chunks (server-sent events, the LLM gate's
+        // streams) wait for the peer's delayed ACK of the previous write: ~40 ms each.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "setting TCP_NODELAY failed");
+        }
         next_id += 1;
         let id = next_id;
         let (stop_tx, stop_rx) = oneshot::channel();

@@ -28,7 +28,7 @@ use crate::routes::{api_keys, clients, external_oauth, llm, participants, room_c
         clients::create, clients::list, clients::get, clients::update, clients::delete, clients::rotate_secret, clients::export,
         external_oauth::create, external_oauth::list, external_oauth::update, external_oauth::delete,
         secrets::create, secrets::list, secrets::get, secrets::update, secrets::delete,
-        llm::put_provider, llm::get_provider, llm::delete_provider, llm::usage,
+        llm::put_provider, llm::get_provider, llm::delete_provider, llm::usage, llm::put_limits, llm::get_limits,
         system::audit,
     ),
     // The body of the `secrets.request_oauth_token` event (SPEC §7.3), sent on the room channel.

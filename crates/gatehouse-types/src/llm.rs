@@ -84,3 +84,37 @@ pub struct LlmUsage {
     pub to: i64,
     pub rows: Vec<LlmUsageRow>,
 }
+
+/// Requests per minute and tokens per day (input and output, as the upstreams report them);
+/// `null` is unlimited, `0` refuses every request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LlmRates {
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    pub requests_per_minute: Option<u64>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_u64)]
+    pub tokens_per_day: Option<u64>,
+}
+
+/// `PUT …/llm/limits`: the whole project's rates and each caller's (every participant name, API
+/// key and user counted apart). An absent member is unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LlmLimitsInput {
+    #[serde(default)]
+    pub project: LlmRates,
+    #[serde(default)]
+    pub per_caller: LlmRates,
+}
+
+/// A project's limits; all `null` when none were set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LlmLimits {
+    pub project: LlmRates,
+    pub per_caller: LlmRates,
+    /// When the limits last changed; absent when none were set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}

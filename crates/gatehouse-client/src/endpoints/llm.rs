@@ -1,9 +1,11 @@
-//! The LLM proxy gate (SPEC §8): provider keys and usage.
+//! The LLM proxy gate (SPEC §8): provider keys, usage and limits.
 
 use reqwest::Method;
 use uuid::Uuid;
 
-use gatehouse_types::{LlmProvider, LlmProviderInput, LlmProviderName, LlmUsage, LlmUsageQuery};
+use gatehouse_types::{
+    LlmLimits, LlmLimitsInput, LlmProvider, LlmProviderInput, LlmProviderName, LlmUsage, LlmUsageQuery,
+};
 
 use crate::{Client, Error};
 
@@ -49,5 +51,18 @@ impl Client {
             .request(Method::GET, &["accounts", "projects", &p, "llm", "usage"])?
             .query(query);
         self.send_json(request).await
+    }
+
+    /// `PUT …/llm/limits`: replaces the project's limits (project admins).
+    pub async fn put_llm_limits(&self, project_id: Uuid, input: &LlmLimitsInput) -> Result<LlmLimits, Error> {
+        let p = project_id.to_string();
+        self.with_body(Method::PUT, &["accounts", "projects", &p, "llm", "limits"], input)
+            .await
+    }
+
+    /// `GET …/llm/limits`.
+    pub async fn get_llm_limits(&self, project_id: Uuid) -> Result<LlmLimits, Error> {
+        let p = project_id.to_string();
+        self.get(&["accounts", "projects", &p, "llm", "limits"]).await
     }
 }

@@ -1,8 +1,9 @@
 //! The LLM proxy gate's policy (SPEC §8): the two providers and where a proxied request goes,
 //! the provider configuration a project stores, who called, the model allow-list of a
-//! participant token's `llm` grant, and usage ([`usage`] reads it; [`Tally`] adds it up per
-//! minute until it is written).
+//! participant token's `llm` grant, usage ([`usage`] reads it; [`Tally`] adds it up per
+//! minute until it is written) and limits ([`limits`]).
 
+pub mod limits;
 pub mod usage;
 
 use std::collections::HashMap;

@@ -11,6 +11,7 @@ use crate::access::Principal;
 use crate::crypto::RowAad;
 use crate::error::{Error, Result};
 use crate::ids::ProjectId;
+use crate::llm::limits::LimitHit;
 use crate::llm::usage::Usage;
 use crate::llm::{LlmCaller, Provider, ProviderConfig, UsageRow, check_llm_grant};
 use crate::participant::Unverified;
@@ -92,6 +93,15 @@ pub struct LlmAdmission {
     pub caller: LlmCaller,
     pub base_url: String,
     pub api_key: SecretString,
+    /// The project has limits: the answer's tokens count against them.
+    limited: bool,
+}
+
+/// The gate's decision on a caller it may let through: go, or wait for a limit's window to end.
+#[derive(Debug)]
+pub enum LlmVerdict {
+    Admitted(LlmAdmission),
+    Limited(LimitHit),
 }
 
 impl Gatehouse {
@@ -181,8 +191,9 @@ impl Gatehouse {
     /// Decides a proxied request (SPEC §8): the caller is a participant token whose `api` grant
     /// has `llm` (and allows the model), an API key of the project, or a person's access token
     /// with the `llm_proxy` scope, the project header and `can_use_llm_proxy` (or admin) there.
-    /// Refusals are `Unauthorized` or `Forbidden` and name the condition that failed.
-    pub async fn admit_llm(&self, req: LlmRequest<'_>) -> Result<LlmAdmission> {
+    /// Refusals are `Unauthorized` or `Forbidden` and name the condition that failed; a caller
+    /// who may call but has reached a limit of the project's is [`LlmVerdict::Limited`].
+    pub async fn admit_llm(&self, req: LlmRequest<'_>) -> Result<LlmVerdict> {
         let (project_id, caller) = self.llm_caller(&req).await?;
         let config = self.open_llm_provider(project_id, req.provider).await?;
         let config = config.as_ref().as_ref().ok_or_else(|| {
@@ -191,12 +202,21 @@ impl Gatehouse {
                 req.provider.as_str()
             ))
         })?;
-        Ok(LlmAdmission {
+        let limits = self.llm_limits_of(project_id).await?;
+        if limits.any()
+            && let Err(hit) = self
+                .llm_counts
+                .admit(project_id, &caller.key(), &limits, self.clock.now())
+        {
+            return Ok(LlmVerdict::Limited(hit));
+        }
+        Ok(LlmVerdict::Admitted(LlmAdmission {
             project_id,
             caller,
             base_url: config.base_url.clone(),
             api_key: config.api_key.clone(),
-        })
+            limited: limits.any(),
+        }))
     }
 
     /// A project's provider configuration with its key opened, from memory when cached
@@ -241,21 +261,26 @@ impl Gatehouse {
     pub fn record_llm_usage(&self, a: &LlmAdmission, provider: Provider, model: Option<&str>, usage: Option<Usage>) {
         let model = model.unwrap_or_default();
         let at = self.clock.now();
-        self.llm_usage
-            .add(a.project_id, &a.caller, provider, model, at, usage.unwrap_or_default());
+        let usage = usage.unwrap_or_default();
+        if a.limited {
+            let tokens = usage.input_tokens.saturating_add(usage.output_tokens);
+            self.llm_counts.add_tokens(a.project_id, &a.caller.key(), tokens, at);
+        }
+        self.llm_usage.add(a.project_id, &a.caller, provider, model, at, usage);
     }
 
-    /// Writes the usage counted on this node since the last write.
+    /// Writes the usage and the limits' counts counted on this node since the last write, and
+    /// reads every node's totals of the limits' current windows.
     pub async fn flush_llm_usage(&self) -> Result<()> {
+        let _one = self.llm_flush.lock().await;
         let rows = self.llm_usage.take();
-        if rows.is_empty() {
-            return Ok(());
-        }
-        if let Err(e) = self.store.add_llm_usage(&rows).await {
+        if !rows.is_empty()
+            && let Err(e) = self.store.add_llm_usage(&rows).await
+        {
             self.llm_usage.restore(rows);
             return Err(e);
         }
-        Ok(())
+        self.flush_llm_limit_counts().await
     }
 
     /// A project's usage from `from` to `to` (seconds since the epoch; by default the last day,

@@ -7,6 +7,7 @@ mod bootstrap;
 mod broker;
 mod clients;
 mod llm;
+mod llm_limits;
 pub mod oauth;
 mod participants;
 mod project_secrets;
@@ -16,7 +17,7 @@ mod rooms;
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
 pub use broker::{MAX_PENDING_PER_REQUESTER, MAX_PENDING_PER_ROOM, ProviderToken, REFRESH_MARGIN_SECS};
 pub use clients::ExportFile;
-pub use llm::{LLM_PROXY_SCOPE, LlmAdmission, LlmRequest, UsageGroup, UsageSummary};
+pub use llm::{LLM_PROXY_SCOPE, LlmAdmission, LlmRequest, LlmVerdict, UsageGroup, UsageSummary};
 pub use oauth::ProviderConfig;
 pub use rooms::PRESENCE_TIMEOUT_SECS;
 
@@ -75,6 +76,12 @@ pub struct Gatehouse {
     llm_usage: crate::llm::Tally,
     /// Projects' provider configurations, the key opened (`None`: not configured).
     llm_providers: Cache<(ProjectId, crate::llm::Provider), Option<llm::OpenProvider>>,
+    /// Projects' limits (all unlimited when none are set).
+    llm_limits: Cache<ProjectId, crate::llm::limits::LlmLimits>,
+    /// The counts limits are checked against.
+    llm_counts: crate::llm::limits::Counters,
+    /// One flush of usage and counts at a time, so none reads totals another has not written.
+    llm_flush: tokio::sync::Mutex<()>,
 }
 
 impl Gatehouse {
@@ -100,6 +107,9 @@ impl Gatehouse {
             broker: broker::Broker::new(deps.upstream),
             llm_usage: crate::llm::Tally::default(),
             llm_providers: Cache::default(),
+            llm_limits: Cache::default(),
+            llm_counts: crate::llm::limits::Counters::default(),
+            llm_flush: tokio::sync::Mutex::new(()),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)
@@ -137,6 +147,7 @@ impl Gatehouse {
                 self.broker.forget_lookups();
                 self.provider.cors.invalidate(|_, _| false);
                 self.llm_providers.invalidate(|(p, _), _| *p != project);
+                self.llm_limits.invalidate(|p, _| *p != project);
                 // A deleted project's keys are gone with it.
                 self.close_revoked_participants().await;
             }
@@ -147,6 +158,7 @@ impl Gatehouse {
                 self.participant_keys.invalidate(|_, _| false);
                 self.provider.cors.invalidate(|_, _| false);
                 self.llm_providers.invalidate(|_, _| false);
+                self.llm_limits.invalidate(|_, _| false);
                 self.broker.forget_lookups();
                 self.reload_keys_logged().await;
                 self.close_revoked_participants().await;
@@ -159,6 +171,7 @@ impl Gatehouse {
             Invalidation::Llm { project } => {
                 let project = ProjectId::from_uuid(*project);
                 self.llm_providers.invalidate(|(p, _), _| *p != project);
+                self.llm_limits.invalidate(|p, _| *p != project);
             }
             Invalidation::SigningKeys => {
                 self.provider.verified.invalidate(|_, _| false);

@@ -1,5 +1,7 @@
-//! The LLM proxy gate's provider configuration (whether a key is set, never the key) and usage.
+//! The LLM proxy gate's provider configuration (whether a key is set, never the key), usage and
+//! limits.
 
+use gatehouse_core::llm::limits::{LimitsConfig, LlmLimits, Rates};
 use gatehouse_core::llm::{Provider, ProviderConfig};
 use gatehouse_core::service::UsageSummary;
 use gatehouse_core::time::Timestamp;
@@ -47,5 +49,37 @@ pub fn llm_usage_row_dto(u: UsageSummary) -> t::LlmUsageRow {
         requests: u.requests,
         input_tokens: u.input_tokens,
         output_tokens: u.output_tokens,
+    }
+}
+
+fn rates(r: t::LlmRates) -> Rates {
+    Rates {
+        requests_per_minute: r.requests_per_minute,
+        tokens_per_day: r.tokens_per_day,
+    }
+}
+
+fn rates_dto(r: Rates) -> t::LlmRates {
+    t::LlmRates {
+        requests_per_minute: r.requests_per_minute,
+        tokens_per_day: r.tokens_per_day,
+    }
+}
+
+/// The domain limits of a `PUT …/llm/limits` body.
+pub fn llm_limits(input: t::LlmLimitsInput) -> LlmLimits {
+    LlmLimits {
+        project: rates(input.project),
+        per_caller: rates(input.per_caller),
+    }
+}
+
+/// A project's limits, all unlimited when none were set.
+pub fn llm_limits_dto(config: Option<&LimitsConfig>) -> t::LlmLimits {
+    let limits = config.map(|c| c.limits).unwrap_or_default();
+    t::LlmLimits {
+        project: rates_dto(limits.project),
+        per_caller: rates_dto(limits.per_caller),
+        updated_at: config.map(|c| c.updated_at.rfc3339()),
     }
 }

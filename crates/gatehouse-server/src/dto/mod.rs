@@ -18,7 +18,7 @@ mod secrets;
 pub use accounts::{api_key_dto, audit_event_dto, created_api_key_dto, member_dto, project_dto, role_dto, user_dto};
 pub use broker::{oauth_token_dto, offline_token_dto, room_secret_list_dto};
 pub use clients::client_dto;
-pub use llm::{llm_provider, llm_provider_dto, llm_usage_row_dto};
+pub use llm::{llm_limits, llm_limits_dto, llm_provider, llm_provider_dto, llm_usage_row_dto};
 pub use oauth::{device_authorization_dto, token_dto};
 pub use rooms::{grant_request, participant_dto, room_connection_dto, room_dto, room_grant_dto};
 pub use secrets::{project_secret_dto, registration_dto};

@@ -132,6 +132,10 @@ pub fn router() -> Router<Arc<AppState>> {
                 .delete(llm::delete_provider),
         )
         .route("/accounts/projects/{project_id}/llm/usage", get(llm::usage))
+        .route(
+            "/accounts/projects/{project_id}/llm/limits",
+            get(llm::get_limits).put(llm::put_limits),
+        )
 }
 
 /// The LLM proxy gate: answers stream for as long as the upstream sends, so these routes have

@@ -1,11 +1,14 @@
-//! `gatehouse llm keys set|show|delete` and `gatehouse llm usage`: the LLM proxy gate's provider
-//! keys and the usage the upstreams reported (SPEC §8).
+//! `gatehouse llm keys set|show|delete`, `gatehouse llm usage` and `gatehouse llm limits
+//! show|set`: the LLM proxy gate's provider keys, the usage the upstreams reported, and the
+//! project's limits (SPEC §8).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
-use gatehouse_types::{LlmProvider, LlmProviderInput, LlmProviderName, LlmUsageQuery};
+use gatehouse_types::{
+    LlmLimits, LlmLimitsInput, LlmProvider, LlmProviderInput, LlmProviderName, LlmRates, LlmUsageQuery,
+};
 
 use crate::context::{Ctx, read_secret_file};
 use crate::output::Table;
@@ -28,6 +31,48 @@ pub enum LlmCommand {
         #[arg(long, default_value = "provider,model")]
         group_by: String,
     },
+    /// Requests per minute and tokens per day, for the project and for each caller.
+    #[command(subcommand)]
+    Limits(LlmLimitsCommand),
+}
+
+/// Limit commands.
+#[derive(Debug, Subcommand)]
+pub enum LlmLimitsCommand {
+    /// Show the project's limits.
+    Show,
+    /// Change the limits given (project admins); the others stay as they are.
+    Set {
+        /// The whole project's requests per minute (`none`: unlimited).
+        #[arg(long, value_name = "N|none")]
+        project_rpm: Option<Rate>,
+        /// The whole project's tokens per day (`none`: unlimited).
+        #[arg(long, value_name = "N|none")]
+        project_tpd: Option<Rate>,
+        /// Each caller's requests per minute (`none`: unlimited).
+        #[arg(long, value_name = "N|none")]
+        caller_rpm: Option<Rate>,
+        /// Each caller's tokens per day (`none`: unlimited).
+        #[arg(long, value_name = "N|none")]
+        caller_tpd: Option<Rate>,
+    },
+}
+
+/// A limit on the command line: a number, or `none` for no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate(Option<u64>);
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "none" {
+            return Ok(Self(None));
+        }
+        s.parse()
+            .map(|n| Self(Some(n)))
+            .map_err(|_| format!("{s:?} is neither a whole number nor none"))
+    }
 }
 
 /// Provider key commands.
@@ -120,7 +165,44 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: LlmCommand) -> Result<()> {
             }
             ctx.print(&table.render())
         }
+        LlmCommand::Limits(LlmLimitsCommand::Show) => {
+            let limits = client.get_llm_limits(project).await?;
+            show_limits(ctx, &limits)
+        }
+        LlmCommand::Limits(LlmLimitsCommand::Set {
+            project_rpm,
+            project_tpd,
+            caller_rpm,
+            caller_tpd,
+        }) => {
+            let current = client.get_llm_limits(project).await?;
+            let change = |now: Option<u64>, given: Option<Rate>| given.map_or(now, |r| r.0);
+            let input = LlmLimitsInput {
+                project: LlmRates {
+                    requests_per_minute: change(current.project.requests_per_minute, project_rpm),
+                    tokens_per_day: change(current.project.tokens_per_day, project_tpd),
+                },
+                per_caller: LlmRates {
+                    requests_per_minute: change(current.per_caller.requests_per_minute, caller_rpm),
+                    tokens_per_day: change(current.per_caller.tokens_per_day, caller_tpd),
+                },
+            };
+            let limits = client.put_llm_limits(project, &input).await?;
+            show_limits(ctx, &limits)
+        }
     }
+}
+
+fn show_limits(ctx: &mut Ctx<'_>, l: &LlmLimits) -> Result<()> {
+    if ctx.json() {
+        return ctx.print_json(l);
+    }
+    let rate = |r: Option<u64>| r.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+    let mut table = Table::new(["FOR", "REQUESTS PER MINUTE", "TOKENS PER DAY"]);
+    for (whom, r) in [("the project", &l.project), ("each caller", &l.per_caller)] {
+        table.row([whom.to_owned(), rate(r.requests_per_minute), rate(r.tokens_per_day)]);
+    }
+    ctx.print(&table.render())
 }
 
 fn show(ctx: &mut Ctx<'_>, p: &LlmProvider) -> Result<()> {

@@ -65,3 +65,44 @@ async fn llm_keys_are_set_shown_and_deleted_and_usage_is_reported() {
         gh.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_limits_are_shown_and_changed_one_by_one_by_admins() {
+    for backend in backends() {
+        let gh = Gatehouse::start_with(&backend, |c| c.allow_insecure_upstreams = true).await;
+        let (_, key) = gh.project_with_key("Agents").await;
+        let shown = gh.json_as(&key, "llm limits show").await;
+        assert_eq!(
+            shown["project"],
+            json!({ "requests_per_minute": null, "tokens_per_day": null })
+        );
+        assert_fails_with(gh.run_as(&key, "llm limits set --caller-rpm 60").await, "project admin");
+        let (code, message) = gh
+            .run("llm limits set --caller-rpm lots")
+            .await
+            .expect_err("a usage error");
+        assert_eq!(code, 2, "{message}");
+        assert!(message.contains("neither a whole number nor none"), "{message}");
+        let set = gh
+            .json("llm limits set --project-rpm 600 --project-tpd 2000000 --caller-rpm 60")
+            .await;
+        assert_eq!(
+            (&set["project"], &set["per_caller"]),
+            (
+                &json!({ "requests_per_minute": 600, "tokens_per_day": 2_000_000 }),
+                &json!({ "requests_per_minute": 60, "tokens_per_day": null })
+            )
+        );
+        gh.json("llm limits set --project-tpd none --caller-tpd 5000").await;
+        let table = gh.run_as(&key, "llm limits show").await.expect("llm limits show");
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        for (line, words) in [
+            (lines[1], ["the project", "600", "unlimited"]),
+            (lines[2], ["each caller", "60", "5000"]),
+        ] {
+            assert!(words.iter().all(|w| line.contains(w)), "{table}");
+        }
+        gh.stop().await;
+    }
+}

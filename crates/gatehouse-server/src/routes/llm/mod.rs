@@ -1,4 +1,4 @@
-//! The LLM proxy gate (SPEC §8): each project's provider configuration and usage here, the
+//! The LLM proxy gate (SPEC §8): each project's provider configuration, usage and limits here, the
 //! proxied routes `/openai/v1/*` and `/anthropic/v1/*` in [`proxy`], the answers' way back in
 //! [`stream`].
 
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use gatehouse_core::service::UsageGroup;
 
-use crate::dto::{llm_provider, llm_provider_dto, llm_usage_row_dto};
+use crate::dto::{llm_limits, llm_limits_dto, llm_provider, llm_provider_dto, llm_usage_row_dto};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
@@ -95,4 +95,32 @@ pub async fn usage(
         to,
         rows: rows.into_iter().map(llm_usage_row_dto).collect(),
     }))
+}
+
+/// Set the project's limits (project admins): requests per minute and tokens per day, for the
+/// project and for each caller. Every LLM route answers 429 with `Retry-After` past them.
+#[utoipa::path(put, operation_id = "llm_limits_put", path = "/accounts/projects/{project_id}/llm/limits", request_body = t::LlmLimitsInput, tag = "llm",
+    responses((status = 200, body = t::LlmLimits), (status = 400, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
+pub async fn put_limits(
+    State(s): State<Arc<AppState>>,
+    Caller(who): Caller,
+    Path(id): Path<Uuid>,
+    Json(b): Json<t::LlmLimitsInput>,
+) -> ApiResult<Json<t::LlmLimits>> {
+    let config =
+        s.gh.put_llm_limits(&who, ProjectId::from_uuid(id), llm_limits(b))
+            .await?;
+    Ok(Json(llm_limits_dto(Some(&config))))
+}
+
+/// The project's limits (all `null` when none were set).
+#[utoipa::path(get, operation_id = "llm_limits_get", path = "/accounts/projects/{project_id}/llm/limits", tag = "llm",
+    responses((status = 200, body = t::LlmLimits)))]
+pub async fn get_limits(
+    State(s): State<Arc<AppState>>,
+    Caller(who): Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<t::LlmLimits>> {
+    let config = s.gh.get_llm_limits(&who, ProjectId::from_uuid(id)).await?;
+    Ok(Json(llm_limits_dto(config.as_ref())))
 }

@@ -14,8 +14,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::llm::Provider;
+use gatehouse_core::llm::limits::{LimitHit, Measure};
 use gatehouse_core::llm::usage::UsageMeter;
-use gatehouse_core::service::LlmRequest;
+use gatehouse_core::service::{LlmRequest, LlmVerdict};
 use http_body_util::BodyExt as _;
 use serde_json::Value;
 
@@ -94,7 +95,7 @@ async fn proxy(s: &AppState, provider: Provider, req: Request) -> Result<Respons
         .and_then(|j| j.get("model"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let admission =
+    let verdict =
         s.gh.admit_llm(LlmRequest {
             provider,
             credential,
@@ -102,6 +103,10 @@ async fn proxy(s: &AppState, provider: Provider, req: Request) -> Result<Respons
             model: model.as_deref(),
         })
         .await?;
+    let admission = match verdict {
+        LlmVerdict::Admitted(a) => a,
+        LlmVerdict::Limited(hit) => return Ok(limited(provider, &hit)),
+    };
     // An OpenAI chat stream reports usage only when asked: ask, and keep that chunk from a
     // caller that did not.
     let strip = provider == Provider::OpenAi && path == "chat/completions" && ask_for_usage(json.as_mut());
@@ -166,6 +171,28 @@ async fn proxy(s: &AppState, provider: Provider, req: Request) -> Result<Respons
         done: Box::new(move |usage| gh.record_llm_usage(&admission, provider, model.as_deref(), usage)),
     };
     Ok(answer(resp, pump))
+}
+
+/// 429 with `Retry-After`, in the provider's own error shape so that its SDK reads it as a rate
+/// limit: which limit, never the counts.
+fn limited(provider: Provider, hit: &LimitHit) -> Response {
+    let message = hit.message();
+    let body = match provider {
+        Provider::OpenAi => serde_json::json!({ "error": {
+            "message": message,
+            "type": match hit.measure { Measure::Requests => "requests", Measure::Tokens => "tokens" },
+            "param": null,
+            "code": "rate_limit_exceeded",
+        }}),
+        Provider::Anthropic => serde_json::json!({ "type": "error", "error": {
+            "type": "rate_limit_error",
+            "message": message,
+        }}),
+    };
+    let mut res = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(hit.retry_after_secs));
+    res
 }
 
 /// Adds `stream_options.include_usage` to a streamed request that does not ask for usage; true

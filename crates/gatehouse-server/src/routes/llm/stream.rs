@@ -118,8 +118,9 @@ impl Pump {
             }
             drop(caller);
             let usage = meter.finish();
-            counters.add(provider, usage);
+            // Counted before the metrics show it, so that what they show is already counted.
             done(usage);
+            counters.add(provider, usage);
             drop(draining);
         });
         Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {

@@ -1,12 +1,16 @@
 //! The LLM proxy gate (SPEC §8) against the test kit's mock upstream: provider keys
 //! ([`providers`]), the callers and every refusal, streaming and bounds ([`proxy`]), usage
-//! ([`usage`]), and the official OpenAI and Anthropic SDKs ([`sdks`]).
+//! ([`usage`]), limits ([`limits`]), and the official OpenAI and Anthropic SDKs ([`sdks`]).
 
+mod limits;
 mod providers;
 mod proxy;
 mod sdks;
 mod usage;
 
+use std::sync::Arc;
+
+use gatehouse_core::time::{Clock, SystemClock};
 use gatehouse_server::Config;
 use gatehouse_testkit::llm_upstream::LlmUpstream;
 use reqwest::Method;
@@ -33,10 +37,19 @@ pub struct Gate {
 
 impl Gate {
     pub async fn start(backend: Backend, tune: impl FnOnce(&mut Config)) -> Self {
-        let s = TestServer::spawn_fresh(backend, |c| {
-            c.allow_insecure_upstreams = true;
-            tune(c);
-        })
+        Self::start_clocked(backend, tune, Arc::new(SystemClock)).await
+    }
+
+    /// [`Gate::start`] on `clock`.
+    pub async fn start_clocked(backend: Backend, tune: impl FnOnce(&mut Config), clock: Arc<dyn Clock>) -> Self {
+        let s = TestServer::spawn_clocked(
+            backend,
+            |c| {
+                c.allow_insecure_upstreams = true;
+                tune(c);
+            },
+            clock,
+        )
         .await;
         let up = LlmUpstream::start().await;
         let (project, key) = s.project("Agents").await;
@@ -63,17 +76,21 @@ impl Gate {
 
     /// A second node on the same PostgreSQL database (`None` on SQLite), which may call the mock.
     pub async fn second_node(&self) -> Option<TestServer> {
+        self.second_node_on(Arc::new(SystemClock)).await
+    }
+
+    /// [`Gate::second_node`] on `clock`.
+    pub async fn second_node_on(&self, clock: Arc<dyn Clock>) -> Option<TestServer> {
         if !matches!(self.s.backend, Backend::Postgres { .. }) {
             return None;
         }
         let (dir, url) = (self.s.dir.clone(), self.s.database_url.clone());
         let issuer = self.s.base.clone();
-        let b = TestServer::spawn_tuned(self.s.backend.clone(), dir, url, |c| {
+        let tune = |c: &mut Config| {
             c.allow_insecure_upstreams = true;
             c.issuer = Some(issuer);
-        })
-        .await;
-        Some(b)
+        };
+        Some(TestServer::spawn_on_clock(self.s.backend.clone(), dir, url, tune, clock).await)
     }
 
     /// A request to the gate at `path` (`/openai/v1/…`) with `headers`.
