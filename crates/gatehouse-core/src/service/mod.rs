@@ -11,6 +11,7 @@ pub mod oauth;
 mod participants;
 mod project_secrets;
 mod registrations;
+mod resources;
 mod rooms;
 
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
@@ -75,6 +76,8 @@ pub struct Gatehouse {
     llm_usage: crate::llm::Tally,
     /// Projects' provider configurations, the key opened (`None`: not configured).
     llm_providers: Cache<(ProjectId, crate::llm::Provider), Option<llm::OpenProvider>>,
+    /// Each project's API resources.
+    resources: Cache<ProjectId, Vec<crate::resources::ApiResource>>,
 }
 
 impl Gatehouse {
@@ -100,6 +103,7 @@ impl Gatehouse {
             broker: broker::Broker::new(deps.upstream),
             llm_usage: crate::llm::Tally::default(),
             llm_providers: Cache::default(),
+            resources: Cache::default(),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)
@@ -137,6 +141,7 @@ impl Gatehouse {
                 self.broker.forget_lookups();
                 self.provider.cors.invalidate(|_, _| false);
                 self.llm_providers.invalidate(|(p, _), _| *p != project);
+                self.resources.invalidate(|p, _| *p != project);
                 // A deleted project's keys are gone with it.
                 self.close_revoked_participants().await;
             }
@@ -147,6 +152,7 @@ impl Gatehouse {
                 self.participant_keys.invalidate(|_, _| false);
                 self.provider.cors.invalidate(|_, _| false);
                 self.llm_providers.invalidate(|_, _| false);
+                self.resources.invalidate(|_, _| false);
                 self.broker.forget_lookups();
                 self.reload_keys_logged().await;
                 self.close_revoked_participants().await;
@@ -159,6 +165,10 @@ impl Gatehouse {
             Invalidation::Llm { project } => {
                 let project = ProjectId::from_uuid(*project);
                 self.llm_providers.invalidate(|(p, _), _| *p != project);
+            }
+            Invalidation::Resources { project } => {
+                let project = ProjectId::from_uuid(*project);
+                self.resources.invalidate(|p, _| *p != project);
             }
             Invalidation::SigningKeys => {
                 self.provider.verified.invalidate(|_, _| false);

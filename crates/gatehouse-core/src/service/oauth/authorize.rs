@@ -291,7 +291,8 @@ impl Gatehouse {
             )));
         }
         let requested = params.scope.as_deref().map(Scopes::parse).transpose().map_err(&fail)?;
-        let scopes = Scopes::for_user(requested.as_ref(), &s.scope, s.offline_access()).map_err(&fail)?;
+        let allowed = crate::resources::allowed_scopes(&s.scope, None);
+        let scopes = Scopes::for_user(requested.as_ref(), &allowed, s.offline_access()).map_err(&fail)?;
         match &params.code_challenge {
             Some(c) => pkce::check_challenge(c, params.code_challenge_method.as_deref()).map_err(&fail)?,
             None if s.require_pkce || !s.require_client_secret => {

@@ -37,6 +37,7 @@ use crate::oauth::limiter::{ClientLimiter, Limiter, SignInLimiter};
 use crate::oauth::scope::Scopes;
 use crate::oauth::{IssuedTokens, OAuthError, OAuthErrorCode, TokenType};
 use crate::ports::Invalidation;
+use crate::resources::ApiResource;
 use crate::rng::random_bytes;
 use crate::time::Timestamp;
 
@@ -178,6 +179,8 @@ pub(crate) struct Issue<'a> {
     pub auth_time: Option<Timestamp>,
     /// The refresh token to hand out with the access token.
     pub refresh_token: Option<String>,
+    /// The API resource the access token is for (RFC 8707); `None`: Gatehouse itself.
+    pub audience: Option<&'a ApiResource>,
 }
 
 impl Gatehouse {
@@ -270,19 +273,28 @@ impl Gatehouse {
             None => URL_SAFE_NO_PAD.encode(random_bytes::<16>(self.rng.as_ref())),
         };
         let scope = i.scopes.to_wire();
+        // RFC 9068 §3: a token for an API resource carries its audience, lifetime and algorithm.
+        let (aud, ttl, alg) = match i.audience {
+            Some(r) => (r.identifier.clone(), r.access_token_lifetime_secs, r.signing_alg),
+            None => (
+                self.provider.config.issuer.clone(),
+                s.access_token_ttl,
+                self.provider.config.access_token_alg,
+            ),
+        };
         let claims = AccessClaims {
             iss: self.provider.config.issuer.clone(),
             sub: i.user.map_or_else(|| i.client.id.to_string(), |u| u.id.to_string()),
-            aud: self.provider.config.issuer.clone(),
+            aud,
             client_id: i.client.id.to_string(),
             scope: scope.clone(),
-            exp: now.secs() + i64::from(s.access_token_ttl),
+            exp: now.secs() + i64::from(ttl),
             iat: now.secs(),
             jti,
             project_id: i.client.project_id.uuid(),
             auth_time: i.auth_time.map(Timestamp::secs),
         };
-        let access_token = self.sign(self.provider.config.access_token_alg, "at+jwt", &claims, now)?;
+        let access_token = self.sign(alg, "at+jwt", &claims, now)?;
         self.note_client_use(&i.client.id, now).await;
         let id_token = match i.user {
             // Boxed: it reads the user's claims from storage, and tokens without it should not
@@ -295,7 +307,7 @@ impl Gatehouse {
         Ok(IssuedTokens {
             access_token: access_token.into(),
             token_type: TokenType::Bearer,
-            expires_in: u64::from(s.access_token_ttl),
+            expires_in: u64::from(ttl),
             refresh_token: i.refresh_token.map(Into::into),
             id_token: id_token.map(Into::into),
             scope,
