@@ -49,6 +49,10 @@ uuid_id!(
     SecretId
 );
 uuid_id!(
+    /// An API resource (SPEC §5.7).
+    ResourceId
+);
+uuid_id!(
     /// A credential kept for a room participant (SPEC §7).
     RoomSecretId
 );

@@ -21,6 +21,7 @@ pub mod outbound;
 pub mod participant;
 pub mod password;
 pub mod ports;
+pub mod resources;
 pub mod rng;
 pub mod rooms;
 pub mod secret;

@@ -13,12 +13,13 @@ use crate::clients::Client;
 use crate::error::Result;
 use crate::ids::{
     ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, OAuthRequestId, ParticipantId, ProjectId, RegistrationId,
-    RoomSecretId, SecretId, SessionId, UserId,
+    ResourceId, RoomSecretId, SecretId, SessionId, UserId,
 };
 use crate::llm::limits::{LimitCount, LimitsConfig};
 use crate::llm::{Provider, ProviderConfig, UsageRow};
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
+use crate::resources::ApiResource;
 use crate::rooms::{Presence, Room, RoomGrant};
 use crate::secret::SecretString;
 use crate::time::Timestamp;
@@ -107,6 +108,9 @@ pub trait ClientStore: Send + Sync {
     async fn update_client(&self, c: &Client, audit: &AuditRecord) -> Result<bool>;
     async fn delete_client(&self, project: ProjectId, id: &ClientId, audit: &AuditRecord) -> Result<bool>;
     /// Records that client `id` got a token at `at` (never moving the time backwards).
+    /// The id and settings of every client of the project.
+    async fn list_client_settings(&self, project: ProjectId)
+    -> Result<Vec<(ClientId, crate::clients::ClientSettings)>>;
     async fn record_client_use(&self, id: &ClientId, at: Timestamp) -> Result<()>;
     /// Whether some client lists `origin` in its `allowed_cors_origins` (CORS preflight, SPEC §5.2).
     async fn cors_origin_registered(&self, origin: &str) -> Result<bool>;
@@ -121,6 +125,18 @@ pub trait RegistrationStore: Send + Sync {
     async fn list_registrations(&self, project: ProjectId, room: Option<&str>) -> Result<Vec<Registration>>;
     async fn update_registration(&self, r: &Registration, audit: &AuditRecord) -> Result<bool>;
     async fn delete_registration(&self, project: ProjectId, id: RegistrationId, audit: &AuditRecord) -> Result<bool>;
+}
+
+/// API resources (SPEC §5.7).
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// `Conflict` when the identifier or a scope name is taken in the project.
+    async fn insert_resource(&self, r: &ApiResource, audit: &AuditRecord) -> Result<()>;
+    /// Every resource of the project, oldest first.
+    async fn list_resources(&self, project: ProjectId) -> Result<Vec<ApiResource>>;
+    /// Replaces the resource whose stored version is `r.version - 1`; `Conflict` as for insert.
+    async fn update_resource(&self, r: &ApiResource, audit: &AuditRecord) -> Result<bool>;
+    async fn delete_resource(&self, project: ProjectId, id: ResourceId, audit: &AuditRecord) -> Result<bool>;
 }
 
 /// Project secrets.
@@ -386,6 +402,7 @@ pub trait Store:
     + ClientStore
     + RegistrationStore
     + ProjectSecretStore
+    + ResourceStore
     + LlmStore
     + SystemStore
     + SigningKeyStore
@@ -404,6 +421,8 @@ impl<T> Store for T where
         + ClientStore
         + RegistrationStore
         + ProjectSecretStore
+        + ResourceStore
+        + ResourceStore
         + LlmStore
         + SystemStore
         + SigningKeyStore
@@ -429,6 +448,10 @@ pub enum Invalidation {
     },
     /// A project's LLM provider configuration or limits changed.
     Llm {
+        project: uuid::Uuid,
+    },
+    /// A project's API resources changed.
+    Resources {
         project: uuid::Uuid,
     },
     /// Signing keys were added, scheduled or removed.

@@ -11,11 +11,13 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 
 use crate::routes::accounts::*;
 use crate::routes::system;
-use crate::routes::{api_keys, clients, external_oauth, llm, participants, room_channel, room_secrets, rooms, secrets};
+use crate::routes::{
+    api_keys, clients, external_oauth, llm, participants, resources, room_channel, room_secrets, rooms, secrets,
+};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Gatehouse REST API", description = "Projects, API keys, participant tokens, rooms and room grants, room secrets and the third-party OAuth broker, the OAuth client registry, external OAuth registrations, project secrets, the LLM proxy gate's provider keys and the audit log."),
+    info(title = "Gatehouse REST API", description = "Projects, API keys, participant tokens, rooms and room grants, room secrets and the third-party OAuth broker, the OAuth client registry, external OAuth registrations, project secrets, API resources, the LLM proxy gate's provider keys and the audit log."),
     paths(
         system::healthz, system::readyz,
         create_project, list_projects, get_project, update_project, delete_project, role,
@@ -28,6 +30,7 @@ use crate::routes::{api_keys, clients, external_oauth, llm, participants, room_c
         clients::create, clients::list, clients::get, clients::update, clients::delete, clients::rotate_secret, clients::export,
         external_oauth::create, external_oauth::list, external_oauth::update, external_oauth::delete,
         secrets::create, secrets::list, secrets::get, secrets::update, secrets::delete,
+        resources::create, resources::list, resources::get, resources::update, resources::delete,
         llm::put_provider, llm::get_provider, llm::delete_provider, llm::usage, llm::put_limits, llm::get_limits,
         system::audit,
     ),

@@ -166,6 +166,15 @@ macro_rules! registry_impl {
                     Ok(true)
                 }
 
+                async fn list_client_settings(&self, project: ProjectId) -> Result<Vec<(ClientId, gatehouse_core::clients::ClientSettings)>> {
+                    let query = sqlx::query("SELECT client_id, settings FROM oauth_clients WHERE project_id = $1 ORDER BY created_at, client_id").bind(project.uuid());
+                    all(self.db(), query, |r| {
+                        let settings: String = get(r, "settings")?;
+                        Ok((ClientId::parse(&get::<String>(r, "client_id")?)?, serde_json::from_str(&settings).map_err(unexpected)?))
+                    })
+                    .await
+                }
+
                 async fn record_client_use(&self, id: &ClientId, at: Timestamp) -> Result<()> {
                     sqlx::query("UPDATE oauth_clients SET last_used_at = $2 WHERE client_id = $1 AND (last_used_at IS NULL OR last_used_at < $2)")
                         .bind(id.as_str())

@@ -37,6 +37,8 @@ pub struct OAuthClient {
     pub id_token_signed_response_alg: String,
     pub revoke_on_logout: bool,
     pub metadata: BTreeMap<String, String>,
+    /// The API resource (its identifier) tokens are for when a request names none (RFC 8707).
+    pub default_resource: Option<String>,
     /// Created by the server itself at first start (SPEC §4.7).
     pub official: bool,
     pub created_at: String,
@@ -123,6 +125,9 @@ pub struct ClientInput {
     pub revoke_on_logout: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// The identifier of one of the project's API resources; `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_resource: Option<String>,
 }
 
 /// Distinguishes an explicit `null` (`Some(None)`) from an absent field (`None`).

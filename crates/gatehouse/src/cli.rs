@@ -96,6 +96,9 @@ pub enum Command {
     /// API keys of the project.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// API resources of the project: the audiences and scopes of its own APIs.
+    #[command(subcommand)]
+    Resource(crate::commands::resource::ResourceCommand),
     /// Rooms of the project, room grants, and connecting to a room as yourself.
     #[command(subcommand)]
     Room(RoomCommand),

@@ -5,6 +5,7 @@ mod llm;
 mod oauth;
 mod oauth_clients;
 mod project_data;
+mod resources;
 mod room_secrets;
 mod rooms;
 

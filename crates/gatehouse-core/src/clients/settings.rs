@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::uri::{check_cors_origin, check_redirect_uri, check_web_url};
 use crate::error::{Error, Result};
+use crate::resources::{check_identifier, check_scope_name};
 use crate::text::{check_name, check_no_nul};
 
 /// Scopes a client may be allowed (SPEC §5.6).
@@ -74,6 +75,9 @@ pub struct ClientSettings {
     pub id_token_signed_response_alg: String,
     pub revoke_on_logout: bool,
     pub metadata: BTreeMap<String, String>,
+    /// The API resource tokens are for when a request names none (RFC 8707).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_resource: Option<String>,
 }
 
 impl ClientSettings {
@@ -99,6 +103,7 @@ impl ClientSettings {
             id_token_signed_response_alg: "ES256".into(),
             revoke_on_logout: true,
             metadata: BTreeMap::new(),
+            default_resource: None,
         }
     }
 
@@ -176,6 +181,9 @@ impl ClientSettings {
         set(&mut s.id_token_signed_response_alg, &i.id_token_signed_response_alg);
         set(&mut s.revoke_on_logout, &i.revoke_on_logout);
         set(&mut s.metadata, &i.metadata);
+        if let Some(r) = &i.default_resource {
+            s.default_resource = Some(r.clone()).filter(|r| !r.is_empty());
+        }
         if let Some(offline) = i.offline_access {
             let listed = i.grant_types.as_ref().map(|g| g.iter().any(|x| x == "refresh_token"));
             if listed.is_some_and(|l| l != offline) {
@@ -264,7 +272,28 @@ impl ClientSettings {
         for o in &self.allowed_cors_origins {
             check_cors_origin(o)?;
         }
-        list_of("scope", &self.scope, KNOWN_SCOPES)?;
+        // Scopes beyond the built-in ones must be scopes of the project's API resources; the
+        // use case checks that against storage.
+        bounded_unique("scope", &self.scope)?;
+        for s in self.scope.iter().filter(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
+            check_scope_name(s).map_err(|_| {
+                Error::invalid(
+                    "scope",
+                    format!(
+                        "{s:?} is not one of {} nor a scope token (RFC 6749 §3.3)",
+                        KNOWN_SCOPES.join(", ")
+                    ),
+                )
+            })?;
+        }
+        if let Some(r) = &self.default_resource {
+            check_identifier(r).map_err(|_| {
+                Error::invalid(
+                    "default_resource",
+                    format!("{r:?} must be an absolute URI without fragment"),
+                )
+            })?;
+        }
         in_range("access_token_ttl", self.access_token_ttl, 60, 86_400)?;
         in_range("refresh_token_ttl", self.refresh_token_ttl, 60, 365 * 86_400)?;
         in_range("id_token_ttl", self.id_token_ttl, 60, 86_400)?;

@@ -318,7 +318,7 @@ fn confidential_clients_cannot_use_auth_method_none() {
 fn scopes_must_be_known() {
     assert_eq!(
         field_of(&ClientInput {
-            scope: Some("openid admin".into()),
+            scope: Some("openid ad\\min".into()),
             ..web_app()
         }),
         "scope"

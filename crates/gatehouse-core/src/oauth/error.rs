@@ -12,6 +12,8 @@ pub enum OAuthErrorCode {
     UnsupportedResponseType,
     UnsupportedTokenType,
     InvalidScope,
+    /// RFC 8707 §2: the resource is unknown or not allowed for the client.
+    InvalidTarget,
     InvalidToken,
     InsufficientScope,
     AccessDenied,
@@ -38,6 +40,7 @@ impl OAuthErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::AccessDenied => "access_denied",

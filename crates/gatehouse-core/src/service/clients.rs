@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::Gatehouse;
 use crate::access::{Access, Principal};
-use crate::clients::{Client, ClientSettings, SECRET_HASH_DOMAIN, SecretHashes};
+use crate::clients::{Client, ClientSettings, KNOWN_SCOPES, SECRET_HASH_DOMAIN, SecretHashes};
 use crate::error::{Error, Result};
 use crate::export::{ExportFormat, ExportRow, render};
 use crate::ids::{ClientId, ProjectId};
@@ -45,6 +45,7 @@ impl Gatehouse {
         access.require_developer()?;
         let settings = ClientSettings::create(input)?;
         check_llm_proxy(&access, &settings)?;
+        self.check_client_resources(project, &settings).await?;
         let id = match &input.client_id {
             Some(id) => ClientId::parse(id)?,
             None => ClientId::generate(self.rng.as_ref()),
@@ -121,6 +122,9 @@ impl Gatehouse {
         check_llm_proxy(&access, &current.settings)?;
         let settings = current.settings.update(input)?;
         check_llm_proxy(&access, &settings)?;
+        if input.scope.is_some() || input.default_resource.is_some() {
+            self.check_client_resources(project, &settings).await?;
+        }
         let mut next = Client {
             settings,
             updated_at: self.clock.now(),
@@ -327,6 +331,33 @@ impl Gatehouse {
             Ok(client)
         } else {
             Err(invalid_client())
+        }
+    }
+
+    /// Scopes beyond the built-in ones, and the default resource, must be the project's own
+    /// API resources' (never another project's).
+    async fn check_client_resources(&self, project: ProjectId, s: &ClientSettings) -> Result<()> {
+        let custom: Vec<&String> = s
+            .scope
+            .iter()
+            .filter(|sc| !KNOWN_SCOPES.contains(&sc.as_str()))
+            .collect();
+        if custom.is_empty() && s.default_resource.is_none() {
+            return Ok(());
+        }
+        let resources = self.store.list_resources(project).await?;
+        if let Some(unknown) = custom.iter().find(|sc| !resources.iter().any(|r| r.defines(sc))) {
+            return Err(Error::invalid(
+                "scope",
+                format!("{unknown:?} is neither a built-in scope nor a scope of this project's API resources"),
+            ));
+        }
+        match &s.default_resource {
+            Some(d) if !resources.iter().any(|r| &r.identifier == d) => Err(Error::invalid(
+                "default_resource",
+                format!("{d:?} is not an API resource of this project"),
+            )),
+            _ => Ok(()),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod oauth;
 mod participants;
 mod project_secrets;
 mod registrations;
+mod resources;
 mod rooms;
 
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome};
@@ -82,6 +83,8 @@ pub struct Gatehouse {
     llm_counts: crate::llm::limits::Counters,
     /// One flush of usage and counts at a time, so none reads totals another has not written.
     llm_flush: tokio::sync::Mutex<()>,
+    /// Each project's API resources.
+    resources: Cache<ProjectId, Vec<crate::resources::ApiResource>>,
 }
 
 impl Gatehouse {
@@ -110,6 +113,7 @@ impl Gatehouse {
             llm_limits: Cache::default(),
             llm_counts: crate::llm::limits::Counters::default(),
             llm_flush: tokio::sync::Mutex::new(()),
+            resources: Cache::default(),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)
@@ -148,6 +152,7 @@ impl Gatehouse {
                 self.provider.cors.invalidate(|_, _| false);
                 self.llm_providers.invalidate(|(p, _), _| *p != project);
                 self.llm_limits.invalidate(|p, _| *p != project);
+                self.resources.invalidate(|p, _| *p != project);
                 // A deleted project's keys are gone with it.
                 self.close_revoked_participants().await;
             }
@@ -159,6 +164,7 @@ impl Gatehouse {
                 self.provider.cors.invalidate(|_, _| false);
                 self.llm_providers.invalidate(|_, _| false);
                 self.llm_limits.invalidate(|_, _| false);
+                self.resources.invalidate(|_, _| false);
                 self.broker.forget_lookups();
                 self.reload_keys_logged().await;
                 self.close_revoked_participants().await;
@@ -172,6 +178,10 @@ impl Gatehouse {
                 let project = ProjectId::from_uuid(*project);
                 self.llm_providers.invalidate(|(p, _), _| *p != project);
                 self.llm_limits.invalidate(|p, _| *p != project);
+            }
+            Invalidation::Resources { project } => {
+                let project = ProjectId::from_uuid(*project);
+                self.resources.invalidate(|p, _| *p != project);
             }
             Invalidation::SigningKeys => {
                 self.provider.verified.invalidate(|_, _| false);

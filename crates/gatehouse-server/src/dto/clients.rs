@@ -30,6 +30,7 @@ pub fn client_dto(c: &Client) -> t::OAuthClient {
         refresh_grace_seconds: s.refresh_grace_seconds,
         id_token_signed_response_alg: s.id_token_signed_response_alg.clone(),
         revoke_on_logout: s.revoke_on_logout,
+        default_resource: s.default_resource.clone(),
         metadata: s.metadata.clone(),
         official: c.official,
         created_at: c.created_at.rfc3339(),

@@ -12,6 +12,7 @@ mod broker;
 mod clients;
 mod llm;
 mod oauth;
+mod resources;
 mod rooms;
 mod secrets;
 
@@ -20,5 +21,6 @@ pub use broker::{oauth_token_dto, offline_token_dto, room_secret_list_dto};
 pub use clients::client_dto;
 pub use llm::{llm_limits, llm_limits_dto, llm_provider, llm_provider_dto, llm_usage_row_dto};
 pub use oauth::{device_authorization_dto, token_dto};
+pub use resources::resource_dto;
 pub use rooms::{grant_request, participant_dto, room_connection_dto, room_dto, room_grant_dto};
 pub use secrets::{project_secret_dto, registration_dto};

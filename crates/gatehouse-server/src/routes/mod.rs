@@ -10,6 +10,7 @@ pub(crate) mod llm;
 pub(crate) mod oauth;
 pub(crate) mod pages;
 pub(crate) mod participants;
+pub(crate) mod resources;
 pub(crate) mod room_channel;
 pub(crate) mod room_sdk;
 pub(crate) mod room_secrets;
@@ -124,6 +125,14 @@ pub fn router() -> Router<Arc<AppState>> {
             "/accounts/projects/{project_id}/secrets/{secret_id}",
             get(secrets::get).put(secrets::update).delete(secrets::delete),
         )
+        .route(
+            "/accounts/projects/{project_id}/resources",
+            get(resources::list).post(resources::create),
+        )
+        .route(
+            "/accounts/projects/{project_id}/resources/{resource_id}",
+            get(resources::get).put(resources::update).delete(resources::delete),
+        )
         .route("/accounts/projects/{project_id}/audit", get(system::audit))
         .route(
             "/accounts/projects/{project_id}/llm/providers/{provider}",
@@ -177,6 +186,10 @@ fn provider_routes() -> Router<Arc<AppState>> {
         .route("/.well-known/openid-configuration", config.clone())
         .route("/.well-known/oauth-authorization-server", config)
         .route("/oauth/jwks", get(discovery::jwks).options(discovery::jwks))
+        .route(
+            "/.well-known/oauth-protected-resource/{project_id}/{resource_id}",
+            get(discovery::protected_resource),
+        )
         .route("/oauth/authorize", get(authorize::authorize).post(authorize::authorize))
         .route("/oauth/token", post(token::token).options(token::token))
         .route("/oauth/device_authorization", post(token::device_authorization))

@@ -18,6 +18,7 @@ mod oauth_flows;
 mod oidc_interop;
 mod openapi;
 mod participants;
+mod resources;
 mod rooms;
 mod sdk;
 mod secrets;

@@ -112,3 +112,52 @@ async fn a_key_revoked_on_one_node_is_refused_by_the_other_within_a_second() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_changed_on_one_node_narrows_tokens_on_the_other_within_a_second() {
+    let Some((a, b)) = two_nodes().await else { return };
+    let (p, key, id, secret) = crate::resources::with_resources(&a, "orders.read orders.write", None).await;
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("resource", "https://orders.acme.example"),
+    ];
+    // Node B caches the project's resources by issuing a token.
+    let (st, t) = crate::resources::token(&b, &id, &secret, &form).await;
+    assert_eq!(
+        (st, t["scope"].as_str()),
+        (200, Some("orders.read orders.write")),
+        "{t}"
+    );
+    let path = format!("/accounts/projects/{p}/resources");
+    let (_, list) = a.call_as(&key, Method::GET, &path, None).await;
+    let orders = &list["resources"][0];
+    let mut body =
+        json!({ "identifier": orders["identifier"], "name": orders["name"], "scopes": [orders["scopes"][0]] });
+    let (st, r) = a
+        .call_as(
+            &key,
+            Method::PUT,
+            &format!("{path}/{}", orders["id"].as_str().unwrap()),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    within_a_second("the removed scope leaving node B's tokens", async || {
+        crate::resources::token(&b, &id, &secret, &form).await.1["scope"] == "orders.read"
+    })
+    .await;
+    body["identifier"] = json!("https://orders-v2.acme.example");
+    a.call_as(
+        &key,
+        Method::PUT,
+        &format!("{path}/{}", orders["id"].as_str().unwrap()),
+        Some(body),
+    )
+    .await;
+    within_a_second("the old identifier becoming invalid_target on node B", async || {
+        crate::resources::token(&b, &id, &secret, &form).await.1["error"] == "invalid_target"
+    })
+    .await;
+    b.stop().await;
+    a.stop().await;
+}

@@ -25,6 +25,7 @@ mod broker;
 mod llm;
 mod provider;
 mod registry;
+mod resources;
 mod rooms;
 
 struct NoNotifier;

@@ -117,6 +117,9 @@ pub struct ClientFields {
     /// ID token signing algorithm: ES256, RS256 or EdDSA.
     #[arg(long, value_name = "ALG", alias = "id-token-signed-response-alg")]
     pub id_token_alg: Option<String>,
+    /// Identifier of the API resource tokens are for when a request names none ("" removes it).
+    #[arg(long, value_name = "URI")]
+    pub default_resource: Option<String>,
     /// Revoke the session's refresh tokens on logout (the default).
     #[arg(long, conflicts_with = "no_revoke_on_logout")]
     pub revoke_on_logout: bool,
@@ -167,6 +170,7 @@ impl ClientFields {
             id_token_signed_response_alg: self.id_token_alg.clone(),
             revoke_on_logout: flag(self.revoke_on_logout, self.no_revoke_on_logout),
             metadata: (!self.metadata.is_empty()).then(|| self.metadata.iter().cloned().collect::<BTreeMap<_, _>>()),
+            default_resource: self.default_resource.clone(),
         }
     }
 }

@@ -58,6 +58,7 @@ fn every_flag_maps_to_its_client_input_field() {
         "--access-token-ttl=1h",
         "--refresh-token-ttl=30d",
         "--id-token-ttl=600",
+        "--default-resource=https://api.app.example",
         "--refresh-grace-seconds=5",
         "--id-token-alg=RS256",
         "--no-revoke-on-logout",
@@ -90,6 +91,7 @@ fn every_flag_maps_to_its_client_input_field() {
             ("team".into(), "web".into()),
             ("tier".into(), "gold".into()),
         ])),
+        default_resource: Some("https://api.app.example".into()),
     };
     assert_eq!(input, expected);
 }

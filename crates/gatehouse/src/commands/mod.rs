@@ -9,6 +9,7 @@ pub mod keys;
 pub mod llm;
 pub mod oauth2;
 pub mod project;
+pub mod resource;
 pub mod room;
 pub mod secret;
 pub mod secret_data;

@@ -166,6 +166,7 @@ mod keys;
 mod llm;
 mod nodes;
 mod oauth2;
+mod resources;
 mod rooms;
 
 e2e_test!(the_readme_walkthrough_works_end_to_end, |gh| {

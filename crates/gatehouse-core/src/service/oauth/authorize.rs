@@ -307,7 +307,8 @@ impl Gatehouse {
             )));
         }
         let requested = params.scope.as_deref().map(Scopes::parse).transpose().map_err(&fail)?;
-        let scopes = Scopes::for_user(requested.as_ref(), &s.scope, s.offline_access()).map_err(&fail)?;
+        let allowed = crate::resources::allowed_scopes(&s.scope, None);
+        let scopes = Scopes::for_user(requested.as_ref(), &allowed, s.offline_access()).map_err(&fail)?;
         let openid = scopes.contains("openid");
         // OIDC Core §3.2.2.1, §3.3.2.1: an ID token is only for an OpenID request, and a nonce
         // binds it to the browser that asked.

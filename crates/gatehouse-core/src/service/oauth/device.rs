@@ -42,7 +42,8 @@ impl Gatehouse {
             ));
         }
         let requested = scope.map(Scopes::parse).transpose()?;
-        let scopes = Scopes::for_user(requested.as_ref(), &s.scope, s.offline_access())?;
+        let allowed = crate::resources::allowed_scopes(&s.scope, None);
+        let scopes = Scopes::for_user(requested.as_ref(), &allowed, s.offline_access())?;
         let now = self.clock.now();
         let device_code = random_token(self.rng.as_ref());
         // A user code colliding with a live one is drawn again (20^8 codes; collisions are rare).

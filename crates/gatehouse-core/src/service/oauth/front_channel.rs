@@ -73,20 +73,21 @@ impl Gatehouse {
                 nonce: req.params.nonce.as_deref(),
                 auth_time: Some(session.auth_time),
                 refresh_token: None,
+                audience: None,
             };
             let access_token = rt.token().then(|| self.access_token(&issue, now)).transpose()?;
             if rt.id_token() {
                 let hashed = Hashed {
-                    access_token: access_token.as_deref(),
+                    access_token: access_token.as_ref().map(|(t, _)| t.as_str()),
                     code: code.as_ref().map(|c| c.expose_secret().as_str()),
                 };
                 id_token = Some(self.id_token(&issue, user, hashed, now).await?);
             }
-            if let Some(at) = access_token {
+            if let Some((at, ttl)) = access_token {
                 params.extend([
                     ("access_token", at),
                     ("token_type", TokenType::Bearer.as_str().to_owned()),
-                    ("expires_in", s.access_token_ttl.to_string()),
+                    ("expires_in", ttl.to_string()),
                     ("scope", scopes.to_wire()),
                 ]);
             }

@@ -38,6 +38,7 @@ use crate::oauth::limiter::{ClientLimiter, Limiter, SignInLimiter};
 use crate::oauth::scope::Scopes;
 use crate::oauth::{IssuedTokens, OAuthError, OAuthErrorCode, TokenType};
 use crate::ports::Invalidation;
+use crate::resources::ApiResource;
 use crate::rng::random_bytes;
 use crate::time::Timestamp;
 
@@ -185,6 +186,8 @@ pub(crate) struct Issue<'a> {
     pub auth_time: Option<Timestamp>,
     /// The refresh token to hand out with the access token.
     pub refresh_token: Option<String>,
+    /// The API resource the access token is for (RFC 8707); `None`: Gatehouse itself.
+    pub audience: Option<&'a ApiResource>,
 }
 
 impl Gatehouse {
@@ -267,8 +270,7 @@ impl Gatehouse {
     /// §5.1, OIDC Core §3.1.3.3).
     pub(crate) async fn issue_tokens(&self, i: Issue<'_>) -> Result<IssuedTokens, OAuthError> {
         let now = self.clock.now();
-        let s = &i.client.settings;
-        let access_token = self.access_token(&i, now)?;
+        let (access_token, ttl) = self.access_token(&i, now)?;
         self.note_client_use(&i.client.id, now).await;
         let id_token = match i.user {
             // Boxed: it reads the user's claims from storage, and tokens without it should not
@@ -285,15 +287,16 @@ impl Gatehouse {
         Ok(IssuedTokens {
             access_token: access_token.into(),
             token_type: TokenType::Bearer,
-            expires_in: u64::from(s.access_token_ttl),
+            expires_in: u64::from(ttl),
             refresh_token: i.refresh_token.map(Into::into),
             id_token: id_token.map(Into::into),
             scope: i.scopes.to_wire(),
         })
     }
 
-    /// Signs an RFC 9068 access token for `i` (SPEC §5.2).
-    pub(crate) fn access_token(&self, i: &Issue<'_>, now: Timestamp) -> Result<String, OAuthError> {
+    /// Signs the access token `i` asks for (RFC 9068) and returns it with its lifetime: a token
+    /// for an API resource carries that resource's audience, lifetime and algorithm (§3).
+    pub(crate) fn access_token(&self, i: &Issue<'_>, now: Timestamp) -> Result<(String, u32), OAuthError> {
         let jti = match i.grant {
             Some(g) => format!(
                 "{}.{}",
@@ -302,19 +305,27 @@ impl Gatehouse {
             ),
             None => URL_SAFE_NO_PAD.encode(random_bytes::<16>(self.rng.as_ref())),
         };
+        let (aud, ttl, alg) = match i.audience {
+            Some(r) => (r.identifier.clone(), r.access_token_lifetime_secs, r.signing_alg),
+            None => (
+                self.provider.config.issuer.clone(),
+                i.client.settings.access_token_ttl,
+                self.provider.config.access_token_alg,
+            ),
+        };
         let claims = AccessClaims {
             iss: self.provider.config.issuer.clone(),
             sub: i.user.map_or_else(|| i.client.id.to_string(), |u| u.id.to_string()),
-            aud: self.provider.config.issuer.clone(),
+            aud,
             client_id: i.client.id.to_string(),
             scope: i.scopes.to_wire(),
-            exp: now.secs() + i64::from(i.client.settings.access_token_ttl),
+            exp: now.secs() + i64::from(ttl),
             iat: now.secs(),
             jti,
             project_id: i.client.project_id.uuid(),
             auth_time: i.auth_time.map(Timestamp::secs),
         };
-        self.sign(self.provider.config.access_token_alg, "at+jwt", &claims, now)
+        Ok((self.sign(alg, "at+jwt", &claims, now)?, ttl))
     }
 
     /// Signs an ID token for `user` (OIDC Core §2), with `at_hash` and `c_hash` of what

@@ -14,6 +14,7 @@ use crate::oauth::scope::Scopes;
 use crate::oauth::{
     AuthCode, CODE_TTL_SECS, DeviceStatus, Grant, IssuedTokens, OAuthError, OAuthErrorCode, RefreshState, pkce,
 };
+use crate::resources::{allowed_scopes, select_target};
 use crate::secret::Secret;
 
 pub(crate) const DEVICE_DOMAIN: &str = "device-code";
@@ -30,6 +31,8 @@ pub struct TokenParams {
     pub refresh_token: Option<Secret<String>>,
     pub device_code: Option<Secret<String>>,
     pub scope: Option<String>,
+    /// RFC 8707 `resource` parameters, as given.
+    pub resource: Vec<String>,
 }
 
 impl Gatehouse {
@@ -202,6 +205,7 @@ impl Gatehouse {
             nonce,
             auth_time: Some(new.grant.auth_time),
             refresh_token: new.refresh.map(Secret::into_secret),
+            audience: None,
         })
         .await
     }
@@ -243,7 +247,7 @@ impl Gatehouse {
                 std::cmp::Ordering::Equal => {}
             }
             // The client's current settings bound what a refresh can give (they may have shrunk).
-            let allowed = &client.settings.scope;
+            let allowed = &allowed_scopes(&client.settings.scope, None);
             if !client.settings.offline_access() || !allowed.iter().any(|s| s == "offline_access") {
                 return Err(OAuthError::new(
                     OAuthErrorCode::UnauthorizedClient,
@@ -275,6 +279,7 @@ impl Gatehouse {
                     nonce: None,
                     auth_time: Some(grant.auth_time),
                     refresh_token: Some(next.encode(self.keys.hasher()).into_secret()),
+                    audience: None,
                 })
                 .await?;
             let json = serde_json::to_vec(&issued).map_err(crate::Error::unexpected)?;
@@ -334,7 +339,10 @@ impl Gatehouse {
             ));
         }
         let requested = p.scope.as_deref().map(Scopes::parse).transpose()?;
-        let scopes = Scopes::for_client(requested.as_ref(), &client.settings.scope)?;
+        let resources = self.project_resources(client.project_id).await?;
+        let s = &client.settings;
+        let target = select_target(&resources, &p.resource, s.default_resource.as_deref(), &s.scope)?;
+        let scopes = Scopes::for_client(requested.as_ref(), &allowed_scopes(&s.scope, target))?;
         self.issue_tokens(Issue {
             client,
             user: None,
@@ -344,6 +352,7 @@ impl Gatehouse {
             nonce: None,
             auth_time: None,
             refresh_token: None,
+            audience: target,
         })
         .await
     }

@@ -138,6 +138,7 @@ impl Values {
             id_token_signed_response_alg: Some(self.id_token_signed_response_alg.clone()),
             revoke_on_logout: Some(self.revoke_on_logout),
             metadata: None,
+            default_resource: None,
         })
     }
 

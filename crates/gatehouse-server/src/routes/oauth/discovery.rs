@@ -1,4 +1,5 @@
-//! Discovery (OIDC Discovery 1.0 §3, RFC 8414 §2) and the JWK Set (RFC 7517). Everything
+//! Discovery (OIDC Discovery 1.0 §3, RFC 8414 §2), the JWK Set (RFC 7517) and the protected
+//! resource metadata of API resources (RFC 9728). Everything
 //! advertised here works, and everything that works is advertised (SPEC §5.1).
 
 use std::sync::Arc;
@@ -9,7 +10,12 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::clients::{KNOWN_SCOPES, RESPONSE_TYPES};
 use serde_json::json;
 
+use gatehouse_core::ids::{ProjectId, ResourceId};
+use uuid::Uuid;
+
 use super::{cors, is_preflight, origin_registered, preflight};
+use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::state::AppState;
 
 /// The provider metadata document.
@@ -67,6 +73,31 @@ pub async fn configuration(State(state): State<Arc<AppState>>, method: Method, h
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     let allowed = origin_registered(&state, &headers).await;
     cors(&headers, allowed, res)
+}
+
+/// `GET /.well-known/oauth-protected-resource/{project_id}/{resource_id}`: the RFC 9728 §2
+/// metadata of an API resource, for its resource server to publish at its own well-known URL or
+/// to point to. `jwks_uri` is left out: in this document it names the resource server's own keys.
+pub async fn protected_resource(
+    State(state): State<Arc<AppState>>,
+    Path((project, resource)): Path<(Uuid, Uuid)>,
+) -> ApiResult<Response> {
+    let r = state
+        .gh
+        .published_resource(ProjectId::from_uuid(project), ResourceId::from_uuid(resource))
+        .await?;
+    let issuer = &state.gh.provider_config().issuer;
+    let body = json!({
+        "resource": r.identifier,
+        "resource_name": r.name,
+        "authorization_servers": [issuer],
+        "scopes_supported": r.scopes.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        "bearer_methods_supported": ["header"],
+    });
+    let mut res = axum::Json(body).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    Ok(res)
 }
 
 /// `GET /oauth/jwks`: every published key, with `Cache-Control` and a strong `ETag`.

@@ -100,6 +100,11 @@ pub async fn token(
             refresh_token: secret(&form, "refresh_token")?,
             device_code: secret(&form, "device_code")?,
             scope: single(&form, "scope")?,
+            resource: form
+                .pairs()
+                .filter(|(k, _)| *k == "resource")
+                .map(|(_, v)| v.to_owned())
+                .collect(),
         };
         let allowed = client_origin_allowed(&headers, &client);
         let response = state.gh.token(&client, params).await.map_err(OAuthJsonError::from);
