@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_refresh_in_grant_sealed_codes"),
     migration!(7, "0007_client_last_used_and_history"),
     migration!(8, "0008_llm_gate"),
+    migration!(11, "0011_account_links_and_invitations"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

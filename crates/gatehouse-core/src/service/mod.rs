@@ -9,6 +9,7 @@ mod clients;
 mod llm;
 pub mod oauth;
 mod participants;
+pub mod people;
 mod project_secrets;
 mod registrations;
 mod rooms;
@@ -32,7 +33,7 @@ use crate::jose::Hs256Key;
 use crate::keyring::{Keyring, MasterKeys, Rewrapped};
 use crate::model::{ApiKeyRecord, AuditRecord, Sealed};
 use crate::password::PasswordHasher;
-use crate::ports::{AuditFilter, Invalidation, Notifier, Page, Store, Upstream};
+use crate::ports::{AuditFilter, Invalidation, Mailer, Notifier, Page, Store, Upstream};
 use crate::rng::Rng;
 use crate::rooms::Hub;
 use crate::time::Clock;
@@ -50,6 +51,8 @@ pub struct Deps {
     pub rng: Arc<dyn Rng>,
     /// Third-party OAuth providers, for the room secrets broker.
     pub upstream: Arc<dyn Upstream>,
+    /// Where sign-up, reset and invitation mail goes.
+    pub mailer: Arc<dyn Mailer>,
 }
 
 /// The application: every use case is a method.
@@ -75,6 +78,8 @@ pub struct Gatehouse {
     llm_usage: crate::llm::Tally,
     /// Projects' provider configurations, the key opened (`None`: not configured).
     llm_providers: Cache<(ProjectId, crate::llm::Provider), Option<llm::OpenProvider>>,
+    /// Sign-up, reset and invitation mail, with its rate limits.
+    people: people::People,
 }
 
 impl Gatehouse {
@@ -100,6 +105,7 @@ impl Gatehouse {
             broker: broker::Broker::new(deps.upstream),
             llm_usage: crate::llm::Tally::default(),
             llm_providers: Cache::default(),
+            people: people::People::new(deps.mailer),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)

@@ -18,6 +18,7 @@ mod oauth_flows;
 mod oidc_interop;
 mod openapi;
 mod participants;
+mod people;
 mod rooms;
 mod sdk;
 mod secrets;

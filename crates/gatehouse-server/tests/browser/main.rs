@@ -11,6 +11,7 @@ mod clients;
 mod console;
 mod keyboard;
 mod pages;
+mod people;
 mod project_pages;
 
 use std::path::Path;

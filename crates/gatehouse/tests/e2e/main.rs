@@ -167,6 +167,7 @@ mod llm;
 mod nodes;
 mod oauth2;
 mod rooms;
+mod users;
 
 e2e_test!(the_readme_walkthrough_works_end_to_end, |gh| {
     assert!(
