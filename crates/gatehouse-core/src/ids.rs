@@ -81,6 +81,14 @@ uuid_id!(
     /// One running `gatehouse serve` process; a new one at every start.
     NodeId
 );
+uuid_id!(
+    /// A link mailed to a person: a sign-up verification or a password reset.
+    LinkId
+);
+uuid_id!(
+    /// A pending invitation to become a member of a project.
+    InvitationId
+);
 
 impl ProjectId {
     /// The system project: official clients and the server-admin key live here, and server-wide

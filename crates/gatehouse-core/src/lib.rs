@@ -20,6 +20,7 @@ pub mod oauth;
 pub mod outbound;
 pub mod participant;
 pub mod password;
+pub mod people;
 pub mod ports;
 pub mod resources;
 pub mod rng;

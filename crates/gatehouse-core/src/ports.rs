@@ -12,14 +12,15 @@ use crate::broker::{OAuthCredential, PendingRequest, RequestStatus};
 use crate::clients::Client;
 use crate::error::Result;
 use crate::ids::{
-    ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, OAuthRequestId, ParticipantId, ProjectId, RegistrationId,
-    ResourceId, RoomSecretId, SecretId, SessionId, UserId,
+    ApiKeyId, ClientId, DataKeyId, GrantId, InvitationId, LinkId, NodeId, OAuthRequestId, ParticipantId, ProjectId,
+    RegistrationId, ResourceId, RoomSecretId, SecretId, SessionId, UserId,
 };
 use crate::llm::limits::{LimitCount, LimitsConfig};
 use crate::llm::{Provider, ProviderConfig, UsageRow};
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
 use crate::resources::ApiResource;
+use crate::people::{AccountLink, Invitation, Mail};
 use crate::rooms::{Presence, Room, RoomGrant};
 use crate::secret::SecretString;
 use crate::time::Timestamp;
@@ -393,6 +394,47 @@ pub trait BrokerStore: Send + Sync {
     async fn purge_oauth_requests(&self, before: Timestamp) -> Result<u64>;
 }
 
+/// Links mailed to people and project invitations (SPEC §5.4). Finishing a link consumes it in
+/// the same transaction as its effect, so a link works once even when used twice at once.
+#[async_trait]
+pub trait PeopleStore: Send + Sync {
+    async fn insert_link(&self, l: &AccountLink) -> Result<()>;
+    async fn get_link(&self, id: LinkId) -> Result<Option<AccountLink>>;
+    /// Consumes an unused, unexpired sign-up link and creates its user; false when the link was
+    /// used or expired meanwhile. `Conflict` when the address has an account by now.
+    async fn finish_sign_up(&self, link: LinkId, user: &User, at: Timestamp, audit: &AuditRecord) -> Result<bool>;
+    /// Consumes an unused, unexpired reset link and sets the password hash, ending every session
+    /// and revoking every grant of the user (as [`SessionStore::change_password`]); false when the
+    /// link was used or expired meanwhile.
+    async fn finish_reset(
+        &self,
+        link: LinkId,
+        user: UserId,
+        hash: &str,
+        at: Timestamp,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
+    /// Deletes links that expired before `before`; how many.
+    async fn purge_links(&self, before: Timestamp) -> Result<u64>;
+    /// Creates an invitation, or renews the pending one of the same project and address.
+    async fn put_invitation(&self, i: &Invitation, audit: &AuditRecord) -> Result<()>;
+    async fn get_invitation(&self, id: InvitationId) -> Result<Option<Invitation>>;
+    /// A project's pending invitations (unexpired at `now`), oldest first.
+    async fn list_project_invitations(&self, project: ProjectId, now: Timestamp) -> Result<Vec<Invitation>>;
+    /// The invitations waiting for `email` (unexpired at `now`), oldest first.
+    async fn list_invitations_for(&self, email: &str, now: Timestamp) -> Result<Vec<Invitation>>;
+    /// Deletes the invitation and, when `member` is given, makes that user a member with the
+    /// invitation's flags, in one transaction; false when the invitation is gone.
+    async fn close_invitation(&self, i: &Invitation, member: Option<UserId>, audit: &AuditRecord) -> Result<bool>;
+}
+
+/// Sends mail (SMTP, or files in the data directory). Implementations never log message bodies:
+/// they carry link secrets.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &Mail) -> Result<()>;
+}
+
 /// All storage ports, implemented by one backend chosen from the database URL.
 pub trait Store:
     ProjectStore
@@ -410,6 +452,7 @@ pub trait Store:
     + GrantStore
     + RoomStore
     + BrokerStore
+    + PeopleStore
 {
 }
 
@@ -430,6 +473,7 @@ impl<T> Store for T where
         + GrantStore
         + RoomStore
         + BrokerStore
+        + PeopleStore
 {
 }
 

@@ -11,6 +11,7 @@ use figment::providers::{Format as _, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use gatehouse_core::outbound::{Allowed, OutboundPolicy};
+use gatehouse_core::people::SignUpPolicy;
 
 use crate::Overrides;
 
@@ -81,6 +82,19 @@ pub struct Config {
     /// Most connections open at once, room sockets included; beyond it new connections wait in
     /// the listen queue. Default 10,000, or less when the open-file limit is lower.
     pub max_connections: usize,
+    /// Where sign-up, reset and invitation mail goes: `smtps://user@host:465`,
+    /// `smtp://host:587?tls=required`, or plain `smtp://` to a loopback address. Unset: each
+    /// message is written to a file under `<data_dir>/mail/`.
+    pub smtp_url: Option<String>,
+    /// The password of the `smtp_url` user (also `GATEHOUSE_SMTP_PASSWORD_FILE`).
+    pub smtp_password: Option<String>,
+    /// The sender of mail (`Name <address>` or an address).
+    pub smtp_from: String,
+    /// Who may sign up at `/signup`: `closed` (default), `invite`, `open` or `domains`.
+    pub signup: String,
+    /// The email domains that may sign up with `signup = "domains"`. The environment gives them
+    /// comma-separated.
+    pub signup_domains: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -98,6 +112,8 @@ impl std::fmt::Debug for Config {
                 &self.previous_master_key.as_ref().map(|_| "[redacted]"),
             )
             .field("log_format", &self.log_format)
+            .field("smtp_url", &self.smtp_url)
+            .field("smtp_password", &self.smtp_password.as_ref().map(|_| "[redacted]"))
             .finish_non_exhaustive()
     }
 }
@@ -132,6 +148,11 @@ impl Default for Config {
             idle_timeout_secs: 75,
             max_connections: connections_the_fd_limit_allows()
                 .map_or(DEFAULT_MAX_CONNECTIONS, |allowed| allowed.min(DEFAULT_MAX_CONNECTIONS)),
+            smtp_url: None,
+            smtp_password: None,
+            smtp_from: "Gatehouse <gatehouse@localhost>".into(),
+            signup: "closed".into(),
+            signup_domains: Vec::new(),
         }
     }
 }
@@ -158,7 +179,7 @@ pub fn connections_the_fd_limit_allows() -> Option<usize> {
 }
 
 /// Settings whose value may come from a file named by `GATEHOUSE_<NAME>_FILE`.
-const SECRET_SETTINGS: &[&str] = &["DATABASE_URL", "MASTER_KEY", "PREVIOUS_MASTER_KEY"];
+const SECRET_SETTINGS: &[&str] = &["DATABASE_URL", "MASTER_KEY", "PREVIOUS_MASTER_KEY", "SMTP_PASSWORD"];
 
 impl Config {
     /// Layers the sources; `env` is the process environment (a parameter so tests need not touch it).
@@ -237,6 +258,7 @@ impl Config {
         within("max_connections", config.max_connections, 1..=1_000_000)?;
         within("jwks_max_age_secs", config.jwks_max_age_secs, 0..=86_400)?;
         config.outbound_policy()?;
+        config.signup_policy()?;
         Ok((config, unknown))
     }
 
@@ -248,7 +270,13 @@ impl Config {
         p.jwks_max_age_secs = self.jwks_max_age_secs;
         p.access_token_alg = gatehouse_core::jose::SigningAlg::parse(&self.access_token_alg)
             .unwrap_or(gatehouse_core::jose::SigningAlg::Es256);
+        p.signup = self.signup_policy().unwrap_or_default();
         p
+    }
+
+    /// Who may sign up, as `signup` and `signup_domains` say.
+    pub fn signup_policy(&self) -> anyhow::Result<SignUpPolicy> {
+        SignUpPolicy::parse(&self.signup, &self.signup_domains).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// The policy of calls made on someone's behalf: loopback only with
@@ -313,7 +341,7 @@ fn within<T: PartialOrd + std::fmt::Display>(
 fn is_client_variable(name: &str) -> bool {
     matches!(
         name,
-        "CONFIG" | "URL" | "API_KEY" | "PROJECT" | "TEST_POSTGRES_URL" | "TEST_BROWSER" | "LOG"
+        "CONFIG" | "URL" | "API_KEY" | "PROJECT" | "TEST_POSTGRES_URL" | "TEST_BROWSER" | "TEST_SMTP" | "LOG"
     )
 }
 
@@ -553,6 +581,40 @@ mod tests {
         .unwrap();
         assert_eq!(c.database_url.as_deref(), Some("postgres://u:pw@db/x"));
         assert!(!format!("{c:?}").contains(":pw@"));
+    }
+
+    #[test]
+    fn mail_and_sign_up_settings_are_read_and_checked() {
+        let path = std::env::temp_dir().join(format!("gh-smtp-pw-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&path, "smtp-hunter2\n").unwrap();
+        let (c, unknown) = Config::load(
+            &Overrides::default(),
+            &env(&[
+                ("GATEHOUSE_SMTP_URL", "smtps://mailer@smtp.example.com:465"),
+                ("GATEHOUSE_SMTP_PASSWORD_FILE", path.to_str().unwrap()),
+                ("GATEHOUSE_SIGNUP", "domains"),
+                ("GATEHOUSE_SIGNUP_DOMAINS", "corp.example, example.org"),
+            ]),
+        )
+        .unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!(c.smtp_password.as_deref(), Some("smtp-hunter2"));
+        assert!(!format!("{c:?}").contains("smtp-hunter2"));
+        assert_eq!(
+            c.provider("https://id.example").signup,
+            SignUpPolicy::Domains(vec!["corp.example".into(), "example.org".into()])
+        );
+        assert_eq!(
+            Config::default().provider("https://id.example").signup,
+            SignUpPolicy::Closed
+        );
+        let refused = |pairs: &[(&str, &str)]| {
+            Config::load(&Overrides::default(), &env(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused(&[("GATEHOUSE_SIGNUP", "maybe")]).contains("signup"));
+        assert!(refused(&[("GATEHOUSE_SIGNUP", "domains")]).contains("signup_domains"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod first_start;
 mod listener;
+mod mail;
 mod metrics;
 mod notify;
 mod openapi;
@@ -279,8 +280,20 @@ async fn open_gatehouse(
             config.resolve_overrides.clone(),
             std::time::Duration::from_secs(config.upstream_timeout_secs),
         )?),
+        mailer: mailer(config)?,
     };
     Ok(Gatehouse::open(deps, master, config.provider(issuer)).await?)
+}
+
+/// The SMTP mailer of `smtp_url`, or files under `<data_dir>/mail/` without one.
+fn mailer(config: &Config) -> anyhow::Result<Arc<dyn gatehouse_core::ports::Mailer>> {
+    Ok(match &config.smtp_url {
+        Some(url) => {
+            let password = config.smtp_password.as_deref().map(SecretString::new);
+            Arc::new(mail::SmtpMailer::new(url, password.as_ref(), &config.smtp_from)?)
+        }
+        None => Arc::new(mail::FileMailer::new(config.data_dir.join("mail"), &config.smtp_from)?),
+    })
 }
 
 /// How often each node writes the LLM usage and limit counts it counted and reads every node's

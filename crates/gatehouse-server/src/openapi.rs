@@ -21,7 +21,7 @@ use crate::routes::{
     paths(
         system::healthz, system::readyz,
         create_project, list_projects, get_project, update_project, delete_project, role,
-        list_members, add_member, update_member, remove_member, create_user, profile,
+        list_members, add_member, update_member, remove_member, list_invitations, revoke_invitation, create_user, profile,
         api_keys::create, api_keys::list, api_keys::revoke,
         participants::create, participants::validate,
         rooms::create, rooms::list, rooms::get, rooms::delete, rooms::put_grant, rooms::list_grants, rooms::delete_grant, rooms::connect,

@@ -17,12 +17,12 @@ macro_rules! accounts_impl {
             use crate::sql::{USER_COLS, db_err, unexpected};
 
             /// What a conflict of [`put_member`], [`insert_user`] and [`insert_api_key`] is about.
-            const MEMBER: &str = "membership";
-            const USER: &str = "a user with this email";
+            pub(crate) const MEMBER: &str = "membership";
+            pub(crate) const USER: &str = "a user with this email";
             const API_KEY: &str = "an API key with this id";
 
             /// Makes `user` a member of `project` with flags `f`, or changes their flags.
-            fn put_member<'q>(project: ProjectId, user: UserId, f: MemberFlags) -> Stmt<'q> {
+            pub(crate) fn put_member<'q>(project: ProjectId, user: UserId, f: MemberFlags) -> Stmt<'q> {
                 sqlx::query("INSERT INTO memberships (project_id, user_id, is_admin, is_developer, can_create_rooms, can_use_llm_proxy) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, user_id) DO UPDATE SET is_admin = $3, is_developer = $4, can_create_rooms = $5, can_use_llm_proxy = $6")
                     .bind(project.uuid())
                     .bind(user.uuid())
@@ -32,7 +32,7 @@ macro_rules! accounts_impl {
                     .bind(f.can_use_llm_proxy)
             }
 
-            fn insert_user(u: &User) -> Stmt<'_> {
+            pub(crate) fn insert_user(u: &User) -> Stmt<'_> {
                 sqlx::query("INSERT INTO users (id, email, email_lower, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(u.id.uuid())
                     .bind(&u.email)
@@ -66,7 +66,8 @@ macro_rules! accounts_impl {
                 })
             }
 
-            fn flags(r: &$row) -> Result<MemberFlags> {
+            /// The four member flags of a row (a membership or an invitation).
+            pub(crate) fn flags(r: &$row) -> Result<MemberFlags> {
                 Ok(MemberFlags {
                     is_admin: get(r, "is_admin")?,
                     is_developer: get(r, "is_developer")?,

@@ -10,6 +10,7 @@ mod broker;
 mod direct;
 mod llm;
 mod migrate;
+mod people;
 mod provider;
 mod registry;
 mod resources;

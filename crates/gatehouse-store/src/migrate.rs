@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_llm_gate"),
     migration!(9, "0009_llm_limits"),
     migration!(10, "0010_api_resources"),
+    migration!(11, "0011_account_links_and_invitations"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -291,31 +291,38 @@ macro_rules! provider_impl {
 
                 async fn change_password(&self, user: UserId, hash: &str, at: Timestamp, audit: &AuditRecord) -> Result<()> {
                     let mut tx = begin(&self.pool).await?;
-                    let changed = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-                        .bind(user.uuid())
-                        .bind(hash)
-                        .bind(at.millis())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?
-                        .rows_affected();
-                    if changed == 0 {
-                        return Err(gatehouse_core::Error::NotFound("user"));
-                    }
-                    for sql in [
-                        "DELETE FROM user_sessions WHERE user_id = $1",
-                        "UPDATE device_grants SET status = 'denied' WHERE user_id = $1 AND status = 'approved'",
-                    ] {
-                        sqlx::query(sql).bind(user.uuid()).execute(&mut *tx).await.map_err(unexpected)?;
-                    }
-                    sqlx::query("UPDATE oauth_grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                        .bind(user.uuid())
-                        .bind(at.millis())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?;
+                    set_password(&mut tx, user, hash, at).await?;
                     commit(tx, audit).await
                 }
+            }
+
+            /// Replaces the password hash of `user`, ends every session and revokes every grant of
+            /// theirs, in `tx` (a password change or reset).
+            pub(crate) async fn set_password(tx: &mut Tx<'_>, user: UserId, hash: &str, at: Timestamp) -> Result<()> {
+                let changed = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                    .bind(user.uuid())
+                    .bind(hash)
+                    .bind(at.millis())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unexpected)?
+                    .rows_affected();
+                if changed == 0 {
+                    return Err(gatehouse_core::Error::NotFound("user"));
+                }
+                for sql in [
+                    "DELETE FROM user_sessions WHERE user_id = $1",
+                    "UPDATE device_grants SET status = 'denied' WHERE user_id = $1 AND status = 'approved'",
+                ] {
+                    sqlx::query(sql).bind(user.uuid()).execute(&mut **tx).await.map_err(unexpected)?;
+                }
+                sqlx::query("UPDATE oauth_grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                    .bind(user.uuid())
+                    .bind(at.millis())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unexpected)?;
+                Ok(())
             }
 
             #[async_trait]

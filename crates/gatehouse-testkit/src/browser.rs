@@ -296,8 +296,12 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 
 fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&lt;", "<")
+        .replace("&#60;", "<")
         .replace("&gt;", ">")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
         .replace("&amp;", "&")
 }

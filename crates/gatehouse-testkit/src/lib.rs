@@ -2,13 +2,15 @@
 //! benchmarks: one way to get a test database ([`db`]), an in-process server on it ([`server`]),
 //! a clock tests can move ([`clock`]), a second Gatehouse playing a third-party OAuth provider
 //! ([`upstream`]), a mock LLM upstream ([`llm_upstream`]), a browser that signs in through the
-//! HTML forms ([`browser`]), and real Chromium over WebDriver ([`webdriver`]).
+//! HTML forms ([`browser`]), real Chromium over WebDriver ([`webdriver`]), and a real SMTP server
+//! that keeps what it receives ([`smtp`]).
 
 mod browser;
 pub mod clock;
 pub mod db;
 pub mod llm_upstream;
 pub mod server;
+pub mod smtp;
 pub mod upstream;
 pub mod webdriver;
 
@@ -16,5 +18,6 @@ pub use browser::{Browser, Form, Page};
 pub use clock::ShiftedClock;
 pub use db::{Backend, backends};
 pub use server::{TestServer, contains};
+pub use smtp::SmtpServer;
 pub use upstream::Provider;
 pub use webdriver::WebBrowser;

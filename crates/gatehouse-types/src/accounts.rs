@@ -103,6 +103,39 @@ pub struct AddMember {
     pub can_use_llm_proxy: Option<bool>,
 }
 
+/// A pending invitation to a project: `202` from `POST /accounts/projects/{project_id}/users`
+/// by email (the same whether or not the address has an account), and the items of
+/// `GET /accounts/projects/{project_id}/invitations`. The person becomes a member with these
+/// rights when they accept on their account page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub email: String,
+    /// Always `pending`: accepted, declined and withdrawn invitations are gone.
+    pub status: String,
+    pub is_admin: bool,
+    pub is_developer: bool,
+    pub can_create_rooms: bool,
+    pub can_use_llm_proxy: bool,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// The answer of `POST /accounts/projects/{project_id}/users`: a member added at once (`201`,
+/// server admins adding an existing account) or a pending invitation (`202`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Added {
+    Member(Member),
+    Invitation(Invitation),
+}
+
+/// `GET /accounts/projects/{project_id}/invitations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InvitationList {
+    pub invitations: Vec<Invitation>,
+}
+
 /// `PUT /accounts/projects/{project_id}/users/{user_id}`: change a member's rights.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

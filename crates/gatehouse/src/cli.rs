@@ -13,7 +13,7 @@ use gatehouse_client::Credential;
 use crate::commands::{
     api_key::ApiKeyCommand, audit::AuditCommand, auth::AuthCommand, client::ClientCommand, keys::KeysCommand,
     llm::LlmCommand, oauth2::OAuth2Command, project::ProjectCommand, room::RoomCommand, secret::SecretCommand,
-    serve::MigrateArgs, serve::ServeArgs, token::TokenArgs,
+    serve::MigrateArgs, serve::ServeArgs, token::TokenArgs, user::UserCommand,
 };
 
 /// Help heading of the options every command accepts.
@@ -118,6 +118,9 @@ pub enum Command {
     /// The LLM proxy gate: provider keys and usage.
     #[command(subcommand)]
     Llm(LlmCommand),
+    /// People of the project: invitations.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub async fn run_with_output(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::
         Command::Keys(cmd) => commands::keys::run(&mut ctx, cmd).await,
         Command::Auth(cmd) => commands::auth::run(&mut ctx, cmd).await,
         Command::Project(cmd) => commands::project::run(&mut ctx, cmd).await,
+        Command::User(cmd) => commands::user::run(&mut ctx, cmd).await,
         Command::Client(cmd) => commands::client::run(&mut ctx, cmd).await,
         Command::ApiKey(cmd) => commands::api_key::run(&mut ctx, cmd).await,
         Command::Resource(cmd) => commands::resource::run(&mut ctx, cmd).await,

@@ -4,7 +4,7 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use gatehouse_types::{
-    AddMember, ApiKeyList, CreateApiKey, CreateUser, CreatedApiKey, Member, MemberList, Project, ProjectInput,
+    AddMember, Added, ApiKeyList, CreateApiKey, CreateUser, CreatedApiKey, Member, MemberList, Project, ProjectInput,
     ProjectList, RoleInfo, UpdateMember, User,
 };
 
@@ -45,8 +45,9 @@ impl Client {
         self.get(&["accounts", "projects", &p, "role"]).await
     }
 
-    /// `POST /accounts/projects/{project_id}/users`: add a user by id or email.
-    pub async fn add_member(&self, project_id: Uuid, input: &AddMember) -> Result<Member, Error> {
+    /// `POST /accounts/projects/{project_id}/users`: invite a person by email, or (server
+    /// admins) add an existing account at once.
+    pub async fn add_member(&self, project_id: Uuid, input: &AddMember) -> Result<Added, Error> {
         let p = project_id.to_string();
         self.with_body(Method::POST, &["accounts", "projects", &p, "users"], input)
             .await

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::Gatehouse;
+use super::people::Added;
 use crate::access::{Access, MemberFlags, Principal};
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, UserId, new_row_id};
@@ -159,31 +160,45 @@ impl Gatehouse {
         self.store.list_members(project).await
     }
 
-    /// Adds a user to a project, or replaces their flags (admins).
+    /// Adds a person to a project (admins). By email, they are invited and become a member when
+    /// they accept, with the same answer whether or not the address has an account; a server
+    /// admin adds an existing account at once (by email or id).
     pub async fn add_member(
         &self,
         who: &Principal,
         project: ProjectId,
         user: UserRef,
         flags: MemberFlags,
-    ) -> Result<Member> {
+    ) -> Result<Added> {
         self.access(who, project).await?.require_admin()?;
-        let found = match &user {
-            UserRef::Id(id) => self.store.get_user(*id).await?,
-            UserRef::Email(e) => {
+        let found = match (&user, who.is_server_admin()) {
+            (UserRef::Id(id), true) => self.store.get_user(*id).await?,
+            (UserRef::Email(e), true) => {
                 let e = check_email_ref("email", e, MAX_EMAIL)?;
                 self.store.find_user_by_email(e).await?
             }
+            (UserRef::Id(_), false) => {
+                return Err(Error::invalid(
+                    "user_id",
+                    "only server admins add people by id; invite them by email",
+                ));
+            }
+            (UserRef::Email(_), false) => None,
         };
-        // The user is named in the body, not the URL: an unknown one is a refused field, not a
-        // missing resource.
-        let user = found.ok_or_else(|| match user {
-            UserRef::Id(_) => Error::invalid("user_id", "names no user on this server"),
-            UserRef::Email(_) => Error::invalid(
-                "email",
-                "has no account on this server: the person needs one before they can be added",
-            ),
-        })?;
+        let user = match (found, user) {
+            (Some(user), _) => user,
+            (None, UserRef::Email(e)) => {
+                let project = self
+                    .store
+                    .get_project(project)
+                    .await?
+                    .ok_or(Error::NotFound("project"))?;
+                return Ok(Added::Invited(self.invite(who, &project, &e, flags).await?));
+            }
+            // The user is named in the body, not the URL: an unknown one is a refused field, not
+            // a missing resource.
+            (None, UserRef::Id(_)) => return Err(Error::invalid("user_id", "names no user on this server")),
+        };
         if self.store.get_member(project, user.id).await?.is_some() {
             return Err(Error::Conflict(
                 "the user is already a member; change their rights with PUT".into(),
@@ -197,7 +212,7 @@ impl Gatehouse {
             flags_json(flags),
         );
         self.store.put_member(project, user.id, flags, &audit).await?;
-        Ok(Member { user, flags })
+        Ok(Added::Member(Member { user, flags }))
     }
 
     /// Changes a member's flags; absent flags keep their value (admins).

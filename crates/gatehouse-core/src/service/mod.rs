@@ -10,6 +10,7 @@ mod llm;
 mod llm_limits;
 pub mod oauth;
 mod participants;
+pub mod people;
 mod project_secrets;
 mod registrations;
 mod resources;
@@ -34,7 +35,7 @@ use crate::jose::Hs256Key;
 use crate::keyring::{Keyring, MasterKeys, Rewrapped};
 use crate::model::{ApiKeyRecord, AuditRecord, Sealed};
 use crate::password::PasswordHasher;
-use crate::ports::{AuditFilter, Invalidation, Notifier, Page, Store, Upstream};
+use crate::ports::{AuditFilter, Invalidation, Mailer, Notifier, Page, Store, Upstream};
 use crate::rng::Rng;
 use crate::rooms::Hub;
 use crate::time::Clock;
@@ -52,6 +53,8 @@ pub struct Deps {
     pub rng: Arc<dyn Rng>,
     /// Third-party OAuth providers, for the room secrets broker.
     pub upstream: Arc<dyn Upstream>,
+    /// Where sign-up, reset and invitation mail goes.
+    pub mailer: Arc<dyn Mailer>,
 }
 
 /// The application: every use case is a method.
@@ -85,6 +88,8 @@ pub struct Gatehouse {
     llm_flush: tokio::sync::Mutex<()>,
     /// Each project's API resources.
     resources: Cache<ProjectId, Vec<crate::resources::ApiResource>>,
+    /// Sign-up, reset and invitation mail, with its rate limits.
+    people: people::People,
 }
 
 impl Gatehouse {
@@ -114,6 +119,7 @@ impl Gatehouse {
             llm_counts: crate::llm::limits::Counters::default(),
             llm_flush: tokio::sync::Mutex::new(()),
             resources: Cache::default(),
+            people: people::People::new(deps.mailer),
         };
         gh.ensure_signing_keys().await?;
         Ok(gh)

@@ -2,6 +2,7 @@
 
 use gatehouse_core::access::Access;
 use gatehouse_core::model::{ApiKeyRecord, AuditRecord, Member, Project, User};
+use gatehouse_core::people::Invitation;
 use gatehouse_core::secret::Secret;
 use gatehouse_core::time::Timestamp;
 use gatehouse_types as t;
@@ -37,6 +38,21 @@ pub fn member_dto(m: &Member) -> t::Member {
         is_developer: m.flags.is_developer,
         can_create_rooms: m.flags.can_create_rooms,
         can_use_llm_proxy: m.flags.can_use_llm_proxy,
+    }
+}
+
+/// A pending invitation.
+pub fn invitation_dto(i: &Invitation) -> t::Invitation {
+    t::Invitation {
+        id: i.id.uuid(),
+        email: i.email.clone(),
+        status: "pending".into(),
+        is_admin: i.flags.is_admin,
+        is_developer: i.flags.is_developer,
+        can_create_rooms: i.flags.can_create_rooms,
+        can_use_llm_proxy: i.flags.can_use_llm_proxy,
+        created_at: i.created_at.rfc3339(),
+        expires_at: i.expires_at.rfc3339(),
     }
 }
 

@@ -4,13 +4,15 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
 use gatehouse_core::access::MemberFlags;
-use gatehouse_core::ids::{ProjectId, UserId};
+use gatehouse_core::ids::{InvitationId, ProjectId, UserId};
 use gatehouse_core::service::accounts::UserRef;
+use gatehouse_core::service::people::Added;
 use gatehouse_types as t;
 use uuid::Uuid;
 
-use crate::dto::{member_dto, project_dto, role_dto, user_dto};
+use crate::dto::{invitation_dto, member_dto, project_dto, role_dto, user_dto};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json, Path};
 use crate::state::AppState;
@@ -99,15 +101,18 @@ pub async fn list_members(
     }))
 }
 
-/// Add a user to a project by id or email (admins).
+/// Add a person to a project (admins). By email this invites them: `202` with the pending
+/// invitation, the same whether or not the address has an account; membership starts when they
+/// accept. A server admin adds an existing account at once (`201` with the member), by email or
+/// `user_id`.
 #[utoipa::path(post, path = "/accounts/projects/{project_id}/users", request_body = t::AddMember, tag = "members",
-    responses((status = 201, body = t::Member), (status = 400, body = t::ErrorBody), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
+    responses((status = 201, body = t::Member), (status = 202, body = t::Invitation), (status = 400, body = t::ErrorBody), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 409, body = t::ErrorBody)))]
 pub async fn add_member(
     State(s): State<Arc<AppState>>,
     Caller(who): Caller,
     Path(id): Path<Uuid>,
     Json(b): Json<t::AddMember>,
-) -> ApiResult<(StatusCode, Json<t::Member>)> {
+) -> ApiResult<Response> {
     let user = match (b.user_id, b.email) {
         (Some(id), None) => UserRef::Id(UserId::from_uuid(id)),
         (None, Some(email)) => UserRef::Email(email),
@@ -119,8 +124,39 @@ pub async fn add_member(
         can_create_rooms: b.can_create_rooms.unwrap_or(false),
         can_use_llm_proxy: b.can_use_llm_proxy.unwrap_or(false),
     };
-    let m = s.gh.add_member(&who, ProjectId::from_uuid(id), user, flags).await?;
-    Ok((StatusCode::CREATED, Json(member_dto(&m))))
+    Ok(
+        match s.gh.add_member(&who, ProjectId::from_uuid(id), user, flags).await? {
+            Added::Member(m) => (StatusCode::CREATED, Json(member_dto(&m))).into_response(),
+            Added::Invited(i) => (StatusCode::ACCEPTED, Json(invitation_dto(&i))).into_response(),
+        },
+    )
+}
+
+/// A project's pending invitations (any member).
+#[utoipa::path(get, path = "/accounts/projects/{project_id}/invitations", tag = "members",
+    responses((status = 200, body = t::InvitationList), (status = 404, body = t::ErrorBody)))]
+pub async fn list_invitations(
+    State(s): State<Arc<AppState>>,
+    Caller(who): Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<t::InvitationList>> {
+    let list = s.gh.list_invitations(&who, ProjectId::from_uuid(id)).await?;
+    Ok(Json(t::InvitationList {
+        invitations: list.iter().map(invitation_dto).collect(),
+    }))
+}
+
+/// Withdraw a pending invitation (admins).
+#[utoipa::path(delete, path = "/accounts/projects/{project_id}/invitations/{invitation_id}", tag = "members",
+    responses((status = 204), (status = 404, body = t::ErrorBody), (status = 403, body = t::ErrorBody)))]
+pub async fn revoke_invitation(
+    State(s): State<Arc<AppState>>,
+    Caller(who): Caller,
+    Path((id, invitation)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    s.gh.revoke_invitation(&who, ProjectId::from_uuid(id), InvitationId::from_uuid(invitation))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Change a member's rights (admins).

@@ -53,6 +53,11 @@ pub fn router() -> Router<Arc<AppState>> {
             "/accounts/projects/{project_id}/users/{user_id}",
             axum::routing::put(update_member).delete(remove_member),
         )
+        .route("/accounts/projects/{project_id}/invitations", get(list_invitations))
+        .route(
+            "/accounts/projects/{project_id}/invitations/{invitation_id}",
+            axum::routing::delete(revoke_invitation),
+        )
         .route(
             "/accounts/projects/{project_id}/participant-tokens",
             post(participants::create),
@@ -180,7 +185,7 @@ pub fn waiting_routes() -> Router<Arc<AppState>> {
 /// The authorization server: protocol endpoints and the sign-in pages.
 fn provider_routes() -> Router<Arc<AppState>> {
     use oauth::{authorize, discovery, token};
-    use pages::{account, device};
+    use pages::{account, device, reset, signup};
     let config = get(discovery::configuration).options(discovery::configuration);
     Router::new()
         .route("/.well-known/openid-configuration", config.clone())
@@ -208,6 +213,14 @@ fn provider_routes() -> Router<Arc<AppState>> {
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/{session_id}/revoke", post(account::revoke_session))
+        .route(
+            "/account/invitations/{invitation_id}/{answer}",
+            post(account::answer_invitation),
+        )
+        .route("/signup", get(signup::show).post(signup::submit))
+        .route("/signup/verify", get(signup::verify_page).post(signup::verify))
+        .route("/reset", get(reset::show).post(reset::submit))
+        .route("/reset/confirm", get(reset::confirm_page).post(reset::confirm))
         .route("/assets/gatehouse.css", get(web::stylesheet))
         .route("/assets/form_post.js", get(web::form_post_script))
 }

@@ -225,7 +225,7 @@ api_test!(members_are_added_updated_and_removed_by_admins, |s| {
             Some(json!({ "email": "nobody@example.com" })),
         )
         .await;
-    assert_eq!(st, 400, "the unknown user is a refused field, not a missing resource");
+    assert_eq!(st, 202, "an address without an account is invited");
     let (st, _) = s
         .call(
             Method::POST,

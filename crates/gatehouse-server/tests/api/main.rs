@@ -19,6 +19,7 @@ mod oidc_interop;
 mod openapi;
 mod participants;
 mod resources;
+mod people;
 mod rooms;
 mod sdk;
 mod secrets;

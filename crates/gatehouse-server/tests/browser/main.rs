@@ -12,6 +12,7 @@ mod console;
 mod form_post;
 mod keyboard;
 mod pages;
+mod people;
 mod project_pages;
 
 use std::path::Path;

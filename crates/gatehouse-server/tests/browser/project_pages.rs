@@ -61,8 +61,19 @@ browser_test!(a_member_added_without_rights_sees_the_read_only_view, |s, b| {
     open(&b, &members).await;
     inspect(&b, "members").await;
     b.fill("Email", "bob@example.com").await;
-    b.click("Add member").await;
-    b.wait_for_text("bob@example.com").await;
+    b.click("Invite").await;
+    b.wait_for_text("bob@example.com is invited").await;
+    // Bob accepts on his account page.
+    let bob_browser = gatehouse_testkit::Browser::new(&s.base);
+    let account = bob_browser
+        .follow(bob_browser.authorize("/account", "bob@example.com", PASSWORD).await)
+        .await;
+    let accept = account
+        .forms()
+        .into_iter()
+        .find(|f| f.action.ends_with("/accept"))
+        .expect("the invitation");
+    assert_eq!(bob_browser.submit(&accept, &[], None).await.status, 200);
     let (_, list) = s
         .call(Method::GET, &format!("/accounts/projects/{p}/users"), None)
         .await;

@@ -14,7 +14,7 @@ use gatehouse_core::time::{ManualClock, Timestamp};
 use gatehouse_core::{Deps, Error, Gatehouse};
 use gatehouse_types::ClientInput;
 
-use super::{NoNotifier, NoUpstream, app, bootstrapped, databases, web};
+use super::{NoMailer, NoNotifier, NoUpstream, app, bootstrapped, databases, web};
 
 #[tokio::test]
 async fn bootstrap_runs_once_and_gives_a_server_admin_key() {
@@ -47,6 +47,7 @@ async fn the_master_key_must_match_the_database() {
             clock,
             rng: Arc::new(SystemRng::default()),
             upstream: Arc::new(NoUpstream),
+            mailer: Arc::new(NoMailer),
         };
         let other = Gatehouse::open(
             deps,

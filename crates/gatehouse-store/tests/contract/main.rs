@@ -23,6 +23,7 @@ use gatehouse_types::ClientInput;
 mod accounts;
 mod broker;
 mod llm;
+mod people;
 mod provider;
 mod registry;
 mod resources;
@@ -67,6 +68,16 @@ impl Upstream for NoUpstream {
     }
 }
 
+/// No mail server: these tests send none.
+struct NoMailer;
+
+#[async_trait::async_trait]
+impl gatehouse_core::ports::Mailer for NoMailer {
+    async fn send(&self, _: &gatehouse_core::people::Mail) -> gatehouse_core::Result<()> {
+        Err(gatehouse_core::Error::Unavailable("no mail server in these tests"))
+    }
+}
+
 /// A fresh, migrated database of every backend: SQLite in a new directory, PostgreSQL named
 /// `gh_contract_…` (left for CI to drop: a `Database` keeps its pool open).
 async fn databases() -> Vec<Database> {
@@ -97,6 +108,7 @@ async fn app(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Gatehouse {
         clock,
         rng: Arc::new(SystemRng::default()),
         upstream: Arc::new(NoUpstream),
+        mailer: Arc::new(NoMailer),
     };
     Gatehouse::open(
         deps,

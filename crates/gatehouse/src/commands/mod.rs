@@ -15,3 +15,4 @@ pub mod secret;
 pub mod secret_data;
 pub mod serve;
 pub mod token;
+pub mod user;

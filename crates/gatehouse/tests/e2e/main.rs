@@ -168,6 +168,7 @@ mod nodes;
 mod oauth2;
 mod resources;
 mod rooms;
+mod users;
 
 e2e_test!(the_readme_walkthrough_works_end_to_end, |gh| {
     assert!(

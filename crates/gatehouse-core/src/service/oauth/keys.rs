@@ -143,11 +143,13 @@ impl Gatehouse {
         if !removable.is_empty() {
             self.reload_signing_keys().await?;
         }
-        let purged = self.store.purge_expired(now).await? + self.purge_oauth_requests().await?;
+        let purged = self.store.purge_expired(now).await?
+            + self.purge_oauth_requests().await?
+            + self.store.purge_links(now).await?;
         if purged > 0 {
             tracing::debug!(
                 rows = purged,
-                "purged expired codes, tokens, sessions and consent requests"
+                "purged expired codes, tokens, sessions, consent requests and mailed links"
             );
         }
         Ok(())

@@ -58,6 +58,8 @@ pub struct ProviderConfig {
     pub jwks_max_age_secs: i64,
     /// The algorithm of access tokens.
     pub access_token_alg: SigningAlg,
+    /// Who may sign up at `/signup` (SPEC §5.4).
+    pub signup: crate::people::SignUpPolicy,
 }
 
 impl ProviderConfig {
@@ -69,6 +71,7 @@ impl ProviderConfig {
             key_rotation_secs: 30 * 86_400,
             jwks_max_age_secs: 300,
             access_token_alg: SigningAlg::Es256,
+            signup: crate::people::SignUpPolicy::Closed,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `…/members`: the project's members and their four flags (every member reads the list);
-//! admins add a person by email, change their flags and remove them behind a confirmation.
+//! admins invite a person by email (server admins add existing accounts at once), see and
+//! withdraw pending invitations, change members' flags and remove them behind a confirmation.
 
 use std::sync::Arc;
 
@@ -9,9 +10,10 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use gatehouse_core::Error;
 use gatehouse_core::access::MemberFlags;
-use gatehouse_core::ids::UserId;
+use gatehouse_core::ids::{InvitationId, UserId};
 use gatehouse_core::model::Member;
 use gatehouse_core::service::accounts::UserRef;
+use gatehouse_core::service::people::Added;
 
 use super::forms::{self, Answer, FormState, Stop};
 use super::layout::{self, ProjectPage, Shell};
@@ -28,6 +30,14 @@ struct Row {
     email: String,
     name: String,
     flags: [bool; 4],
+}
+
+/// A pending invitation.
+struct Invited {
+    id: String,
+    email: String,
+    flags: [bool; 4],
+    expires: String,
 }
 
 fn flags_of(f: MemberFlags) -> [bool; 4] {
@@ -61,6 +71,7 @@ struct ListPage {
     shell: Shell,
     base: String,
     members: Vec<Row>,
+    invitations: Vec<Invited>,
     can_admin: bool,
     form: FormState,
 }
@@ -72,7 +83,22 @@ async fn render(console: &Console, state: &AppState, ctx: ProjectPage, form: For
         state.gh.list_members(&console.who, ctx.project.id).await,
     )
     .await?;
+    let invitations = forms::ok(
+        console,
+        state,
+        state.gh.list_invitations(&console.who, ctx.project.id).await,
+    )
+    .await?;
     let page = ListPage {
+        invitations: invitations
+            .iter()
+            .map(|i| Invited {
+                id: i.id.to_string(),
+                email: i.email.clone(),
+                flags: flags_of(i.flags),
+                expires: i.expires_at.rfc3339(),
+            })
+            .collect(),
         base: ctx.path(SECTION),
         members: members
             .iter()
@@ -111,7 +137,14 @@ pub async fn add(
         .add_member(&console.who, ctx.project.id, UserRef::Email(email), posted_flags(&form))
         .await;
     let again = match added {
-        Ok(m) => return forms::done(&console, &ctx, &format!("{} is now a member.", m.user.email)),
+        Ok(Added::Member(m)) => return forms::done(&console, &ctx, &format!("{} is now a member.", m.user.email)),
+        Ok(Added::Invited(i)) => {
+            let message = format!(
+                "{} is invited: they become a member when they accept on their account page.",
+                i.email
+            );
+            return forms::done(&console, &ctx, &message);
+        }
         Err(Error::Invalid { field, reason }) if field == "email" => FormState::refused(&form, "email", reason),
         Err(Error::Conflict(_)) => FormState::refused(&form, "email", "is already a member"),
         Err(e) => forms::refused(&console, &state, &form, e, &[("email", "email")]).await?,
@@ -190,6 +223,20 @@ pub async fn update(
         Err(Error::Conflict(reason)) => member_page(&console, ctx, &m, FormState::refused(&form, "is_admin", reason)),
         Err(e) => Err(layout::error(&console, &state, e).await.into()),
     }
+}
+
+/// `POST …/members/invitations/{id}/withdraw`.
+pub async fn withdraw(
+    State(state): State<Arc<AppState>>,
+    console: Console,
+    Path((project_id, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let (_, ctx) = forms::posted(&console, &state, (&headers, &body), &project_id, SECTION, "Members").await?;
+    let id = InvitationId::from_uuid(forms::path_id(&console, &state, &id)?);
+    let result = state.gh.revoke_invitation(&console.who, ctx.project.id, id).await;
+    forms::changed(&console, &state, &ctx, result, "Invitation withdrawn.").await
 }
 
 /// `GET …/members/{user_id}/remove`: the confirmation.

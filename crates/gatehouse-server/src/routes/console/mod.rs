@@ -81,6 +81,10 @@ pub fn console_routes() -> Router<Arc<AppState>> {
             get(members::confirm_remove).post(members::remove),
         )
         .route(
+            "/console/projects/{project_id}/members/invitations/{id}/withdraw",
+            post(members::withdraw),
+        )
+        .route(
             "/console/projects/{project_id}/secrets",
             get(secrets::list).post(secrets::create),
         )

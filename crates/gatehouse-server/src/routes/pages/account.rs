@@ -1,5 +1,6 @@
-//! The account page (SPEC §5.4): who is signed in, their sessions (revocable), and changing
-//! the password, which ends every session and revokes every token.
+//! The account page (SPEC §5.4): who is signed in, the project invitations waiting for them
+//! (accept or decline), their sessions (revocable), and changing the password, which ends every
+//! session and revokes every token.
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use gatehouse_core::ids::SessionId;
+use gatehouse_core::ids::{InvitationId, SessionId};
 use gatehouse_core::secret::SecretString;
 
 use crate::extract::Path;
@@ -31,7 +32,37 @@ async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str
             return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Your sessions could not be loaded.");
         }
     };
+    let invitations = match state.gh.own_invitations(user).await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!(error = %e, "listing invitations failed");
+            return error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Your invitations could not be loaded.",
+            );
+        }
+    };
     let csrf = browser.csrf_field(state);
+    let invited: String = invitations
+        .iter()
+        .map(|(i, p)| {
+            format!(
+                "<li><strong>{name}</strong> (until {until}) \
+                 <form method=\"post\" action=\"/account/invitations/{id}/accept\">{csrf}<button type=\"submit\" aria-label=\"Accept the invitation to {name}\">Accept</button></form> \
+                 <form method=\"post\" action=\"/account/invitations/{id}/decline\">{csrf}<button type=\"submit\" class=\"secondary\" aria-label=\"Decline the invitation to {name}\">Decline</button></form></li>",
+                name = esc(&p.name),
+                until = esc(&i.expires_at.rfc3339()),
+                id = i.id,
+            )
+        })
+        .collect();
+    let invited = if invited.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<h2>Invitations</h2><p>You become a member of a project when you accept its invitation.</p><ul id=\"invitations\">{invited}</ul>"
+        )
+    };
     let rows: String = sessions
         .iter()
         .map(|s| {
@@ -51,7 +82,7 @@ async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str
         format!("<p class=\"{class}\" role=\"status\">{}</p>", esc(m))
     });
     let body = format!(
-        "{message}<p>Signed in as <strong>{}</strong> ({}).</p>\
+        "{message}<p>Signed in as <strong>{}</strong> ({}).</p>{invited}\
          <h2>Sessions</h2><table><thead><tr><th>Signed in</th><th>Address</th><th>Browser</th><th></th></tr></thead><tbody>{rows}</tbody></table>\
          <h2>Change password</h2><form method=\"post\" action=\"/account/password\">{csrf}\
          <label for=\"current_password\">Current password</label><input type=\"password\" id=\"current_password\" name=\"current_password\" autocomplete=\"current-password\" required>\
@@ -103,6 +134,41 @@ pub async fn change_password(
             tracing::error!(error = %e, "password change failed");
             error_page(StatusCode::INTERNAL_SERVER_ERROR, "The password could not be changed.")
         }
+    };
+    browser.finish(res)
+}
+
+/// `POST /account/invitations/{id}/accept` and `…/decline`.
+pub async fn answer_invitation(
+    State(state): State<Arc<AppState>>,
+    Path((id, answer)): Path<(uuid::Uuid, String)>,
+    headers: HeaderMap,
+    browser: Browser,
+    body: Bytes,
+) -> Response {
+    let (_, _, user) = match browser.signed_in_form(&state, &headers, &body, "/account") {
+        Ok(f) => f,
+        Err(res) => return *res,
+    };
+    let accept = match answer.as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => return browser.finish(error_page(StatusCode::NOT_FOUND, "No such answer.")),
+    };
+    let res = match state
+        .gh
+        .answer_invitation(user, InvitationId::from_uuid(id), accept)
+        .await
+    {
+        Ok(()) => {
+            let done = if accept {
+                "You are a member of the project now."
+            } else {
+                "The invitation is declined."
+            };
+            render(&state, &browser, Some(("notice", done))).await
+        }
+        Err(e) => error_page(StatusCode::NOT_FOUND, &e.to_string()),
     };
     browser.finish(res)
 }

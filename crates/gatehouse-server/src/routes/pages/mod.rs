@@ -1,9 +1,12 @@
 //! Server-rendered pages (SPEC §5.1, §5.4): sign in, sign out (also RP-initiated logout), the
-//! device verification page and the account page. Plain forms: they work without JavaScript and
+//! device verification page, the account page, sign-up and password reset. Plain forms: they work without JavaScript and
 //! a form-following HTTP client can use them.
 
 pub(crate) mod account;
 pub(crate) mod device;
+mod notice;
+pub(crate) mod reset;
+pub(crate) mod signup;
 
 use std::sync::Arc;
 
@@ -36,11 +39,20 @@ fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, noti
         ),
         None => (String::new(), String::new(), ""),
     };
+    let sign_up = if state.gh.sign_up_policy().offers_sign_up() {
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
+        format!("<p>New here? <a href=\"/signup?{}\">Create an account</a></p>", esc(&q))
+    } else {
+        String::new()
+    };
     format!(
         "{form_error}<form method=\"post\" action=\"/login\">{}{}\
          <label for=\"email\">Email</label><input type=\"text\" id=\"email\" name=\"email\" value=\"{}\" autocomplete=\"username\" required autofocus{described}>{email_error}\
          <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Sign in</button></form>",
+         <button type=\"submit\">Sign in</button></form>\
+         <p><a href=\"/reset\">Forgot your password?</a></p>{sign_up}",
         browser.csrf_field(state),
         hidden("next", next),
         esc(&email.replace(|c: char| c.is_control(), "")),

@@ -87,7 +87,7 @@ api_test!(a_reader_sees_no_write_buttons_and_forged_writes_are_refused, |s| {
     assert!(!page.body.contains("Delete project") && !page.body.contains("Save name"));
     for (section, button) in [
         ("api-keys", "Create API key"),
-        ("members", "Add member"),
+        ("members", ">Invite<"),
         ("secrets", "Add secret"),
         ("rooms", "Create room"),
         ("external-oauth", "Add registration"),

@@ -1,4 +1,4 @@
-//! Members: add by email with the four flags, change them, remove behind a confirmation; a
+//! Members: invite by email with the four flags (membership once accepted), change them, remove behind a confirmation; a
 //! member without admin rights sees the list without buttons.
 
 use super::{admin, assert_audited, submit};
@@ -22,11 +22,18 @@ api_test!(
         )
         .await;
         assert!(
-            added.body.contains("new@example.com is now a member."),
+            added
+                .body
+                .contains("new@example.com is invited: they become a member when they accept"),
             "{}",
             added.body
         );
-        assert_audited(&s, &key, &p, "member.add", &me).await;
+        assert!(added.body.contains("id=\"invitations\""), "listed as pending");
+        assert_audited(&s, &key, &p, "invitation.create", &me).await;
+        assert_eq!(
+            crate::people::answer(&s.base, "new@example.com", PASSWORD, "accept").await,
+            200
+        );
         let (_, members) = s
             .call_as(
                 &key,
@@ -64,24 +71,24 @@ api_test!(
 );
 
 api_test!(
-    adding_an_unknown_email_is_refused_next_to_the_field_keeping_the_flags,
+    inviting_a_malformed_email_is_refused_next_to_the_field_keeping_the_flags,
     |s| {
         let (p, _, _, browser, page) = admin(&s, "owner2@example.com", "members").await;
         let base = format!("/console/projects/{p}/members");
         let refused = browser
             .submit(
                 &form_to(&page, &base),
-                &[("email", "nobody@example.com"), ("is_developer", "on")],
+                &[("email", "nobody at example.com"), ("is_developer", "on")],
                 None,
             )
             .await;
         assert_eq!(refused.status, 400);
         assert!(
-            refused.body.contains("id=\"email-error\">has no account"),
+            refused.body.contains("id=\"email-error\">must be an email address"),
             "{}",
             refused.body
         );
-        assert!(refused.body.contains("value=\"nobody@example.com\""));
+        assert!(refused.body.contains("value=\"nobody at example.com\""));
         assert!(
             refused
                 .body
@@ -97,9 +104,10 @@ api_test!(
         s.user("reader@example.com", PASSWORD).await;
         let base = format!("/console/projects/{p}/members");
         submit(&browser, &page, &base, &[("email", "reader@example.com")]).await;
+        crate::people::answer(&s.base, "reader@example.com", PASSWORD, "accept").await;
         let (reader, view) = sign_in(&s, "reader@example.com", &base).await;
         assert!(view.body.contains("owner3@example.com") && view.body.contains("reader@example.com"));
-        for button in ["Add member", ">Change<", ">Remove<"] {
+        for button in [">Invite<", ">Change<", ">Remove<"] {
             assert!(!view.body.contains(button), "a reader must not see {button}");
         }
         let before = s.audit_actions(&key, &p).await;

@@ -17,6 +17,10 @@ api_test!(a_developer_creates_a_room_grants_a_member_revokes_and_deletes_it, |s|
         &[("email", "guest@example.com")],
     )
     .await;
+    assert_eq!(
+        crate::people::answer(&s.base, "guest@example.com", PASSWORD, "accept").await,
+        200
+    );
     let invalid = browser
         .submit(&form_to(&page, &base), &[("name", "Team Standup")], None)
         .await;
