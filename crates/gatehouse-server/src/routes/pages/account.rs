@@ -1,5 +1,6 @@
-//! The account page (SPEC §5.4): who is signed in, their sessions (revocable), and changing
-//! the password, which ends every session and revokes every token.
+//! The account page (SPEC §5.4): who is signed in, their sessions (revocable), changing
+//! the password, which ends every session and revokes every token, and the two-step sign-in
+//! section ([`super::factors`]).
 
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ pub async fn show(State(state): State<Arc<AppState>>, browser: Browser) -> Respo
     browser.finish(res)
 }
 
-async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str)>) -> Response {
+pub(crate) async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str)>) -> Response {
     let Some((current, user)) = &browser.session else {
         return to_login("/account");
     };
@@ -29,6 +30,13 @@ async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str
         Err(e) => {
             tracing::error!(error = %e, "listing sessions failed");
             return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Your sessions could not be loaded.");
+        }
+    };
+    let factors = match super::factors::section(state, browser, user).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "reading second factors failed");
+            return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Your account could not be loaded.");
         }
     };
     let csrf = browser.csrf_field(state);
@@ -57,7 +65,7 @@ async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str
          <label for=\"current_password\">Current password</label><input type=\"password\" id=\"current_password\" name=\"current_password\" autocomplete=\"current-password\" required>\
          <label for=\"new_password\">New password</label><input type=\"password\" id=\"new_password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"12\" required>\
          <button type=\"submit\">Change password</button></form>\
-         <p>Changing the password signs you out everywhere.</p>\
+         <p>Changing the password signs you out everywhere.</p>{factors}\
          <form method=\"post\" action=\"/oauth/logout\">{csrf}<input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\" class=\"secondary\">Sign out</button></form>",
         esc(&user.name),
         esc(&user.email),

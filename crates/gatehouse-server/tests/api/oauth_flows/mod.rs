@@ -20,6 +20,7 @@ mod endpoints;
 mod lifecycle;
 mod protection;
 mod refresh;
+pub mod second_factor;
 mod throttling;
 
 pub const EMAIL: &str = "ada@example.com";
