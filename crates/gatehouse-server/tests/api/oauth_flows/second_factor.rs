@@ -291,3 +291,21 @@ async fn removing_the_authenticator_needs_the_password_and_ends_the_second_step(
         s.stop().await;
     }
 }
+
+/// Sets up an authenticator for a new user on `s` and signs in with it and with a recovery code;
+/// returns the secrets involved, for the log search.
+pub async fn logged_flow(s: &TestServer) -> Vec<(&'static str, String)> {
+    let clock = gatehouse_core::time::SystemClock;
+    s.user(EMAIL, PASSWORD).await;
+    let factor = enrol(&Browser::new(&s.base), &clock).await;
+    let (b, page) = password_step(s, "/account").await;
+    let pending = b.cookie("gh_second_step").expect("the password step's cookie");
+    let done = second(&b, &page, &factor.recovery[0]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let uri_secret = format!("secret={}", factor.text_key);
+    vec![
+        ("TOTP secret", factor.text_key),
+        ("otpauth URI secret", uri_secret),
+        ("second-step cookie", pending),
+    ]
+}
