@@ -309,3 +309,61 @@ pub async fn logged_flow(s: &TestServer) -> Vec<(&'static str, String)> {
         ("second-step cookie", pending),
     ]
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acr_values_asking_for_two_factors_make_a_password_only_session_sign_in_again() {
+    for backend in backends() {
+        let clock = Arc::new(ShiftedClock::default());
+        let s = TestServer::spawn_clocked(backend, |_| {}, clock.clone()).await;
+        s.user(EMAIL, PASSWORD).await;
+        let a = app(&s, json!({})).await;
+        // A session from before the authenticator, and `enrol`'s own: the password alone.
+        let early = Browser::new(&s.base);
+        let login = early.get("/login").await.form();
+        early
+            .submit(&login, &[("email", EMAIL), ("password", PASSWORD)], None)
+            .await;
+        let b = Browser::new(&s.base);
+        let factor = enrol(&b, clock.as_ref()).await;
+        let (_, challenge) = pkce();
+        // No acr wish: the session serves (after consent, remembered for what follows).
+        let plain = b
+            .authorize(&authorize_url(&s, &a, &challenge, &[]), EMAIL, PASSWORD)
+            .await;
+        assert!(plain.redirect_params().contains_key("code"), "{}", plain.body);
+        let mfa = [("acr_values", "urn:gatehouse:acr:mfa urn:gatehouse:acr:1fa")];
+        let (verifier, challenge) = pkce();
+        let url = authorize_url(&s, &a, &challenge, &mfa);
+        let login = b.follow(b.get(&url).await).await;
+        assert_eq!(login.form().action, "/login", "{}", login.body);
+        clock.advance_secs(30);
+        let page = b
+            .submit(&login.form(), &[("email", EMAIL), ("password", PASSWORD)], None)
+            .await;
+        let done = b
+            .follow(second(&b, &page, &code_at(&factor.secret, clock.as_ref(), 0)).await)
+            .await;
+        let (st, t) = exchange(&s, &a, &done.redirect_params()["code"], &verifier).await;
+        assert_eq!(st, 200, "{t}");
+        assert_eq!(claims(t["id_token"].as_str().unwrap())["acr"], "urn:gatehouse:acr:mfa");
+        // The two-factor session now satisfies the wish without asking again.
+        let (_, challenge) = pkce();
+        let again = b.get(&authorize_url(&s, &a, &challenge, &mfa)).await;
+        assert!(again.redirect_params().contains_key("code"), "{:?}", again.location);
+        // With prompt=none a password-only session gets login_required instead of a page.
+        let (_, challenge) = pkce();
+        let none = [mfa[0], ("prompt", "none")];
+        let refused = early.get(&authorize_url(&s, &a, &challenge, &none)).await;
+        assert_eq!(
+            refused.redirect_params().get("error").map(String::as_str),
+            Some("login_required")
+        );
+        let (_, challenge) = pkce();
+        let passes = b.get(&authorize_url(&s, &a, &challenge, &none)).await;
+        assert!(
+            passes.redirect_params().contains_key("code"),
+            "the two-factor session passes prompt=none"
+        );
+        s.stop().await;
+    }
+}
