@@ -9,6 +9,7 @@
 mod client_form;
 mod clients;
 mod console;
+mod factors;
 mod keyboard;
 mod pages;
 mod project_pages;

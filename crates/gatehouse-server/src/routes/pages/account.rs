@@ -60,12 +60,12 @@ pub(crate) async fn render(state: &AppState, browser: &Browser, message: Option<
     });
     let body = format!(
         "{message}<p>Signed in as <strong>{}</strong> ({}).</p>\
-         <h2>Sessions</h2><table><thead><tr><th>Signed in</th><th>Address</th><th>Browser</th><th></th></tr></thead><tbody>{rows}</tbody></table>\
+         <h2>Sessions</h2><table><thead><tr><th>Signed in</th><th>Address</th><th>Browser</th><th></th></tr></thead><tbody>{rows}</tbody></table>{factors}\
          <h2>Change password</h2><form method=\"post\" action=\"/account/password\">{csrf}\
          <label for=\"current_password\">Current password</label><input type=\"password\" id=\"current_password\" name=\"current_password\" autocomplete=\"current-password\" required>\
          <label for=\"new_password\">New password</label><input type=\"password\" id=\"new_password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"12\" required>\
          <button type=\"submit\">Change password</button></form>\
-         <p>Changing the password signs you out everywhere.</p>{factors}\
+         <p>Changing the password signs you out everywhere.</p>\
          <form method=\"post\" action=\"/oauth/logout\">{csrf}<input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\" class=\"secondary\">Sign out</button></form>",
         esc(&user.name),
         esc(&user.email),
