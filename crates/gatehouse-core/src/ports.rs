@@ -11,6 +11,7 @@ use crate::access::MemberFlags;
 use crate::broker::{OAuthCredential, PendingRequest, RequestStatus};
 use crate::clients::Client;
 use crate::error::Result;
+use crate::factors::TotpFactor;
 use crate::ids::{
     ApiKeyId, ClientId, DataKeyId, GrantId, InvitationId, LinkId, NodeId, OAuthRequestId, ParticipantId, ProjectId,
     RegistrationId, ResourceId, RoomSecretId, SecretId, SessionId, UserId,
@@ -240,6 +241,35 @@ pub trait SessionStore: Send + Sync {
     async fn change_password(&self, user: UserId, hash: &str, at: Timestamp, audit: &AuditRecord) -> Result<()>;
 }
 
+/// Users' second factors (SPEC §5.4): a TOTP secret, sealed, with its recovery codes as keyed
+/// hashes.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    /// The user's TOTP factor (confirmed or being set up), with how many recovery codes are unused.
+    async fn get_totp(&self, user: UserId) -> Result<Option<TotpFactor>>;
+    /// Stores a TOTP secret being set up, replacing one not confirmed yet; false when the user
+    /// has a confirmed factor.
+    async fn put_pending_totp(&self, factor: &TotpFactor) -> Result<bool>;
+    /// Confirms the factor being set up, with `step` (its first code's) as the last used, and
+    /// replaces the user's recovery codes by `recovery` (keyed hashes), with `audit`; false when
+    /// nothing was being set up.
+    async fn confirm_totp(
+        &self,
+        user: UserId,
+        step: i64,
+        at: Timestamp,
+        recovery: &[Vec<u8>],
+        audit: &AuditRecord,
+    ) -> Result<bool>;
+    /// Records `step` as the last used if it is later than the last used one (compare and set);
+    /// false for a replay.
+    async fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool>;
+    /// Marks the unused recovery code of `user` with this hash used; false when there is none.
+    async fn use_recovery_code(&self, user: UserId, hash: &[u8], at: Timestamp) -> Result<bool>;
+    /// Removes the TOTP factor and the recovery codes, with `audit`; false when there was none.
+    async fn remove_totp(&self, user: UserId, audit: &AuditRecord) -> Result<bool>;
+}
+
 /// Grants (token families, with their refresh tokens), device authorizations and revoked access
 /// tokens: the provider's hot tables.
 #[async_trait]
@@ -449,6 +479,7 @@ pub trait Store:
     + SystemStore
     + SigningKeyStore
     + SessionStore
+    + FactorStore
     + GrantStore
     + RoomStore
     + BrokerStore
@@ -470,6 +501,7 @@ impl<T> Store for T where
         + SystemStore
         + SigningKeyStore
         + SessionStore
+        + FactorStore
         + GrantStore
         + RoomStore
         + BrokerStore

@@ -101,6 +101,7 @@ mod tests {
                 secret_hash: Redacted::new(hidden()),
                 created_at: at,
                 auth_time: at,
+                amr: crate::factors::AuthMethods::PASSWORD,
                 expires_at: at,
                 user_agent: String::new(),
                 ip: String::new(),

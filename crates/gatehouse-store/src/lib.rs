@@ -8,6 +8,7 @@
 mod accounts;
 mod broker;
 mod direct;
+mod factors;
 mod llm;
 mod migrate;
 mod people;

@@ -8,6 +8,7 @@ macro_rules! provider_impl {
         pub(crate) mod $module {
             use async_trait::async_trait;
             use gatehouse_core::Result;
+            use gatehouse_core::factors::AuthMethods;
             use gatehouse_core::ids::*;
             use gatehouse_core::model::*;
             use gatehouse_core::oauth::*;
@@ -17,11 +18,11 @@ macro_rules! provider_impl {
             use crate::sql::$module::{Tx, all, begin, changes_one, commit, get, optional, redacted, user};
             use crate::sql::{USER_COLS, db_err, unexpected};
 
-            const SESSION_COLS: &str = "id, user_id, secret_hash, created_at, auth_time, expires_at, user_agent, ip";
-            const GRANT_COLS: &str = "id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at, refresh_generation, refresh_expires_at, refresh_rotated_at, successor_ciphertext, successor_key_id";
+            const SESSION_COLS: &str = "id, user_id, secret_hash, created_at, auth_time, expires_at, user_agent, ip, amr";
+            const GRANT_COLS: &str = "id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at, refresh_generation, refresh_expires_at, refresh_rotated_at, successor_ciphertext, successor_key_id, amr";
             /// A grant's columns next to its user's (two are renamed to stay apart).
-            const GRANT_OF_USER_COLS: &str = "g.id AS grant_id, g.project_id, g.client_id, g.user_id, g.session_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.refresh_generation, g.refresh_expires_at, g.refresh_rotated_at, g.successor_ciphertext, g.successor_key_id";
-            const DEVICE_COLS: &str = "device_code_hash, user_code, grant_id, project_id, client_id, scope, created_at, expires_at, interval_secs, last_polled_at, status, user_id, session_id, auth_time";
+            const GRANT_OF_USER_COLS: &str = "g.id AS grant_id, g.project_id, g.client_id, g.user_id, g.session_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.refresh_generation, g.refresh_expires_at, g.refresh_rotated_at, g.successor_ciphertext, g.successor_key_id, g.amr";
+            const DEVICE_COLS: &str = "device_code_hash, user_code, grant_id, project_id, client_id, scope, created_at, expires_at, interval_secs, last_polled_at, status, user_id, session_id, auth_time, amr";
 
             fn at(r: &$row, col: &str) -> Result<Timestamp> {
                 Ok(Timestamp::from_millis(get(r, col)?))
@@ -54,6 +55,7 @@ macro_rules! provider_impl {
                     secret_hash: redacted(r, "secret_hash")?,
                     created_at: at(r, created)?,
                     auth_time: at(r, "auth_time")?,
+                    amr: AuthMethods::from_bits(get(r, "amr")?),
                     expires_at: at(r, "expires_at")?,
                     user_agent: get(r, "user_agent")?,
                     ip: get(r, "ip")?,
@@ -80,6 +82,7 @@ macro_rules! provider_impl {
                     session_id: get::<Option<uuid::Uuid>>(r, "session_id")?.map(SessionId::from_uuid),
                     scope: get(r, "scope")?,
                     auth_time: at(r, "auth_time")?,
+                    amr: AuthMethods::from_bits(get(r, "amr")?),
                     created_at: at(r, created)?,
                     expires_at: at(r, "expires_at")?,
                     revoked_at: at_opt(r, "revoked_at")?,
@@ -101,6 +104,7 @@ macro_rules! provider_impl {
                 let user: Option<uuid::Uuid> = get(r, "user_id")?;
                 let session: Option<uuid::Uuid> = get(r, "session_id")?;
                 let auth_time = at_opt(r, "auth_time")?;
+                let amr: Option<i64> = get(r, "amr")?;
                 Ok(DeviceGrant {
                     device_code_hash: redacted(r, "device_code_hash")?,
                     user_code: get::<String>(r, "user_code")?.into(),
@@ -119,6 +123,7 @@ macro_rules! provider_impl {
                             user_id: UserId::from_uuid(u),
                             session_id: SessionId::from_uuid(s),
                             auth_time: t,
+                            amr: AuthMethods::from_bits(amr.unwrap_or(AuthMethods::PASSWORD.bits())),
                         }),
                         _ => None,
                     },
@@ -129,7 +134,7 @@ macro_rules! provider_impl {
             async fn insert_grant_in<'e, E: sqlx::Executor<'e, Database = $db>>(e: E, g: &Grant) -> Result<bool> {
                 let refresh = g.refresh.as_ref();
                 let successor = refresh.and_then(|r| r.successor.as_ref());
-                let r = sqlx::query(&format!("INSERT INTO oauth_grants ({GRANT_COLS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = $5)"))
+                let r = sqlx::query(&format!("INSERT INTO oauth_grants ({GRANT_COLS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = $5)"))
                     .bind(g.id.uuid())
                     .bind(g.project_id.uuid())
                     .bind(g.client_id.as_str())
@@ -145,6 +150,7 @@ macro_rules! provider_impl {
                     .bind(refresh.and_then(|r| r.rotated_at).map(Timestamp::millis))
                     .bind(successor.map(|s| s.ciphertext.as_bytes()))
                     .bind(successor.map(|s| s.data_key_id.uuid()))
+                    .bind(g.amr.bits())
                     .execute(e)
                     .await
                     .map_err(db_err("this grant"))?;
@@ -202,7 +208,7 @@ macro_rules! provider_impl {
             #[async_trait]
             impl SessionStore for $store {
                 async fn insert_session(&self, s: &Session) -> Result<()> {
-                    sqlx::query(&format!("INSERT INTO user_sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+                    sqlx::query(&format!("INSERT INTO user_sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
                         .bind(s.id.uuid())
                         .bind(s.user_id.uuid())
                         .bind(s.secret_hash.expose())
@@ -211,6 +217,7 @@ macro_rules! provider_impl {
                         .bind(s.expires_at.millis())
                         .bind(&s.user_agent)
                         .bind(&s.ip)
+                        .bind(s.amr.bits())
                         .execute(self.db())
                         .await
                         .map_err(db_err("this session"))?;
@@ -218,7 +225,7 @@ macro_rules! provider_impl {
                 }
 
                 async fn get_session(&self, id: SessionId) -> Result<Option<(Session, User)>> {
-                    let query = sqlx::query("SELECT s.id AS session_id, s.user_id, s.secret_hash, s.created_at AS session_created_at, s.auth_time, s.expires_at, s.user_agent, s.ip, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1")
+                    let query = sqlx::query("SELECT s.id AS session_id, s.user_id, s.secret_hash, s.created_at AS session_created_at, s.auth_time, s.expires_at, s.user_agent, s.ip, s.amr, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1")
                         .bind(id.uuid());
                     optional(self.db(), query, |r| Ok((session_as(r, "session_id", "session_created_at")?, user(r)?))).await
                 }
@@ -369,7 +376,7 @@ macro_rules! provider_impl {
                 }
 
                 async fn insert_device_grant(&self, d: &DeviceGrant) -> Result<()> {
-                    sqlx::query(&format!("INSERT INTO device_grants ({DEVICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, NULL, NULL, NULL)"))
+                    sqlx::query(&format!("INSERT INTO device_grants ({DEVICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, NULL, NULL, NULL, NULL)"))
                         .bind(d.device_code_hash.expose())
                         .bind(d.user_code.expose_secret())
                         .bind(d.grant_id.uuid())
@@ -409,13 +416,14 @@ macro_rules! provider_impl {
 
                 async fn decide_device_grant(&self, user_code: &str, approval: Option<&DeviceApproval>, at: Timestamp) -> Result<bool> {
                     let status = if approval.is_some() { DeviceStatus::Approved } else { DeviceStatus::Denied };
-                    let stmt = sqlx::query("UPDATE device_grants SET status = $2, user_id = $3, session_id = $4, auth_time = $5 WHERE user_code = $1 AND status = 'pending' AND expires_at > $6")
+                    let stmt = sqlx::query("UPDATE device_grants SET status = $2, user_id = $3, session_id = $4, auth_time = $5, amr = $7 WHERE user_code = $1 AND status = 'pending' AND expires_at > $6")
                         .bind(user_code)
                         .bind(status.as_str())
                         .bind(approval.map(|a| a.user_id.uuid()))
                         .bind(approval.map(|a| a.session_id.uuid()))
                         .bind(approval.map(|a| a.auth_time.millis()))
-                        .bind(at.millis());
+                        .bind(at.millis())
+                        .bind(approval.map(|a| a.amr.bits()));
                     changes_one(self.db(), stmt).await
                 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::AuthCode;
 use crate::clients::Client;
 use crate::crypto::{DataKey, RowAad};
+use crate::factors::AuthMethods;
 use crate::ids::{GrantId, SessionId, UserId};
 use crate::rng::Rng;
 use crate::secret::Secret;
@@ -41,6 +42,8 @@ struct Sealed {
     code_challenge: Option<String>,
     #[serde(rename = "at")]
     auth_time: i64,
+    #[serde(rename = "am")]
+    amr: i64,
     #[serde(rename = "x")]
     expires_at: i64,
 }
@@ -69,6 +72,7 @@ impl AuthCode {
             nonce: self.nonce.clone(),
             code_challenge: self.code_challenge.clone(),
             auth_time: self.auth_time.millis(),
+            amr: self.amr.bits(),
             expires_at: self.expires_at.millis(),
         };
         // Serializing a struct of strings, numbers and UUIDs to a Vec cannot fail.
@@ -96,6 +100,7 @@ impl AuthCode {
             nonce: s.nonce,
             code_challenge: s.code_challenge,
             auth_time: Timestamp::from_millis(s.auth_time),
+            amr: AuthMethods::from_bits(s.amr),
             expires_at: Timestamp::from_millis(s.expires_at),
         })
     }
@@ -143,6 +148,7 @@ mod tests {
             nonce: Some("n-0S6_WzA2Mj".into()),
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
             auth_time: Timestamp::from_millis(1_700_000_000_123),
+            amr: AuthMethods::PASSWORD.with(AuthMethods::OTP),
             expires_at: Timestamp::from_millis(1_700_000_060_123),
         };
         let rng = SystemRng::default();

@@ -17,6 +17,7 @@ pub use error::{OAuthError, OAuthErrorCode};
 pub use issued::{DeviceAuthorization, IssuedTokens, TokenType};
 pub use response_type::ResponseType;
 
+use crate::factors::AuthMethods;
 use crate::ids::{ClientId, GrantId, ProjectId, SessionId, UserId};
 use crate::model::Sealed;
 use crate::secret::{Redacted, SecretString};
@@ -48,8 +49,10 @@ pub struct Session {
     pub user_id: UserId,
     pub secret_hash: Redacted<Vec<u8>>,
     pub created_at: Timestamp,
-    /// When the user last entered their password (OIDC `auth_time`).
+    /// When the user last signed in (OIDC `auth_time`): after the last factor.
     pub auth_time: Timestamp,
+    /// What that sign-in used (RFC 8176 `amr`).
+    pub amr: AuthMethods,
     pub expires_at: Timestamp,
     pub user_agent: String,
     pub ip: String,
@@ -66,6 +69,8 @@ pub struct Grant {
     pub session_id: Option<SessionId>,
     pub scope: String,
     pub auth_time: Timestamp,
+    /// What the sign-in behind the grant used (RFC 8176 `amr`).
+    pub amr: AuthMethods,
     pub created_at: Timestamp,
     /// When the last token of the grant expires; the row is purged afterwards.
     pub expires_at: Timestamp,
@@ -105,6 +110,7 @@ pub struct AuthCode {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub auth_time: Timestamp,
+    pub amr: AuthMethods,
     pub expires_at: Timestamp,
 }
 
@@ -146,6 +152,7 @@ pub struct DeviceApproval {
     pub user_id: UserId,
     pub session_id: SessionId,
     pub auth_time: Timestamp,
+    pub amr: AuthMethods,
 }
 
 /// A device authorization request, stored under the keyed hash of its device code.

@@ -6,6 +6,7 @@ mod api_keys;
 mod bootstrap;
 mod broker;
 mod clients;
+pub mod factors;
 mod llm;
 mod llm_limits;
 pub mod oauth;

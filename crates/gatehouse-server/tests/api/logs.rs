@@ -165,6 +165,7 @@ async fn run_every_flow() -> Vec<(&'static str, String)> {
     b.submit(&form, &[("email", "log@example.com"), ("password", wrong)], None)
         .await;
     secrets.push(("wrong password", wrong.to_owned()));
+    secrets.extend(crate::oauth_flows::second_factor::logged_flow(&s).await);
     s.stop().await;
     secrets.extend(broker_flow().await);
     secrets.extend(crate::llm::logged_flow().await);

@@ -9,6 +9,7 @@
 mod client_form;
 mod clients;
 mod console;
+mod factors;
 mod form_post;
 mod keyboard;
 mod pages;

@@ -22,6 +22,7 @@ use gatehouse_types::ClientInput;
 
 mod accounts;
 mod broker;
+mod factors;
 mod llm;
 mod people;
 mod provider;

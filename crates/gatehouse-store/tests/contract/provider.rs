@@ -93,6 +93,7 @@ async fn signing_keys_go_from_next_to_current_to_retired_to_removed() {
 
 #[tokio::test]
 async fn a_code_grant_needs_its_session_and_a_refresh_rotation_is_one_compare_and_set() {
+    use gatehouse_core::factors::AuthMethods;
     use gatehouse_core::ids::{GrantId, SessionId};
     use gatehouse_core::oauth::{Grant, RefreshState, Session};
     for db in databases().await {
@@ -106,6 +107,7 @@ async fn a_code_grant_needs_its_session_and_a_refresh_rotation_is_one_compare_an
             secret_hash: vec![5; 32].into(),
             created_at: t0,
             auth_time: t0,
+            amr: AuthMethods::PASSWORD.with(AuthMethods::OTP),
             expires_at: t0.plus_secs(86_400),
             user_agent: "test".into(),
             ip: "127.0.0.1".into(),
@@ -118,6 +120,7 @@ async fn a_code_grant_needs_its_session_and_a_refresh_rotation_is_one_compare_an
             session_id: Some(session.id),
             scope: "openid offline_access".into(),
             auth_time: t0,
+            amr: AuthMethods::PASSWORD.with(AuthMethods::OTP),
             created_at: t0,
             expires_at: t0.plus_secs(3600),
             revoked_at: None,
@@ -132,6 +135,11 @@ async fn a_code_grant_needs_its_session_and_a_refresh_rotation_is_one_compare_an
         assert!(!store.insert_grant(&grant).await.unwrap());
         assert!(store.get_grant(grant.id).await.unwrap().is_none());
         store.insert_session(&session).await.unwrap();
+        assert_eq!(
+            store.get_session(session.id).await.unwrap().unwrap().0,
+            session,
+            "amr included"
+        );
         assert!(store.insert_grant(&grant).await.unwrap());
         let (g, u) = store.get_grant(grant.id).await.unwrap().unwrap();
         assert_eq!((&g, u.id), (&grant, user.id));

@@ -14,6 +14,7 @@ use super::super::Gatehouse;
 use crate::clients::Client;
 use crate::clients::uri::redirect_uri_matches;
 use crate::error::Result;
+use crate::factors::ACR_MFA;
 use crate::model::User;
 use crate::oauth::scope::Scopes;
 use crate::oauth::{OAuthError, OAuthErrorCode, ResponseType, Session, pkce};
@@ -39,6 +40,8 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
     pub response_mode: Option<String>,
+    /// Requested `acr` values, most preferred first (OIDC Core §3.1.2.1).
+    pub acr_values: Option<String>,
     /// Request objects (OIDC Core §6) are not supported; their presence is an error.
     pub request: Option<String>,
     pub request_uri: Option<String>,
@@ -66,6 +69,7 @@ impl AuthorizeParams {
                 "max_age" => &mut p.max_age,
                 "login_hint" => &mut p.login_hint,
                 "response_mode" => &mut p.response_mode,
+                "acr_values" => &mut p.acr_values,
                 "request" => &mut p.request,
                 "request_uri" => &mut p.request_uri,
                 _ => continue,
@@ -95,6 +99,7 @@ impl AuthorizeParams {
             ("max_age", &self.max_age),
             ("login_hint", &self.login_hint),
             ("response_mode", &self.response_mode),
+            ("acr_values", &self.acr_values),
             ("request", &self.request),
             ("request_uri", &self.request_uri),
         ]
@@ -147,6 +152,8 @@ pub struct AuthorizeRequest {
     prompt_login: bool,
     prompt_consent: bool,
     max_age: Option<i64>,
+    /// The client prefers two factors (`acr_values` starting with [`ACR_MFA`]).
+    wants_mfa: bool,
 }
 
 /// Why a request cannot even be answered at its redirect URI.
@@ -375,6 +382,11 @@ impl Gatehouse {
             prompt_consent: prompts.contains(&"consent"),
             prompt_none,
             max_age,
+            wants_mfa: params
+                .acr_values
+                .as_deref()
+                .and_then(|v| v.split(' ').next())
+                .is_some_and(|first| first == ACR_MFA),
             params,
             client,
             redirect_uri,
@@ -413,7 +425,10 @@ impl Gatehouse {
         let too_old = req
             .max_age
             .is_some_and(|max| now.millis() - session.auth_time.millis() > max.saturating_mul(1000));
-        if !fresh && (req.prompt_login || too_old) {
+        // `acr_values` is a wish (OIDC Core §5.5.1.1): a person who has a second factor but
+        // signed in without it signs in again; one without a factor gets the one-factor `acr`.
+        let step_up = req.wants_mfa && session.amr.factors() < 2 && self.has_second_factor(user.id).await?;
+        if !fresh && (req.prompt_login || too_old || step_up) {
             return if req.prompt_none {
                 interaction(OAuthErrorCode::LoginRequired, "the user must sign in again")
             } else {

@@ -124,6 +124,7 @@ impl Gatehouse {
             user_id: session.user_id,
             session_id: session.id,
             auth_time: session.auth_time,
+            amr: session.amr,
         };
         if self
             .store

@@ -35,6 +35,7 @@ impl Gatehouse {
                 nonce: req.params.nonce.clone(),
                 code_challenge: req.params.code_challenge.clone(),
                 auth_time: session.auth_time,
+                amr: session.amr,
                 expires_at: now.plus_secs(CODE_TTL_SECS),
             }
             .seal(self.keys.code_key(), self.rng.as_ref(), &req.client)

@@ -16,7 +16,7 @@ pub use authorize::{AuthorizeParams, AuthorizeRequest, AuthorizeStep, RedirectRe
 pub use client_auth::ClientCredentials;
 pub use device::DeviceView;
 pub use introspect::{IntrospectionCaller, LogoutPlan};
-pub use sessions::{SignIn, SignInOutcome};
+pub use sessions::{SECOND_STEP_TTL_SECS, SecondStep, SignIn, SignInOutcome};
 pub use token::TokenParams;
 
 use std::sync::{Arc, RwLock};
@@ -29,6 +29,7 @@ use super::Gatehouse;
 use crate::cache::Cache;
 use crate::clients::Client;
 use crate::error::Result;
+use crate::factors::AuthMethods;
 use crate::ids::{ClientId, GrantId, ProjectId, SessionId, UserId};
 use crate::jose::{self, SigningAlg};
 use crate::keyring::read;
@@ -86,6 +87,9 @@ pub(crate) struct Limits {
     client: ClientLimiter,
     /// Guesses of device user codes by one user.
     user_code: Limiter<String>,
+    /// Wrong codes of the second sign-in step (and of confirming an authenticator) per user: the
+    /// password was right, so only the owner or someone holding their password fails here.
+    pub(crate) second_factor: Limiter<UserId>,
 }
 
 /// How long a "not revoked" answer is trusted without asking storage again (SPEC §5.2: a revoked
@@ -97,7 +101,7 @@ const ACTIVE_TTL_MS: i64 = 1_000;
 pub(crate) struct Provider {
     pub(crate) config: ProviderConfig,
     keys: RwLock<Arc<KeySet>>,
-    limits: Limits,
+    pub(crate) limits: Limits,
     /// Verified against when an email is unknown, so both cases cost one Argon2 verification.
     dummy_hash: tokio::sync::OnceCell<String>,
     /// Whether an origin is some client's CORS origin.
@@ -124,6 +128,8 @@ impl Provider {
                 // And with a client's 10th failure from one address.
                 client: ClientLimiter::new(10),
                 user_code: Limiter::new(5),
+                // A TOTP code is one of a million: after 5 wrong codes, each waits 1 s, 2 s, …
+                second_factor: Limiter::new(5),
             },
             dummy_hash: tokio::sync::OnceCell::new(),
             cors: Cache::default(),
@@ -187,6 +193,8 @@ pub(crate) struct Issue<'a> {
     pub session: Option<SessionId>,
     pub nonce: Option<&'a str>,
     pub auth_time: Option<Timestamp>,
+    /// What the user's sign-in used, for the ID token's `amr` and `acr`.
+    pub amr: Option<AuthMethods>,
     /// The refresh token to hand out with the access token.
     pub refresh_token: Option<String>,
     /// The API resource the access token is for (RFC 8707); `None`: Gatehouse itself.
@@ -361,6 +369,10 @@ impl Gatehouse {
         }
         if let Some(t) = i.auth_time {
             obj.insert("auth_time".into(), t.secs().into());
+        }
+        if let Some(amr) = i.amr {
+            obj.insert("amr".into(), amr.amr().into());
+            obj.insert("acr".into(), amr.acr().into());
         }
         if let Some(n) = i.nonce {
             obj.insert("nonce".into(), n.into());

@@ -6,6 +6,7 @@ use tracing::instrument;
 
 use super::super::Gatehouse;
 use crate::error::{Error, Result};
+use crate::factors::AuthMethods;
 use crate::ids::{SessionId, UserId, new_row_id};
 use crate::model::User;
 use crate::oauth::Session;
@@ -15,6 +16,9 @@ use crate::secret::{SecretString, ct_eq};
 use crate::text::check_email_ref;
 
 const SESSION_DOMAIN: &str = "session";
+const SECOND_STEP_PURPOSE: &str = "second-step";
+/// How long after the password the second step may come.
+pub const SECOND_STEP_TTL_SECS: i64 = 300;
 const MAX_EMAIL: usize = 320;
 
 /// A sign-in attempt from the login form.
@@ -28,12 +32,27 @@ pub struct SignIn {
     pub user_agent: String,
 }
 
+/// The second step of a sign-in: a code from the person's authenticator, or a recovery code.
+#[derive(Debug)]
+pub struct SecondStep {
+    /// What [`SignInOutcome::SecondFactor`] handed out.
+    pub pending: SecretString,
+    pub code: SecretString,
+    pub ip: String,
+    pub user_agent: String,
+}
+
 /// What a sign-in attempt led to.
 #[derive(Debug)]
 pub enum SignInOutcome {
     /// Signed in: set `cookie` (the session's `id.secret`).
     SignedIn { session: Session, cookie: SecretString },
-    /// Wrong email or password (never said which).
+    /// The password was right and the person has a second factor: keep `pending` (sealed: who,
+    /// and when the password was checked) for the second step, [`Gatehouse::sign_in_second_step`].
+    SecondFactor { pending: SecretString },
+    /// The second step came too late (or `pending` is not genuine): start again with the password.
+    Expired,
+    /// Wrong email or password (never said which), or a wrong second-step code.
     Invalid,
     /// Too many failures from this address (for this account, or for any): try again later.
     Throttled { retry_after_secs: u64 },
@@ -73,22 +92,74 @@ impl Gatehouse {
             return Ok(SignInOutcome::Invalid);
         };
         limiter.success(attempt);
-        // auth_time is when the password was found correct, after hashing.
+        if self.has_second_factor(user.id).await? {
+            let now = self.clock.now();
+            let sealed = self.seal_for_browser(SECOND_STEP_PURPOSE, format!("{}.{}", user.id, now.millis()).as_bytes());
+            return Ok(SignInOutcome::SecondFactor {
+                pending: SecretString::new(sealed),
+            });
+        }
+        self.open_session(user.id, AuthMethods::PASSWORD, &req.ip, &req.user_agent)
+            .await
+    }
+
+    /// The second step of a sign-in: a TOTP code or a recovery code for the person whose password
+    /// `pending` vouches for, within [`SECOND_STEP_TTL_SECS`] of it. Wrong codes are limited per
+    /// person ([`crate::oauth::limiter`]).
+    #[instrument(level = "debug", skip_all)]
+    pub async fn sign_in_second_step(&self, req: SecondStep) -> Result<SignInOutcome> {
+        let now = self.clock.now();
+        let opened = self
+            .open_from_browser(SECOND_STEP_PURPOSE, req.pending.expose_secret())
+            .and_then(|b| String::from_utf8(b).ok());
+        let parsed = opened.as_deref().and_then(|s| {
+            let (user, at) = s.split_once('.')?;
+            Some((uuid::Uuid::try_parse(user).ok()?, at.parse::<i64>().ok()?))
+        });
+        let Some((user, at)) = parsed else {
+            return Ok(SignInOutcome::Expired);
+        };
+        if now.millis() - at > SECOND_STEP_TTL_SECS * 1000 {
+            return Ok(SignInOutcome::Expired);
+        }
+        let user = UserId::from_uuid(user);
+        let limiter = &self.provider.limits.second_factor;
+        if let Err(retry_after_secs) = limiter.check(&user, now) {
+            return Ok(SignInOutcome::Throttled { retry_after_secs });
+        }
+        let code = req.code.expose_secret();
+        if code.len() > 64 {
+            return Err(Error::invalid("code", "is longer than a code can be"));
+        }
+        let Some(second) = self.check_second_factor(user, code).await? else {
+            limiter.failure(&user, now);
+            tracing::info!(user = %user, "second sign-in step failed");
+            return Ok(SignInOutcome::Invalid);
+        };
+        limiter.success(&user);
+        self.open_session(user, AuthMethods::PASSWORD.with(second), &req.ip, &req.user_agent)
+            .await
+    }
+
+    /// Opens a session for `user` after a sign-in that used `amr`; `auth_time` is now, after
+    /// the last factor was checked.
+    async fn open_session(&self, user: UserId, amr: AuthMethods, ip: &str, user_agent: &str) -> Result<SignInOutcome> {
         let now = self.clock.now();
         let secret = random_token(self.rng.as_ref());
         let id = SessionId::from_uuid(new_row_id());
         let session = Session {
             id,
-            user_id: user.id,
+            user_id: user,
             secret_hash: self.session_hash(id, secret.expose_secret()).into(),
             created_at: now,
             auth_time: now,
+            amr,
             expires_at: now.plus_secs(self.provider.config.session_ttl_secs),
-            user_agent: truncate(&req.user_agent, 300),
-            ip: truncate(&req.ip, 64),
+            user_agent: truncate(user_agent, 300),
+            ip: truncate(ip, 64),
         };
         self.store.insert_session(&session).await?;
-        tracing::info!(user = %user.id, session = %id, "signed in");
+        tracing::info!(user = %user, session = %id, "signed in");
         let cookie = SecretString::new(format!("{}.{}", id.uuid().simple(), secret.expose_secret()));
         Ok(SignInOutcome::SignedIn { session, cookie })
     }

@@ -125,6 +125,7 @@ impl Gatehouse {
                 session_id: Some(code.session_id),
                 scope: code.scope.clone(),
                 auth_time: code.auth_time,
+                amr: code.amr,
                 created_at: now,
                 expires_at: now,
                 revoked_at: None,
@@ -204,6 +205,7 @@ impl Gatehouse {
             session: new.grant.session_id,
             nonce,
             auth_time: Some(new.grant.auth_time),
+            amr: Some(new.grant.amr),
             refresh_token: new.refresh.map(Secret::into_secret),
             audience: None,
         })
@@ -278,6 +280,7 @@ impl Gatehouse {
                     session: grant.session_id,
                     nonce: None,
                     auth_time: Some(grant.auth_time),
+                    amr: Some(grant.amr),
                     refresh_token: Some(next.encode(self.keys.hasher()).into_secret()),
                     audience: None,
                 })
@@ -351,6 +354,7 @@ impl Gatehouse {
             session: None,
             nonce: None,
             auth_time: None,
+            amr: None,
             refresh_token: None,
             audience: target,
         })
@@ -414,6 +418,7 @@ impl Gatehouse {
                 session_id: Some(approval.session_id),
                 scope: d.scope.clone(),
                 auth_time: approval.auth_time,
+                amr: approval.amr,
                 created_at: now,
                 expires_at: now,
                 revoked_at: None,

@@ -50,8 +50,9 @@ pub fn metadata(issuer: &str) -> serde_json::Value {
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "sid", "at_hash", "c_hash",
-            "name", "updated_at", "email", "email_verified", "roles"
+            "name", "updated_at", "email", "email_verified", "roles", "amr", "acr"
         ],
+        "acr_values_supported": gatehouse_core::factors::ACR_VALUES,
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

@@ -1,6 +1,7 @@
 //! The account page (SPEC §5.4): who is signed in, the project invitations waiting for them
-//! (accept or decline), their sessions (revocable), and changing the password, which ends every
-//! session and revokes every token.
+//! (accept or decline), their sessions (revocable), the two-step sign-in section
+//! ([`super::factors`]), and changing the password, which ends every session and revokes every
+//! token.
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ pub async fn show(State(state): State<Arc<AppState>>, browser: Browser) -> Respo
     browser.finish(res)
 }
 
-async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str)>) -> Response {
+pub(crate) async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str)>) -> Response {
     let Some((current, user)) = &browser.session else {
         return to_login("/account");
     };
@@ -40,6 +41,13 @@ async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Your invitations could not be loaded.",
             );
+        }
+    };
+    let factors = match super::factors::section(state, browser, user).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "reading second factors failed");
+            return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Your account could not be loaded.");
         }
     };
     let csrf = browser.csrf_field(state);
@@ -83,7 +91,7 @@ async fn render(state: &AppState, browser: &Browser, message: Option<(&str, &str
     });
     let body = format!(
         "{message}<p>Signed in as <strong>{}</strong> ({}).</p>{invited}\
-         <h2>Sessions</h2><table><thead><tr><th>Signed in</th><th>Address</th><th>Browser</th><th></th></tr></thead><tbody>{rows}</tbody></table>\
+         <h2>Sessions</h2><table><thead><tr><th>Signed in</th><th>Address</th><th>Browser</th><th></th></tr></thead><tbody>{rows}</tbody></table>{factors}\
          <h2>Change password</h2><form method=\"post\" action=\"/account/password\">{csrf}\
          <label for=\"current_password\">Current password</label><input type=\"password\" id=\"current_password\" name=\"current_password\" autocomplete=\"current-password\" required>\
          <label for=\"new_password\">New password</label><input type=\"password\" id=\"new_password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"12\" required>\

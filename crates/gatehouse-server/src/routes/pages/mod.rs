@@ -4,9 +4,11 @@
 
 pub(crate) mod account;
 pub(crate) mod device;
+pub(crate) mod factors;
 mod notice;
 pub(crate) mod reset;
 pub(crate) mod signup;
+pub(crate) mod second_step;
 
 use std::sync::Arc;
 
@@ -110,7 +112,12 @@ pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, brows
             );
             browser.finish(res)
         }
-        Ok(SignInOutcome::Invalid) => again(StatusCode::UNAUTHORIZED, "The email or password is not correct."),
+        Ok(SignInOutcome::SecondFactor { pending }) => {
+            browser.finish(second_step::ask(&state, &browser, &next, &pending))
+        }
+        Ok(SignInOutcome::Invalid | SignInOutcome::Expired) => {
+            again(StatusCode::UNAUTHORIZED, "The email or password is not correct.")
+        }
         Ok(SignInOutcome::Throttled { retry_after_secs }) => {
             let mut res = again(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -22,6 +22,7 @@ mod front_channel;
 mod lifecycle;
 mod protection;
 mod refresh;
+pub mod second_factor;
 mod throttling;
 
 pub const EMAIL: &str = "ada@example.com";

@@ -127,6 +127,13 @@ api_test!(discovery_through_the_library_yields_the_metadata_we_serve, |s| {
     ] {
         assert!(methods.contains(&m), "{m:?} in {methods:?}");
     }
+    let acr: Vec<&str> = core
+        .acr_values_supported()
+        .expect("acr_values_supported")
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    assert_eq!(acr, ["urn:gatehouse:acr:1fa", "urn:gatehouse:acr:mfa"]);
     let scopes = core.scopes_supported().expect("scopes_supported");
     assert!(scopes.contains(&scope("openid")) && scopes.contains(&scope("offline_access")));
     // The library fetched and parsed the JWKS; OIDC Core §10.1 wants a kid on every key of a set
@@ -212,6 +219,18 @@ async fn code_flow_verifies(s: &TestServer, alg: CoreJwsSigningAlgorithm, alg_na
         .unwrap_or_else(|e| panic!("{alg_name}: the ID token does not verify: {e:?}"));
     assert_eq!(id_token.signing_alg().unwrap(), &alg);
     assert_eq!(claims.email().map(|e| e.as_str()), Some(email.as_str()));
+    // RFC 8176: a password alone; the acr is the one-factor value discovery lists first.
+    let amr: Vec<&str> = claims
+        .auth_method_refs()
+        .expect("amr")
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    assert_eq!(amr, ["pwd"]);
+    assert_eq!(
+        claims.auth_context_ref().map(|a| a.as_str()),
+        Some("urn:gatehouse:acr:1fa")
+    );
     let signing_key = id_token.signing_key(&verifier).unwrap();
     let at_hash = AccessTokenHash::from_token(token.access_token(), &alg, signing_key).unwrap();
     assert_eq!(
@@ -241,6 +260,8 @@ async fn code_flow_verifies(s: &TestServer, alg: CoreJwsSigningAlgorithm, alg_na
     assert_eq!(new_claims.subject(), claims.subject());
     assert_eq!(new_claims.audiences(), claims.audiences());
     assert_eq!(new_claims.auth_time(), claims.auth_time());
+    assert_eq!(new_claims.auth_method_refs(), claims.auth_method_refs());
+    assert_eq!(new_claims.auth_context_ref(), claims.auth_context_ref());
     if let Some(hash) = new_claims.access_token_hash() {
         let key = new_id_token.signing_key(&verifier).unwrap();
         assert_eq!(
