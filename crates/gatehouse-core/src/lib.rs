@@ -11,6 +11,7 @@ pub mod clients;
 pub mod crypto;
 pub mod error;
 pub mod export;
+pub mod idp;
 pub mod ids;
 pub mod jose;
 pub mod keyring;

@@ -11,9 +11,10 @@ use crate::access::MemberFlags;
 use crate::broker::{OAuthCredential, PendingRequest, RequestStatus};
 use crate::clients::Client;
 use crate::error::Result;
+use crate::idp::LinkedIdentity;
 use crate::ids::{
-    ApiKeyId, ClientId, DataKeyId, GrantId, NodeId, OAuthRequestId, ParticipantId, ProjectId, RegistrationId,
-    RoomSecretId, SecretId, SessionId, UserId,
+    ApiKeyId, ClientId, DataKeyId, GrantId, IdentityId, NodeId, OAuthRequestId, ParticipantId, ProjectId,
+    RegistrationId, RoomSecretId, SecretId, SessionId, UserId,
 };
 use crate::llm::{Provider, ProviderConfig, UsageRow};
 use crate::model::*;
@@ -367,6 +368,25 @@ pub trait BrokerStore: Send + Sync {
     async fn purge_oauth_requests(&self, before: Timestamp) -> Result<u64>;
 }
 
+/// Accounts' identities at upstream identity providers ([`crate::idp`]).
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// The identity `subject` of `provider`, with its account.
+    async fn find_identity(&self, provider: &str, subject: &str) -> Result<Option<(LinkedIdentity, User)>>;
+    /// Links `identity` to its account, creating `new_user` first when given, with `audit`, in
+    /// one transaction. `Conflict` when the identity is linked already or the email is taken.
+    async fn link_identity(
+        &self,
+        identity: &LinkedIdentity,
+        new_user: Option<&User>,
+        audit: &AuditRecord,
+    ) -> Result<()>;
+    /// The account's identities, oldest first.
+    async fn list_identities(&self, user: UserId) -> Result<Vec<LinkedIdentity>>;
+    /// Removes one of the account's identities with `audit`; whether it was there.
+    async fn delete_identity(&self, user: UserId, id: IdentityId, audit: &AuditRecord) -> Result<bool>;
+}
+
 /// All storage ports, implemented by one backend chosen from the database URL.
 pub trait Store:
     ProjectStore
@@ -383,6 +403,7 @@ pub trait Store:
     + GrantStore
     + RoomStore
     + BrokerStore
+    + IdentityStore
 {
 }
 
@@ -401,6 +422,7 @@ impl<T> Store for T where
         + GrantStore
         + RoomStore
         + BrokerStore
+        + IdentityStore
 {
 }
 
@@ -458,6 +480,8 @@ pub struct UpstreamTokens {
     pub expires_in: Option<i64>,
     /// Granted scopes, when they differ from the requested ones.
     pub scope: Option<String>,
+    /// The OpenID Connect ID token, when the provider sent one (OIDC Core §3.1.3.3).
+    pub id_token: Option<SecretString>,
 }
 
 /// Why a third-party call gave no tokens.
@@ -496,6 +520,9 @@ pub trait Upstream: Send + Sync {
         client: UpstreamClient<'_>,
         form: &[(&str, &str)],
     ) -> Result<UpstreamTokens, UpstreamError>;
+    /// GETs a JSON document (discovery, a JWKS, a user API), with `bearer` as the access token
+    /// when given; an answer other than 2xx JSON is an error.
+    async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<serde_json::Value, UpstreamError>;
     /// Revokes `token` (RFC 7009) with `token_type_hint` = `hint`.
     async fn revoke(
         &self,

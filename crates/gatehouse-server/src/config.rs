@@ -81,6 +81,8 @@ pub struct Config {
     /// Most connections open at once, room sockets included; beyond it new connections wait in
     /// the listen queue. Default 10,000, or less when the open-file limit is lower.
     pub max_connections: usize,
+    /// Upstream identity providers for "Continue with …" (config file only: `[[identity_providers]]`).
+    pub identity_providers: Vec<crate::identity_providers::IdentityProviderSettings>,
 }
 
 impl std::fmt::Debug for Config {
@@ -132,6 +134,7 @@ impl Default for Config {
             idle_timeout_secs: 75,
             max_connections: connections_the_fd_limit_allows()
                 .map_or(DEFAULT_MAX_CONNECTIONS, |allowed| allowed.min(DEFAULT_MAX_CONNECTIONS)),
+            identity_providers: Vec::new(),
         }
     }
 }
@@ -237,18 +240,20 @@ impl Config {
         within("max_connections", config.max_connections, 1..=1_000_000)?;
         within("jwks_max_age_secs", config.jwks_max_age_secs, 0..=86_400)?;
         config.outbound_policy()?;
+        crate::identity_providers::resolve_all(&config.identity_providers)?;
         Ok((config, unknown))
     }
 
     /// The authorization server's settings for `issuer`.
-    pub fn provider(&self, issuer: &str) -> gatehouse_core::service::ProviderConfig {
+    pub fn provider(&self, issuer: &str) -> anyhow::Result<gatehouse_core::service::ProviderConfig> {
         let mut p = gatehouse_core::service::ProviderConfig::new(issuer);
         p.session_ttl_secs = self.session_ttl_secs;
         p.key_rotation_secs = self.key_rotation_days * 86_400;
         p.jwks_max_age_secs = self.jwks_max_age_secs;
         p.access_token_alg = gatehouse_core::jose::SigningAlg::parse(&self.access_token_alg)
             .unwrap_or(gatehouse_core::jose::SigningAlg::Es256);
-        p
+        p.identity_providers = crate::identity_providers::resolve_all(&self.identity_providers)?;
+        Ok(p)
     }
 
     /// The policy of calls made on someone's behalf: loopback only with

@@ -8,6 +8,7 @@ mod dto;
 mod error;
 mod extract;
 mod first_start;
+pub mod identity_providers;
 mod listener;
 mod metrics;
 mod notify;
@@ -278,7 +279,7 @@ async fn open_gatehouse(
             std::time::Duration::from_secs(config.upstream_timeout_secs),
         )?),
     };
-    Ok(Gatehouse::open(deps, master, config.provider(issuer)).await?)
+    Ok(Gatehouse::open(deps, master, config.provider(issuer)?).await?)
 }
 
 /// How often each node writes the LLM usage it counted ([`Gatehouse::flush_llm_usage`]).

@@ -18,7 +18,7 @@ macro_rules! accounts_impl {
 
             /// What a conflict of [`put_member`], [`insert_user`] and [`insert_api_key`] is about.
             const MEMBER: &str = "membership";
-            const USER: &str = "a user with this email";
+            pub(crate) const USER: &str = "a user with this email";
             const API_KEY: &str = "an API key with this id";
 
             /// Makes `user` a member of `project` with flags `f`, or changes their flags.
@@ -32,7 +32,7 @@ macro_rules! accounts_impl {
                     .bind(f.can_use_llm_proxy)
             }
 
-            fn insert_user(u: &User) -> Stmt<'_> {
+            pub(crate) fn insert_user(u: &User) -> Stmt<'_> {
                 sqlx::query("INSERT INTO users (id, email, email_lower, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(u.id.uuid())
                     .bind(&u.email)

@@ -6,6 +6,7 @@ mod api_keys;
 mod bootstrap;
 mod broker;
 mod clients;
+pub mod idp;
 mod llm;
 pub mod oauth;
 mod participants;
@@ -48,7 +49,7 @@ pub struct Deps {
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Rng>,
-    /// Third-party OAuth providers, for the room secrets broker.
+    /// Third-party OAuth providers, for the room secrets broker and upstream identity providers.
     pub upstream: Arc<dyn Upstream>,
 }
 
@@ -75,6 +76,8 @@ pub struct Gatehouse {
     llm_usage: crate::llm::Tally,
     /// Projects' provider configurations, the key opened (`None`: not configured).
     llm_providers: Cache<(ProjectId, crate::llm::Provider), Option<llm::OpenProvider>>,
+    /// Upstream identity providers' endpoints and keys.
+    upstreams: idp::Upstreams,
 }
 
 impl Gatehouse {
@@ -97,6 +100,7 @@ impl Gatehouse {
             provider: oauth::Provider::new(provider),
             node: NodeId::from_uuid(uuid::Uuid::new_v4()),
             hub: Hub::default(),
+            upstreams: idp::Upstreams::new(deps.upstream.clone()),
             broker: broker::Broker::new(deps.upstream),
             llm_usage: crate::llm::Tally::default(),
             llm_providers: Cache::default(),

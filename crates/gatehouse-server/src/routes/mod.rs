@@ -191,6 +191,12 @@ fn provider_routes() -> Router<Arc<AppState>> {
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/{session_id}/revoke", post(account::revoke_session))
+        .route(
+            "/account/identities/{identity_id}/remove",
+            post(pages::upstream::remove),
+        )
+        .route("/login/with/{provider}", get(pages::upstream::start))
+        .route("/login/with/{provider}/callback", get(pages::upstream::callback))
         .route("/assets/gatehouse.css", get(web::stylesheet))
         .route("/assets/form_post.js", get(web::form_post_script))
 }

@@ -168,6 +168,7 @@ async fn run_every_flow() -> Vec<(&'static str, String)> {
     s.stop().await;
     secrets.extend(broker_flow().await);
     secrets.extend(crate::llm::logged_flow().await);
+    secrets.extend(crate::idp::logged_flow().await);
     secrets
 }
 

@@ -10,6 +10,7 @@ mod console;
 mod console_pages;
 mod exports;
 mod headers;
+mod idp;
 mod input;
 mod llm;
 mod logs;

@@ -61,6 +61,10 @@ impl Upstream for NoUpstream {
         Err(UpstreamError::Transient("no provider in these tests".into()))
     }
 
+    async fn get_json(&self, _: &str, _: Option<&str>) -> Result<serde_json::Value, UpstreamError> {
+        Err(UpstreamError::Transient("no provider in these tests".into()))
+    }
+
     fn timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(1)
     }

@@ -56,6 +56,8 @@ pub struct ProviderConfig {
     pub jwks_max_age_secs: i64,
     /// The algorithm of access tokens.
     pub access_token_alg: SigningAlg,
+    /// The upstream identity providers of the sign-in page ([`crate::idp`]).
+    pub identity_providers: Vec<crate::idp::IdentityProvider>,
 }
 
 impl ProviderConfig {
@@ -67,6 +69,7 @@ impl ProviderConfig {
             key_rotation_secs: 30 * 86_400,
             jwks_max_age_secs: 300,
             access_token_alg: SigningAlg::Es256,
+            identity_providers: Vec::new(),
         }
     }
 }

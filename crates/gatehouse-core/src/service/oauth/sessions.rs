@@ -62,11 +62,14 @@ impl Gatehouse {
         } else {
             None
         };
-        let hash = match &user {
+        // An account without a password (made by an upstream sign-in) costs the same as none.
+        let hash = match user.as_ref().filter(|u| u.has_password()) {
             Some(u) => u.password_hash.expose().clone(),
             None => self.dummy_hash().await?,
         };
-        let ok = plausible && self.passwords.verify(&req.password, &hash).await? && user.is_some();
+        let ok = plausible
+            && self.passwords.verify(&req.password, &hash).await?
+            && user.as_ref().is_some_and(User::has_password);
         let Some(user) = user.filter(|_| ok) else {
             limiter.failure(attempt, now);
             tracing::info!("sign-in failed");
@@ -74,6 +77,18 @@ impl Gatehouse {
         };
         limiter.success(attempt);
         // auth_time is when the password was found correct, after hashing.
+        let (session, cookie) = self.open_session(&user, &req.ip, &req.user_agent).await?;
+        Ok(SignInOutcome::SignedIn { session, cookie })
+    }
+
+    /// Opens a browser session for `user`, who has just proved who they are; the session and
+    /// its cookie value (`id.secret`).
+    pub(crate) async fn open_session(
+        &self,
+        user: &User,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<(Session, SecretString)> {
         let now = self.clock.now();
         let secret = random_token(self.rng.as_ref());
         let id = SessionId::from_uuid(new_row_id());
@@ -84,13 +99,13 @@ impl Gatehouse {
             created_at: now,
             auth_time: now,
             expires_at: now.plus_secs(self.provider.config.session_ttl_secs),
-            user_agent: truncate(&req.user_agent, 300),
-            ip: truncate(&req.ip, 64),
+            user_agent: truncate(user_agent, 300),
+            ip: truncate(ip, 64),
         };
         self.store.insert_session(&session).await?;
         tracing::info!(user = %user.id, session = %id, "signed in");
         let cookie = SecretString::new(format!("{}.{}", id.uuid().simple(), secret.expose_secret()));
-        Ok(SignInOutcome::SignedIn { session, cookie })
+        Ok((session, cookie))
     }
 
     async fn dummy_hash(&self) -> Result<String> {
@@ -170,7 +185,7 @@ impl Gatehouse {
     /// revokes every grant of the user (SPEC §5.4).
     #[instrument(level = "debug", skip_all, fields(user = %user.id))]
     pub async fn change_password(&self, user: &User, current: &SecretString, new: &SecretString) -> Result<()> {
-        if !self.passwords.verify(current, user.password_hash.expose()).await? {
+        if !user.has_password() || !self.passwords.verify(current, user.password_hash.expose()).await? {
             return Err(Error::invalid("current_password", "is not correct"));
         }
         let hash = self.passwords.hash(self.rng.as_ref(), new).await?;
