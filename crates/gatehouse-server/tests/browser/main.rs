@@ -12,6 +12,7 @@ mod console;
 mod keyboard;
 mod pages;
 mod project_pages;
+mod upstream;
 
 use std::path::Path;
 

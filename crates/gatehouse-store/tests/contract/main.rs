@@ -22,6 +22,7 @@ use gatehouse_types::ClientInput;
 
 mod accounts;
 mod broker;
+mod identities;
 mod llm;
 mod provider;
 mod registry;

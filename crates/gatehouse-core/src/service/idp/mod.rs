@@ -214,7 +214,7 @@ impl Gatehouse {
             None if p.allow_signup => {
                 let name = person
                     .name
-                    .filter(|n| crate::text::check_name("name", n, 100).is_ok() && !n.trim().is_empty())
+                    .filter(|n| crate::text::check_name("name", n, 100).is_ok())
                     .unwrap_or_else(|| email.clone());
                 let user = User {
                     id: UserId::from_uuid(new_row_id()),
