@@ -126,43 +126,42 @@ async fn access_token(State(f): State<Arc<Fake>>, body: Bytes) -> Response {
     axum::Json(json!({"access_token": token, "token_type": "bearer", "scope": "read:user,user:email"})).into_response()
 }
 
-/// The user the request's token was issued for, or 401.
-fn authorized(f: &Fake, headers: &HeaderMap) -> Result<GitHubUser, Response> {
+/// The user the request's token was issued for.
+fn authorized(f: &Fake, headers: &HeaderMap) -> Option<GitHubUser> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     let known = f.tokens.lock().unwrap().iter().any(|t| t == token);
-    match f.user.lock().unwrap().clone() {
-        Some(u) if known => Ok(u),
-        _ => Err((
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"message": "Bad credentials"})),
-        )
-            .into_response()),
-    }
+    f.user.lock().unwrap().clone().filter(|_| known)
+}
+
+fn bad_credentials() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"message": "Bad credentials"})),
+    )
+        .into_response()
 }
 
 async fn user(State(f): State<Arc<Fake>>, headers: HeaderMap) -> Response {
     match authorized(&f, &headers) {
-        Ok(u) => {
+        Some(u) => {
             axum::Json(json!({"id": u.id, "login": u.login, "name": Value::Null, "email": Value::Null})).into_response()
         }
-        Err(res) => res,
+        None => bad_credentials(),
     }
 }
 
 async fn emails(State(f): State<Arc<Fake>>, headers: HeaderMap) -> Response {
-    match authorized(&f, &headers) {
-        Ok(u) => {
-            let list: Vec<Value> = u
-                .emails
-                .iter()
-                .map(|(e, primary, verified)| json!({"email": e, "primary": primary, "verified": verified, "visibility": "private"}))
-                .collect();
-            axum::Json(list).into_response()
-        }
-        Err(res) => res,
-    }
+    let Some(u) = authorized(&f, &headers) else {
+        return bad_credentials();
+    };
+    let list: Vec<Value> = u
+        .emails
+        .iter()
+        .map(|(e, primary, verified)| json!({"email": e, "primary": primary, "verified": verified, "visibility": "private"}))
+        .collect();
+    axum::Json(list).into_response()
 }

@@ -6,14 +6,16 @@ use std::path::Path;
 
 use gatehouse_server::identity_providers::IdentityProviderSettings;
 use gatehouse_testkit::idp::OidcIdp;
+use gatehouse_testkit::webdriver::Key;
 use gatehouse_testkit::{TestServer, WebBrowser, backends};
 
 use crate::{EMAIL, PASSWORD, SCREENSHOTS, fits_a_phone, inspect};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_continues_with_an_upstream_provider_and_removes_the_link() {
-    let idp = OidcIdp::start(&[(EMAIL, PASSWORD)]).await;
     for backend in backends() {
+        // A provider each time: it remembers consent.
+        let idp = OidcIdp::start(&[(EMAIL, PASSWORD)]).await;
         let settings = IdentityProviderSettings {
             name: "corp".into(),
             display_name: Some("Corp ID".into()),
@@ -41,7 +43,10 @@ async fn a_person_continues_with_an_upstream_provider_and_removes_the_link() {
         b.button("Continue with Corp ID").await;
         inspect(&b, "login-with-providers").await;
         fits_a_phone(&b, "login-with-providers").await;
-        b.click("Continue with Corp ID").await;
+        // Reached with the keyboard, the link shows its focus and follows with Enter.
+        b.tab_to("a \"Continue with Corp ID\"", 6).await;
+        assert!(b.focus_visible().await, "the provider link shows its focus");
+        b.press(Key::Enter).await;
         // The provider's own pages.
         b.wait_for_text("Sign in").await;
         b.fill("Email", EMAIL).await;
@@ -57,6 +62,6 @@ async fn a_person_continues_with_an_upstream_provider_and_removes_the_link() {
         b.wait_for_text("No sign-in provider is linked").await;
         b.close().await;
         s.stop().await;
+        idp.stop().await;
     }
-    idp.stop().await;
 }

@@ -5,7 +5,6 @@ use gatehouse_core::Error;
 use gatehouse_core::idp::LinkedIdentity;
 use gatehouse_core::ids::{IdentityId, ProjectId, UserId};
 use gatehouse_core::model::{AuditRecord, User};
-use gatehouse_core::ports::{IdentityStore as _, UserStore as _};
 use gatehouse_core::secret::Redacted;
 use gatehouse_core::time::Timestamp;
 

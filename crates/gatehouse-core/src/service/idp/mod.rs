@@ -29,16 +29,16 @@ const PENDING: &str = "upstream-sign-in";
 /// How long a person has at the upstream before the sign-in must start again.
 pub const PENDING_TTL_SECS: i64 = 600;
 
-/// A started upstream sign-in: send the browser to `location` with `cookie` set.
-#[derive(Debug)]
+/// A started upstream sign-in: send the browser to `location` with `cookie` set. No `Debug`:
+/// the cookie is the pending sign-in.
 pub struct UpstreamStart {
     pub location: String,
     /// The sealed pending sign-in, for a cookie that lives [`PENDING_TTL_SECS`].
     pub cookie: String,
 }
 
-/// The provider's redirect back to `/login/with/{name}/callback`, with the browser's cookie.
-#[derive(Debug, Default)]
+/// The provider's redirect back to `/login/with/{name}/callback`, with the browser's cookie. No
+/// `Debug`: it holds the code.
 pub struct UpstreamCallback<'a> {
     pub cookie: Option<&'a str>,
     pub code: Option<&'a str>,
