@@ -136,6 +136,8 @@ pub fn normalize_recovery_code(code: &str) -> Option<String> {
 pub struct AuthMethods(u8);
 
 impl AuthMethods {
+    /// No method Gatehouse checked itself (a sign-in at an upstream identity provider).
+    pub const NONE: Self = Self(0);
     /// A password (`pwd`).
     pub const PASSWORD: Self = Self(1);
     /// A one-time password from an authenticator app or a recovery code (`otp`).

@@ -37,6 +37,10 @@ uuid_id!(
     UserId
 );
 uuid_id!(
+    /// An account's identity at an upstream identity provider.
+    IdentityId
+);
+uuid_id!(
     /// An API key (the `kid` of participant tokens).
     ApiKeyId
 );

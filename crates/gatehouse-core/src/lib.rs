@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod error;
 pub mod export;
 pub mod factors;
+pub mod idp;
 pub mod ids;
 pub mod jose;
 pub mod keyring;

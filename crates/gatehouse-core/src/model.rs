@@ -26,6 +26,14 @@ pub struct User {
     pub updated_at: Timestamp,
 }
 
+impl User {
+    /// Whether the account has a password: one made by an upstream sign-in ([`crate::idp`]) has
+    /// none (an empty hash) until one is set.
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.expose().is_empty()
+    }
+}
+
 /// A member of a project with their flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {

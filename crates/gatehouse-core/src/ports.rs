@@ -12,16 +12,17 @@ use crate::broker::{OAuthCredential, PendingRequest, RequestStatus};
 use crate::clients::Client;
 use crate::error::Result;
 use crate::factors::TotpFactor;
+use crate::idp::LinkedIdentity;
 use crate::ids::{
-    ApiKeyId, ClientId, DataKeyId, GrantId, InvitationId, LinkId, NodeId, OAuthRequestId, ParticipantId, ProjectId,
-    RegistrationId, ResourceId, RoomSecretId, SecretId, SessionId, UserId,
+    ApiKeyId, ClientId, DataKeyId, GrantId, IdentityId, InvitationId, LinkId, NodeId, OAuthRequestId, ParticipantId,
+    ProjectId, RegistrationId, ResourceId, RoomSecretId, SecretId, SessionId, UserId,
 };
 use crate::llm::limits::{LimitCount, LimitsConfig};
 use crate::llm::{Provider, ProviderConfig, UsageRow};
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
-use crate::resources::ApiResource;
 use crate::people::{AccountLink, Invitation, Mail};
+use crate::resources::ApiResource;
 use crate::rooms::{Presence, Room, RoomGrant};
 use crate::secret::SecretString;
 use crate::time::Timestamp;
@@ -465,6 +466,25 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &Mail) -> Result<()>;
 }
 
+/// Accounts' identities at upstream identity providers ([`crate::idp`]).
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// The identity `subject` of `provider`, with its account.
+    async fn find_identity(&self, provider: &str, subject: &str) -> Result<Option<(LinkedIdentity, User)>>;
+    /// Links `identity` to its account, creating `new_user` first when given, with `audit`, in
+    /// one transaction. `Conflict` when the identity is linked already or the email is taken.
+    async fn link_identity(
+        &self,
+        identity: &LinkedIdentity,
+        new_user: Option<&User>,
+        audit: &AuditRecord,
+    ) -> Result<()>;
+    /// The account's identities, oldest first.
+    async fn list_identities(&self, user: UserId) -> Result<Vec<LinkedIdentity>>;
+    /// Removes one of the account's identities with `audit`; whether it was there.
+    async fn delete_identity(&self, user: UserId, id: IdentityId, audit: &AuditRecord) -> Result<bool>;
+}
+
 /// All storage ports, implemented by one backend chosen from the database URL.
 pub trait Store:
     ProjectStore
@@ -484,6 +504,7 @@ pub trait Store:
     + RoomStore
     + BrokerStore
     + PeopleStore
+    + IdentityStore
 {
 }
 
@@ -506,6 +527,7 @@ impl<T> Store for T where
         + RoomStore
         + BrokerStore
         + PeopleStore
+        + IdentityStore
 {
 }
 
@@ -567,6 +589,8 @@ pub struct UpstreamTokens {
     pub expires_in: Option<i64>,
     /// Granted scopes, when they differ from the requested ones.
     pub scope: Option<String>,
+    /// The OpenID Connect ID token, when the provider sent one (OIDC Core §3.1.3.3).
+    pub id_token: Option<SecretString>,
 }
 
 /// Why a third-party call gave no tokens.
@@ -605,6 +629,9 @@ pub trait Upstream: Send + Sync {
         client: UpstreamClient<'_>,
         form: &[(&str, &str)],
     ) -> Result<UpstreamTokens, UpstreamError>;
+    /// GETs a JSON document (discovery, a JWKS, a user API), with `bearer` as the access token
+    /// when given; an answer other than 2xx JSON is an error.
+    async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<serde_json::Value, UpstreamError>;
     /// Revokes `token` (RFC 7009) with `token_type_hint` = `hint`.
     async fn revoke(
         &self,

@@ -161,6 +161,7 @@ mod tests {
             refresh_token: Some("rt-hunter2".into()),
             expires_in: Some(60),
             scope: None,
+            id_token: Some("it-hunter2".into()),
         };
         assert_hidden(format!("{tokens:?}"));
     }

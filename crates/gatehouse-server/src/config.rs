@@ -95,6 +95,8 @@ pub struct Config {
     /// The email domains that may sign up with `signup = "domains"`. The environment gives them
     /// comma-separated.
     pub signup_domains: Vec<String>,
+    /// Upstream identity providers for "Continue with …" (config file only: `[[identity_providers]]`).
+    pub identity_providers: Vec<crate::identity_providers::IdentityProviderSettings>,
 }
 
 impl std::fmt::Debug for Config {
@@ -153,6 +155,7 @@ impl Default for Config {
             smtp_from: "Gatehouse <gatehouse@localhost>".into(),
             signup: "closed".into(),
             signup_domains: Vec::new(),
+            identity_providers: Vec::new(),
         }
     }
 }
@@ -259,11 +262,12 @@ impl Config {
         within("jwks_max_age_secs", config.jwks_max_age_secs, 0..=86_400)?;
         config.outbound_policy()?;
         config.signup_policy()?;
+        crate::identity_providers::resolve_all(&config.identity_providers)?;
         Ok((config, unknown))
     }
 
     /// The authorization server's settings for `issuer`.
-    pub fn provider(&self, issuer: &str) -> gatehouse_core::service::ProviderConfig {
+    pub fn provider(&self, issuer: &str) -> anyhow::Result<gatehouse_core::service::ProviderConfig> {
         let mut p = gatehouse_core::service::ProviderConfig::new(issuer);
         p.session_ttl_secs = self.session_ttl_secs;
         p.key_rotation_secs = self.key_rotation_days * 86_400;
@@ -271,7 +275,8 @@ impl Config {
         p.access_token_alg = gatehouse_core::jose::SigningAlg::parse(&self.access_token_alg)
             .unwrap_or(gatehouse_core::jose::SigningAlg::Es256);
         p.signup = self.signup_policy().unwrap_or_default();
-        p
+        p.identity_providers = crate::identity_providers::resolve_all(&self.identity_providers)?;
+        Ok(p)
     }
 
     /// Who may sign up, as `signup` and `signup_domains` say.
@@ -601,11 +606,11 @@ mod tests {
         assert_eq!(c.smtp_password.as_deref(), Some("smtp-hunter2"));
         assert!(!format!("{c:?}").contains("smtp-hunter2"));
         assert_eq!(
-            c.provider("https://id.example").signup,
+            c.provider("https://id.example").unwrap().signup,
             SignUpPolicy::Domains(vec!["corp.example".into(), "example.org".into()])
         );
         assert_eq!(
-            Config::default().provider("https://id.example").signup,
+            Config::default().provider("https://id.example").unwrap().signup,
             SignUpPolicy::Closed
         );
         let refused = |pairs: &[(&str, &str)]| {

@@ -8,6 +8,7 @@ mod dto;
 mod error;
 mod extract;
 mod first_start;
+pub mod identity_providers;
 mod listener;
 mod mail;
 mod metrics;
@@ -282,7 +283,7 @@ async fn open_gatehouse(
         )?),
         mailer: mailer(config)?,
     };
-    Ok(Gatehouse::open(deps, master, config.provider(issuer)).await?)
+    Ok(Gatehouse::open(deps, master, config.provider(issuer)?).await?)
 }
 
 /// The SMTP mailer of `smtp_url`, or files under `<data_dir>/mail/` without one.

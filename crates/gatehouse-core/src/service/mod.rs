@@ -7,6 +7,7 @@ mod bootstrap;
 mod broker;
 mod clients;
 pub mod factors;
+pub mod idp;
 mod llm;
 mod llm_limits;
 pub mod oauth;
@@ -52,7 +53,7 @@ pub struct Deps {
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Rng>,
-    /// Third-party OAuth providers, for the room secrets broker.
+    /// Third-party OAuth providers, for the room secrets broker and upstream identity providers.
     pub upstream: Arc<dyn Upstream>,
     /// Where sign-up, reset and invitation mail goes.
     pub mailer: Arc<dyn Mailer>,
@@ -91,6 +92,8 @@ pub struct Gatehouse {
     resources: Cache<ProjectId, Vec<crate::resources::ApiResource>>,
     /// Sign-up, reset and invitation mail, with its rate limits.
     people: people::People,
+    /// Upstream identity providers' endpoints and keys.
+    upstreams: idp::Upstreams,
 }
 
 impl Gatehouse {
@@ -113,6 +116,7 @@ impl Gatehouse {
             provider: oauth::Provider::new(provider),
             node: NodeId::from_uuid(uuid::Uuid::new_v4()),
             hub: Hub::default(),
+            upstreams: idp::Upstreams::new(deps.upstream.clone()),
             broker: broker::Broker::new(deps.upstream),
             llm_usage: crate::llm::Tally::default(),
             llm_providers: Cache::default(),

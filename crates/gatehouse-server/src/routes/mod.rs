@@ -225,6 +225,12 @@ fn provider_routes() -> Router<Arc<AppState>> {
         .route("/signup/verify", get(signup::verify_page).post(signup::verify))
         .route("/reset", get(reset::show).post(reset::submit))
         .route("/reset/confirm", get(reset::confirm_page).post(reset::confirm))
+        .route(
+            "/account/identities/{identity_id}/remove",
+            post(pages::upstream::remove),
+        )
+        .route("/login/with/{provider}", get(pages::upstream::start))
+        .route("/login/with/{provider}/callback", get(pages::upstream::callback))
         .route("/assets/gatehouse.css", get(web::stylesheet))
         .route("/assets/form_post.js", get(web::form_post_script))
 }

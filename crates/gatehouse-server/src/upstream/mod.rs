@@ -1,6 +1,7 @@
 //! Outbound calls to third-party OAuth providers (SPEC §7, §9.6): token requests (RFC 6749
-//! §4.1.3, §6) and revocation (RFC 7009). This is the one client for calls Gatehouse makes on
-//! someone's behalf; upstream identity providers and LLM upstreams are to use it too. Every call
+//! §4.1.3, §6), revocation (RFC 7009) and JSON documents (OIDC discovery, JWKS, GitHub's user
+//! API, for upstream identity providers). This is the one client for calls Gatehouse makes on
+//! someone's behalf; the LLM proxy gate uses it too. Every call
 //! is https (plain http only to loopback, and only with `allow_insecure_upstreams`), goes only
 //! where the outbound policy allows ([`gatehouse_core::outbound`]: IP literals and `localhost` are
 //! refused by the URL's text, host names by every address they resolve to, and the connection is
@@ -94,7 +95,12 @@ impl HttpUpstream {
             }
             None => form_body(form, Some(client.client_id)),
         };
-        let mut resp = req.body(body).send().await.map_err(|e| self.failure(&e))?;
+        self.read(req.body(body)).await
+    }
+
+    /// Sends `req` and reads at most [`MAX_RESPONSE_BYTES`] of the answer.
+    async fn read(&self, req: reqwest::RequestBuilder) -> Result<(StatusCode, Vec<u8>), UpstreamError> {
+        let mut resp = req.send().await.map_err(|e| self.failure(&e))?;
         let status = resp.status();
         if resp.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
             return Err(too_large());
@@ -192,6 +198,7 @@ fn tokens(body: &[u8]) -> Result<UpstreamTokens, UpstreamError> {
         refresh_token: text("refresh_token").map(SecretString::new),
         expires_in,
         scope: text("scope"),
+        id_token: text("id_token").map(SecretString::new),
     })
 }
 
@@ -235,6 +242,21 @@ impl Upstream for HttpUpstream {
         } else {
             Err(refusal(status, &body))
         }
+    }
+
+    async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<Value, UpstreamError> {
+        if let Err(why) = self.policy.check_url(url) {
+            return Err(UpstreamError::Refused(why));
+        }
+        let mut req = self.http.get(url).header(ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let (status, body) = self.read(req).await?;
+        if !status.is_success() {
+            return Err(UpstreamError::Transient(format!("HTTP {}", status.as_u16())));
+        }
+        serde_json::from_slice(&body).map_err(|_| UpstreamError::Transient("the answer is not JSON".into()))
     }
 
     async fn revoke(

@@ -170,6 +170,7 @@ async fn run_every_flow() -> Vec<(&'static str, String)> {
     secrets.extend(broker_flow().await);
     secrets.extend(crate::llm::logged_flow().await);
     secrets.extend(crate::people::logged_flow().await);
+    secrets.extend(crate::idp::logged_flow().await);
     secrets
 }
 

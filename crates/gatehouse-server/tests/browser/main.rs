@@ -15,6 +15,7 @@ mod keyboard;
 mod pages;
 mod people;
 mod project_pages;
+mod upstream;
 
 use std::path::Path;
 

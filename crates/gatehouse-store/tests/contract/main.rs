@@ -23,6 +23,7 @@ use gatehouse_types::ClientInput;
 mod accounts;
 mod broker;
 mod factors;
+mod identities;
 mod llm;
 mod people;
 mod provider;
@@ -61,6 +62,10 @@ impl Upstream for NoUpstream {
     }
 
     async fn revoke(&self, _: &str, _: UpstreamClient<'_>, _: &str, _: &str) -> Result<(), UpstreamError> {
+        Err(UpstreamError::Transient("no provider in these tests".into()))
+    }
+
+    async fn get_json(&self, _: &str, _: Option<&str>) -> Result<serde_json::Value, UpstreamError> {
         Err(UpstreamError::Transient("no provider in these tests".into()))
     }
 

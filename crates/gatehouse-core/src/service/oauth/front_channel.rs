@@ -54,6 +54,7 @@ impl Gatehouse {
                 session_id: Some(session.id),
                 scope: scopes.to_wire(),
                 auth_time: session.auth_time,
+                amr: session.amr,
                 created_at: now,
                 expires_at: now.plus_secs(i64::from(s.access_token_ttl.max(s.id_token_ttl))),
                 revoked_at: None,
@@ -75,6 +76,7 @@ impl Gatehouse {
                 auth_time: Some(session.auth_time),
                 refresh_token: None,
                 audience: None,
+                amr: Some(session.amr),
             };
             let access_token = rt.token().then(|| self.access_token(&issue, now)).transpose()?;
             if rt.id_token() {

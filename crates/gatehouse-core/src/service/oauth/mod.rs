@@ -61,6 +61,8 @@ pub struct ProviderConfig {
     pub access_token_alg: SigningAlg,
     /// Who may sign up at `/signup` (SPEC §5.4).
     pub signup: crate::people::SignUpPolicy,
+    /// The upstream identity providers of the sign-in page ([`crate::idp`]).
+    pub identity_providers: Vec<crate::idp::IdentityProvider>,
 }
 
 impl ProviderConfig {
@@ -73,6 +75,7 @@ impl ProviderConfig {
             jwks_max_age_secs: 300,
             access_token_alg: SigningAlg::Es256,
             signup: crate::people::SignUpPolicy::Closed,
+            identity_providers: Vec::new(),
         }
     }
 }
@@ -370,7 +373,7 @@ impl Gatehouse {
         if let Some(t) = i.auth_time {
             obj.insert("auth_time".into(), t.secs().into());
         }
-        if let Some(amr) = i.amr {
+        if let Some(amr) = i.amr.filter(|a| *a != AuthMethods::NONE) {
             obj.insert("amr".into(), amr.amr().into());
             obj.insert("acr".into(), amr.acr().into());
         }

@@ -81,11 +81,14 @@ impl Gatehouse {
         } else {
             None
         };
-        let hash = match &user {
+        // An account without a password (made by an upstream sign-in) costs the same as none.
+        let hash = match user.as_ref().filter(|u| u.has_password()) {
             Some(u) => u.password_hash.expose().clone(),
             None => self.dummy_hash().await?,
         };
-        let ok = plausible && self.passwords.verify(&req.password, &hash).await? && user.is_some();
+        let ok = plausible
+            && self.passwords.verify(&req.password, &hash).await?
+            && user.as_ref().is_some_and(User::has_password);
         let Some(user) = user.filter(|_| ok) else {
             limiter.failure(attempt, now);
             tracing::info!("sign-in failed");
@@ -99,8 +102,10 @@ impl Gatehouse {
                 pending: SecretString::new(sealed),
             });
         }
-        self.open_session(user.id, AuthMethods::PASSWORD, &req.ip, &req.user_agent)
-            .await
+        let (session, cookie) = self
+            .open_session(user.id, AuthMethods::PASSWORD, &req.ip, &req.user_agent)
+            .await?;
+        Ok(SignInOutcome::SignedIn { session, cookie })
     }
 
     /// The second step of a sign-in: a TOTP code or a recovery code for the person whose password
@@ -137,13 +142,22 @@ impl Gatehouse {
             return Ok(SignInOutcome::Invalid);
         };
         limiter.success(&user);
-        self.open_session(user, AuthMethods::PASSWORD.with(second), &req.ip, &req.user_agent)
-            .await
+        let (session, cookie) = self
+            .open_session(user, AuthMethods::PASSWORD.with(second), &req.ip, &req.user_agent)
+            .await?;
+        Ok(SignInOutcome::SignedIn { session, cookie })
     }
 
-    /// Opens a session for `user` after a sign-in that used `amr`; `auth_time` is now, after
-    /// the last factor was checked.
-    async fn open_session(&self, user: UserId, amr: AuthMethods, ip: &str, user_agent: &str) -> Result<SignInOutcome> {
+    /// Opens a browser session for `user`, who has just proved who they are with `amr`
+    /// (`auth_time` is now, after the last factor was checked); the session and its cookie value
+    /// (`id.secret`).
+    pub(crate) async fn open_session(
+        &self,
+        user: UserId,
+        amr: AuthMethods,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<(Session, SecretString)> {
         let now = self.clock.now();
         let secret = random_token(self.rng.as_ref());
         let id = SessionId::from_uuid(new_row_id());
@@ -161,7 +175,7 @@ impl Gatehouse {
         self.store.insert_session(&session).await?;
         tracing::info!(user = %user, session = %id, "signed in");
         let cookie = SecretString::new(format!("{}.{}", id.uuid().simple(), secret.expose_secret()));
-        Ok(SignInOutcome::SignedIn { session, cookie })
+        Ok((session, cookie))
     }
 
     async fn dummy_hash(&self) -> Result<String> {
@@ -241,7 +255,7 @@ impl Gatehouse {
     /// revokes every grant of the user (SPEC §5.4).
     #[instrument(level = "debug", skip_all, fields(user = %user.id))]
     pub async fn change_password(&self, user: &User, current: &SecretString, new: &SecretString) -> Result<()> {
-        if !self.passwords.verify(current, user.password_hash.expose()).await? {
+        if !user.has_password() || !self.passwords.verify(current, user.password_hash.expose()).await? {
             return Err(Error::invalid("current_password", "is not correct"));
         }
         let hash = self.passwords.hash(self.rng.as_ref(), new).await?;

@@ -50,6 +50,16 @@ pub(crate) async fn render(state: &AppState, browser: &Browser, message: Option<
             return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Your account could not be loaded.");
         }
     };
+    let identities = match state.gh.list_own_identities(user.id).await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!(error = %e, "listing linked identities failed");
+            return error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Your sign-in providers could not be loaded.",
+            );
+        }
+    };
     let csrf = browser.csrf_field(state);
     let invited: String = invitations
         .iter()
@@ -92,7 +102,7 @@ pub(crate) async fn render(state: &AppState, browser: &Browser, message: Option<
     let body = format!(
         "{message}<p>Signed in as <strong>{}</strong> ({}).</p>{invited}\
          <h2>Sessions</h2><table><thead><tr><th>Signed in</th><th>Address</th><th>Browser</th><th></th></tr></thead><tbody>{rows}</tbody></table>{factors}\
-         <h2>Change password</h2><form method=\"post\" action=\"/account/password\">{csrf}\
+         {}<h2>Change password</h2><form method=\"post\" action=\"/account/password\">{csrf}\
          <label for=\"current_password\">Current password</label><input type=\"password\" id=\"current_password\" name=\"current_password\" autocomplete=\"current-password\" required>\
          <label for=\"new_password\">New password</label><input type=\"password\" id=\"new_password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"12\" required>\
          <button type=\"submit\">Change password</button></form>\
@@ -100,6 +110,7 @@ pub(crate) async fn render(state: &AppState, browser: &Browser, message: Option<
          <form method=\"post\" action=\"/oauth/logout\">{csrf}<input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\" class=\"secondary\">Sign out</button></form>",
         esc(&user.name),
         esc(&user.email),
+        super::upstream::account_section(state, &identities, &csrf),
     );
     page(StatusCode::OK, "Your account", &body)
 }

@@ -7,8 +7,9 @@ pub(crate) mod device;
 pub(crate) mod factors;
 mod notice;
 pub(crate) mod reset;
-pub(crate) mod signup;
 pub(crate) mod second_step;
+pub(crate) mod signup;
+pub(crate) mod upstream;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use gatehouse_core::Error;
+use gatehouse_core::oauth::Session;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::oauth::{SignIn, SignInOutcome};
 
@@ -54,10 +56,11 @@ fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, noti
          <label for=\"email\">Email</label><input type=\"text\" id=\"email\" name=\"email\" value=\"{}\" autocomplete=\"username\" required autofocus{described}>{email_error}\
          <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">Sign in</button></form>\
-         <p><a href=\"/reset\">Forgot your password?</a></p>{sign_up}",
+         <p><a href=\"/reset\">Forgot your password?</a></p>{sign_up}{}",
         browser.csrf_field(state),
         hidden("next", next),
         esc(&email.replace(|c: char| c.is_control(), "")),
+        upstream::buttons(state, next),
     )
 }
 
@@ -67,6 +70,12 @@ fn login_hint(next: &str) -> String {
         .map(|(_, q)| Form::parse(q.as_bytes()))
         .and_then(|f| f.get("login_hint").map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// The `Set-Cookie` value of a new session, living as long as the session.
+fn session_cookie(session: &Session, cookie: &SecretString, secure: bool) -> HeaderValue {
+    let max_age = (session.expires_at.millis() - session.created_at.millis()) / 1000;
+    set_cookie(SESSION_COOKIE, cookie.expose_secret(), Some(max_age), secure)
 }
 
 /// `GET /login`.
@@ -104,12 +113,9 @@ pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, brows
     };
     match state.gh.sign_in(attempt).await {
         Ok(SignInOutcome::SignedIn { session, cookie }) => {
-            let max_age = (session.expires_at.millis() - session.created_at.millis()) / 1000;
             let mut res = see_other(&next);
-            res.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, cookie.expose_secret(), Some(max_age), browser.secure),
-            );
+            res.headers_mut()
+                .append(header::SET_COOKIE, session_cookie(&session, &cookie, browser.secure));
             browser.finish(res)
         }
         Ok(SignInOutcome::SecondFactor { pending }) => {

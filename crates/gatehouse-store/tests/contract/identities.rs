@@ -1,0 +1,96 @@
+//! Linked identities: one account per (provider, subject), created with its account in one
+//! transaction or added to an existing one, listed per account and removed only by their account.
+
+use gatehouse_core::Error;
+use gatehouse_core::idp::LinkedIdentity;
+use gatehouse_core::ids::{IdentityId, ProjectId, UserId};
+use gatehouse_core::model::{AuditRecord, User};
+use gatehouse_core::secret::Redacted;
+use gatehouse_core::time::Timestamp;
+
+use super::databases;
+
+const AT: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+fn audit(action: &str) -> AuditRecord {
+    AuditRecord {
+        id: uuid::Uuid::now_v7(),
+        project_id: ProjectId::SYSTEM,
+        at: AT,
+        actor_type: "test".into(),
+        actor_id: "t".into(),
+        action: action.into(),
+        target_type: "user".into(),
+        target_id: String::new(),
+        details: serde_json::json!({}),
+    }
+}
+
+fn user(email: &str) -> User {
+    User {
+        id: UserId::from_uuid(uuid::Uuid::now_v7()),
+        email: email.into(),
+        name: email.into(),
+        password_hash: Redacted::new(String::new()),
+        created_at: AT,
+        updated_at: AT,
+    }
+}
+
+fn identity(user: &User, provider: &str, subject: &str) -> LinkedIdentity {
+    LinkedIdentity {
+        id: IdentityId::from_uuid(uuid::Uuid::now_v7()),
+        user_id: user.id,
+        provider: provider.into(),
+        subject: subject.into(),
+        email: user.email.clone(),
+        created_at: AT,
+    }
+}
+
+#[tokio::test]
+async fn identities_link_one_account_each_and_are_removed_only_by_it() {
+    for db in databases().await {
+        let store = db.store();
+        let ann = user("ann@example.com");
+        let first = identity(&ann, "corp", "sub-1");
+        store.link_identity(&first, Some(&ann), &audit("create")).await.unwrap();
+        assert_eq!(
+            store.get_user(ann.id).await.unwrap(),
+            Some(ann.clone()),
+            "created with its identity"
+        );
+        let (found, owner) = store.find_identity("corp", "sub-1").await.unwrap().unwrap();
+        assert_eq!((found, owner.id), (first.clone(), ann.id));
+        assert!(store.find_identity("corp", "sub-2").await.unwrap().is_none());
+        assert!(store.find_identity("other", "sub-1").await.unwrap().is_none());
+
+        // The same upstream identity cannot name a second account, and a refused link creates
+        // no account either.
+        let bob = user("bob@example.com");
+        let taken = store
+            .link_identity(&identity(&bob, "corp", "sub-1"), Some(&bob), &audit("create"))
+            .await;
+        assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
+        assert!(store.get_user(bob.id).await.unwrap().is_none(), "rolled back");
+
+        let second = identity(&ann, "github", "42");
+        store.link_identity(&second, None, &audit("link")).await.unwrap();
+        assert_eq!(
+            store.list_identities(ann.id).await.unwrap(),
+            [first.clone(), second.clone()]
+        );
+
+        store
+            .link_identity(&identity(&bob, "corp", "sub-9"), Some(&bob), &audit("create"))
+            .await
+            .unwrap();
+        assert!(
+            !store.delete_identity(bob.id, first.id, &audit("unlink")).await.unwrap(),
+            "not bob's"
+        );
+        assert!(store.delete_identity(ann.id, first.id, &audit("unlink")).await.unwrap());
+        assert!(!store.delete_identity(ann.id, first.id, &audit("unlink")).await.unwrap());
+        assert_eq!(store.list_identities(ann.id).await.unwrap(), [second]);
+    }
+}
