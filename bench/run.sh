@@ -49,5 +49,6 @@ taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/sdk_load" sqlite
 if [ -n "${GATEHOUSE_BENCH_POSTGRES_URL:-}" ]; then
   taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/sdk_load" postgres
 fi
+"$bin/llm_gate"
 echo "== load before the authorization-server benchmark: $(cut -d' ' -f1-3 /proc/loadavg)"
 taskset -c "${GATEHOUSE_BENCH_LOAD_CPUS:-1}" "$bin/oauth_load"
