@@ -103,10 +103,17 @@ pub struct LlmRates {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LlmLimitsInput {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rates_object")]
     pub project: LlmRates,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rates_object")]
     pub per_caller: LlmRates,
+}
+
+/// Reads rates from a JSON object only: serde would also read a struct from an array of its
+/// fields, which the document does not allow.
+fn rates_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LlmRates, D::Error> {
+    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    LlmRates::deserialize(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
 }
 
 /// A project's limits; all `null` when none were set.
@@ -117,4 +124,21 @@ pub struct LlmLimits {
     /// When the limits last changed; absent when none were set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_read_from_objects_only() {
+        let refused = serde_json::from_str::<LlmLimitsInput>(r#"{"project": [null, null]}"#).unwrap_err();
+        assert!(refused.to_string().contains("expected a map"), "{refused}");
+        assert!(serde_json::from_str::<LlmLimitsInput>(r#"{"per_caller": {"tokens_per_day": "x"}}"#).is_err());
+        assert!(serde_json::from_str::<LlmLimitsInput>(r#"{"project": {"other": 1}}"#).is_err());
+        let read: LlmLimitsInput =
+            serde_json::from_str(r#"{"project": {"requests_per_minute": 5}, "per_caller": {}}"#).unwrap();
+        assert_eq!(read.project.requests_per_minute, Some(5));
+        assert_eq!(read.per_caller, LlmRates::default());
+    }
 }
