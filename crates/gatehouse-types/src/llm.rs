@@ -112,8 +112,18 @@ pub struct LlmLimitsInput {
 /// Reads rates from a JSON object only: serde would also read a struct from an array of its
 /// fields, which the document does not allow.
 fn rates_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LlmRates, D::Error> {
-    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
-    LlmRates::deserialize(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
+    struct Rates;
+    impl<'de> serde::de::Visitor<'de> for Rates {
+        type Value = LlmRates;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<LlmRates, A::Error> {
+            // The fields are read through `map`, so errors keep their path.
+            LlmRates::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Rates)
 }
 
 /// A project's limits; all `null` when none were set.
@@ -133,7 +143,7 @@ mod tests {
     #[test]
     fn rates_are_read_from_objects_only() {
         let refused = serde_json::from_str::<LlmLimitsInput>(r#"{"project": [null, null]}"#).unwrap_err();
-        assert!(refused.to_string().contains("expected a map"), "{refused}");
+        assert!(refused.to_string().contains("expected an object"), "{refused}");
         assert!(serde_json::from_str::<LlmLimitsInput>(r#"{"per_caller": {"tokens_per_day": "x"}}"#).is_err());
         assert!(serde_json::from_str::<LlmLimitsInput>(r#"{"project": {"other": 1}}"#).is_err());
         let read: LlmLimitsInput =
