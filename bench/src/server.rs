@@ -166,10 +166,20 @@ impl Gatehouse {
     /// `database_url` is given), extra environment `env`, and the log in `dir/server.log`.
     /// The first start creates the admin and writes `dir/boot.json`; later starts reuse them.
     pub async fn start(dir: &Path, database_url: Option<&str>, env: &[(String, String)]) -> anyhow::Result<Self> {
+        Self::start_on(&server_cpus(), dir, database_url, env).await
+    }
+
+    /// [`Gatehouse::start`] on `cpus` (`taskset -c` syntax) instead of the server CPUs.
+    pub async fn start_on(
+        cpus: &str,
+        dir: &Path,
+        database_url: Option<&str>,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Self> {
         let args = serve_args(dir, database_url)?;
         let boot = bootstrap_file(dir);
         let bin = sibling_binary("gatehouse")?;
-        let mut process = Pinned::spawn(&server_cpus(), &bin, &args, env, &dir.join("server.log"))?;
+        let mut process = Pinned::spawn(cpus, &bin, &args, env, &dir.join("server.log"))?;
         if let Err(e) = process.wait_ready("/readyz").await {
             let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(20).collect();

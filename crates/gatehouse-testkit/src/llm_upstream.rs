@@ -25,6 +25,8 @@ pub const COMPLETION_TOKENS: u64 = 7;
 pub const TEXT: [&str; 2] = ["Hello", " from the mock"];
 
 struct Recorded {
+    /// Whether requests are recorded at all.
+    record: bool,
     /// The credential of each request (Bearer value or `x-api-key`).
     keys: Mutex<Vec<String>>,
     /// The headers and JSON body of each request.
@@ -49,7 +51,23 @@ pub struct LlmUpstream {
 impl LlmUpstream {
     /// Starts the upstream on a loopback port.
     pub async fn start() -> Self {
+        Self::start_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind")).await
+    }
+
+    /// Starts the upstream on `listener`.
+    pub async fn start_on(listener: tokio::net::TcpListener) -> Self {
+        Self::serve(listener, true).await
+    }
+
+    /// Starts the upstream on `listener`, keeping nothing of the requests: for load, where a
+    /// record growing with every request would make each cost more than the last.
+    pub async fn unrecorded(listener: tokio::net::TcpListener) -> Self {
+        Self::serve(listener, false).await
+    }
+
+    async fn serve(listener: tokio::net::TcpListener, record: bool) -> Self {
         let rec = Arc::new(Recorded {
+            record,
             keys: Mutex::default(),
             requests: Mutex::default(),
             head_delay_ms: AtomicU64::new(0),
@@ -62,7 +80,6 @@ impl LlmUpstream {
             .route("/v1/models", get(models))
             .route("/v1/messages", post(messages))
             .with_state(rec.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         // As the providers' servers do: a stream's small chunks go out as they are written.
         let listener = listener.tap_io(|tcp| {
@@ -126,9 +143,11 @@ async fn receive(rec: &Recorded, headers: &HeaderMap, body: &Bytes) -> Value {
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
         .unwrap_or_default()
         .to_owned();
-    rec.keys.lock().unwrap().push(key);
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    rec.requests.lock().unwrap().push((headers.clone(), json.clone()));
+    if rec.record {
+        rec.keys.lock().unwrap().push(key);
+        rec.requests.lock().unwrap().push((headers.clone(), json.clone()));
+    }
     let delay = rec.head_delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
