@@ -36,6 +36,15 @@ fn usage_of(u: &Value) -> Option<Usage> {
     })
 }
 
+/// What the caller gets of a chunk.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Passed {
+    /// The chunk as it came.
+    Whole,
+    /// These bytes: the events the chunk completed, the usage-only one left out.
+    Part(Vec<u8>),
+}
+
 /// Reads an answer's usage chunk by chunk and says what of each chunk the caller gets.
 pub struct UsageMeter {
     stream: bool,
@@ -59,16 +68,16 @@ impl UsageMeter {
         }
     }
 
-    /// Reads `chunk`; returns what the caller gets of it: the chunk itself, or, when stripping,
+    /// Reads `chunk`; says what the caller gets of it: the chunk itself, or, when stripping,
     /// the events it completes except the usage-only one.
-    pub fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
+    pub fn feed(&mut self, chunk: &[u8]) -> Passed {
         if !self.stream {
             if self.kept.len() + chunk.len() <= MAX_KEPT {
                 self.kept.extend_from_slice(chunk);
             } else {
                 self.overflow = true;
             }
-            return chunk.to_vec();
+            return Passed::Whole;
         }
         let mut out = Vec::new();
         for &b in chunk {
@@ -84,7 +93,7 @@ impl UsageMeter {
                 self.strip = false;
             }
         }
-        if self.strip { out } else { chunk.to_vec() }
+        if self.strip { Passed::Part(out) } else { Passed::Whole }
     }
 
     /// Reads one event; true when it is OpenAI's usage-only chunk.
@@ -141,8 +150,13 @@ impl UsageMeter {
         if self.overflow {
             return None;
         }
-        let v: Value = serde_json::from_slice(&self.kept).ok()?;
-        v.get("usage").and_then(usage_of)
+        // Only `usage` is kept of the answer: the rest is checked and skipped.
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            usage: Option<Value>,
+        }
+        let answer: Answer = serde_json::from_slice(&self.kept).ok()?;
+        answer.usage.as_ref().and_then(usage_of)
     }
 }
 
@@ -162,7 +176,13 @@ mod tests {
     /// Feeds `bytes` one byte at a time, as the worst-split stream would arrive.
     fn meter(stream: bool, strip: bool, bytes: &[u8]) -> (Vec<u8>, Option<Usage>) {
         let mut m = UsageMeter::new(stream, strip);
-        let out: Vec<u8> = bytes.chunks(1).flat_map(|c| m.feed(c)).collect();
+        let out: Vec<u8> = bytes
+            .chunks(1)
+            .flat_map(|c| match m.feed(c) {
+                Passed::Whole => c.to_vec(),
+                Passed::Part(part) => part,
+            })
+            .collect();
         (out, m.finish())
     }
 

@@ -89,12 +89,8 @@ async fn proxy(s: &AppState, provider: Provider, req: Request) -> Result<Respons
         })
         .transpose()?;
     let mut body = read_body(body, s.llm.max_body).await?;
-    let mut json: Option<Value> = serde_json::from_slice(&body).ok();
-    let model = json
-        .as_ref()
-        .and_then(|j| j.get("model"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let peek = Peek::of(&body);
+    let model = peek.model.as_ref().and_then(Value::as_str).map(str::to_owned);
     let verdict =
         s.gh.admit_llm(LlmRequest {
             provider,
@@ -109,7 +105,11 @@ async fn proxy(s: &AppState, provider: Provider, req: Request) -> Result<Respons
     };
     // An OpenAI chat stream reports usage only when asked: ask, and keep that chunk from a
     // caller that did not.
-    let strip = provider == Provider::OpenAi && path == "chat/completions" && ask_for_usage(json.as_mut());
+    let mut json: Option<Value> =
+        (provider == Provider::OpenAi && path == "chat/completions" && peek.stream == Some(Value::Bool(true)))
+            .then(|| serde_json::from_slice(&body).ok())
+            .flatten();
+    let strip = ask_for_usage(json.as_mut());
     if strip && let Some(j) = &json {
         let encoded = serde_json::to_vec(j).map_err(|_| ApiError::bad_request("the body could not be re-encoded"))?;
         body = Bytes::from(encoded);
@@ -171,6 +171,28 @@ async fn proxy(s: &AppState, provider: Provider, req: Request) -> Result<Respons
         done: Box::new(move |usage| gh.record_llm_usage(&admission, provider, model.as_deref(), usage)),
     };
     Ok(answer(resp, pump))
+}
+
+/// What the gate reads of a request body: the model it names and whether it asks for a stream.
+/// The rest is checked and skipped, not built: a prompt can be large.
+#[derive(Default, serde::Deserialize)]
+struct Peek {
+    model: Option<Value>,
+    stream: Option<Value>,
+}
+
+impl Peek {
+    fn of(body: &[u8]) -> Self {
+        serde_json::from_slice(body).unwrap_or_else(|_| {
+            // Not an object, or a field given twice: read as a whole, where the last twin
+            // counts, as the upstream's parser will read it.
+            let whole: Value = serde_json::from_slice(body).unwrap_or_default();
+            Self {
+                model: whole.get("model").cloned(),
+                stream: whole.get("stream").cloned(),
+            }
+        })
+    }
 }
 
 /// 429 with `Retry-After`, in the provider's own error shape so that its SDK reads it as a rate
@@ -348,6 +370,19 @@ mod tests {
         }
         for name in ["content-type", "anthropic-version", "x-stainless-lang", "openai-beta"] {
             assert!(forwarded(&HeaderName::from_static(name)), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_model_and_stream_are_read_as_the_upstream_reads_them() {
+        let peek = Peek::of(br#"{"messages":[{"role":"user","content":"hi"}],"model":"a","stream":true}"#);
+        assert_eq!((peek.model, peek.stream), (Some("a".into()), Some(Value::Bool(true))));
+        // A field twice: the last one, as a JSON parser that keeps the last reads it.
+        let peek = Peek::of(br#"{"model":"allowed","model":"other"}"#);
+        assert_eq!(peek.model, Some("other".into()));
+        for odd in [&b"not json"[..], b"[1]", b""] {
+            let peek = Peek::of(odd);
+            assert_eq!((peek.model, peek.stream), (None, None));
         }
     }
 

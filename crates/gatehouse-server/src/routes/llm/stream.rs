@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use gatehouse_core::llm::Provider;
-use gatehouse_core::llm::usage::{Usage, UsageMeter};
+use gatehouse_core::llm::usage::{Passed, Usage, UsageMeter};
 use tokio::sync::{Semaphore, mpsc};
 
 /// The longest an answer is read after its caller went away.
@@ -88,10 +88,13 @@ impl Pump {
             loop {
                 let failure = match tokio::time::timeout(idle, resp.chunk()).await {
                     Ok(Ok(Some(chunk))) => {
-                        let out = meter.feed(&chunk);
+                        let out = match meter.feed(&chunk) {
+                            Passed::Whole => chunk,
+                            Passed::Part(part) => Bytes::from(part),
+                        };
                         if let Some(tx) = &caller
                             && !out.is_empty()
-                            && tx.send(Ok(Bytes::from(out))).await.is_err()
+                            && tx.send(Ok(out)).await.is_err()
                         {
                             caller = None;
                             match drains.clone().try_acquire_owned() {
