@@ -9,6 +9,7 @@ use crate::clients::uri::MAX_URI_LEN;
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, ResourceId};
 use crate::jose::SigningAlg;
+use crate::oauth::scope::Scopes;
 use crate::oauth::{OAuthError, OAuthErrorCode};
 use crate::text::{check_description, check_name, check_text};
 use crate::time::Timestamp;
@@ -159,15 +160,134 @@ pub fn select_target<'a>(
         [one] => one.as_str(),
         _ => return Err(target("one resource per token request")),
     };
+    addressable(resources, wanted, default, client_scopes).map(Some)
+}
+
+/// The project's resource `wanted` names, if it is well formed (RFC 8707 §2), known and one the
+/// client may address: it holds one of its scopes or has it as its default. `invalid_target`
+/// otherwise.
+fn addressable<'a>(
+    resources: &'a [ApiResource],
+    wanted: &str,
+    default: Option<&str>,
+    client_scopes: &[String],
+) -> std::result::Result<&'a ApiResource, OAuthError> {
+    let target = |msg: &str| OAuthError::new(OAuthErrorCode::InvalidTarget, msg);
+    if check_identifier(wanted).is_err() {
+        return Err(target("a resource must be an absolute URI without a fragment"));
+    }
     let r = resources
         .iter()
         .find(|r| r.identifier == wanted)
         .ok_or_else(|| target("the resource is unknown"))?;
     let allowed = default == Some(wanted) || client_scopes.iter().any(|s| r.defines(s));
     if allowed {
-        Ok(Some(r))
+        Ok(r)
     } else {
         Err(target("this client may not request tokens for the resource"))
+    }
+}
+
+/// Most `resource` parameters one authorization request may carry.
+pub const MAX_GRANT_RESOURCES: usize = 10;
+
+/// The resources an authorization or device authorization request names (RFC 8707 §2): each
+/// well formed, one of the project's, and addressable by the client; `invalid_target` otherwise.
+pub fn requested_targets<'a>(
+    resources: &'a [ApiResource],
+    requested: &[String],
+    default: Option<&str>,
+    client_scopes: &[String],
+) -> std::result::Result<Vec<&'a ApiResource>, OAuthError> {
+    if requested.len() > MAX_GRANT_RESOURCES {
+        return Err(OAuthError::new(
+            OAuthErrorCode::InvalidTarget,
+            format!("at most {MAX_GRANT_RESOURCES} resources per request"),
+        ));
+    }
+    let mut out: Vec<&ApiResource> = Vec::with_capacity(requested.len());
+    for wanted in requested {
+        let r = addressable(resources, wanted, default, client_scopes)?;
+        if !out.iter().any(|o| o.id == r.id) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// The scopes a user grant may be given: the client's built-in scopes, and its scopes of the
+/// requested resources (of every resource of the project when the request names none).
+pub fn grant_scopes(client_scopes: &[String], resources: &[ApiResource], targets: &[&ApiResource]) -> Vec<String> {
+    client_scopes
+        .iter()
+        .filter(|s| {
+            KNOWN_SCOPES.contains(&s.as_str())
+                || if targets.is_empty() {
+                    resources.iter().any(|r| r.defines(s))
+                } else {
+                    targets.iter().any(|r| r.defines(s))
+                }
+        })
+        .cloned()
+        .collect()
+}
+
+/// Whether a user grant covers resource `r`: one its request named (`named`, recorded with the
+/// grant), or when it named none, the client's default resource and every resource one of the
+/// granted scopes belongs to.
+fn covers(r: &ApiResource, named: &[ResourceId], default: Option<&str>, granted: &Scopes) -> bool {
+    if named.is_empty() {
+        default == Some(r.identifier.as_str()) || granted.iter().any(|s| r.defines(s))
+    } else {
+        named.contains(&r.id)
+    }
+}
+
+/// The audience of a token redeemed from a user grant (RFC 8707 §2.2): the one resource the token
+/// request names, or without one the client's default when the grant covers it, else Gatehouse
+/// itself. A resource the grant does not cover ([`covers`]) is `invalid_target`.
+pub fn grant_target<'a>(
+    resources: &'a [ApiResource],
+    requested: &[String],
+    client: (Option<&str>, &[String]),
+    named: &[ResourceId],
+    granted: &Scopes,
+) -> std::result::Result<Option<&'a ApiResource>, OAuthError> {
+    let (default, client_scopes) = client;
+    let default = default.filter(|d| {
+        resources
+            .iter()
+            .any(|r| r.identifier == *d && covers(r, named, Some(d), granted))
+    });
+    match select_target(resources, requested, default, client_scopes)? {
+        Some(r) if !covers(r, named, default, granted) => Err(OAuthError::new(
+            OAuthErrorCode::InvalidTarget,
+            "the resource was not granted to this authorization",
+        )),
+        t => Ok(t),
+    }
+}
+
+/// The scopes among `scopes` that the project's resources define, with their descriptions (the
+/// consent and device pages show them).
+pub fn described(resources: &[ApiResource], scopes: &Scopes) -> Vec<ResourceScope> {
+    scopes
+        .iter()
+        .filter_map(|name| resources.iter().flat_map(|r| &r.scopes).find(|d| d.name == name))
+        .cloned()
+        .collect()
+}
+
+/// The scopes of an access token for `target` out of a grant's `granted` scopes: the resource's
+/// own, or without a target, the built-in ones (a token carries only its audience's scopes).
+pub fn token_scopes(granted: &Scopes, target: Option<&ApiResource>) -> Scopes {
+    granted.filtered(|s| fits(s, target))
+}
+
+fn fits(scope: &str, target: Option<&ApiResource>) -> bool {
+    match target {
+        Some(r) => r.defines(scope),
+        None => KNOWN_SCOPES.contains(&scope),
     }
 }
 
@@ -175,14 +295,7 @@ pub fn select_target<'a>(
 /// client's, or without a target, the client's built-in scopes (resource scopes need their
 /// audience).
 pub fn allowed_scopes(client_scopes: &[String], target: Option<&ApiResource>) -> Vec<String> {
-    client_scopes
-        .iter()
-        .filter(|s| match target {
-            Some(r) => r.defines(s),
-            None => KNOWN_SCOPES.contains(&s.as_str()),
-        })
-        .cloned()
-        .collect()
+    client_scopes.iter().filter(|s| fits(s, target)).cloned().collect()
 }
 
 /// RFC 8707 §2: an absolute URI, without a fragment.
@@ -341,6 +454,62 @@ mod tests {
                 "{req:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_user_grant_covers_the_resources_it_named_or_else_those_of_its_scopes_and_the_default() {
+        let mut rs = [
+            resource("https://a.example", &["a.read"]),
+            resource("https://b.example", &["b.read"]),
+        ];
+        rs[1].id = ResourceId::from_uuid(uuid::Uuid::from_u128(2));
+        let client = strings(&["a.read", "b.read"]);
+        let named = requested_targets(
+            &rs,
+            &strings(&["https://b.example", "https://b.example"]),
+            None,
+            &client,
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect::<Vec<_>>();
+        assert_eq!(named, [rs[1].id], "named once");
+        for bad in ["https://b.example#x", "b.example", "https://c.example"] {
+            let e = requested_targets(&rs, &strings(&[bad]), None, &client).unwrap_err();
+            assert_eq!(e.code, OAuthErrorCode::InvalidTarget, "{bad}");
+        }
+        let granted = Scopes::parse("openid a.read").unwrap();
+        let aud = |req: &[&str], default, named: &[ResourceId]| {
+            grant_target(&rs, &strings(req), (default, &client), named, &granted)
+                .map(|t| t.map(|r| r.identifier.clone()))
+                .map_err(|e| e.code)
+        };
+        // Named: only those, and the default only if named.
+        assert_eq!(
+            aud(&["https://b.example"], None, &named),
+            Ok(Some("https://b.example".into()))
+        );
+        assert_eq!(
+            aud(&["https://a.example"], None, &named),
+            Err(OAuthErrorCode::InvalidTarget)
+        );
+        assert_eq!(aud(&[], Some("https://a.example"), &named), Ok(None));
+        // None named: the granted scopes' resources and the default.
+        assert_eq!(
+            aud(&["https://a.example"], None, &[]),
+            Ok(Some("https://a.example".into()))
+        );
+        assert_eq!(
+            aud(&["https://b.example"], None, &[]),
+            Err(OAuthErrorCode::InvalidTarget)
+        );
+        assert_eq!(
+            aud(&[], Some("https://b.example"), &[]),
+            Ok(Some("https://b.example".into()))
+        );
+        assert_eq!(token_scopes(&granted, Some(&rs[0])).to_wire(), "a.read");
+        assert_eq!(token_scopes(&granted, None).to_wire(), "openid");
     }
 
     #[test]

@@ -132,6 +132,7 @@ mod tests {
             project_id: ProjectId::from_uuid(uuid::Uuid::nil()),
             client_id: ClientId::parse("cli").unwrap(),
             scope: "openid".into(),
+            resources: Vec::new(),
             created_at: at,
             expires_at: at,
             interval_secs: 5,

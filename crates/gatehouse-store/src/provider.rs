@@ -19,10 +19,10 @@ macro_rules! provider_impl {
             use crate::sql::{USER_COLS, db_err, unexpected};
 
             const SESSION_COLS: &str = "id, user_id, secret_hash, created_at, auth_time, expires_at, user_agent, ip, amr";
-            const GRANT_COLS: &str = "id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at, refresh_generation, refresh_expires_at, refresh_rotated_at, successor_ciphertext, successor_key_id, amr";
+            const GRANT_COLS: &str = "id, project_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at, revoked_at, refresh_generation, refresh_expires_at, refresh_rotated_at, successor_ciphertext, successor_key_id, amr, resources";
             /// A grant's columns next to its user's (two are renamed to stay apart).
-            const GRANT_OF_USER_COLS: &str = "g.id AS grant_id, g.project_id, g.client_id, g.user_id, g.session_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.refresh_generation, g.refresh_expires_at, g.refresh_rotated_at, g.successor_ciphertext, g.successor_key_id, g.amr";
-            const DEVICE_COLS: &str = "device_code_hash, user_code, grant_id, project_id, client_id, scope, created_at, expires_at, interval_secs, last_polled_at, status, user_id, session_id, auth_time, amr";
+            const GRANT_OF_USER_COLS: &str = "g.id AS grant_id, g.project_id, g.client_id, g.user_id, g.session_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.refresh_generation, g.refresh_expires_at, g.refresh_rotated_at, g.successor_ciphertext, g.successor_key_id, g.amr, g.resources";
+            const DEVICE_COLS: &str = "device_code_hash, user_code, grant_id, project_id, client_id, scope, created_at, expires_at, interval_secs, last_polled_at, status, user_id, session_id, auth_time, amr, resources";
 
             fn at(r: &$row, col: &str) -> Result<Timestamp> {
                 Ok(Timestamp::from_millis(get(r, col)?))
@@ -81,6 +81,7 @@ macro_rules! provider_impl {
                     user_id: UserId::from_uuid(get(r, "user_id")?),
                     session_id: get::<Option<uuid::Uuid>>(r, "session_id")?.map(SessionId::from_uuid),
                     scope: get(r, "scope")?,
+                    resources: crate::sql::resource_ids(&get::<String>(r, "resources")?)?,
                     auth_time: at(r, "auth_time")?,
                     amr: AuthMethods::from_bits(get(r, "amr")?),
                     created_at: at(r, created)?,
@@ -112,6 +113,7 @@ macro_rules! provider_impl {
                     project_id: ProjectId::from_uuid(get(r, "project_id")?),
                     client_id: ClientId::parse(&get::<String>(r, "client_id")?)?,
                     scope: get(r, "scope")?,
+                    resources: crate::sql::resource_ids(&get::<String>(r, "resources")?)?,
                     created_at: at(r, "created_at")?,
                     expires_at: at(r, "expires_at")?,
                     interval_secs: get(r, "interval_secs")?,
@@ -134,7 +136,7 @@ macro_rules! provider_impl {
             async fn insert_grant_in<'e, E: sqlx::Executor<'e, Database = $db>>(e: E, g: &Grant) -> Result<bool> {
                 let refresh = g.refresh.as_ref();
                 let successor = refresh.and_then(|r| r.successor.as_ref());
-                let r = sqlx::query(&format!("INSERT INTO oauth_grants ({GRANT_COLS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = $5)"))
+                let r = sqlx::query(&format!("INSERT INTO oauth_grants ({GRANT_COLS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = $5)"))
                     .bind(g.id.uuid())
                     .bind(g.project_id.uuid())
                     .bind(g.client_id.as_str())
@@ -151,6 +153,7 @@ macro_rules! provider_impl {
                     .bind(successor.map(|s| s.ciphertext.as_bytes()))
                     .bind(successor.map(|s| s.data_key_id.uuid()))
                     .bind(g.amr.bits())
+                    .bind(crate::sql::resource_text(&g.resources))
                     .execute(e)
                     .await
                     .map_err(db_err("this grant"))?;
@@ -376,7 +379,7 @@ macro_rules! provider_impl {
                 }
 
                 async fn insert_device_grant(&self, d: &DeviceGrant) -> Result<()> {
-                    sqlx::query(&format!("INSERT INTO device_grants ({DEVICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, NULL, NULL, NULL, NULL)"))
+                    sqlx::query(&format!("INSERT INTO device_grants ({DEVICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, NULL, NULL, NULL, NULL, $11)"))
                         .bind(d.device_code_hash.expose())
                         .bind(d.user_code.expose_secret())
                         .bind(d.grant_id.uuid())
@@ -387,6 +390,7 @@ macro_rules! provider_impl {
                         .bind(d.expires_at.millis())
                         .bind(d.interval_secs)
                         .bind(d.status.as_str())
+                        .bind(crate::sql::resource_text(&d.resources))
                         .execute(self.db())
                         .await
                         .map_err(db_err("a device request with this user code"))?;

@@ -59,6 +59,23 @@ pub(crate) fn glob_pattern(filter: &str) -> String {
 }
 
 /// The columns of a user (table alias `u`), as [`sqlite::user`] and [`postgres::user`] read them.
+/// The API resources a grant names, as stored: their ids, space-separated.
+pub(crate) fn resource_text(ids: &[gatehouse_core::ids::ResourceId]) -> String {
+    ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+}
+
+/// The ids of [`resource_text`].
+pub(crate) fn resource_ids(text: &str) -> gatehouse_core::Result<Vec<gatehouse_core::ids::ResourceId>> {
+    text.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            uuid::Uuid::try_parse(t)
+                .map(gatehouse_core::ids::ResourceId::from_uuid)
+                .map_err(unexpected)
+        })
+        .collect()
+}
+
 pub(crate) const USER_COLS: &str = "u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at";
 
 /// `$begin` starts a write transaction: SQLite takes the write lock up front (`BEGIN IMMEDIATE`),

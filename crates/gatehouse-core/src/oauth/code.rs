@@ -12,7 +12,7 @@ use super::AuthCode;
 use crate::clients::Client;
 use crate::crypto::{DataKey, RowAad};
 use crate::factors::AuthMethods;
-use crate::ids::{GrantId, SessionId, UserId};
+use crate::ids::{GrantId, ResourceId, SessionId, UserId};
 use crate::rng::Rng;
 use crate::secret::Secret;
 use crate::time::Timestamp;
@@ -36,6 +36,8 @@ struct Sealed {
     redirect_uri_given: bool,
     #[serde(rename = "sc")]
     scope: String,
+    #[serde(rename = "rs", default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<uuid::Uuid>,
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     nonce: Option<String>,
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +71,7 @@ impl AuthCode {
             redirect_uri: self.redirect_uri.clone(),
             redirect_uri_given: self.redirect_uri_given,
             scope: self.scope.clone(),
+            resources: self.resources.iter().map(|r| r.uuid()).collect(),
             nonce: self.nonce.clone(),
             code_challenge: self.code_challenge.clone(),
             auth_time: self.auth_time.millis(),
@@ -97,6 +100,7 @@ impl AuthCode {
             redirect_uri: s.redirect_uri,
             redirect_uri_given: s.redirect_uri_given,
             scope: s.scope,
+            resources: s.resources.into_iter().map(ResourceId::from_uuid).collect(),
             nonce: s.nonce,
             code_challenge: s.code_challenge,
             auth_time: Timestamp::from_millis(s.auth_time),
@@ -144,7 +148,8 @@ mod tests {
             session_id: SessionId::from_uuid(uuid::Uuid::new_v4()),
             redirect_uri: "https://app.example/cb?x=1".into(),
             redirect_uri_given: true,
-            scope: "openid offline_access".into(),
+            scope: "openid offline_access orders.read".into(),
+            resources: vec![ResourceId::from_uuid(uuid::Uuid::new_v4())],
             nonce: Some("n-0S6_WzA2Mj".into()),
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
             auth_time: Timestamp::from_millis(1_700_000_000_123),
@@ -160,7 +165,13 @@ mod tests {
         assert_ne!(again.expose_secret(), v);
         assert_eq!(AuthCode::open(&key, &a, again.expose_secret()), Some(code.clone()));
         // Nothing of the request is readable in the value.
-        for plain in ["app.example", "openid", "n-0S6_WzA2Mj", &code.grant_id.to_string()] {
+        for plain in [
+            "app.example",
+            "openid",
+            "orders.read",
+            "n-0S6_WzA2Mj",
+            &code.grant_id.to_string(),
+        ] {
             assert!(!v.contains(plain), "{plain} visible");
         }
         // Another client id, another project, the same id re-created later, another server key.

@@ -18,7 +18,7 @@ pub use issued::{DeviceAuthorization, IssuedTokens, TokenType};
 pub use response_type::ResponseType;
 
 use crate::factors::AuthMethods;
-use crate::ids::{ClientId, GrantId, ProjectId, SessionId, UserId};
+use crate::ids::{ClientId, GrantId, ProjectId, ResourceId, SessionId, UserId};
 use crate::model::Sealed;
 use crate::secret::{Redacted, SecretString};
 use crate::time::Timestamp;
@@ -68,6 +68,9 @@ pub struct Grant {
     pub user_id: UserId,
     pub session_id: Option<SessionId>,
     pub scope: String,
+    /// The API resources the authorization request named (RFC 8707 §2.1): its tokens may be
+    /// for any of them. Empty when it named none (see [`crate::resources::grant_target`]).
+    pub resources: Vec<ResourceId>,
     pub auth_time: Timestamp,
     /// What the sign-in behind the grant used (RFC 8176 `amr`).
     pub amr: AuthMethods,
@@ -107,6 +110,8 @@ pub struct AuthCode {
     /// Whether the request named it: then the token request must repeat it (RFC 6749 §4.1.3).
     pub redirect_uri_given: bool,
     pub scope: String,
+    /// The API resources the request named (RFC 8707 §2.1).
+    pub resources: Vec<ResourceId>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub auth_time: Timestamp,
@@ -165,6 +170,8 @@ pub struct DeviceGrant {
     pub project_id: ProjectId,
     pub client_id: ClientId,
     pub scope: String,
+    /// The API resources the request named (RFC 8707 §2.1).
+    pub resources: Vec<ResourceId>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub interval_secs: i64,

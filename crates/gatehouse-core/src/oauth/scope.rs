@@ -64,6 +64,11 @@ impl Scopes {
         Scopes(self.0.iter().filter(|s| *s != scope).cloned().collect())
     }
 
+    /// The scopes for which `keep` holds, in order.
+    pub fn filtered(&self, keep: impl Fn(&str) -> bool) -> Scopes {
+        Scopes(self.0.iter().filter(|s| keep(s)).cloned().collect())
+    }
+
     /// The scopes, in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)

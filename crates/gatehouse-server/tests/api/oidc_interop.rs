@@ -6,6 +6,7 @@
 mod front_channel;
 mod oauth;
 mod openid;
+mod resources;
 
 use futures::future::BoxFuture;
 use gatehouse_testkit::{Browser, Page};

@@ -232,14 +232,11 @@ pub fn jwt_parts(jwt: &str) -> (Value, Value) {
     (part(it.next().unwrap()), part(it.next().unwrap()))
 }
 
-/// A project with two resources (orders, billing) and a confidential client_credentials client
-/// holding `scope`: (project, key, client id, secret).
-pub async fn with_resources(
-    s: &TestServer,
-    scope: &str,
-    default_resource: Option<&str>,
-) -> (String, String, String, String) {
-    let (p, key) = s.project("Acme").await;
+/// A project named `name` with two resources, `https://orders.acme.example` (`orders.read`,
+/// `orders.write`) and `https://billing.acme.example` (`billing.read`, `billing.write`), each
+/// scope described as "Use <scope>": (project, key).
+pub async fn project_with_resources(s: &TestServer, name: &str) -> (String, String) {
+    let (p, key) = s.project(name).await;
     for (id, scopes) in [
         ("https://orders.acme.example", ["orders.read", "orders.write"]),
         ("https://billing.acme.example", ["billing.read", "billing.write"]),
@@ -247,6 +244,17 @@ pub async fn with_resources(
         let (st, r) = create(s, &key, &p, orders(id, &scopes)).await;
         assert_eq!(st, 201, "{r}");
     }
+    (p, key)
+}
+
+/// A [`project_with_resources`] and a confidential client_credentials client holding `scope`:
+/// (project, key, client id, secret).
+pub async fn with_resources(
+    s: &TestServer,
+    scope: &str,
+    default_resource: Option<&str>,
+) -> (String, String, String, String) {
+    let (p, key) = project_with_resources(s, "Acme").await;
     let mut body =
         json!({ "name": "svc", "grant_types": ["client_credentials"], "response_types": [], "scope": scope });
     if let Some(d) = default_resource {

@@ -1,6 +1,6 @@
 //! The OAuth provider's storage: signing keys through their life, code grants and refresh rotation.
 
-use gatehouse_core::ids::{ClientId, DataKeyId, ProjectId};
+use gatehouse_core::ids::{ClientId, DataKeyId, ProjectId, ResourceId};
 use gatehouse_core::model::Sealed;
 use gatehouse_core::time::{Clock as _, Timestamp};
 use gatehouse_core::{Error, Gatehouse};
@@ -119,6 +119,11 @@ async fn a_code_grant_needs_its_session_and_a_refresh_rotation_is_one_compare_an
             user_id: user.id,
             session_id: Some(session.id),
             scope: "openid offline_access".into(),
+            // The resources the request named come back in order (RFC 8707 grants).
+            resources: vec![
+                ResourceId::from_uuid(uuid::Uuid::new_v4()),
+                ResourceId::from_uuid(uuid::Uuid::new_v4()),
+            ],
             auth_time: t0,
             amr: AuthMethods::PASSWORD.with(AuthMethods::OTP),
             created_at: t0,

@@ -15,9 +15,11 @@ use crate::clients::Client;
 use crate::clients::uri::redirect_uri_matches;
 use crate::error::Result;
 use crate::factors::ACR_MFA;
+use crate::ids::ResourceId;
 use crate::model::User;
 use crate::oauth::scope::Scopes;
 use crate::oauth::{OAuthError, OAuthErrorCode, ResponseType, Session, pkce};
+use crate::resources::{ApiResource, ResourceScope, described, grant_scopes, requested_targets};
 use crate::time::Timestamp;
 
 /// Longest `state` or `nonce` accepted.
@@ -45,6 +47,8 @@ pub struct AuthorizeParams {
     /// Request objects (OIDC Core §6) are not supported; their presence is an error.
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// RFC 8707 `resource` parameters, as given (the one parameter that may repeat).
+    pub resource: Vec<String>,
 }
 
 impl AuthorizeParams {
@@ -72,6 +76,10 @@ impl AuthorizeParams {
                 "acr_values" => &mut p.acr_values,
                 "request" => &mut p.request,
                 "request_uri" => &mut p.request_uri,
+                "resource" => {
+                    p.resource.push(v.to_owned());
+                    continue;
+                }
                 _ => continue,
             };
             if slot.is_some() {
@@ -105,6 +113,7 @@ impl AuthorizeParams {
         ]
         .into_iter()
         .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .chain(self.resource.iter().map(|r| ("resource", r.as_str())))
         .collect()
     }
 }
@@ -148,6 +157,10 @@ pub struct AuthorizeRequest {
     pub response_type: ResponseType,
     pub mode: ResponseMode,
     pub scopes: Scopes,
+    /// The API resources the request named (RFC 8707 §2.1).
+    pub resources: Vec<ResourceId>,
+    /// The granted scopes that API resources define, with their descriptions, for the consent page.
+    pub resource_scopes: Vec<ResourceScope>,
     prompt_none: bool,
     prompt_login: bool,
     prompt_consent: bool,
@@ -314,8 +327,12 @@ impl Gatehouse {
             )));
         }
         let requested = params.scope.as_deref().map(Scopes::parse).transpose().map_err(&fail)?;
-        let allowed = crate::resources::allowed_scopes(&s.scope, None);
-        let scopes = Scopes::for_user(requested.as_ref(), &allowed, s.offline_access()).map_err(&fail)?;
+        let project_resources = self
+            .project_resources(client.project_id)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        let (scopes, resources, resource_scopes) =
+            user_grant_scopes(&client, &project_resources, requested.as_ref(), &params.resource).map_err(&fail)?;
         let openid = scopes.contains("openid");
         // OIDC Core §3.2.2.1, §3.3.2.1: an ID token is only for an OpenID request, and a nonce
         // binds it to the browser that asked.
@@ -393,6 +410,8 @@ impl Gatehouse {
             response_type,
             mode,
             scopes,
+            resources,
+            resource_scopes,
         })
     }
 
@@ -469,6 +488,22 @@ impl Gatehouse {
             .put_consent(user.id, &req.client.id, &merged.to_wire(), self.clock.now())
             .await
     }
+}
+
+/// What a user grant (authorization code, device) receives (RFC 8707 §2.1, SPEC §5.6): the scopes,
+/// the resources the request named, and the granted resource scopes with their descriptions.
+pub(crate) fn user_grant_scopes(
+    client: &Client,
+    resources: &[ApiResource],
+    requested: Option<&Scopes>,
+    named: &[String],
+) -> Result<(Scopes, Vec<ResourceId>, Vec<ResourceScope>), OAuthError> {
+    let s = &client.settings;
+    let targets = requested_targets(resources, named, s.default_resource.as_deref(), &s.scope)?;
+    let allowed = grant_scopes(&s.scope, resources, &targets);
+    let scopes = Scopes::for_user(requested, &allowed, s.offline_access())?;
+    let descriptions = described(resources, &scopes);
+    Ok((scopes, targets.iter().map(|r| r.id).collect(), descriptions))
 }
 
 #[cfg(test)]

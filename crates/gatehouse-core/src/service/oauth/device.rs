@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tracing::instrument;
 
 use super::super::Gatehouse;
+use super::authorize::user_grant_scopes;
 use super::token::DEVICE_DOMAIN;
 use crate::clients::Client;
 use crate::error::{Error, Result};
@@ -15,6 +16,7 @@ use crate::oauth::{
     DEVICE_CODE_TTL_SECS, DEVICE_INTERVAL_SECS, DeviceApproval, DeviceAuthorization, DeviceGrant, DeviceStatus,
     OAuthError, OAuthErrorCode, Session, user_code,
 };
+use crate::resources::{ResourceScope, described};
 use crate::rng::random_token;
 
 /// A pending device request as the verification page shows it.
@@ -24,6 +26,8 @@ pub struct DeviceView {
     pub user_code: String,
     pub client: Arc<Client>,
     pub scopes: Scopes,
+    /// The scopes that API resources define, with their descriptions.
+    pub resource_scopes: Vec<ResourceScope>,
 }
 
 impl Gatehouse {
@@ -33,6 +37,7 @@ impl Gatehouse {
         &self,
         client: &Client,
         scope: Option<&str>,
+        resource: &[String],
     ) -> Result<DeviceAuthorization, OAuthError> {
         let s = &client.settings;
         if !s.has_grant("urn:ietf:params:oauth:grant-type:device_code") {
@@ -42,8 +47,8 @@ impl Gatehouse {
             ));
         }
         let requested = scope.map(Scopes::parse).transpose()?;
-        let allowed = crate::resources::allowed_scopes(&s.scope, None);
-        let scopes = Scopes::for_user(requested.as_ref(), &allowed, s.offline_access())?;
+        let project_resources = self.project_resources(client.project_id).await?;
+        let (scopes, resources, _) = user_grant_scopes(client, &project_resources, requested.as_ref(), resource)?;
         let now = self.clock.now();
         let device_code = random_token(self.rng.as_ref());
         // A user code colliding with a live one is drawn again (20^8 codes; collisions are rare).
@@ -56,6 +61,7 @@ impl Gatehouse {
                 project_id: client.project_id,
                 client_id: client.id.clone(),
                 scope: scopes.to_wire(),
+                resources: resources.clone(),
                 created_at: now,
                 expires_at: now.plus_secs(DEVICE_CODE_TTL_SECS),
                 interval_secs: DEVICE_INTERVAL_SECS,
@@ -108,10 +114,14 @@ impl Gatehouse {
             return Err(unknown());
         };
         let client = self.enabled_client(d.client_id.as_str()).await?.ok_or_else(unknown)?;
+        let scopes = Scopes::parse(&d.scope).unwrap_or_default();
+        let resources = self.project_resources(client.project_id).await?;
+        let resource_scopes = described(&resources, &scopes);
         Ok(DeviceView {
             user_code: d.user_code.into_secret(),
             client,
-            scopes: Scopes::parse(&d.scope).unwrap_or_default(),
+            scopes,
+            resource_scopes,
         })
     }
 

@@ -12,6 +12,7 @@ use super::{Hashed, Issue};
 use crate::ids::{GrantId, new_row_id};
 use crate::model::User;
 use crate::oauth::{AuthCode, CODE_TTL_SECS, Grant, OAuthError, OAuthErrorCode, Session, TokenType};
+use crate::resources::token_scopes;
 
 impl Gatehouse {
     /// The successful response to a checked request, in the order of OIDC Core §3.2.2.5:
@@ -32,6 +33,7 @@ impl Gatehouse {
                 redirect_uri: req.redirect_uri.clone(),
                 redirect_uri_given: req.params.redirect_uri.is_some(),
                 scope: req.scopes.to_wire(),
+                resources: req.resources.clone(),
                 nonce: req.params.nonce.clone(),
                 code_challenge: req.params.code_challenge.clone(),
                 auth_time: session.auth_time,
@@ -45,14 +47,18 @@ impl Gatehouse {
         if rt.returns_tokens() {
             let s = &req.client.settings;
             // Nothing here can be refreshed, so offline_access is not granted to these tokens.
-            let scopes = req.scopes.without("offline_access");
+            let granted = req.scopes.without("offline_access");
+            // Front-channel access tokens are Gatehouse's own: resource tokens come from the
+            // token endpoint, where the client names the one resource each is for.
+            let scopes = token_scopes(&granted, None);
             let grant = Grant {
                 id: GrantId::from_uuid(new_row_id()),
                 project_id: req.client.project_id,
                 client_id: req.client.id.clone(),
                 user_id: user.id,
                 session_id: Some(session.id),
-                scope: scopes.to_wire(),
+                scope: granted.to_wire(),
+                resources: req.resources.clone(),
                 auth_time: session.auth_time,
                 amr: session.amr,
                 created_at: now,
@@ -70,6 +76,7 @@ impl Gatehouse {
                 client: &req.client,
                 user: Some(user),
                 scopes: &scopes,
+                granted: &granted,
                 grant: Some(grant.id),
                 session: Some(session.id),
                 nonce: req.params.nonce.as_deref(),

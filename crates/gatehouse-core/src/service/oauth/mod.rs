@@ -191,7 +191,11 @@ pub(crate) struct Hashed<'a> {
 pub(crate) struct Issue<'a> {
     pub client: &'a Client,
     pub user: Option<&'a User>,
+    /// The access token's scopes (and the response's `scope`).
     pub scopes: &'a Scopes,
+    /// The scopes granted to the user, which decide the ID token and its claims; wider than
+    /// `scopes` when the access token is for an API resource.
+    pub granted: &'a Scopes,
     pub grant: Option<GrantId>,
     pub session: Option<SessionId>,
     pub nonce: Option<&'a str>,
@@ -289,7 +293,7 @@ impl Gatehouse {
         let id_token = match i.user {
             // Boxed: it reads the user's claims from storage, and tokens without it should not
             // carry the space its future needs.
-            Some(user) if i.scopes.contains("openid") => {
+            Some(user) if i.granted.contains("openid") => {
                 let hashed = Hashed {
                     access_token: Some(&access_token),
                     code: None,
@@ -383,7 +387,7 @@ impl Gatehouse {
         if let Some(sid) = i.session {
             obj.insert("sid".into(), sid.to_string().into());
         }
-        obj.extend(self.user_claims(user, i.scopes, Some(i.client.project_id)).await?);
+        obj.extend(self.user_claims(user, i.granted, Some(i.client.project_id)).await?);
         self.sign(alg, "JWT", &claims, now)
     }
 

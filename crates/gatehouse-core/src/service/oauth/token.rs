@@ -8,13 +8,14 @@ use super::Issue;
 use crate::clients::Client;
 use crate::crypto::RowAad;
 use crate::error::Result;
+use crate::ids::ResourceId;
 use crate::model::User;
 use crate::oauth::refresh::RefreshTokenId;
 use crate::oauth::scope::Scopes;
 use crate::oauth::{
     AuthCode, CODE_TTL_SECS, DeviceStatus, Grant, IssuedTokens, OAuthError, OAuthErrorCode, RefreshState, pkce,
 };
-use crate::resources::{allowed_scopes, select_target};
+use crate::resources::{ApiResource, allowed_scopes, grant_target, select_target, token_scopes};
 use crate::secret::Secret;
 
 pub(crate) const DEVICE_DOMAIN: &str = "device-code";
@@ -114,6 +115,8 @@ impl Gatehouse {
             (None, None) => {}
         }
         let scopes = Scopes::parse(&code.scope)?;
+        let resources = self.project_resources(client.project_id).await?;
+        let target = self.user_target(client, &resources, &p.resource, &code.resources, &scopes)?;
         let mut new = self.new_grant(
             client,
             &scopes,
@@ -124,6 +127,7 @@ impl Gatehouse {
                 user_id: code.user_id,
                 session_id: Some(code.session_id),
                 scope: code.scope.clone(),
+                resources: code.resources.clone(),
                 auth_time: code.auth_time,
                 amr: code.amr,
                 created_at: now,
@@ -147,7 +151,7 @@ impl Gatehouse {
             Err(e) => return Err(e.into()),
         }
         let user = self.live_user(code.user_id).await?;
-        self.issue_for_grant(client, &user, &scopes, new, code.nonce.as_deref())
+        self.issue_for_grant(client, &user, (&scopes, target), new, code.nonce.as_deref())
             .await
     }
 
@@ -188,26 +192,47 @@ impl Gatehouse {
         }
     }
 
-    /// The first tokens of a new user grant.
+    /// The audience of a token from a user grant that named `named` resources and holds `granted`
+    /// scopes, for a token request naming `requested` ([`grant_target`]).
+    fn user_target<'a>(
+        &self,
+        client: &Client,
+        resources: &'a [ApiResource],
+        requested: &[String],
+        named: &[ResourceId],
+        granted: &Scopes,
+    ) -> Result<Option<&'a ApiResource>, OAuthError> {
+        let s = &client.settings;
+        grant_target(
+            resources,
+            requested,
+            (s.default_resource.as_deref(), &s.scope),
+            named,
+            granted,
+        )
+    }
+
+    /// The first tokens of a new user grant, the access token for `target`.
     async fn issue_for_grant(
         &self,
         client: &Client,
         user: &User,
-        scopes: &Scopes,
+        (granted, target): (&Scopes, Option<&ApiResource>),
         new: NewGrant,
         nonce: Option<&str>,
     ) -> Result<IssuedTokens, OAuthError> {
         self.issue_tokens(Issue {
             client,
             user: Some(user),
-            scopes,
+            scopes: &token_scopes(granted, target),
+            granted,
             grant: Some(new.grant.id),
             session: new.grant.session_id,
             nonce,
             auth_time: Some(new.grant.auth_time),
             amr: Some(new.grant.amr),
             refresh_token: new.refresh.map(Secret::into_secret),
-            audience: None,
+            audience: target,
         })
         .await
     }
@@ -249,7 +274,7 @@ impl Gatehouse {
                 std::cmp::Ordering::Equal => {}
             }
             // The client's current settings bound what a refresh can give (they may have shrunk).
-            let allowed = &allowed_scopes(&client.settings.scope, None);
+            let allowed = &client.settings.scope;
             if !client.settings.offline_access() || !allowed.iter().any(|s| s == "offline_access") {
                 return Err(OAuthError::new(
                     OAuthErrorCode::UnauthorizedClient,
@@ -265,8 +290,11 @@ impl Gatehouse {
                         "a refresh may only narrow the granted scopes",
                     ));
                 }
-                None => granted,
+                None => granted.clone(),
             };
+            // What the grant covers is decided by its scopes, not the narrowed ones.
+            let resources = self.project_resources(client.project_id).await?;
+            let target = self.user_target(client, &resources, &p.resource, &grant.resources, &granted)?;
             let next = RefreshTokenId {
                 grant: grant.id,
                 generation: state.generation + 1,
@@ -275,14 +303,15 @@ impl Gatehouse {
                 .issue_tokens(Issue {
                     client,
                     user: Some(&user),
-                    scopes: &scopes,
+                    scopes: &token_scopes(&scopes, target),
+                    granted: &scopes,
                     grant: Some(grant.id),
                     session: grant.session_id,
                     nonce: None,
                     auth_time: Some(grant.auth_time),
                     amr: Some(grant.amr),
                     refresh_token: Some(next.encode(self.keys.hasher()).into_secret()),
-                    audience: None,
+                    audience: target,
                 })
                 .await?;
             let json = serde_json::to_vec(&issued).map_err(crate::Error::unexpected)?;
@@ -350,6 +379,7 @@ impl Gatehouse {
             client,
             user: None,
             scopes: &scopes,
+            granted: &scopes,
             grant: None,
             session: None,
             nonce: None,
@@ -407,6 +437,8 @@ impl Gatehouse {
         };
         let user = self.live_user(approval.user_id).await?;
         let scopes = Scopes::parse(&d.scope)?;
+        let resources = self.project_resources(client.project_id).await?;
+        let target = self.user_target(client, &resources, &p.resource, &d.resources, &scopes)?;
         let new = self.new_grant(
             client,
             &scopes,
@@ -417,6 +449,7 @@ impl Gatehouse {
                 user_id: approval.user_id,
                 session_id: Some(approval.session_id),
                 scope: d.scope.clone(),
+                resources: d.resources.clone(),
                 auth_time: approval.auth_time,
                 amr: approval.amr,
                 created_at: now,
@@ -428,7 +461,7 @@ impl Gatehouse {
         if !self.store.redeem_device_grant(&hash, &new.grant).await? {
             return Err(OAuthError::invalid_grant("the device_code was already used"));
         }
-        self.issue_for_grant(client, &user, &scopes, new, None).await
+        self.issue_for_grant(client, &user, (&scopes, target), new, None).await
     }
 }
 

@@ -6,7 +6,9 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
+use gatehouse_core::oauth::scope::Scopes;
 use gatehouse_core::oauth::{OAuthError, OAuthErrorCode};
+use gatehouse_core::resources::ResourceScope;
 use gatehouse_core::service::oauth::authorize::AuthorizeFailure;
 use gatehouse_core::service::oauth::{
     AuthorizeParams, AuthorizeRequest, AuthorizeStep, RedirectResponse, ResponseMode,
@@ -112,11 +114,7 @@ fn respond(r: &RedirectResponse) -> Response {
 
 fn consent_page(state: &AppState, browser: &Browser, req: &AuthorizeRequest, marker: Option<&str>) -> Response {
     let request = authorize_path(&req.params, marker);
-    let scopes: String = req
-        .scopes
-        .iter()
-        .map(|s| format!("<li><strong>{}</strong> — {}</li>", esc(s), esc(scope_text(s))))
-        .collect();
+    let scopes = scope_items(&req.scopes, &req.resource_scopes);
     let who = browser.session.as_ref().map_or(String::new(), |(_, u)| {
         format!("<p>Signed in as <strong>{}</strong>.</p>", esc(&u.email))
     });
@@ -132,7 +130,22 @@ fn consent_page(state: &AppState, browser: &Browser, req: &AuthorizeRequest, mar
     page(StatusCode::OK, "Allow access?", &body)
 }
 
-/// What a scope lets the application do, in words.
+/// The consent list: each scope with what it lets the application do; an API resource's scope
+/// with the description its resource gives it.
+pub(crate) fn scope_items(scopes: &Scopes, described: &[ResourceScope]) -> String {
+    scopes
+        .iter()
+        .map(|s| {
+            let text = described
+                .iter()
+                .find(|d| d.name == s)
+                .map_or(scope_text(s), |d| d.description.as_str());
+            format!("<li><strong>{}</strong> — {}</li>", esc(s), esc(text))
+        })
+        .collect()
+}
+
+/// What a built-in scope lets the application do, in words.
 fn scope_text(scope: &str) -> &'static str {
     match scope {
         "openid" => "know who you are",

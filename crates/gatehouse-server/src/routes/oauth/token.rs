@@ -100,11 +100,7 @@ pub async fn token(
             refresh_token: secret(&form, "refresh_token")?,
             device_code: secret(&form, "device_code")?,
             scope: single(&form, "scope")?,
-            resource: form
-                .pairs()
-                .filter(|(k, _)| *k == "resource")
-                .map(|(_, v)| v.to_owned())
-                .collect(),
+            resource: resources(&form),
         };
         let allowed = client_origin_allowed(&headers, &client);
         let response = state.gh.token(&client, params).await.map_err(OAuthJsonError::from);
@@ -118,6 +114,14 @@ pub async fn token(
     }
 }
 
+/// The RFC 8707 `resource` parameters, as given (the one parameter that may repeat).
+fn resources(form: &Form) -> Vec<String> {
+    form.pairs()
+        .filter(|(k, _)| *k == "resource")
+        .map(|(_, v)| v.to_owned())
+        .collect()
+}
+
 /// `POST /oauth/device_authorization` (RFC 8628 §3.1).
 pub async fn device_authorization(
     State(state): State<Arc<AppState>>,
@@ -128,7 +132,8 @@ pub async fn device_authorization(
         let form = form(&headers, &body)?;
         let client = authenticate(&state, peer, &headers, &form).await?;
         let scope = single(&form, "scope")?;
-        Ok::<_, OAuthJsonError>(state.gh.device_authorize(&client, scope.as_deref()).await?)
+        let resource = resources(&form);
+        Ok::<_, OAuthJsonError>(state.gh.device_authorize(&client, scope.as_deref(), &resource).await?)
     }
     .await;
     match result {

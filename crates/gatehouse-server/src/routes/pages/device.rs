@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::extract::Form;
+use crate::routes::oauth::authorize::scope_items;
 use crate::routes::web::{Browser, error_page, esc, hidden, page, to_login};
 use crate::state::AppState;
 
@@ -59,7 +60,7 @@ pub async fn device_lookup(
     let code = form.get("user_code").unwrap_or("");
     let res = match state.gh.find_device_request(session, code).await {
         Ok(view) => {
-            let scopes: String = view.scopes.iter().map(|s| format!("<li>{}</li>", esc(s))).collect();
+            let scopes = scope_items(&view.scopes, &view.resource_scopes);
             let body = format!(
                 "<p><strong>{}</strong> on a device asks to sign in as you with these scopes:</p><ul class=\"scopes\">{scopes}</ul>\
                  <p>Only approve if your device shows the code <code>{}</code>.</p>\

@@ -3,8 +3,8 @@
 //! OP checklist (SPEC §5.2).
 //!
 //! This module holds the client and request helpers the flows share; the tests are in [`code`],
-//! [`front_channel`], [`refresh`], [`device`], [`lifecycle`], [`protection`], [`throttling`] and
-//! [`endpoints`].
+//! [`front_channel`], [`refresh`], [`resource_indicators`], [`device`], [`lifecycle`],
+//! [`protection`], [`throttling`] and [`endpoints`].
 
 use std::collections::BTreeMap;
 
@@ -22,6 +22,7 @@ mod front_channel;
 mod lifecycle;
 mod protection;
 mod refresh;
+mod resource_indicators;
 pub mod second_factor;
 mod throttling;
 
