@@ -59,7 +59,8 @@ pub(crate) fn glob_pattern(filter: &str) -> String {
 }
 
 /// The columns of a user (table alias `u`), as [`sqlite::user`] and [`postgres::user`] read them.
-pub(crate) const USER_COLS: &str = "u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at";
+pub(crate) const USER_COLS: &str =
+    "u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at, u.updated_at";
 
 /// `$begin` starts a write transaction: SQLite takes the write lock up front (`BEGIN IMMEDIATE`),
 /// so concurrent writers wait for each other instead of failing on a lock upgrade.
@@ -107,6 +108,7 @@ macro_rules! sql_impl {
                     email: get(r, "email")?,
                     name: get(r, "name")?,
                     password_hash: redacted(r, "password_hash")?,
+                    email_verified_at: get::<Option<i64>>(r, "email_verified_at")?.map(Timestamp::from_millis),
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
                     updated_at: Timestamp::from_millis(get(r, "updated_at")?),
                 })
