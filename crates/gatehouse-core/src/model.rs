@@ -22,6 +22,9 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub password_hash: Redacted<String>,
+    /// When the address was shown to be the owner's (a followed sign-up or reset link, an upstream
+    /// identity provider's verified email); `None` for an account an admin made until then.
+    pub email_verified_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

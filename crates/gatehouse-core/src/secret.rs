@@ -46,6 +46,7 @@ mod tests {
                 email: "a@example.com".into(),
                 name: "A".into(),
                 password_hash: Redacted::new("$argon2id$hunter2".into()),
+                email_verified_at: Some(at),
                 created_at: at,
                 updated_at: at,
             }

@@ -33,14 +33,24 @@ macro_rules! accounts_impl {
             }
 
             pub(crate) fn insert_user(u: &User) -> Stmt<'_> {
-                sqlx::query("INSERT INTO users (id, email, email_lower, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                sqlx::query("INSERT INTO users (id, email, email_lower, name, password_hash, email_verified_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(u.id.uuid())
                     .bind(&u.email)
                     .bind(u.email.to_lowercase())
                     .bind(&u.name)
                     .bind(u.password_hash.expose())
+                    .bind(u.email_verified_at.map(Timestamp::millis))
                     .bind(u.created_at.millis())
                     .bind(u.updated_at.millis())
+            }
+
+            /// Records that `user`'s address `email` proved to be theirs at `at`, unless it was
+            /// already (a reset link or an upstream identity's verified email).
+            pub(crate) fn verify_email<'q>(user: UserId, email: &str, at: Timestamp) -> Stmt<'q> {
+                sqlx::query("UPDATE users SET email_verified_at = $3 WHERE id = $1 AND email_lower = $2 AND email_verified_at IS NULL")
+                    .bind(user.uuid())
+                    .bind(email.to_lowercase())
+                    .bind(at.millis())
             }
 
             fn insert_api_key(k: &ApiKeyRecord) -> Stmt<'_> {

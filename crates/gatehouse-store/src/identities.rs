@@ -12,7 +12,7 @@ macro_rules! identities_impl {
             use gatehouse_core::ports::*;
             use gatehouse_core::time::Timestamp;
 
-            use crate::accounts::$module::{USER, insert_user};
+            use crate::accounts::$module::{USER, insert_user, verify_email};
             use crate::sql::$module::{all, begin, change_one, commit, exec, get, optional, user};
             use crate::sql::{USER_COLS, db_err};
 
@@ -53,6 +53,8 @@ macro_rules! identities_impl {
                         .bind(&i.email)
                         .bind(i.created_at.millis());
                     exec(&mut tx, stmt, db_err(IDENTITY)).await?;
+                    // An identity is linked only through the email its provider verified.
+                    exec(&mut tx, verify_email(i.user_id, &i.email, i.created_at), db_err(USER)).await?;
                     commit(tx, audit).await
                 }
 

@@ -101,6 +101,13 @@ macro_rules! people_impl {
                         return Ok(false);
                     }
                     set_password(&mut tx, u, hash, at).await?;
+                    // Following the link mailed to the address proves it is the owner's, if it
+                    // is still the account's address.
+                    let stmt = sqlx::query("UPDATE users SET email_verified_at = $3 WHERE id = $1 AND email_verified_at IS NULL AND email_lower = (SELECT lower(email) FROM account_links WHERE id = $2)")
+                        .bind(u.uuid())
+                        .bind(l.uuid())
+                        .bind(at.millis());
+                    exec(&mut tx, stmt, unexpected).await?;
                     commit(tx, audit).await?;
                     Ok(true)
                 }

@@ -228,8 +228,8 @@ macro_rules! provider_impl {
                 }
 
                 async fn get_session(&self, id: SessionId) -> Result<Option<(Session, User)>> {
-                    let query = sqlx::query("SELECT s.id AS session_id, s.user_id, s.secret_hash, s.created_at AS session_created_at, s.auth_time, s.expires_at, s.user_agent, s.ip, s.amr, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1")
-                        .bind(id.uuid());
+                    let sql = format!("SELECT s.id AS session_id, s.user_id, s.secret_hash, s.created_at AS session_created_at, s.auth_time, s.expires_at, s.user_agent, s.ip, s.amr, {USER_COLS} FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1");
+                    let query = sqlx::query(&sql).bind(id.uuid());
                     optional(self.db(), query, |r| Ok((session_as(r, "session_id", "session_created_at")?, user(r)?))).await
                 }
 

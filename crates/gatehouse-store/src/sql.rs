@@ -58,7 +58,6 @@ pub(crate) fn glob_pattern(filter: &str) -> String {
     out
 }
 
-/// The columns of a user (table alias `u`), as [`sqlite::user`] and [`postgres::user`] read them.
 /// The API resources a grant names, as stored: their ids, space-separated.
 pub(crate) fn resource_text(ids: &[gatehouse_core::ids::ResourceId]) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
@@ -76,7 +75,9 @@ pub(crate) fn resource_ids(text: &str) -> gatehouse_core::Result<Vec<gatehouse_c
         .collect()
 }
 
-pub(crate) const USER_COLS: &str = "u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at";
+/// The columns of a user (table alias `u`), as [`sqlite::user`] and [`postgres::user`] read them.
+pub(crate) const USER_COLS: &str =
+    "u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at, u.updated_at";
 
 /// `$begin` starts a write transaction: SQLite takes the write lock up front (`BEGIN IMMEDIATE`),
 /// so concurrent writers wait for each other instead of failing on a lock upgrade.
@@ -124,6 +125,7 @@ macro_rules! sql_impl {
                     email: get(r, "email")?,
                     name: get(r, "name")?,
                     password_hash: redacted(r, "password_hash")?,
+                    email_verified_at: get::<Option<i64>>(r, "email_verified_at")?.map(Timestamp::from_millis),
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
                     updated_at: Timestamp::from_millis(get(r, "updated_at")?),
                 })

@@ -2,8 +2,8 @@
 //! a small real HTTP proxy on its issuer URL. The proxy passes every request through (discovery,
 //! the sign-in and consent pages, the code exchange with its PKCE check) and re-signs the ID token
 //! of each code exchange with its own key, published as the provider's JWKS, so that a test can
-//! make the provider answer as it needs: `email_verified` true (Gatehouse says false: it does not
-//! verify addresses), or a wrong `iss` or `nonce`.
+//! make the provider answer as it needs: `email_verified` true (the provider's people are accounts its
+//! admin made, whose addresses Gatehouse has not verified), or a wrong `iss` or `nonce`.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,7 +22,7 @@ use crate::{Backend, Browser, TestServer};
 pub enum Claims {
     /// `email_verified` true.
     Verified,
-    /// As the provider made them (`email_verified` false).
+    /// As the provider made them (`email_verified` false for its admin-made accounts).
     Unverified,
     /// `email_verified` true and this `iss`.
     Issuer(String),

@@ -141,6 +141,7 @@ impl Gatehouse {
             email: email.to_owned(),
             name: name.to_owned(),
             password_hash: self.passwords.hash(self.rng.as_ref(), password).await?.into(),
+            email_verified_at: None,
             created_at: now,
             updated_at: now,
         })

@@ -1,5 +1,6 @@
 //! Linked identities: one account per (provider, subject), created with its account in one
 //! transaction or added to an existing one, listed per account and removed only by their account.
+//! Linking through the account's own (upstream-verified) address marks it verified.
 
 use gatehouse_core::Error;
 use gatehouse_core::idp::LinkedIdentity;
@@ -32,6 +33,7 @@ fn user(email: &str) -> User {
         email: email.into(),
         name: email.into(),
         password_hash: Redacted::new(String::new()),
+        email_verified_at: None,
         created_at: AT,
         updated_at: AT,
     }
@@ -57,8 +59,11 @@ async fn identities_link_one_account_each_and_are_removed_only_by_it() {
         store.link_identity(&first, Some(&ann), &audit("create")).await.unwrap();
         assert_eq!(
             store.get_user(ann.id).await.unwrap(),
-            Some(ann.clone()),
-            "created with its identity"
+            Some(User {
+                email_verified_at: Some(AT),
+                ..ann.clone()
+            }),
+            "created with its identity, through its verified address"
         );
         let (found, owner) = store.find_identity("corp", "sub-1").await.unwrap().unwrap();
         assert_eq!((found, owner.id), (first.clone(), ann.id));
@@ -92,5 +97,32 @@ async fn identities_link_one_account_each_and_are_removed_only_by_it() {
         assert!(store.delete_identity(ann.id, first.id, &audit("unlink")).await.unwrap());
         assert!(!store.delete_identity(ann.id, first.id, &audit("unlink")).await.unwrap());
         assert_eq!(store.list_identities(ann.id).await.unwrap(), [second]);
+    }
+}
+
+#[tokio::test]
+async fn linking_an_existing_account_through_its_address_marks_the_address_verified() {
+    for db in databases().await {
+        let store = db.store();
+        let cat = user("cat@example.com");
+        let dan = user("dan@example.com");
+        for u in [&cat, &dan] {
+            store.insert_user(u, &audit("user.create")).await.unwrap();
+        }
+        store
+            .link_identity(&identity(&cat, "corp", "c"), None, &audit("link"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get_user(cat.id).await.unwrap().unwrap().email_verified_at,
+            Some(AT)
+        );
+        // An identity whose address is not the account's says nothing about the account's.
+        let other = LinkedIdentity {
+            email: "dan@elsewhere.example".into(),
+            ..identity(&dan, "corp", "d")
+        };
+        store.link_identity(&other, None, &audit("link")).await.unwrap();
+        assert_eq!(store.get_user(dan.id).await.unwrap().unwrap().email_verified_at, None);
     }
 }

@@ -48,6 +48,7 @@ fn user(email: &str) -> User {
         email: email.into(),
         name: "Ann".into(),
         password_hash: "$argon2id$v=19$placeholder".to_owned().into(),
+        email_verified_at: None,
         created_at: Timestamp::from_millis(NOW),
         updated_at: Timestamp::from_millis(NOW),
     }
@@ -118,7 +119,7 @@ async fn a_sign_up_link_creates_its_account_once_and_never_after_expiry() {
 }
 
 #[tokio::test]
-async fn a_reset_link_sets_the_password_once() {
+async fn a_reset_link_sets_the_password_once_and_proves_the_address() {
     for db in databases().await {
         let store = db.store();
         let ann = user("ann@example.com");
@@ -130,11 +131,11 @@ async fn a_reset_link_sets_the_password_once() {
         store.insert_link(&l).await.unwrap();
         let at = Timestamp::from_millis(NOW + 5);
         let a = audit(ProjectId::SYSTEM, "user.password_reset");
+        assert_eq!(store.get_user(ann.id).await.unwrap().unwrap().email_verified_at, None);
         assert!(store.finish_reset(l.id, ann.id, "$argon2id$new", at, &a).await.unwrap());
-        assert_eq!(
-            store.get_user(ann.id).await.unwrap().unwrap().password_hash.expose(),
-            "$argon2id$new"
-        );
+        let after = store.get_user(ann.id).await.unwrap().unwrap();
+        assert_eq!(after.password_hash.expose(), "$argon2id$new");
+        assert_eq!(after.email_verified_at, Some(at), "the mailed link proved the address");
         assert!(
             !store
                 .finish_reset(l.id, ann.id, "$argon2id$again", at, &a)
@@ -145,6 +146,23 @@ async fn a_reset_link_sets_the_password_once() {
             store.get_user(ann.id).await.unwrap().unwrap().password_hash.expose(),
             "$argon2id$new"
         );
+
+        // A link mailed to another address than the account's proves nothing of the account's.
+        let bob = user("bob@example.com");
+        store
+            .insert_user(&bob, &audit(ProjectId::SYSTEM, "user.create"))
+            .await
+            .unwrap();
+        let elsewhere = link(LinkPurpose::Reset, "old@example.com", Some(bob.id), 60_000);
+        store.insert_link(&elsewhere).await.unwrap();
+        let a = audit(ProjectId::SYSTEM, "user.password_reset");
+        assert!(
+            store
+                .finish_reset(elsewhere.id, bob.id, "$argon2id$bob", at, &a)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.get_user(bob.id).await.unwrap().unwrap().email_verified_at, None);
     }
 }
 

@@ -226,6 +226,8 @@ impl Gatehouse {
                     email: email.clone(),
                     name,
                     password_hash: Redacted::new(String::new()),
+                    // The upstream verified this address (never linked otherwise).
+                    email_verified_at: Some(now),
                     created_at: now,
                     updated_at: now,
                 };

@@ -406,8 +406,9 @@ impl Gatehouse {
         }
         if scopes.contains("email") {
             out.insert("email".into(), user.email.clone().into());
-            // Gatehouse does not verify addresses; admins create accounts.
-            out.insert("email_verified".into(), false.into());
+            // True once the owner proved the address (a mailed link, an upstream's verified email);
+            // an account an admin made has not.
+            out.insert("email_verified".into(), user.email_verified_at.is_some().into());
         }
         if let Some(project) = role_project.filter(|_| scopes.contains("role")) {
             // Only the role in the client's own project: other tenants are none of its business.

@@ -100,6 +100,8 @@ impl Gatehouse {
             email: link.email.clone(),
             name: link.name.clone(),
             password_hash: link.password_hash.clone(),
+            // Following the link mailed to the address proved it.
+            email_verified_at: Some(now),
             created_at: now,
             updated_at: now,
         };

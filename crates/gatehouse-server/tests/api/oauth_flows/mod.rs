@@ -151,7 +151,7 @@ pub async fn refresh(s: &TestServer, app: &App, refresh_token: &str) -> (u16, Va
     .await
 }
 
-fn claims(jwt: &str) -> Value {
+pub fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }

@@ -1,11 +1,12 @@
 //! Sign-up, password reset and project invitations through a real SMTP server (aiosmtpd, see
 //! `gatehouse_testkit::smtp`): the mail arrives, its link works once, unknown addresses get the
 //! same answers as known ones, the forms are CSRF-protected and rate-limited, and no link secret
-//! is stored in plaintext.
+//! is stored in plaintext; what the tokens then say of the address.
 
 mod invitations;
 mod reset;
 mod signup;
+mod verified;
 
 use gatehouse_testkit::{Browser, Page, SmtpServer};
 
