@@ -170,7 +170,8 @@ fn compare(what: &str, direct: &mut [Duration], proxied: &mut [Duration]) {
 /// the call to its upstream included.
 async fn gate_histogram(http: &reqwest::Client, base: &str) -> anyhow::Result<Vec<(f64, u64)>> {
     let text = http.get(format!("{base}/metrics")).send().await?.text().await?;
-    let series = r#"gatehouse_http_request_duration_seconds_bucket{method="POST",route="/openai/v1/{*path}",status="200",le=""#;
+    let series =
+        r#"gatehouse_http_request_duration_seconds_bucket{method="POST",route="/openai/v1/{*path}",status="200",le=""#;
     Ok(text
         .lines()
         .filter_map(|l| l.strip_prefix(series))
@@ -209,7 +210,12 @@ async fn prepare_gate(gh: &Gatehouse, base_url: &str) -> anyhow::Result<String> 
         anyhow::ensure!(status.is_success(), "{path} answered {status}: {body}");
         Ok(body)
     };
-    let project = send(reqwest::Method::POST, "/accounts/projects".into(), json!({ "name": "Bench" })).await?;
+    let project = send(
+        reqwest::Method::POST,
+        "/accounts/projects".into(),
+        json!({ "name": "Bench" }),
+    )
+    .await?;
     let project = project["id"].as_str().context("a project id")?.to_owned();
     let key = send(
         reqwest::Method::POST,
@@ -291,7 +297,10 @@ async fn main() -> anyhow::Result<()> {
         .filter(|(le, _)| *le <= 0.005)
         .map(|(le, n)| format!("{:.1} % within {} ms", 100.0 * n as f64 / p.len() as f64, le * 1e3))
         .collect();
-    println!("  the gate's own time, its upstream call included: {}", within.join(", "));
+    println!(
+        "  the gate's own time, its upstream call included: {}",
+        within.join(", ")
+    );
 
     let (mut d, mut p) = (Vec::new(), Vec::new());
     for _ in 0..STREAMS {
@@ -332,7 +341,11 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  the gate on one core: {:.0} % of the mock served directly (rounds: {})",
         100.0 * p.per_cpu_second() / d.per_cpu_second(),
-        ratios.iter().map(|r| format!("{r:.0} %")).collect::<Vec<_>>().join(", ")
+        ratios
+            .iter()
+            .map(|r| format!("{r:.0} %"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
         "  a bare forwarder (the floor of a proxy on axum and reqwest): {:.0}/s wall, {:.0} % busy, {:.0} answers per CPU-second, {:.0} % of the mock; the gate {:.0} % of it",
