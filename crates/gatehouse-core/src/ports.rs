@@ -483,6 +483,23 @@ pub trait IdentityStore: Send + Sync {
     async fn list_identities(&self, user: UserId) -> Result<Vec<LinkedIdentity>>;
     /// Removes one of the account's identities with `audit`; whether it was there.
     async fn delete_identity(&self, user: UserId, id: IdentityId, audit: &AuditRecord) -> Result<bool>;
+    /// The identity providers managed over REST, by name.
+    async fn list_identity_providers(&self) -> Result<Vec<crate::idp::settings::StoredProvider>>;
+    /// Stores a new provider with `audit`. `Conflict` when its name is taken.
+    async fn insert_identity_provider(
+        &self,
+        p: &crate::idp::settings::StoredProvider,
+        audit: &AuditRecord,
+    ) -> Result<()>;
+    /// Replaces the provider whose version is `p.version - 1` with `audit`; whether it was.
+    async fn update_identity_provider(
+        &self,
+        p: &crate::idp::settings::StoredProvider,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
+    /// Removes provider `name` and the identities linked through it, with `audit`, in one
+    /// transaction; whether it was there.
+    async fn delete_identity_provider(&self, name: &str, audit: &AuditRecord) -> Result<bool>;
 }
 
 /// All storage ports, implemented by one backend chosen from the database URL.
@@ -560,6 +577,8 @@ pub enum Invalidation {
     Broker {
         id: uuid::Uuid,
     },
+    /// An identity provider managed over REST was added, changed or removed.
+    IdentityProviders,
     /// Everything: after a node lost its notification connection and may have missed events.
     All,
 }

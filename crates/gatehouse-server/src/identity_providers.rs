@@ -1,13 +1,14 @@
 //! The `[[identity_providers]]` settings of the config file: upstream identity providers for
 //! "Continue with …" on the sign-in page ([`gatehouse_core::idp`]). `kind` picks a preset
-//! (`google`, `gitlab`: their issuer; `github`: GitHub's OAuth and user API) or any OpenID Connect
+//! (`google`, `gitlab`: their issuer; `microsoft`: its name, the tenant's issuer given; `github`: GitHub's OAuth and user API) or any OpenID Connect
 //! provider (`oidc`, by `issuer`); the client secret is given inline or, better, in the file
 //! `client_secret_file` names.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use gatehouse_core::idp::{IdentityProvider, IdpKind};
+use gatehouse_core::idp::IdentityProvider;
+use gatehouse_core::idp::settings::ProviderSettings;
 use gatehouse_core::secret::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +20,7 @@ pub struct IdentityProviderSettings {
     pub name: String,
     /// The button says "Continue with {display_name}"; defaults to the preset's name.
     pub display_name: Option<String>,
-    /// `oidc` (default), `google`, `gitlab` or `github`.
+    /// `oidc` (default), `google`, `microsoft`, `gitlab` or `github`.
     #[serde(default = "oidc")]
     pub kind: String,
     /// The OpenID Connect issuer (required for `oidc`; the preset's for `google` and `gitlab`,
@@ -49,27 +50,6 @@ impl IdentityProviderSettings {
     /// The provider, its secret read from its file, checked; errors name `identity_providers[i]`.
     fn resolve(&self, i: usize) -> anyhow::Result<IdentityProvider> {
         let at = format!("identity_providers[{i}]");
-        let (preset_name, kind) = match self.kind.as_str() {
-            "oidc" => ("", oidc_kind(self.issuer.as_deref(), None, &at)?),
-            "google" => (
-                "Google",
-                oidc_kind(self.issuer.as_deref(), Some("https://accounts.google.com"), &at)?,
-            ),
-            "gitlab" => (
-                "GitLab",
-                oidc_kind(self.issuer.as_deref(), Some("https://gitlab.com"), &at)?,
-            ),
-            "github" => {
-                let web_url = self.github_url.as_deref().unwrap_or("https://github.com");
-                let api_url = self.github_api_url.as_deref().unwrap_or("https://api.github.com");
-                let kind = IdpKind::GitHub {
-                    web_url: web_url.trim_end_matches('/').to_owned(),
-                    api_url: api_url.trim_end_matches('/').to_owned(),
-                };
-                ("GitHub", kind)
-            }
-            other => anyhow::bail!("{at}.kind must be oidc, google, gitlab or github, not {other:?}"),
-        };
         let client_secret = match (&self.client_secret, &self.client_secret_file) {
             (Some(s), None) => s.clone(),
             (None, Some(path)) => {
@@ -78,34 +58,19 @@ impl IdentityProviderSettings {
             }
             _ => anyhow::bail!("{at} needs exactly one of client_secret and client_secret_file"),
         };
-        let default_scopes: &[&str] = match kind {
-            IdpKind::GitHub { .. } => &["read:user", "user:email"],
-            IdpKind::Oidc { .. } => &["openid", "email", "profile"],
-        };
-        let p = IdentityProvider {
+        let settings = ProviderSettings {
             name: self.name.clone(),
-            display_name: self.display_name.clone().unwrap_or_else(|| preset_name.to_owned()),
-            kind,
+            kind: self.kind.clone(),
+            display_name: self.display_name.clone(),
+            issuer: self.issuer.clone(),
+            github_url: self.github_url.clone(),
+            github_api_url: self.github_api_url.clone(),
             client_id: self.client_id.clone(),
-            client_secret,
-            scopes: self
-                .scopes
-                .clone()
-                .unwrap_or_else(|| default_scopes.iter().map(|s| (*s).to_owned()).collect()),
+            scopes: self.scopes.clone(),
             allow_signup: self.allow_signup,
         };
-        p.check(&at)?;
-        Ok(p)
+        Ok(settings.resolve(client_secret, &at)?)
     }
-}
-
-fn oidc_kind(issuer: Option<&str>, preset: Option<&str>, at: &str) -> anyhow::Result<IdpKind> {
-    let issuer = issuer
-        .or(preset)
-        .with_context(|| format!("{at}.issuer is required for kind oidc"))?;
-    Ok(IdpKind::Oidc {
-        issuer: issuer.trim_end_matches('/').to_owned(),
-    })
 }
 
 /// Every configured provider, resolved and checked; names must be distinct.
@@ -126,6 +91,7 @@ pub fn resolve_all(settings: &[IdentityProviderSettings]) -> anyhow::Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gatehouse_core::idp::IdpKind;
 
     fn parse(toml: &str) -> anyhow::Result<Vec<IdentityProvider>> {
         #[derive(Deserialize)]

@@ -10,6 +10,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 
 use crate::routes::accounts::*;
+use crate::routes::identity_providers;
 use crate::routes::system;
 use crate::routes::{
     api_keys, clients, external_oauth, llm, participants, resources, room_channel, room_secrets, rooms, secrets,
@@ -17,7 +18,7 @@ use crate::routes::{
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Gatehouse REST API", description = "Projects, API keys, participant tokens, rooms and room grants, room secrets and the third-party OAuth broker, the OAuth client registry, external OAuth registrations, project secrets, API resources, the LLM proxy gate's provider keys and the audit log."),
+    info(title = "Gatehouse REST API", description = "Projects, API keys, participant tokens, rooms and room grants, room secrets and the third-party OAuth broker, the OAuth client registry, external OAuth registrations, upstream identity providers, project secrets, API resources, the LLM proxy gate's provider keys and the audit log."),
     paths(
         system::healthz, system::readyz,
         create_project, list_projects, get_project, update_project, delete_project, role,
@@ -33,6 +34,7 @@ use crate::routes::{
         resources::create, resources::list, resources::get, resources::update, resources::delete,
         llm::put_provider, llm::get_provider, llm::delete_provider, llm::usage, llm::put_limits, llm::get_limits,
         system::audit,
+        identity_providers::list, identity_providers::create, identity_providers::get, identity_providers::update, identity_providers::delete,
     ),
     // The body of the `secrets.request_oauth_token` event (SPEC §7.3), sent on the room channel.
     components(schemas(gatehouse_types::ConsentPrompt, gatehouse_types::ErrorBody)),

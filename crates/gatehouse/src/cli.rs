@@ -99,6 +99,9 @@ pub enum Command {
     /// API resources of the project: the audiences and scopes of its own APIs.
     #[command(subcommand)]
     Resource(crate::commands::resource::ResourceCommand),
+    /// Upstream identity providers for "Continue with …" on the sign-in page (server admins).
+    #[command(subcommand)]
+    Idp(crate::commands::idp::IdpCommand),
     /// Rooms of the project, room grants, and connecting to a room as yourself.
     #[command(subcommand)]
     Room(RoomCommand),

@@ -43,6 +43,7 @@ pub async fn run_with_output(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::
         Command::Client(cmd) => commands::client::run(&mut ctx, cmd).await,
         Command::ApiKey(cmd) => commands::api_key::run(&mut ctx, cmd).await,
         Command::Resource(cmd) => commands::resource::run(&mut ctx, cmd).await,
+        Command::Idp(cmd) => commands::idp::run(&mut ctx, cmd).await,
         Command::Room(cmd) => commands::room::run(&mut ctx, cmd).await,
         Command::Oauth2(cmd) => commands::oauth2::run(&mut ctx, cmd).await,
         Command::Token(args) => commands::token::run(&mut ctx, args).await,

@@ -1,6 +1,7 @@
 //! One method per REST endpoint, grouped by resource, and the OAuth endpoints of a native client.
 
 mod accounts;
+mod identity_providers;
 mod llm;
 mod oauth;
 mod oauth_clients;

@@ -5,6 +5,8 @@
 //! the ID token's claims (OIDC Core §3.1.3.7) and GitHub's email list. The flow itself is in
 //! [`crate::service`]'s `idp` use cases.
 
+pub mod settings;
+
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -14,6 +16,10 @@ use crate::time::Timestamp;
 
 /// Longest provider name (its path segment in `/login/with/{name}`).
 const MAX_NAME: usize = 40;
+/// Longest client id, client secret or URL of a provider's settings.
+const MAX_SETTING: usize = 2048;
+/// Most scopes a provider may ask for.
+const MAX_SCOPES: usize = 50;
 /// Longest upstream subject or email kept.
 const MAX_CLAIM: usize = 255;
 /// How far an upstream's clock may be ahead of ours for `iat` (seconds).
@@ -34,6 +40,8 @@ pub struct IdentityProvider {
     /// The name in URLs (`/login/with/{name}`) and in linked identities: lowercase letters,
     /// digits and `-`.
     pub name: String,
+    /// The kind the admin chose ([`settings::KINDS`]): a preset or `oidc`.
+    pub preset: String,
     /// The button says "Continue with {display_name}".
     pub display_name: String,
     pub kind: IdpKind,
@@ -47,9 +55,24 @@ pub struct IdentityProvider {
 }
 
 impl IdentityProvider {
-    /// Checks the settings an admin wrote, naming the field (`identity_providers[i].field`).
+    /// The URLs Gatehouse calls, by the name of their setting.
+    pub fn urls(&self) -> Vec<(&'static str, &str)> {
+        match &self.kind {
+            IdpKind::Oidc { issuer } => vec![("issuer", issuer)],
+            IdpKind::GitHub { web_url, api_url } => vec![("github_url", web_url), ("github_api_url", api_url)],
+        }
+    }
+
+    /// Checks the settings an admin wrote, naming the field (`{at}.field`, e.g.
+    /// `identity_providers[1].issuer`; the bare field name when `at` is empty).
     pub fn check(&self, at: &str) -> Result<()> {
-        let field = |f: &str| format!("{at}.{f}");
+        let field = |f: &str| {
+            if at.is_empty() {
+                f.to_owned()
+            } else {
+                format!("{at}.{f}")
+            }
+        };
         let ok_name = !self.name.is_empty()
             && self.name.len() <= MAX_NAME
             && self
@@ -63,17 +86,32 @@ impl IdentityProvider {
             ));
         }
         crate::text::check_name(&field("display_name"), &self.display_name, 100)?;
-        if self.client_id.is_empty() {
-            return Err(Error::invalid(field("client_id"), "is required"));
+        crate::text::check_text(&field("client_id"), &self.client_id, MAX_SETTING, true)?;
+        crate::text::check_text(
+            &field("client_secret"),
+            self.client_secret.expose_secret(),
+            MAX_SETTING,
+            true,
+        )?;
+        let scopes_ok = !self.scopes.is_empty()
+            && self.scopes.len() <= MAX_SCOPES
+            && self
+                .scopes
+                .iter()
+                .all(|s| !s.is_empty() && s.len() <= 200 && !s.chars().any(|c| c == ' ' || c.is_control()));
+        if !scopes_ok {
+            return Err(Error::invalid(
+                field("scopes"),
+                format!("must be 1 to {MAX_SCOPES} scopes of 1-200 characters without spaces"),
+            ));
         }
-        if self.client_secret.expose_secret().is_empty() {
-            return Err(Error::invalid(field("client_secret"), "is required"));
-        }
-        let urls: Vec<(&str, &str)> = match &self.kind {
-            IdpKind::Oidc { issuer } => vec![("issuer", issuer)],
-            IdpKind::GitHub { web_url, api_url } => vec![("github_url", web_url), ("github_api_url", api_url)],
-        };
-        for (name, url) in urls {
+        for (name, url) in self.urls() {
+            if url.len() > MAX_SETTING {
+                return Err(Error::invalid(
+                    field(name),
+                    format!("must be at most {MAX_SETTING} bytes"),
+                ));
+            }
             let parsed = url::Url::parse(url).map_err(|_| Error::invalid(field(name), "must be an absolute URL"))?;
             if !matches!(parsed.scheme(), "https" | "http") || parsed.query().is_some() || parsed.fragment().is_some() {
                 return Err(Error::invalid(
@@ -279,6 +317,7 @@ mod tests {
     fn settings_are_checked_naming_the_field() {
         let mut p = IdentityProvider {
             name: "corp".into(),
+            preset: "oidc".into(),
             display_name: "Corp".into(),
             kind: IdpKind::Oidc {
                 issuer: "https://idp.example".into(),

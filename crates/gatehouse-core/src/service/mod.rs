@@ -127,6 +127,7 @@ impl Gatehouse {
             people: people::People::new(deps.mailer),
         };
         gh.ensure_signing_keys().await?;
+        gh.reload_identity_providers().await?;
         Ok(gh)
     }
 
@@ -178,6 +179,7 @@ impl Gatehouse {
                 self.resources.invalidate(|_, _| false);
                 self.broker.forget_lookups();
                 self.reload_keys_logged().await;
+                self.reload_identity_providers_logged().await;
                 self.close_revoked_participants().await;
             }
             Invalidation::Revocations => self.provider.active.invalidate(|_, _| false),
@@ -194,6 +196,7 @@ impl Gatehouse {
                 let project = ProjectId::from_uuid(*project);
                 self.resources.invalidate(|p, _| *p != project);
             }
+            Invalidation::IdentityProviders => self.reload_identity_providers_logged().await,
             Invalidation::SigningKeys => {
                 self.provider.verified.invalidate(|_, _| false);
                 self.reload_keys_logged().await;

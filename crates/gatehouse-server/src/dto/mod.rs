@@ -10,6 +10,7 @@
 mod accounts;
 mod broker;
 mod clients;
+mod identity_providers;
 mod llm;
 mod oauth;
 mod resources;
@@ -21,6 +22,7 @@ pub use accounts::{
 };
 pub use broker::{oauth_token_dto, offline_token_dto, room_secret_list_dto};
 pub use clients::client_dto;
+pub use identity_providers::identity_provider_dto;
 pub use llm::{llm_limits, llm_limits_dto, llm_provider, llm_provider_dto, llm_usage_row_dto};
 pub use oauth::{device_authorization_dto, token_dto};
 pub use resources::resource_dto;

@@ -6,6 +6,7 @@ pub(crate) mod api_keys;
 pub(crate) mod clients;
 pub(crate) mod console;
 pub(crate) mod external_oauth;
+pub(crate) mod identity_providers;
 pub(crate) mod llm;
 pub(crate) mod oauth;
 pub(crate) mod pages;
@@ -87,6 +88,16 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/rooms/{room_name}/participants", get(room_channel::participants))
         .route("/rooms/{room_name}/secrets", get(room_secrets::list))
         .route("/accounts/users", post(create_user))
+        .route(
+            "/accounts/identity-providers",
+            get(identity_providers::list).post(identity_providers::create),
+        )
+        .route(
+            "/accounts/identity-providers/{id}",
+            get(identity_providers::get)
+                .patch(identity_providers::update)
+                .delete(identity_providers::delete),
+        )
         .route("/accounts/profiles/me", get(profile))
         .route(
             "/accounts/projects/{project_id}/api-keys",

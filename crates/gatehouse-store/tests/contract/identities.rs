@@ -1,11 +1,13 @@
 //! Linked identities: one account per (provider, subject), created with its account in one
-//! transaction or added to an existing one, listed per account and removed only by their account.
-//! Linking through the account's own (upstream-verified) address marks it verified.
+//! transaction or added to an existing one, listed per account and removed only by their account;
+//! linking through the account's own (upstream-verified) address marks it verified; and the
+//! identity providers managed over REST, removed with their links.
 
 use gatehouse_core::Error;
-use gatehouse_core::idp::LinkedIdentity;
-use gatehouse_core::ids::{IdentityId, ProjectId, UserId};
-use gatehouse_core::model::{AuditRecord, User};
+use gatehouse_core::idp::settings::{StoredProvider, StoredSettings};
+use gatehouse_core::idp::{IdpKind, LinkedIdentity};
+use gatehouse_core::ids::{DataKeyId, IdentityId, ProjectId, UserId};
+use gatehouse_core::model::{AuditRecord, Sealed, User};
 use gatehouse_core::secret::Redacted;
 use gatehouse_core::time::Timestamp;
 
@@ -124,5 +126,70 @@ async fn linking_an_existing_account_through_its_address_marks_the_address_verif
         };
         store.link_identity(&other, None, &audit("link")).await.unwrap();
         assert_eq!(store.get_user(dan.id).await.unwrap().unwrap().email_verified_at, None);
+    }
+}
+
+fn provider(name: &str, kind: IdpKind, version: i64) -> StoredProvider {
+    StoredProvider {
+        settings: StoredSettings {
+            name: name.into(),
+            preset: "oidc".into(),
+            display_name: format!("{name} SSO"),
+            kind,
+            client_id: "client".into(),
+            scopes: vec!["openid".into(), "email".into()],
+            allow_signup: version % 2 == 0,
+        },
+        client_secret: Sealed {
+            data_key_id: DataKeyId::from_uuid(uuid::Uuid::now_v7()),
+            ciphertext: Redacted::new(vec![version as u8; 40]),
+        },
+        created_at: AT,
+        updated_at: Timestamp::from_millis(AT.millis() + version),
+        version,
+    }
+}
+
+#[tokio::test]
+async fn stored_providers_are_unique_by_name_versioned_and_removed_with_their_links() {
+    for db in databases().await {
+        let store = db.store();
+        let oidc = IdpKind::Oidc {
+            issuer: "https://sso.example".into(),
+        };
+        let github = IdpKind::GitHub {
+            web_url: "https://github.example".into(),
+            api_url: "https://github.example/api/v3".into(),
+        };
+        let corp = provider("corp", oidc.clone(), 1);
+        let gh = provider("gh", github, 1);
+        store.insert_identity_provider(&corp, &audit("create")).await.unwrap();
+        store.insert_identity_provider(&gh, &audit("create")).await.unwrap();
+        let again = store.insert_identity_provider(&corp, &audit("create")).await;
+        assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+        assert_eq!(
+            store.list_identity_providers().await.unwrap(),
+            [corp.clone(), gh.clone()]
+        );
+
+        // An update names the version it read: a stale one changes nothing.
+        let v2 = provider("corp", oidc.clone(), 2);
+        assert!(store.update_identity_provider(&v2, &audit("update")).await.unwrap());
+        assert!(!store.update_identity_provider(&v2, &audit("update")).await.unwrap());
+        assert_eq!(store.list_identity_providers().await.unwrap()[0], v2);
+
+        // Removing a provider removes the identities linked through it, and only those.
+        let ann = user("ann@example.com");
+        store
+            .link_identity(&identity(&ann, "corp", "sub-1"), Some(&ann), &audit("create"))
+            .await
+            .unwrap();
+        let kept = identity(&ann, "gh", "42");
+        store.link_identity(&kept, None, &audit("link")).await.unwrap();
+        assert!(store.delete_identity_provider("corp", &audit("delete")).await.unwrap());
+        assert!(!store.delete_identity_provider("corp", &audit("delete")).await.unwrap());
+        assert!(store.find_identity("corp", "sub-1").await.unwrap().is_none());
+        assert_eq!(store.list_identities(ann.id).await.unwrap(), [kept]);
+        assert_eq!(store.list_identity_providers().await.unwrap(), [gh]);
     }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod client_args;
+pub mod idp;
 pub mod keys;
 pub mod llm;
 pub mod oauth2;

@@ -162,6 +162,7 @@ macro_rules! e2e_test {
 }
 
 mod auth;
+mod idp;
 mod keys;
 mod llm;
 mod nodes;

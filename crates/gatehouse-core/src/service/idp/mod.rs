@@ -4,8 +4,10 @@
 //! after the cookie is spent, fails); the RFC 9207 `iss` check; then the account, found by the
 //! linked identity, else linked or created only through an email the upstream verified.
 
+mod admin;
 mod upstream;
 
+pub use admin::{IdpEntry, IdpSource};
 pub(crate) use upstream::Upstreams;
 
 use serde::{Deserialize, Serialize};
@@ -75,15 +77,17 @@ struct Pending {
 }
 
 impl Gatehouse {
-    /// The configured upstream identity providers, in the order of the sign-in page's buttons.
-    pub fn identity_providers(&self) -> &[IdentityProvider] {
-        &self.provider.config.identity_providers
+    /// The upstream identity providers in use, in the order of the sign-in page's buttons: the
+    /// config file's, then those managed over REST.
+    pub fn identity_providers(&self) -> std::sync::Arc<[IdentityProvider]> {
+        crate::keyring::read(&self.upstreams.providers).clone()
     }
 
-    fn identity_provider(&self, name: &str) -> Result<&IdentityProvider> {
+    fn identity_provider(&self, name: &str) -> Result<IdentityProvider> {
         self.identity_providers()
             .iter()
             .find(|p| p.name == name)
+            .cloned()
             .ok_or(Error::NotFound("identity provider"))
     }
 
@@ -95,7 +99,7 @@ impl Gatehouse {
     /// Starts signing in with provider `name`, returning to the local path `next` afterwards.
     #[instrument(level = "debug", skip_all, fields(provider = %name))]
     pub async fn start_upstream_sign_in(&self, name: &str, next: &str) -> Result<UpstreamStart> {
-        let p = self.identity_provider(name)?;
+        let p = &self.identity_provider(name)?;
         let now = self.clock.now();
         let endpoints = self.upstreams.endpoints(p, now).await.map_err(|why| {
             tracing::warn!(provider = %p.name, %why, "upstream identity provider unusable");
@@ -133,7 +137,7 @@ impl Gatehouse {
     /// of this browser, exchanges the code, and signs in the account the upstream identity names.
     #[instrument(level = "debug", skip_all, fields(provider = %name))]
     pub async fn finish_upstream_sign_in(&self, name: &str, cb: UpstreamCallback<'_>) -> Result<UpstreamOutcome> {
-        let p = self.identity_provider(name)?;
+        let p = &self.identity_provider(name)?;
         let refused = |why: &str| {
             tracing::info!(provider = %p.name, %why, "upstream sign-in refused");
             Ok(UpstreamOutcome::Refused(why.to_owned()))

@@ -2,7 +2,7 @@
 //! outbound policy: OpenID Connect discovery and JWKS (cached for a few minutes, the JWKS fetched
 //! again when a token names an unknown key), the code exchange, and GitHub's user API.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
@@ -28,9 +28,11 @@ pub(super) struct Endpoints {
     pub iss_required: bool,
 }
 
-/// The upstream side of the flow, with its caches.
+/// The upstream side of the flow, with its caches, and the providers in use.
 pub(crate) struct Upstreams {
-    http: Arc<dyn Upstream>,
+    pub(super) http: Arc<dyn Upstream>,
+    /// The config file's providers, then those managed over REST (their secrets opened).
+    pub(super) providers: RwLock<Arc<[IdentityProvider]>>,
     endpoints: Cache<String, Endpoints>,
     keys: Cache<String, Vec<PublicKey>>,
 }
@@ -39,9 +41,18 @@ impl Upstreams {
     pub(crate) fn new(http: Arc<dyn Upstream>) -> Self {
         Self {
             http,
+            providers: RwLock::new(Arc::from(Vec::new())),
             endpoints: Cache::with_limits(METADATA_TTL_MS, 100),
             keys: Cache::with_limits(METADATA_TTL_MS, 100),
         }
+    }
+
+    /// Puts `providers` in use, forgetting what was cached of any provider (a changed issuer is
+    /// discovered again).
+    pub(super) fn replace(&self, providers: Vec<IdentityProvider>) {
+        *crate::keyring::write(&self.providers) = Arc::from(providers);
+        self.endpoints.invalidate(|_, _| false);
+        self.keys.invalidate(|_, _| false);
     }
 
     /// The provider's endpoints: fixed for GitHub, discovered for OIDC (OIDC Discovery §4; the

@@ -3,6 +3,7 @@
 //! the test kit's proxy that re-signs its ID tokens with `email_verified` true or a wrong `iss`
 //! or `nonce`; and a fake GitHub speaking its OAuth and user API shapes ([`github`]).
 
+mod admin;
 mod github;
 
 use gatehouse_server::Config;

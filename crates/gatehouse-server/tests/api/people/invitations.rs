@@ -181,7 +181,7 @@ async fn invitations_can_be_declined_and_withdrawn_and_only_their_address_answer
 }
 
 /// A project whose admin is a person (not a server admin), and that person's API access token.
-async fn project_admin(s: &crate::TestServer) -> (String, String) {
+pub(crate) async fn project_admin(s: &crate::TestServer) -> (String, String) {
     let (p, _) = s.project("Team").await;
     s.user(EMAIL, PASSWORD).await;
     let (st, added) = s

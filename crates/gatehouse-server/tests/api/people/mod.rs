@@ -3,7 +3,7 @@
 //! same answers as known ones, the forms are CSRF-protected and rate-limited, and no link secret
 //! is stored in plaintext; what the tokens then say of the address.
 
-mod invitations;
+pub(crate) mod invitations;
 mod reset;
 mod signup;
 mod verified;
