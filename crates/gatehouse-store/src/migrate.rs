@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_account_links_and_invitations"),
     migration!(12, "0012_second_factors"),
     migration!(13, "0013_linked_identities"),
+    migration!(14, "0014_passkeys"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
