@@ -58,7 +58,7 @@ async fn passkeys_belong_to_one_user_and_credential_ids_are_unique() {
             store.insert_passkey(&twin, &audit("user.passkey_add")).await,
             Err(gatehouse_core::Error::Conflict(_))
         ));
-        assert_eq!(store.list_passkeys(owner.id).await.unwrap(), [key.clone()]);
+        assert_eq!(store.list_passkeys(owner.id).await.unwrap(), std::slice::from_ref(&key));
         assert!(store.list_passkeys(other.id).await.unwrap().is_empty());
         assert_eq!(store.find_passkey(&[1, 2, 3]).await.unwrap(), Some(key.clone()));
         assert_eq!(store.find_passkey(&[9]).await.unwrap(), None);
