@@ -21,6 +21,7 @@ pub mod model;
 pub mod oauth;
 pub mod outbound;
 pub mod participant;
+pub mod passkeys;
 pub mod password;
 pub mod people;
 pub mod ports;

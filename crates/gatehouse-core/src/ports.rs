@@ -21,6 +21,7 @@ use crate::llm::limits::{LimitCount, LimitsConfig};
 use crate::llm::{Provider, ProviderConfig, UsageRow};
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
+use crate::passkeys::{Ceremony, CeremonyPurpose, PasskeyRecord};
 use crate::people::{AccountLink, Invitation, Mail};
 use crate::resources::ApiResource;
 use crate::rooms::{Presence, Room, RoomGrant};
@@ -271,6 +272,26 @@ pub trait FactorStore: Send + Sync {
     async fn remove_totp(&self, user: UserId, audit: &AuditRecord) -> Result<bool>;
 }
 
+/// Users' passkeys (SPEC §5.4) and the WebAuthn ceremonies under way, which any node may finish.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// The user's passkeys, oldest first.
+    async fn list_passkeys(&self, user: UserId) -> Result<Vec<PasskeyRecord>>;
+    /// The passkey with this credential id, whoever it belongs to.
+    async fn find_passkey(&self, credential_id: &[u8]) -> Result<Option<PasskeyRecord>>;
+    /// Adds a passkey with `audit`. `Conflict` when its credential id is registered already.
+    async fn insert_passkey(&self, p: &PasskeyRecord, audit: &AuditRecord) -> Result<()>;
+    /// Records a sign-in with the user's passkey `id`: when, and its credential as updated (the
+    /// signature counter); false when it is gone.
+    async fn passkey_used(&self, user: UserId, id: uuid::Uuid, passkey: &str, at: Timestamp) -> Result<bool>;
+    /// Removes the user's passkey `id` with `audit`; false when the user has none of that id.
+    async fn delete_passkey(&self, user: UserId, id: uuid::Uuid, audit: &AuditRecord) -> Result<bool>;
+    async fn insert_ceremony(&self, c: &Ceremony) -> Result<()>;
+    /// Takes (deletes and returns) the ceremony `id` of `purpose` if it has not expired at `now`:
+    /// of two requests answering one challenge, one gets it.
+    async fn take_ceremony(&self, id: &str, purpose: CeremonyPurpose, now: Timestamp) -> Result<Option<Ceremony>>;
+}
+
 /// Grants (token families, with their refresh tokens), device authorizations and revoked access
 /// tokens: the provider's hot tables.
 #[async_trait]
@@ -517,6 +538,7 @@ pub trait Store:
     + SigningKeyStore
     + SessionStore
     + FactorStore
+    + PasskeyStore
     + GrantStore
     + RoomStore
     + BrokerStore
@@ -540,6 +562,7 @@ impl<T> Store for T where
         + SigningKeyStore
         + SessionStore
         + FactorStore
+        + PasskeyStore
         + GrantStore
         + RoomStore
         + BrokerStore

@@ -1,7 +1,7 @@
 //! SQLite and PostgreSQL implementations of Gatehouse's storage ports.
 //!
 //! The backend is chosen once, from the database URL. Both backends run the same SQL (written
-//! once, in [`accounts`], [`registry`], [`resources`], [`provider`], [`rooms`], [`broker`], [`llm`], [`factors`], [`people`] and [`identities`], and instantiated per backend
+//! once, in [`accounts`], [`registry`], [`resources`], [`provider`], [`rooms`], [`broker`], [`llm`], [`factors`], [`passkeys`], [`people`] and [`identities`], and instantiated per backend
 //! by macro), so behaviour cannot drift between them; only the migrations differ, in column types.
 //! What those modules all do the same way (transactions, audit records, pages) is in [`sql`].
 
@@ -12,6 +12,7 @@ mod factors;
 mod identities;
 mod llm;
 mod migrate;
+mod passkeys;
 mod people;
 mod provider;
 mod registry;

@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_account_links_and_invitations"),
     migration!(12, "0012_second_factors"),
     migration!(13, "0013_linked_identities"),
+    migration!(14, "0014_passkeys"),
     migration!(15, "0015_verified_email"),
     migration!(16, "0016_identity_providers"),
     migration!(17, "0017_grant_resources"),

@@ -470,7 +470,7 @@ macro_rules! provider_impl {
 
                 async fn purge_expired(&self, now: Timestamp) -> Result<u64> {
                     let mut n = 0;
-                    for table in ["oauth_grants", "device_grants", "user_sessions", "revoked_tokens"] {
+                    for table in ["oauth_grants", "device_grants", "user_sessions", "revoked_tokens", "passkey_ceremonies"] {
                         n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                             .bind(now.millis())
                             .execute(self.db())

@@ -115,6 +115,30 @@ impl WebDriverCompatibleCommand for Grant {
     }
 }
 
+/// A command of WebDriver's WebAuthn extension (W3C WebAuthn §11): `path` below the session.
+#[derive(Debug)]
+struct WebAuthnCmd {
+    path: String,
+    body: Option<Value>,
+}
+
+impl WebDriverCompatibleCommand for WebAuthnCmd {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/webauthn/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (reqwest::Method, Option<String>) {
+        match &self.body {
+            Some(body) => (reqwest::Method::POST, Some(body.to_string())),
+            None => (reqwest::Method::GET, None),
+        }
+    }
+}
+
 /// One axe-core finding.
 #[derive(Debug, Clone)]
 pub struct Violation {
@@ -447,6 +471,36 @@ impl WebBrowser {
                 .issue_cmd(Grant(name))
                 .await
                 .expect("the clipboard permission");
+        }
+    }
+
+    /// Adds a virtual authenticator (WebAuthn §11.3): a platform authenticator with resident keys
+    /// that verifies its user (a PIN or biometric always given). Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let body = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+        });
+        let cmd = WebAuthnCmd {
+            path: "authenticator".into(),
+            body: Some(body),
+        };
+        let id = self.client.issue_cmd(cmd).await.expect("a virtual authenticator");
+        id.as_str().expect("the authenticator's id").to_owned()
+    }
+
+    /// The credentials the virtual authenticator `id` holds (WebAuthn §11.7).
+    pub async fn virtual_credentials(&self, id: &str) -> Vec<Value> {
+        let cmd = WebAuthnCmd {
+            path: format!("authenticator/{id}/credentials"),
+            body: None,
+        };
+        match self.client.issue_cmd(cmd).await.expect("the credentials") {
+            Value::Array(list) => list,
+            other => panic!("credentials: {other}"),
         }
     }
 

@@ -155,6 +155,11 @@ impl Gatehouse {
 
     /// Whether `user` must pass a second factor after the password.
     pub(crate) async fn has_second_factor(&self, user: UserId) -> Result<bool> {
+        Ok(self.has_totp(user).await? || !self.store.list_passkeys(user).await?.is_empty())
+    }
+
+    /// Whether `user` has a confirmed authenticator app.
+    pub(crate) async fn has_totp(&self, user: UserId) -> Result<bool> {
         Ok(self
             .store
             .get_totp(user)
@@ -187,7 +192,7 @@ impl Gatehouse {
             .then_some(AuthMethods::OTP))
     }
 
-    fn self_service(id: UserId) -> Principal {
+    pub(crate) fn self_service(id: UserId) -> Principal {
         Principal::User {
             id,
             read_only: false,

@@ -12,6 +12,7 @@ mod llm;
 mod llm_limits;
 pub mod oauth;
 mod participants;
+pub mod passkeys;
 pub mod people;
 mod project_secrets;
 mod registrations;

@@ -222,6 +222,17 @@ fn provider_routes() -> Router<Arc<AppState>> {
         .route("/account/totp", post(pages::factors::start_totp))
         .route("/account/totp/confirm", post(pages::factors::confirm_totp))
         .route("/account/totp/remove", post(pages::factors::remove_totp))
+        .route("/account/passkeys", post(pages::passkeys::register))
+        .route("/account/passkeys/options", post(pages::passkeys::register_options))
+        .route("/account/passkeys/{passkey_id}/remove", post(pages::passkeys::remove))
+        .route("/login/passkey", post(pages::passkeys::sign_in))
+        .route("/login/passkey/options", post(pages::passkeys::sign_in_options))
+        .route("/login/second/passkey", post(pages::passkeys::second_step))
+        .route(
+            "/login/second/passkey/options",
+            post(pages::passkeys::second_step_options),
+        )
+        .route("/assets/passkeys.js", get(pages::passkeys::script))
         .route("/consent", post(authorize::consent))
         .route("/device", get(device::device_page).post(device::device_lookup))
         .route("/device/confirm", post(device::device_confirm))

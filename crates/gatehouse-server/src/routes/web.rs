@@ -17,8 +17,7 @@ use crate::extract::{Form, is_form};
 use crate::state::AppState;
 
 /// Pages may load only the server's own stylesheet and script; nothing may frame them.
-const CSP: &str =
-    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "gh_session";
 /// The CSRF cookie (signed double submit).

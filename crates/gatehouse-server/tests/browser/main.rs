@@ -13,6 +13,7 @@ mod factors;
 mod form_post;
 mod keyboard;
 mod pages;
+mod passkeys;
 mod people;
 mod project_pages;
 mod upstream;

@@ -25,6 +25,7 @@ mod broker;
 mod factors;
 mod identities;
 mod llm;
+mod passkeys;
 mod people;
 mod provider;
 mod registry;

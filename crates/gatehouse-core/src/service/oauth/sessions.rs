@@ -114,20 +114,9 @@ impl Gatehouse {
     #[instrument(level = "debug", skip_all)]
     pub async fn sign_in_second_step(&self, req: SecondStep) -> Result<SignInOutcome> {
         let now = self.clock.now();
-        let opened = self
-            .open_from_browser(SECOND_STEP_PURPOSE, req.pending.expose_secret())
-            .and_then(|b| String::from_utf8(b).ok());
-        let parsed = opened.as_deref().and_then(|s| {
-            let (user, at) = s.split_once('.')?;
-            Some((uuid::Uuid::try_parse(user).ok()?, at.parse::<i64>().ok()?))
-        });
-        let Some((user, at)) = parsed else {
+        let Some(user) = self.pending_user(&req.pending) else {
             return Ok(SignInOutcome::Expired);
         };
-        if now.millis() - at > SECOND_STEP_TTL_SECS * 1000 {
-            return Ok(SignInOutcome::Expired);
-        }
-        let user = UserId::from_uuid(user);
         let limiter = &self.provider.limits.second_factor;
         if let Err(retry_after_secs) = limiter.check(&user, now) {
             return Ok(SignInOutcome::Throttled { retry_after_secs });
@@ -146,6 +135,17 @@ impl Gatehouse {
             .open_session(user, AuthMethods::PASSWORD.with(second), &req.ip, &req.user_agent)
             .await?;
         Ok(SignInOutcome::SignedIn { session, cookie })
+    }
+
+    /// The person whose password `pending` (from [`SignInOutcome::SecondFactor`]) vouches for,
+    /// within [`SECOND_STEP_TTL_SECS`] of it; `None` when it is late or not genuine.
+    pub(crate) fn pending_user(&self, pending: &SecretString) -> Option<UserId> {
+        let opened = self
+            .open_from_browser(SECOND_STEP_PURPOSE, pending.expose_secret())
+            .and_then(|b| String::from_utf8(b).ok())?;
+        let (user, at) = opened.split_once('.')?;
+        let (user, at) = (uuid::Uuid::try_parse(user).ok()?, at.parse::<i64>().ok()?);
+        (self.clock.now().millis() - at <= SECOND_STEP_TTL_SECS * 1000).then(|| UserId::from_uuid(user))
     }
 
     /// Opens a browser session for `user`, who has just proved who they are with `amr`

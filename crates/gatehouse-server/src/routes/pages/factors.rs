@@ -35,7 +35,8 @@ pub(crate) async fn section(state: &AppState, browser: &Browser, user: &User) ->
              <form method=\"post\" action=\"/account/totp\">{csrf}<button type=\"submit\">Set up an authenticator app</button></form>"
         ),
     };
-    Ok(format!("<h2>Two-step sign-in</h2>{body}"))
+    let passkeys = super::passkeys::section(state, browser, user).await?;
+    Ok(format!("<h2>Two-step sign-in</h2>{body}{passkeys}"))
 }
 
 fn setup_page(state: &AppState, browser: &Browser, setup: &TotpSetup, error: Option<&str>) -> Response {

@@ -6,6 +6,7 @@ pub(crate) mod account;
 pub(crate) mod device;
 pub(crate) mod factors;
 mod notice;
+pub(crate) mod passkeys;
 pub(crate) mod reset;
 pub(crate) mod second_step;
 pub(crate) mod signup;
@@ -56,11 +57,21 @@ fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, noti
          <label for=\"email\">Email</label><input type=\"text\" id=\"email\" name=\"email\" value=\"{}\" autocomplete=\"username\" required autofocus{described}>{email_error}\
          <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">Sign in</button></form>\
-         <p><a href=\"/reset\">Forgot your password?</a></p>{sign_up}{}",
+         {}<p><a href=\"/reset\">Forgot your password?</a></p>{sign_up}{}",
         browser.csrf_field(state),
         hidden("next", next),
         esc(&email.replace(|c: char| c.is_control(), "")),
+        passkeys::sign_in_button(state, browser, next),
         upstream::buttons(state, next),
+    )
+}
+
+/// The sign-in page again, with `message` above the form.
+fn login_again(state: &AppState, browser: &Browser, next: &str, status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        "Sign in",
+        &login_form(state, browser, next, "", Some(Notice::Form(message))),
     )
 }
 
@@ -119,7 +130,7 @@ pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, brows
             browser.finish(res)
         }
         Ok(SignInOutcome::SecondFactor { pending }) => {
-            browser.finish(second_step::ask(&state, &browser, &next, &pending))
+            browser.finish(second_step::ask(&state, &browser, &next, &pending).await)
         }
         Ok(SignInOutcome::Invalid | SignInOutcome::Expired) => {
             again(StatusCode::UNAUTHORIZED, "The email or password is not correct.")

@@ -20,6 +20,7 @@ mod device;
 mod endpoints;
 mod front_channel;
 mod lifecycle;
+mod passkeys;
 mod protection;
 mod refresh;
 mod resource_indicators;
