@@ -1,7 +1,8 @@
 //! Opaque access tokens: a resource whose `token_format` is `opaque` gets tokens that are not
-//! JWTs and show nothing, from client credentials and from user grants alike; introspection
-//! (RFC 7662) reports them with the same "active" rules as JWTs (project, client, revocation,
-//! expiry), revocation (RFC 7009) works on them, and Gatehouse's own endpoints refuse them.
+//! JWTs and show nothing, from client credentials and user grants (code, refresh, device);
+//! introspection (RFC 7662) reports them with the same "active" rules as JWTs (project, client,
+//! revocation, expiry), revocation (RFC 7009) works on them, and Gatehouse's own endpoints refuse
+//! them.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::{TestServer, api_test, backends};
 const ORDERS: &str = "https://orders.acme.example";
 const BILLING: &str = "https://billing.acme.example";
 const PREFIX: &str = "gat1_";
+const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// A project with the opaque orders resource (`orders.read`, `orders.write`, 900 s) and the JWT
 /// billing resource (`billing.read`): (project, key).
@@ -173,7 +175,7 @@ api_test!(user_grants_give_opaque_tokens_for_an_opaque_resource, |s| {
         &key,
         &p,
         json!({ "name": "app", "redirect_uris": [REDIRECT],
-        "grant_types": ["authorization_code", "refresh_token"],
+        "grant_types": ["authorization_code", "refresh_token", DEVICE],
         "scope": "openid offline_access orders.read billing.read" }),
     )
     .await;
@@ -221,6 +223,30 @@ api_test!(user_grants_give_opaque_tokens_for_an_opaque_resource, |s| {
     for t in [&at, &refreshed] {
         assert_eq!(introspect(&s, &key, t).await, json!({"active": false}));
     }
+    // The device grant, for the opaque resource.
+    let form = [("scope", "openid orders.read"), ("resource", ORDERS)];
+    let (st, d) = post_form(&s, "/oauth/device_authorization", Some(&a), &form).await;
+    assert_eq!(st, 200, "{d}");
+    let b = Browser::new(&s.base);
+    let page = b
+        .follow(b.get(d["verification_uri_complete"].as_str().unwrap()).await)
+        .await;
+    let credentials = [("email", EMAIL), ("password", PASSWORD)];
+    let page = b.follow(b.submit(&page.form(), &credentials, None).await).await;
+    let confirm = b.submit(&page.form(), &[], None).await;
+    b.submit(&confirm.form(), &[], Some(("decision", "allow"))).await;
+    let dc = d["device_code"].as_str().unwrap();
+    let poll = [("grant_type", DEVICE), ("device_code", dc), ("resource", ORDERS)];
+    let (st, t) = token(&s, &a, &poll).await;
+    assert_eq!(st, 200, "{t}");
+    let device = t["access_token"].as_str().unwrap();
+    assert_opaque(device, &["orders"]);
+    let seen = introspect(&s, &key, device).await;
+    assert_eq!(
+        (seen["active"].as_bool(), seen["aud"].as_str()),
+        (Some(true), Some(ORDERS)),
+        "{seen}"
+    );
 });
 
 api_test!(the_token_format_is_jwt_or_opaque, |s| {
