@@ -1,8 +1,8 @@
 //! Opaque access tokens: a resource whose `token_format` is `opaque` gets tokens that are not
 //! JWTs and show nothing, from client credentials and user grants (code, refresh, device);
 //! introspection (RFC 7662) reports them with the same "active" rules as JWTs (project, client,
-//! revocation, expiry), revocation (RFC 7009) works on them, and Gatehouse's own endpoints refuse
-//! them.
+//! revocation, expiry) on every node, revocation (RFC 7009) works on them, and Gatehouse's own
+//! endpoints refuse them.
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::resource_indicators::{redeem, refresh_for, resource_url};
 use super::{App, EMAIL, PASSWORD, REDIRECT, code_for, pkce, post_form, token};
+use crate::nodes::{two_nodes, within_a_second};
 use crate::resources::{introspect, jwt_parts};
 use crate::{TestServer, api_test, backends};
 
@@ -261,3 +262,30 @@ api_test!(the_token_format_is_jwt_or_opaque, |s| {
         "{r}"
     );
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opaque_token_of_one_node_is_read_and_revoked_on_the_other() {
+    let Some((a, b)) = two_nodes().await else { return };
+    let (p, key) = opaque_project(&a, "Acme").await;
+    let svc = app_of(
+        &a,
+        &key,
+        &p,
+        json!({ "name": "svc", "grant_types": ["client_credentials"],
+        "response_types": [], "scope": "orders.read" }),
+    )
+    .await;
+    let (st, t) = token(&a, &svc, &[("grant_type", "client_credentials"), ("resource", ORDERS)]).await;
+    assert_eq!(st, 200, "{t}");
+    let at = t["access_token"].as_str().unwrap();
+    // Every node derives the same sealing key.
+    assert_eq!(introspect(&b, &key, at).await["aud"], ORDERS);
+    let (st, _) = post_form(&a, "/oauth/revoke", Some(&svc), &[("token", at)]).await;
+    assert_eq!(st, 200);
+    within_a_second("the revoked token going inactive on node B", async || {
+        introspect(&b, &key, at).await["active"] == false
+    })
+    .await;
+    b.stop().await;
+    a.stop().await;
+}
