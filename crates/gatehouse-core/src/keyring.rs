@@ -51,6 +51,9 @@ pub struct Keyring {
     hasher: KeyedHasher,
     /// Seals authorization codes (derived from the keyed-hash key, so every node has it).
     code_key: DataKey,
+    /// Seals opaque access tokens (derived likewise: any node opens them, and neither master-key
+    /// nor signing-key rotation changes it).
+    opaque_token_key: DataKey,
     data_keys: RwLock<HashMap<DataKeyId, Arc<DataKey>>>,
     current: RwLock<HashMap<ProjectId, DataKeyId>>,
 }
@@ -74,6 +77,7 @@ impl Keyring {
         let hasher = KeyedHasher::new(&key_bytes(&bytes, "the keyed-hash key")?);
         Ok(Self {
             code_key: DataKey::from_bytes(&hasher.derive_key("authorization codes")),
+            opaque_token_key: DataKey::from_bytes(&hasher.derive_key("opaque access tokens")),
             hasher,
             master,
             previous,
@@ -166,6 +170,11 @@ impl Keyring {
     /// The key authorization codes are sealed with.
     pub fn code_key(&self) -> &DataKey {
         &self.code_key
+    }
+
+    /// The key opaque access tokens are sealed with.
+    pub fn opaque_token_key(&self) -> &DataKey {
+        &self.opaque_token_key
     }
 
     /// A new data key record for `project`, wrapped by the master key (for bootstrap and first use).

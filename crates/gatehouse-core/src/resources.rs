@@ -34,12 +34,16 @@ const LIFETIMES: std::ops::RangeInclusive<u32> = 60..=86_400;
 pub enum TokenFormat {
     /// A signed RFC 9068 JWT the resource server verifies offline.
     Jwt,
+    /// A value only Gatehouse can read: the resource server learns about it by introspection
+    /// (RFC 7662). See [`crate::oauth::opaque`].
+    Opaque,
 }
 
 impl TokenFormat {
     pub fn as_str(self) -> &'static str {
         match self {
             TokenFormat::Jwt => "jwt",
+            TokenFormat::Opaque => "opaque",
         }
     }
 }
@@ -132,7 +136,8 @@ impl ApiResource {
         };
         self.token_format = match input.token_format.as_deref() {
             None | Some("jwt") => TokenFormat::Jwt,
-            Some(_) => return Err(Error::invalid("token_format", "must be jwt")),
+            Some("opaque") => TokenFormat::Opaque,
+            Some(_) => return Err(Error::invalid("token_format", "must be jwt or opaque")),
         };
         self.identifier = input.identifier.clone();
         self.name = input.name.trim().to_owned();
@@ -409,6 +414,8 @@ mod tests {
         assert_eq!(field(parse(&i)), "token_format");
         i.token_format = Some("jwt".into());
         assert_eq!(parse(&i).unwrap().signing_alg, SigningAlg::EdDsa);
+        i.token_format = Some("opaque".into());
+        assert_eq!(parse(&i).unwrap().token_format, TokenFormat::Opaque);
     }
 
     fn resource(identifier: &str, scopes: &[&str]) -> ApiResource {

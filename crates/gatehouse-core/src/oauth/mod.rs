@@ -7,6 +7,7 @@ mod error;
 mod issued;
 pub mod keys;
 pub mod limiter;
+pub mod opaque;
 pub mod pkce;
 pub mod refresh;
 mod response_type;

@@ -57,6 +57,9 @@ pub struct ResourceFields {
     /// Signing algorithm: ES256, RS256 or EdDSA.
     #[arg(long, value_name = "ALG")]
     pub signing_alg: Option<String>,
+    /// Access-token format: jwt (RFC 9068, verified offline) or opaque (introspection only).
+    #[arg(long, value_name = "FORMAT")]
+    pub token_format: Option<String>,
 }
 
 impl ResourceFields {
@@ -81,7 +84,10 @@ impl ResourceFields {
                 .signing_alg
                 .clone()
                 .or_else(|| current.map(|c| c.signing_alg.clone())),
-            token_format: current.map(|c| c.token_format.clone()),
+            token_format: self
+                .token_format
+                .clone()
+                .or_else(|| current.map(|c| c.token_format.clone())),
         })
     }
 }
@@ -228,8 +234,14 @@ mod tests {
             ("https://api.example", "Renamed", 1)
         );
         assert_eq!(
-            (i.access_token_lifetime_secs, i.signing_alg.as_deref()),
-            (Some(600), Some("EdDSA"))
+            (
+                i.access_token_lifetime_secs,
+                i.signing_alg.as_deref(),
+                i.token_format.as_deref()
+            ),
+            (Some(600), Some("EdDSA"), Some("jwt"))
         );
+        let i = fields(&["--token-format=opaque"]).to_input(Some(&current)).unwrap();
+        assert_eq!(i.token_format.as_deref(), Some("opaque"));
     }
 }

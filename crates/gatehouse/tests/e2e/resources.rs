@@ -15,12 +15,25 @@ e2e_test!(resources_are_created_listed_updated_and_deleted, |gh| {
         table.contains("https://api.acme.example") && table.contains("orders.read orders.write"),
         "{table}"
     );
+    assert_eq!(created["token_format"], "jwt");
     let updated = gh
-        .json_as(&key, &format!("resource update {id} --name 'Orders v2'"))
+        .json_as(
+            &key,
+            &format!("resource update {id} --name 'Orders v2' --token-format opaque"),
+        )
         .await;
     assert_eq!(
-        (updated["name"].as_str(), updated["scopes"].as_array().map(Vec::len)),
-        (Some("Orders v2"), Some(2))
+        (
+            updated["name"].as_str(),
+            updated["scopes"].as_array().map(Vec::len),
+            updated["token_format"].as_str()
+        ),
+        (Some("Orders v2"), Some(2), Some("opaque"))
+    );
+    assert_fails_with(
+        gh.run_as(&key, &format!("resource update {id} --token-format paseto"))
+            .await,
+        "jwt or opaque",
     );
     let shown = gh
         .run_as(&key, &format!("resource show {id}"))

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use tracing::instrument;
 
 use super::super::Gatehouse;
-use super::AccessClaims;
 use crate::access::Principal;
 use crate::clients::Client;
 use crate::error::{Error, Result};
@@ -44,12 +43,13 @@ pub struct LogoutPlan {
 
 impl Gatehouse {
     /// RFC 7662 §2.2: `{"active": false}` for anything not valid, not ours, or of another project.
+    /// Access tokens of both formats, JWT and opaque, are introspected alike.
     /// Both kinds of token are always looked for, so `token_type_hint` is not needed (§2.1 allows
     /// ignoring it); access tokens first, as they are recognised without storage.
     #[instrument(level = "debug", skip_all)]
     pub async fn introspect(&self, caller: &IntrospectionCaller, token: &str) -> Result<Value> {
         let inactive = json!({ "active": false });
-        if let Ok(c) = self.validate_access_token(token).await {
+        if let Ok(c) = self.active_access_token(token).await {
             if c.project_id != caller.project().uuid() {
                 return Ok(inactive);
             }
@@ -111,8 +111,8 @@ impl Gatehouse {
     }
 
     /// RFC 7009 §2.1: revokes a token of the calling client. A refresh token takes its whole family
-    /// with it (SPEC §5.1); an access token is revoked on its own. Unknown tokens are not an error.
-    /// Both kinds are always looked for, whatever `token_type_hint` says (§2.1 allows ignoring it).
+    /// with it (SPEC §5.1); an access token, JWT or opaque, is revoked on its own. Unknown tokens
+    /// are not an error. Both kinds are always looked for, whatever `token_type_hint` says (§2.1 allows ignoring it).
     #[instrument(level = "debug", skip_all, fields(client_id = %client.id))]
     pub async fn revoke_token(&self, client: &Client, token: &str) -> Result<(), OAuthError> {
         let now = self.clock.now();
@@ -122,8 +122,7 @@ impl Gatehouse {
             }
             return Ok(());
         }
-        if let Some(claims) = self.verify_own_jwt(token)
-            && let Ok(c) = serde_json::from_value::<AccessClaims>(claims.into())
+        if let Ok(c) = self.access_claims(token)
             && c.client_id == client.id.as_str()
             && c.exp > now.secs()
         {

@@ -36,10 +36,11 @@ use crate::keyring::read;
 use crate::model::User;
 use crate::oauth::keys::KeySet;
 use crate::oauth::limiter::{ClientLimiter, Limiter, SignInLimiter};
+use crate::oauth::opaque;
 use crate::oauth::scope::Scopes;
 use crate::oauth::{IssuedTokens, OAuthError, OAuthErrorCode, TokenType};
 use crate::ports::Invalidation;
-use crate::resources::ApiResource;
+use crate::resources::{ApiResource, TokenFormat};
 use crate::rng::random_bytes;
 use crate::time::Timestamp;
 
@@ -109,9 +110,9 @@ pub(crate) struct Provider {
     dummy_hash: tokio::sync::OnceCell<String>,
     /// Whether an origin is some client's CORS origin.
     pub(crate) cors: Cache<String, bool>,
-    /// Access tokens whose signature verified, by SHA-256 of the token: verifying ES256 costs
-    /// about three times signing, and resource servers introspect the same token many times.
-    /// Revocation and the client are still checked on every use.
+    /// Access tokens whose signature verified (or, opaque, that opened), by SHA-256 of the token:
+    /// verifying ES256 costs about three times signing, and resource servers introspect the same
+    /// token many times. Revocation and the client are still checked on every use.
     pub(crate) verified: Cache<[u8; 32], AccessClaims>,
     /// `jti`s of access tokens found not revoked (their own and their grant's): every revocation
     /// drops them all, on every node ([`Invalidation::Revocations`]). Entries live one second, so
@@ -312,8 +313,9 @@ impl Gatehouse {
         })
     }
 
-    /// Signs the access token `i` asks for (RFC 9068) and returns it with its lifetime: a token
-    /// for an API resource carries that resource's audience, lifetime and algorithm (§3).
+    /// Makes the access token `i` asks for and returns it with its lifetime: a token for an API
+    /// resource carries that resource's audience, lifetime and algorithm (RFC 9068 §3), and is
+    /// sealed instead of signed when the resource's tokens are opaque ([`opaque`]).
     pub(crate) fn access_token(&self, i: &Issue<'_>, now: Timestamp) -> Result<(String, u32), OAuthError> {
         let jti = match i.grant {
             Some(g) => format!(
@@ -323,12 +325,18 @@ impl Gatehouse {
             ),
             None => URL_SAFE_NO_PAD.encode(random_bytes::<16>(self.rng.as_ref())),
         };
-        let (aud, ttl, alg) = match i.audience {
-            Some(r) => (r.identifier.clone(), r.access_token_lifetime_secs, r.signing_alg),
+        let (aud, ttl, alg, format) = match i.audience {
+            Some(r) => (
+                r.identifier.clone(),
+                r.access_token_lifetime_secs,
+                r.signing_alg,
+                r.token_format,
+            ),
             None => (
                 self.provider.config.issuer.clone(),
                 i.client.settings.access_token_ttl,
                 self.provider.config.access_token_alg,
+                TokenFormat::Jwt,
             ),
         };
         let claims = AccessClaims {
@@ -343,7 +351,12 @@ impl Gatehouse {
             project_id: i.client.project_id.uuid(),
             auth_time: i.auth_time.map(Timestamp::secs),
         };
-        Ok((self.sign(alg, "at+jwt", &claims, now)?, ttl))
+        let token = match format {
+            TokenFormat::Jwt => self.sign(alg, "at+jwt", &claims, now)?,
+            TokenFormat::Opaque => opaque::seal(self.keys.opaque_token_key(), self.rng.as_ref(), &claims)
+                .map_err(|e| OAuthError::from(crate::Error::unexpected(e)))?,
+        };
+        Ok((token, ttl))
     }
 
     /// Signs an ID token for `user` (OIDC Core §2), with `at_hash` and `c_hash` of what
@@ -444,49 +457,72 @@ impl Gatehouse {
         key.verify(token).ok()
     }
 
-    /// Checks an access token: our signature, `typ: at+jwt`, issuer, expiry, an enabled client,
-    /// and no revocation (SPEC §5.2: revoked tokens fail on every node).
+    /// Checks an access token for Gatehouse's own endpoints (userinfo, the REST API, the LLM
+    /// proxy): a JWT only, checked as [`Gatehouse::active_access_token`] does. Opaque tokens are
+    /// for project resources, which learn about them by introspection; here they are invalid.
     pub async fn validate_access_token(&self, token: &str) -> Result<AccessClaims, OAuthError> {
-        let invalid = || OAuthError::new(OAuthErrorCode::InvalidToken, "the access token is invalid or expired");
-        let now = self.clock.now();
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-        let mut key = [0u8; 32];
-        key.copy_from_slice(digest.as_ref());
-        let claims = match self.provider.verified.get(&key, now) {
-            Some(c) => c,
-            None => {
-                let ticket = self.provider.verified.ticket();
-                let header = jose::decode_header(token).map_err(|_| invalid())?;
-                if !header.typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
-                    return Err(invalid());
-                }
-                let raw = self.verify_own_jwt(token).ok_or_else(invalid)?;
-                let claims: AccessClaims = serde_json::from_value(raw.into()).map_err(|_| invalid())?;
-                if claims.iss != self.provider.config.issuer {
-                    return Err(invalid());
-                }
-                let claims = Arc::new(claims);
-                self.provider.verified.insert(ticket, key, claims.clone(), now);
-                claims
-            }
-        };
-        if claims.exp <= now.secs() {
-            return Err(invalid());
+        if opaque::is_opaque(token) {
+            return Err(invalid_token());
         }
-        let client = self.enabled_client(&claims.client_id).await?.ok_or_else(invalid)?;
+        self.active_access_token(token).await
+    }
+
+    /// Checks an access token of either format (introspection): its claims
+    /// ([`Gatehouse::access_claims`]), expiry, an enabled client of the token's project, and no
+    /// revocation (SPEC §5.2: revoked tokens fail on every node).
+    pub(crate) async fn active_access_token(&self, token: &str) -> Result<AccessClaims, OAuthError> {
+        let now = self.clock.now();
+        let claims = self.access_claims(token)?;
+        if claims.exp <= now.secs() {
+            return Err(invalid_token());
+        }
+        let client = self
+            .enabled_client(&claims.client_id)
+            .await?
+            .ok_or_else(invalid_token)?;
         if client.project_id.uuid() != claims.project_id {
-            return Err(invalid());
+            return Err(invalid_token());
         }
         if self.provider.active.get(claims.jti.as_str(), now).is_none() {
             let ticket = self.provider.active.ticket();
             if !self.store.token_active(&claims.jti, claims.grant()).await? {
-                return Err(invalid());
+                return Err(invalid_token());
             }
             self.provider
                 .active
                 .insert(ticket, claims.jti.clone(), Arc::new(()), now);
         }
         Ok(AccessClaims::clone(&claims))
+    }
+
+    /// The claims of an access token this server issued, expired or not: an opaque token that
+    /// opens under our key, or a JWT with our signature, `typ: at+jwt` and our issuer.
+    /// Remembered by the token's SHA-256 (see [`Provider::verified`]).
+    pub(crate) fn access_claims(&self, token: &str) -> Result<Arc<AccessClaims>, OAuthError> {
+        let now = self.clock.now();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
+        if let Some(c) = self.provider.verified.get(&key, now) {
+            return Ok(c);
+        }
+        let ticket = self.provider.verified.ticket();
+        let claims: AccessClaims = if opaque::is_opaque(token) {
+            opaque::open(self.keys.opaque_token_key(), token).ok_or_else(invalid_token)?
+        } else {
+            let header = jose::decode_header(token).map_err(|_| invalid_token())?;
+            if !header.typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
+                return Err(invalid_token());
+            }
+            let raw = self.verify_own_jwt(token).ok_or_else(invalid_token)?;
+            serde_json::from_value(raw.into()).map_err(|_| invalid_token())?
+        };
+        if claims.iss != self.provider.config.issuer {
+            return Err(invalid_token());
+        }
+        let claims = Arc::new(claims);
+        self.provider.verified.insert(ticket, key, claims.clone(), now);
+        Ok(claims)
     }
 
     /// Tells every node that something was revoked, after the change committed.
@@ -498,4 +534,9 @@ impl Gatehouse {
     pub(crate) fn secret_hash(&self, domain: &str, secret: &str) -> Vec<u8> {
         self.keys.hasher().hash(domain, "", secret)
     }
+}
+
+/// RFC 6750 §3.1 `invalid_token`, whatever the reason: the caller learns nothing more.
+fn invalid_token() -> OAuthError {
+    OAuthError::new(OAuthErrorCode::InvalidToken, "the access token is invalid or expired")
 }

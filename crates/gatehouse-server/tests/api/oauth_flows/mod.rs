@@ -3,7 +3,7 @@
 //! OP checklist (SPEC §5.2).
 //!
 //! This module holds the client and request helpers the flows share; the tests are in [`code`],
-//! [`front_channel`], [`refresh`], [`resource_indicators`], [`device`], [`lifecycle`],
+//! [`front_channel`], [`refresh`], [`resource_indicators`], [`opaque`], [`device`], [`lifecycle`],
 //! [`protection`], [`throttling`] and [`endpoints`].
 
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ mod device;
 mod endpoints;
 mod front_channel;
 mod lifecycle;
+mod opaque;
 mod passkeys;
 mod protection;
 mod refresh;

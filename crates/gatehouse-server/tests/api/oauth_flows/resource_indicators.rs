@@ -40,7 +40,7 @@ async fn resource_app(s: &TestServer, extra: Value) -> (App, String, String) {
 }
 
 /// An authorization URL for `app` with PKCE, `scope` and the `resource`s.
-fn resource_url(s: &TestServer, app: &App, challenge: &str, scope: &str, resources: &[&str]) -> String {
+pub(super) fn resource_url(s: &TestServer, app: &App, challenge: &str, scope: &str, resources: &[&str]) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.extend_pairs([
         ("response_type", "code"),
@@ -57,7 +57,7 @@ fn resource_url(s: &TestServer, app: &App, challenge: &str, scope: &str, resourc
 }
 
 /// Redeems `code` with its verifier and the `resource`s.
-async fn redeem(s: &TestServer, app: &App, code: &str, verifier: &str, resources: &[&str]) -> (u16, Value) {
+pub(super) async fn redeem(s: &TestServer, app: &App, code: &str, verifier: &str, resources: &[&str]) -> (u16, Value) {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -69,7 +69,13 @@ async fn redeem(s: &TestServer, app: &App, code: &str, verifier: &str, resources
 }
 
 /// Refreshes with `rt`, an optional `scope` and the `resource`s.
-async fn refresh_for(s: &TestServer, app: &App, rt: &str, scope: Option<&str>, resources: &[&str]) -> (u16, Value) {
+pub(super) async fn refresh_for(
+    s: &TestServer,
+    app: &App,
+    rt: &str,
+    scope: Option<&str>,
+    resources: &[&str],
+) -> (u16, Value) {
     let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
     form.extend(scope.map(|s| ("scope", s)));
     form.extend(resources.iter().map(|r| ("resource", *r)));
