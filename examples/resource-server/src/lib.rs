@@ -8,9 +8,10 @@
 //!    `typ: at+jwt`, `iss`, `exp`, and `aud` = this resource's identifier; then the scope its
 //!    route needs (`GET /orders`: `orders.read`, `POST /orders`: `orders.write`).
 //! 3. Refusals follow RFC 6750 §3: no token is `401` with `WWW-Authenticate: Bearer realm="…"`
-//!    alone; a bad one `401` with `error="invalid_token"`; a token without the route's scope `403`
+//!    and no error code; a bad one `401` with `error="invalid_token"`; a token without the route's scope `403`
 //!    with `error="insufficient_scope", scope="…"`; a malformed `Authorization` header `400` with
-//!    `error="invalid_request"`.
+//!    `error="invalid_request"`. Every challenge also carries RFC 9728 §5.1's `resource_metadata`,
+//!    the URL of the document below, from which a client finds the authorization server.
 //! 4. `/.well-known/oauth-protected-resource` (with the identifier's path appended, RFC 9728 §3.1)
 //!    serves the RFC 9728 document that points OAuth clients to Gatehouse.
 //!
@@ -113,6 +114,15 @@ impl ResourceServer {
         format!("/.well-known/oauth-protected-resource{path}")
     }
 
+    /// The metadata document's URL (RFC 9728 §3.1): the identifier's origin and
+    /// [`ResourceServer::metadata_path`].
+    pub fn metadata_url(&self) -> String {
+        let origin = url::Url::parse(&self.settings.resource)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        format!("{origin}{}", self.metadata_path())
+    }
+
     /// The token's claims if the request carries a valid token with `scope`; the RFC 6750 §3
     /// refusal otherwise.
     pub async fn authorize(&self, headers: &HeaderMap, scope: &str) -> Result<Claims, Response> {
@@ -137,13 +147,18 @@ impl ResourceServer {
         Ok(claims)
     }
 
-    /// A refusal with its `WWW-Authenticate` challenge (RFC 6750 §3): the realm, and for an error
+    /// A refusal with its `WWW-Authenticate` challenge (RFC 6750 §3): the realm and the metadata
+    /// document's URL (RFC 9728 §5.1), and for an error
     /// its code, description and, for `insufficient_scope`, the scope needed. The body repeats
     /// them as JSON.
     fn challenge(&self, status: StatusCode, error: Option<(&str, &str, Option<&str>)>) -> Response {
         // Values are quoted-strings: the identifier is a URI and the rest are fixed texts, none
         // with a quote or backslash.
-        let mut value = format!("Bearer realm=\"{}\"", self.settings.resource);
+        let mut value = format!(
+            "Bearer realm=\"{}\", resource_metadata=\"{}\"",
+            self.settings.resource,
+            self.metadata_url()
+        );
         let mut body = serde_json::Map::new();
         if let Some((code, description, scope)) = error {
             value.push_str(&format!(", error=\"{code}\", error_description=\"{description}\""));

@@ -16,6 +16,8 @@ use resource_server::{ResourceServer, Settings};
 use serde_json::{Value, json};
 
 const ORDERS: &str = "https://orders.acme.example";
+/// The start of every challenge: the realm and the RFC 9728 §5.1 metadata URL of `ORDERS`.
+const CHALLENGE: &str = "Bearer realm=\"https://orders.acme.example\", resource_metadata=\"https://orders.acme.example/.well-known/oauth-protected-resource\"";
 const BILLING: &str = "https://billing.acme.example";
 
 /// The `oauth2` crate's HTTP calls, through reqwest.
@@ -70,7 +72,7 @@ async fn call(api: &str, method: Method, path: &str, bearer: Option<&str>) -> (u
 
 /// The challenge of a refusal with `error` and its description.
 fn refused(error: &str, description: &str) -> String {
-    format!("Bearer realm=\"{ORDERS}\", error=\"{error}\", error_description=\"{description}\"")
+    format!("{CHALLENGE}, error=\"{error}\", error_description=\"{description}\"")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,7 +130,7 @@ async fn the_example_accepts_gatehouse_tokens_for_its_resource_and_follows_key_r
         assert_eq!(
             challenge,
             format!(
-                "Bearer realm=\"{ORDERS}\", error=\"insufficient_scope\", error_description=\"the token lacks the scope this request needs\", scope=\"orders.write\""
+                "{CHALLENGE}, error=\"insufficient_scope\", error_description=\"the token lacks the scope this request needs\", scope=\"orders.write\""
             )
         );
         let write = token(&s, writer, Some("orders.write"), Some(ORDERS)).await;
@@ -145,9 +147,9 @@ async fn the_example_accepts_gatehouse_tokens_for_its_resource_and_follows_key_r
                 (401, refused("invalid_token", "the token is for another resource"))
             );
         }
-        // No token: the realm alone (RFC 6750 §3.1); a malformed header: invalid_request.
+        // No token: no error code (RFC 6750 §3.1); a malformed header: invalid_request.
         let (st, challenge, _) = call(&api, Method::GET, "/orders", None).await;
-        assert_eq!((st, challenge), (401, format!("Bearer realm=\"{ORDERS}\"")));
+        assert_eq!((st, challenge.as_str()), (401, CHALLENGE));
         let (st, challenge, _) = call(&api, Method::GET, "/orders", Some("not a token")).await;
         assert_eq!(
             (st, challenge),
