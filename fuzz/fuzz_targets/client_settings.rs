@@ -5,7 +5,7 @@
 #![no_main]
 
 use gatehouse_core::clients::ClientSettings;
-use gatehouse_core::clients::uri::{check_cors_origin, check_redirect_uri, check_web_url};
+use gatehouse_core::clients::uri::{check_cors_origin, check_redirect_uri, check_web_url, logo_origin};
 use gatehouse_types::ClientInput;
 use libfuzzer_sys::fuzz_target;
 
@@ -27,8 +27,11 @@ fn check_valid(s: &ClientSettings) {
     for o in &s.allowed_cors_origins {
         assert!(check_cors_origin(o).is_ok(), "{o:?}");
     }
-    if let Some(u) = &s.client_uri {
+    for u in [&s.client_uri, &s.policy_uri, &s.tos_uri].into_iter().flatten() {
         assert!(check_web_url("client_uri", u).is_ok(), "{u:?}");
+    }
+    if let Some(u) = &s.logo_uri {
+        assert!(logo_origin("logo_uri", u).is_ok(), "{u:?}");
     }
     // Each scope is an RFC 6749 §3.3 scope-token; whether it names a built-in scope or one of the
     // project's API resources is checked by the use case, which knows the project.

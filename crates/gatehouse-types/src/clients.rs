@@ -17,6 +17,12 @@ pub struct OAuthClient {
     pub name: String,
     pub enabled: bool,
     pub client_uri: Option<String>,
+    /// The app's logo, shown on its sign-in and consent pages (RFC 7591 §2).
+    pub logo_uri: Option<String>,
+    /// The app's privacy policy, linked from its sign-in and consent pages (RFC 7591 §2).
+    pub policy_uri: Option<String>,
+    /// The app's terms of service, linked from its sign-in and consent pages (RFC 7591 §2).
+    pub tos_uri: Option<String>,
     pub require_client_secret: bool,
     /// Whether a secret is currently set (confidential clients).
     pub has_client_secret: bool,
@@ -78,7 +84,8 @@ pub struct ClientList {
 
 /// Body of create (`name` required) and update (any subset; `client_id` must equal the path's).
 ///
-/// On update, `client_uri: null` clears the URI; an absent field is left unchanged.
+/// On update, `client_uri: null` (likewise `logo_uri`, `policy_uri`, `tos_uri`) clears the URI;
+/// an absent field is left unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
@@ -91,6 +98,18 @@ pub struct ClientInput {
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub client_uri: Option<Option<String>>,
+    /// The app's logo: absolute https URL (http only on loopback), on a host named by domain or IPv4.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub logo_uri: Option<Option<String>>,
+    /// The app's privacy policy: absolute https URL (http only on loopback).
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub policy_uri: Option<Option<String>>,
+    /// The app's terms of service: absolute https URL (http only on loopback).
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub tos_uri: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_client_secret: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,11 +1,13 @@
 //! The OAuth client registry's domain (SPEC §4): a client's settings, built only through
 //! validation, and the secret that confidential clients authenticate with.
 
+mod brand;
 pub mod risks;
 mod settings;
 pub mod uri;
 pub mod usage;
 
+pub use brand::AppBrand;
 pub use settings::{AUTH_METHODS, ClientSettings, GRANT_TYPES, KNOWN_SCOPES, RESPONSE_TYPES, SIGNING_ALGS};
 
 use crate::crypto::KeyedHasher;

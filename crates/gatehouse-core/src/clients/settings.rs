@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use gatehouse_types::ClientInput;
 use serde::{Deserialize, Serialize};
 
-use super::uri::{check_cors_origin, check_redirect_uri, check_web_url};
+use super::uri::{check_cors_origin, check_redirect_uri, check_web_url, logo_origin};
 use crate::error::{Error, Result};
 use crate::resources::{check_identifier, check_scope_name};
 use crate::text::{check_name, check_no_nul};
@@ -59,6 +59,14 @@ pub struct ClientSettings {
     pub name: String,
     pub enabled: bool,
     pub client_uri: Option<String>,
+    /// The app's logo, privacy policy and terms of service, shown on its sign-in, sign-up,
+    /// consent and device pages (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
     pub require_client_secret: bool,
     pub token_endpoint_auth_method: String,
     pub grant_types: Vec<String>,
@@ -87,6 +95,9 @@ impl ClientSettings {
             name,
             enabled: true,
             client_uri: None,
+            logo_uri: None,
+            policy_uri: None,
+            tos_uri: None,
             require_client_secret: confidential,
             token_endpoint_auth_method: if confidential { "client_secret_basic" } else { "none" }.into(),
             grant_types: vec!["authorization_code".into()],
@@ -163,6 +174,9 @@ impl ClientSettings {
         set(&mut s.name, &i.name);
         set(&mut s.enabled, &i.enabled);
         set(&mut s.client_uri, &i.client_uri);
+        set(&mut s.logo_uri, &i.logo_uri);
+        set(&mut s.policy_uri, &i.policy_uri);
+        set(&mut s.tos_uri, &i.tos_uri);
         set(&mut s.require_client_secret, &i.require_client_secret);
         set(&mut s.token_endpoint_auth_method, &i.token_endpoint_auth_method);
         set(&mut s.grant_types, &i.grant_types);
@@ -202,8 +216,17 @@ impl ClientSettings {
 
     fn validate(&self) -> Result<()> {
         check_name("name", &self.name, MAX_NAME)?;
-        if let Some(u) = &self.client_uri {
-            check_web_url("client_uri", u)?;
+        for (field, uri) in [
+            ("client_uri", &self.client_uri),
+            ("policy_uri", &self.policy_uri),
+            ("tos_uri", &self.tos_uri),
+        ] {
+            if let Some(u) = uri {
+                check_web_url(field, u)?;
+            }
+        }
+        if let Some(u) = &self.logo_uri {
+            logo_origin("logo_uri", u)?;
         }
         let public = !self.require_client_secret;
         one_of(

@@ -432,6 +432,45 @@ fn client_uri_must_be_https() {
 }
 
 #[test]
+fn logo_policy_and_terms_uris_are_web_urls_named_in_the_error() {
+    let with = |logo: &str, policy: &str, tos: &str| ClientInput {
+        logo_uri: Some(Some(logo.into())),
+        policy_uri: Some(Some(policy.into())),
+        tos_uri: Some(Some(tos.into())),
+        ..web_app()
+    };
+    let (logo, policy, tos) = (
+        "https://cdn.example.com/logo.png",
+        "https://app.example.com/privacy",
+        "https://app.example.com/terms",
+    );
+    let ok = ClientSettings::create(&with(logo, policy, tos)).unwrap();
+    assert_eq!(
+        (ok.logo_uri.as_deref(), ok.policy_uri.as_deref(), ok.tos_uri.as_deref()),
+        (Some(logo), Some(policy), Some(tos))
+    );
+    let long = format!("https://app.example.com/{}", "a".repeat(2000));
+    for bad in [
+        "javascript:alert(1)",
+        "http://app.example.com/x",
+        "/privacy",
+        "data:text/html,x",
+        &long,
+    ] {
+        assert_eq!(field_of(&with(bad, policy, tos)), "logo_uri", "{bad}");
+        assert_eq!(field_of(&with(logo, bad, tos)), "policy_uri", "{bad}");
+        assert_eq!(field_of(&with(logo, policy, bad)), "tos_uri", "{bad}");
+    }
+    let cleared = ok
+        .update(&ClientInput {
+            logo_uri: Some(None),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((cleared.logo_uri, cleared.policy_uri.as_deref()), (None, Some(policy)));
+}
+
+#[test]
 fn lists_are_bounded_and_free_of_duplicates() {
     let dup = ClientInput {
         redirect_uris: Some(vec!["https://a.example/cb".into(), "https://a.example/cb".into()]),

@@ -117,10 +117,33 @@ pub fn web_url(field: &str, raw: &str) -> Result<Url> {
     // The URL parser drops or escapes control characters; the text as given is what is stored.
     check_text(field, raw, MAX_URI_LEN, true)?;
     match Url::parse(raw) {
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => Err(Error::invalid(
+            field,
+            format!("{raw:?} must not contain user information"),
+        )),
         Ok(u) if u.scheme() == "https" && u.host().is_some() => Ok(u),
         Ok(u) if u.scheme() == "http" && is_loopback(&u) => Ok(u),
         _ => bad(),
     }
+}
+
+/// Checks a client's `logo_uri` ([`web_url`]) and returns its origin, which the pages showing the
+/// logo add to their CSP `img-src`. A CSP source names a host by letters, digits, dots and
+/// hyphens, so the host must be a domain name or an IPv4 address.
+pub fn logo_origin(field: &str, raw: &str) -> Result<String> {
+    let url = web_url(field, raw)?;
+    let nameable = match url.host() {
+        Some(Host::Domain(d)) => d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'),
+        Some(Host::Ipv4(_)) => true,
+        _ => false,
+    };
+    if !nameable {
+        return Err(Error::invalid(
+            field,
+            format!("{raw:?} must name its host by domain name or IPv4 address"),
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// Checks a CORS origin: `scheme://host[:port]`, nothing more, and no trailing slash.
@@ -248,6 +271,33 @@ mod tests {
         assert!(check_web_url("client_uri", "http://127.0.0.1:9000").is_ok());
         assert!(check_web_url("client_uri", "http://example.com").is_err());
         assert!(check_web_url("client_uri", "example.com").is_err());
+        assert!(check_web_url("client_uri", "https://user:pw@example.com").is_err());
+    }
+
+    #[test]
+    fn a_logo_is_allowed_by_its_exact_origin() {
+        let origin = |u: &str| logo_origin("logo_uri", u);
+        assert_eq!(
+            origin("https://CDN.example.com/a/logo.png?v=2").unwrap(),
+            "https://cdn.example.com"
+        );
+        assert_eq!(
+            origin("https://cdn.example.com:8443/l.png").unwrap(),
+            "https://cdn.example.com:8443"
+        );
+        assert_eq!(origin("http://127.0.0.1:9000/l.png").unwrap(), "http://127.0.0.1:9000");
+        for bad in [
+            "http://cdn.example.com/l.png",
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "/logo.png",
+            "https://[2001:db8::1]/l.png",
+            "http://[::1]:9000/l.png",
+            "https://a;script-src/l.png",
+            "https://a_b.example/l.png",
+        ] {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
     }
 
     proptest! {
@@ -261,6 +311,14 @@ mod tests {
         #[test]
         fn cors_check_never_panics(s in "\\PC{0,80}") {
             let _ = check_cors_origin(&s);
+        }
+
+        #[test]
+        fn an_accepted_logo_origin_is_one_csp_source(host in "\\PC{1,40}", path in "\\PC{0,40}") {
+            if let Ok(origin) = logo_origin("logo_uri", &format!("https://{host}/{path}")) {
+                prop_assert!(origin.starts_with("https://"));
+                prop_assert!(origin[8..].bytes().all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b)), "{origin}");
+            }
         }
     }
 }

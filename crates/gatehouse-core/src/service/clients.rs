@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::Gatehouse;
 use crate::access::{Access, Principal};
-use crate::clients::{Client, ClientSettings, KNOWN_SCOPES, SECRET_HASH_DOMAIN, SecretHashes};
+use crate::clients::{AppBrand, Client, ClientSettings, KNOWN_SCOPES, SECRET_HASH_DOMAIN, SecretHashes};
 use crate::error::{Error, Result};
 use crate::export::{ExportFormat, ExportRow, render};
 use crate::ids::{ClientId, ProjectId};
@@ -34,6 +34,24 @@ pub struct ExportFile {
 }
 
 impl Gatehouse {
+    /// What the pages of an authorization request from `client_id` show about its app; `None`
+    /// for an unknown or disabled client.
+    pub async fn app_brand(&self, client_id: &str) -> Result<Option<AppBrand>> {
+        match self.enabled_client(client_id).await? {
+            Some(client) => self.brand_of(&client).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The brand of `client`, with the name of its own project.
+    pub async fn brand_of(&self, client: &Client) -> Result<AppBrand> {
+        let project = self.store.get_project(client.project_id).await?;
+        Ok(AppBrand::new(
+            &client.settings,
+            project.map(|p| p.name).unwrap_or_default(),
+        ))
+    }
+
     /// Registers a client. Confidential clients get a generated secret, returned only here.
     pub async fn create_client(
         &self,

@@ -253,6 +253,5 @@ fn provider_routes() -> Router<Arc<AppState>> {
         )
         .route("/login/with/{provider}", get(pages::upstream::start))
         .route("/login/with/{provider}/callback", get(pages::upstream::callback))
-        .route("/assets/gatehouse.css", get(web::stylesheet))
         .route("/assets/form_post.js", get(web::form_post_script))
 }

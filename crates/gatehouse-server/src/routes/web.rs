@@ -4,10 +4,12 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::clients::{AppBrand, Client};
 use gatehouse_core::model::User;
 use gatehouse_core::oauth::Session;
 use gatehouse_core::rng::{SystemRng, random_token};
@@ -16,14 +18,15 @@ use crate::error::ApiError;
 use crate::extract::{Form, is_form};
 use crate::state::AppState;
 
-/// Pages may load only the server's own stylesheet and script; nothing may frame them.
+/// Pages may load only the server's own stylesheet and script (and an app's logo, see
+/// [`with_logo`]); nothing may frame them.
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// What every CSP of the pages allows images from.
+const IMG_SRC: &str = "img-src 'self'";
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "gh_session";
 /// The CSRF cookie (signed double submit).
 pub const CSRF_COOKIE: &str = "gh_csrf";
-/// The stylesheet of every page.
-pub const STYLESHEET: &str = include_str!("assets/gatehouse.css");
 /// Submits a `form_post` response when JavaScript runs (a button does it otherwise).
 pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();\n";
 
@@ -169,20 +172,83 @@ impl Browser {
     }
 }
 
-/// An HTML page with the security headers.
-pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Gatehouse</title><link rel=\"stylesheet\" href=\"/assets/gatehouse.css\"></head>\n<body><header><span class=\"brand\">Gatehouse</span></header>\n<main>\n<h1>{}</h1>\n{body}\n</main></body></html>\n",
-        esc(title),
-        esc(title)
-    );
-    secured((status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+/// The shell of every page (`templates/pages/base.html`) around content composed here.
+#[derive(Template)]
+#[template(path = "pages/page.html")]
+struct ShellPage<'a> {
+    title: &'a str,
+    brand: Option<&'a AppBrand>,
+    /// Markup whose every piece of text was escaped with [`esc`].
+    body: &'a str,
 }
 
-/// Adds the page security headers to any browser-facing response.
+/// An HTML page with the security headers.
+pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    branded_page(status, title, None, body)
+}
+
+/// [`page`] showing the app an authorization request comes from: its logo, name, project and
+/// links to its privacy policy and terms (SPEC §5.4).
+pub fn branded_page(status: StatusCode, title: &str, brand: Option<&AppBrand>, body: &str) -> Response {
+    match (ShellPage { title, brand, body }).render() {
+        Ok(html) => with_logo(
+            secured((status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()),
+            brand,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page failed");
+            secured((StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown.").into_response())
+        }
+    }
+}
+
+/// Lets a page show `brand`'s logo: its CSP `img-src` names the logo's exact origin besides
+/// `'self'`, nothing wider; a page without a logo keeps `img-src 'self'`.
+pub fn with_logo(mut res: Response, brand: Option<&AppBrand>) -> Response {
+    let Some(origin) = brand.and_then(AppBrand::logo_origin) else {
+        return res;
+    };
+    let h = res.headers_mut();
+    let csp = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .map(|csp| csp.replacen(IMG_SRC, &format!("{IMG_SRC} {origin}"), 1));
+    if let Some(v) = csp.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
+/// The app whose authorization request `next` returns to, for the brand of its pages; `None`
+/// for any other `next` or an unknown or disabled client.
+pub async fn brand_of_next(state: &AppState, next: &str) -> Option<AppBrand> {
+    let query = next.strip_prefix("/oauth/authorize?")?;
+    let client_id = Form::parse(query.as_bytes()).get("client_id")?.to_owned();
+    state
+        .gh
+        .app_brand(&client_id)
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "loading the app of a page failed"))
+        .ok()
+        .flatten()
+}
+
+/// The brand of `client`'s pages; `None` (an unbranded page) if it cannot be loaded.
+pub async fn brand_of(state: &AppState, client: &Client) -> Option<AppBrand> {
+    state
+        .gh
+        .brand_of(client)
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "loading the app of a page failed"))
+        .ok()
+}
+
+/// Adds the page security headers to any browser-facing response; a CSP the response already
+/// has (the console's, or one allowing a logo) is kept.
 pub fn secured(mut res: Response) -> Response {
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     res
@@ -220,11 +286,7 @@ pub fn local_path(next: &str) -> Option<&str> {
     ok.then_some(next)
 }
 
-/// The static assets: the stylesheet and the `form_post` script.
-pub async fn stylesheet() -> Response {
-    asset("text/css; charset=utf-8", STYLESHEET)
-}
-
+/// The `form_post` script.
 pub async fn form_post_script() -> Response {
     asset("text/javascript; charset=utf-8", FORM_POST_SCRIPT)
 }
@@ -244,6 +306,45 @@ pub fn asset(content_type: &'static str, body: &'static str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::local_path;
+
+    #[test]
+    fn every_page_template_links_the_one_stylesheet() {
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates"
+        ))];
+        let mut pages = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let html = std::fs::read_to_string(&path).unwrap();
+                let links: Vec<&str> = html
+                    .match_indices("rel=\"stylesheet\"")
+                    .map(|(i, _)| &html[i..])
+                    .collect();
+                if html.contains("<html") {
+                    pages += 1;
+                    assert_eq!(links.len(), 1, "{}", path.display());
+                    assert!(
+                        links[0].starts_with("rel=\"stylesheet\" href=\"/assets/console.css\">"),
+                        "{}",
+                        path.display()
+                    );
+                } else {
+                    assert!(
+                        links.is_empty(),
+                        "{}: only a page's head links the stylesheet",
+                        path.display()
+                    );
+                }
+            }
+        }
+        assert!(pages >= 3, "the console's, the pages' and the continue page's shells");
+    }
 
     #[test]
     fn only_same_origin_paths_are_followed_after_sign_in() {

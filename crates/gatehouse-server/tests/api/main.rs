@@ -3,6 +3,7 @@
 //! reachable: an unreachable database fails the run instead of skipping it).
 
 mod accounts;
+mod branding;
 mod broker;
 mod clients;
 mod connections;

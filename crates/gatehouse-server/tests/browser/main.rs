@@ -6,6 +6,7 @@
 //! Without Chromium, chromedriver or axe-core the tests skip with the reason printed; with
 //! `GATEHOUSE_TEST_BROWSER=1` (as CI sets it) they fail instead.
 
+mod branding;
 mod client_form;
 mod clients;
 mod console;

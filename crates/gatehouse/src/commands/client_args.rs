@@ -34,7 +34,7 @@ pub struct UpdateArgs {
     pub client_id: String,
     #[command(flatten)]
     pub fields: ClientFields,
-    /// Empty a list field, or remove the client URI (repeatable).
+    /// Empty a list field, or remove the client, logo, policy or terms URI (repeatable).
     #[arg(long, value_enum, value_name = "FIELD")]
     pub clear: Vec<ClearField>,
     /// Send this JSON `ClientInput` body verbatim (`-` = stdin); absent fields stay unchanged.
@@ -53,6 +53,15 @@ pub struct ClientFields {
     /// Home page of the app (https, or http on loopback).
     #[arg(long, value_name = "URI")]
     pub client_uri: Option<String>,
+    /// Logo shown on the app's sign-in and consent pages (https, or http on loopback).
+    #[arg(long, value_name = "URI")]
+    pub logo_uri: Option<String>,
+    /// Privacy policy linked from the app's sign-in and consent pages.
+    #[arg(long, value_name = "URI")]
+    pub policy_uri: Option<String>,
+    /// Terms of service linked from the app's sign-in and consent pages.
+    #[arg(long, value_name = "URI")]
+    pub tos_uri: Option<String>,
     /// Let the client authorize and get tokens (the default for new clients).
     #[arg(long, conflicts_with = "disabled")]
     pub enabled: bool,
@@ -135,6 +144,9 @@ pub struct ClientFields {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClearField {
     ClientUri,
+    LogoUri,
+    PolicyUri,
+    TosUri,
     GrantTypes,
     ResponseTypes,
     RedirectUris,
@@ -153,6 +165,9 @@ impl ClientFields {
             name: self.name.clone(),
             enabled: flag(self.enabled, self.disabled),
             client_uri: self.client_uri.clone().map(Some),
+            logo_uri: self.logo_uri.clone().map(Some),
+            policy_uri: self.policy_uri.clone().map(Some),
+            tos_uri: self.tos_uri.clone().map(Some),
             require_client_secret: flag(self.confidential, self.public),
             token_endpoint_auth_method: self.token_endpoint_auth_method.clone(),
             grant_types: list(&self.grant_types),
@@ -191,6 +206,9 @@ pub fn update_input(args: &UpdateArgs) -> Result<ClientInput, UsageError> {
     for field in &args.clear {
         let already_set = match field {
             ClearField::ClientUri => input.client_uri.replace(None).is_some(),
+            ClearField::LogoUri => input.logo_uri.replace(None).is_some(),
+            ClearField::PolicyUri => input.policy_uri.replace(None).is_some(),
+            ClearField::TosUri => input.tos_uri.replace(None).is_some(),
             ClearField::GrantTypes => input.grant_types.replace(Vec::new()).is_some(),
             ClearField::ResponseTypes => input.response_types.replace(Vec::new()).is_some(),
             ClearField::RedirectUris => input.redirect_uris.replace(Vec::new()).is_some(),

@@ -41,6 +41,9 @@ fn every_flag_maps_to_its_client_input_field() {
         "--client-id=web.app",
         "--name=Web app",
         "--client-uri=https://app.example",
+        "--logo-uri=https://app.example/logo.png",
+        "--policy-uri=https://app.example/privacy",
+        "--tos-uri=https://app.example/terms",
         "--disabled",
         "--public",
         "--token-endpoint-auth-method=none",
@@ -71,6 +74,9 @@ fn every_flag_maps_to_its_client_input_field() {
         name: Some("Web app".into()),
         enabled: Some(false),
         client_uri: Some(Some("https://app.example".into())),
+        logo_uri: Some(Some("https://app.example/logo.png".into())),
+        policy_uri: Some(Some("https://app.example/privacy".into())),
+        tos_uri: Some(Some("https://app.example/terms".into())),
         require_client_secret: Some(false),
         token_endpoint_auth_method: Some("none".into()),
         grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
@@ -140,12 +146,15 @@ fn clear_empties_lists_and_nulls_the_uri() {
     let input = update_input(&update(&[
         "--clear=redirect-uris",
         "--clear=client-uri",
+        "--clear=logo-uri",
+        "--clear=policy-uri",
+        "--clear=tos-uri",
         "--clear=metadata",
     ]))
     .expect("valid");
     assert_eq!(
         serde_json::to_value(&input).expect("json"),
-        serde_json::json!({"client_uri": null, "redirect_uris": [], "metadata": {}})
+        serde_json::json!({"client_uri": null, "logo_uri": null, "policy_uri": null, "tos_uri": null, "redirect_uris": [], "metadata": {}})
     );
 }
 

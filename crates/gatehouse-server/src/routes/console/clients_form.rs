@@ -17,6 +17,9 @@ pub struct Values {
     pub client_id: String,
     pub name: String,
     pub client_uri: String,
+    pub logo_uri: String,
+    pub policy_uri: String,
+    pub tos_uri: String,
     pub require_client_secret: bool,
     pub enabled: bool,
     pub offline_access: bool,
@@ -44,6 +47,11 @@ fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A URI field of the form: empty clears it.
+fn optional(text: &str) -> Option<Option<String>> {
+    Some((!text.is_empty()).then(|| text.to_owned()))
+}
+
 impl Values {
     /// The stored settings of client `client_id`.
     pub fn of(client_id: &str, s: &ClientSettings) -> Self {
@@ -51,6 +59,9 @@ impl Values {
             client_id: client_id.to_owned(),
             name: s.name.clone(),
             client_uri: s.client_uri.clone().unwrap_or_default(),
+            logo_uri: s.logo_uri.clone().unwrap_or_default(),
+            policy_uri: s.policy_uri.clone().unwrap_or_default(),
+            tos_uri: s.tos_uri.clone().unwrap_or_default(),
             require_client_secret: s.require_client_secret,
             enabled: s.enabled,
             offline_access: s.offline_access(),
@@ -80,6 +91,9 @@ impl Values {
             client_id: text("client_id"),
             name: text("name"),
             client_uri: text("client_uri"),
+            logo_uri: text("logo_uri"),
+            policy_uri: text("policy_uri"),
+            tos_uri: text("tos_uri"),
             require_client_secret: on("require_client_secret"),
             enabled: on("enabled"),
             offline_access: on("offline_access"),
@@ -120,7 +134,10 @@ impl Values {
             client_id: (creating && !self.client_id.is_empty()).then(|| self.client_id.clone()),
             name: Some(self.name.clone()),
             enabled: Some(self.enabled),
-            client_uri: Some((!self.client_uri.is_empty()).then(|| self.client_uri.clone())),
+            client_uri: optional(&self.client_uri),
+            logo_uri: optional(&self.logo_uri),
+            policy_uri: optional(&self.policy_uri),
+            tos_uri: optional(&self.tos_uri),
             require_client_secret: Some(self.require_client_secret),
             token_endpoint_auth_method: Some(auth),
             grant_types: Some(self.grant_types.clone()),
@@ -176,6 +193,9 @@ const LABELS: &[(&str, &str)] = &[
     ("client_id", "Client ID"),
     ("name", "Client Name"),
     ("client_uri", "Client URI"),
+    ("logo_uri", "Logo URI"),
+    ("policy_uri", "Privacy Policy URI"),
+    ("tos_uri", "Terms of Service URI"),
     ("require_client_secret", "Require Client Secret"),
     ("enabled", "Enabled"),
     ("offline_access", "Offline Access (Refresh Tokens)"),

@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use crate::routes::web::{asset, see_other};
 use crate::state::AppState;
 
-/// The console's stylesheet.
+/// The one stylesheet of the console and of every sign-in, consent and account page.
 const STYLESHEET: &str = include_str!("../assets/console.css");
 /// The console's script: search as you type, list editors, copy buttons, the switcher.
 const SCRIPT: &str = include_str!("../assets/console.js");

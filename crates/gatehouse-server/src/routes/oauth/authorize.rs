@@ -15,7 +15,9 @@ use gatehouse_core::service::oauth::{
 };
 
 use crate::extract::{Form, is_form};
-use crate::routes::web::{Browser, error_page, esc, hidden, page, secured, see_other, to_login};
+use crate::routes::web::{
+    Browser, brand_of, branded_page, error_page, esc, hidden, page, secured, see_other, to_login,
+};
 use crate::state::AppState;
 
 /// The authorization endpoint. POST takes the same parameters as a form (OIDC Core §3.1.2.1).
@@ -82,7 +84,7 @@ async fn proceed(
         .await
     {
         Ok(AuthorizeStep::SignIn) => to_login(&authorize_path(&req.params, Some(&state.gh.login_marker()))),
-        Ok(AuthorizeStep::Consent) => consent_page(state, browser, req, marker),
+        Ok(AuthorizeStep::Consent) => consent_page(state, browser, req, marker).await,
         Ok(AuthorizeStep::Respond(r)) => respond(&r),
         Err(e) => respond(&req.error(&state.gh.provider_config().issuer, &OAuthError::from(e))),
     }
@@ -112,7 +114,8 @@ fn respond(r: &RedirectResponse) -> Response {
     }
 }
 
-fn consent_page(state: &AppState, browser: &Browser, req: &AuthorizeRequest, marker: Option<&str>) -> Response {
+/// The consent form, in the brand of the app that asks.
+async fn consent_page(state: &AppState, browser: &Browser, req: &AuthorizeRequest, marker: Option<&str>) -> Response {
     let request = authorize_path(&req.params, marker);
     let scopes = scope_items(&req.scopes, &req.resource_scopes);
     let who = browser.session.as_ref().map_or(String::new(), |(_, u)| {
@@ -127,7 +130,8 @@ fn consent_page(state: &AppState, browser: &Browser, req: &AuthorizeRequest, mar
         browser.csrf_field(state),
         hidden("request", &request),
     );
-    page(StatusCode::OK, "Allow access?", &body)
+    let brand = brand_of(state, &req.client).await;
+    branded_page(StatusCode::OK, "Allow access?", brand.as_ref(), &body)
 }
 
 /// The consent list: each scope with what it lets the application do; an API resource's scope

@@ -10,7 +10,7 @@ use axum::response::Response;
 
 use crate::extract::Form;
 use crate::routes::oauth::authorize::scope_items;
-use crate::routes::web::{Browser, error_page, esc, hidden, page, to_login};
+use crate::routes::web::{Browser, brand_of, branded_page, error_page, esc, hidden, page, to_login};
 use crate::state::AppState;
 
 fn code_form(state: &AppState, browser: &Browser, code: &str, error: Option<&str>) -> Response {
@@ -72,7 +72,8 @@ pub async fn device_lookup(
                 browser.csrf_field(&state),
                 hidden("user_code", &view.user_code),
             );
-            page(StatusCode::OK, "Allow this device?", &body)
+            let brand = brand_of(&state, &view.client).await;
+            branded_page(StatusCode::OK, "Allow this device?", brand.as_ref(), &body)
         }
         Err(gatehouse_core::Error::Invalid { reason, .. }) => {
             code_form(&state, &browser, code, Some(&format!("The code {reason}.")))

@@ -24,31 +24,40 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::oauth::{SignIn, SignInOutcome};
 
 use crate::extract::{Form, is_form};
-use crate::routes::web::{Browser, SESSION_COOKIE, error_page, esc, hidden, local_path, page, see_other, set_cookie};
+use crate::routes::web::{
+    Browser, SESSION_COOKIE, brand_of_next, branded_page, error_page, esc, hidden, local_path, page, see_other,
+    set_cookie,
+};
 use crate::state::AppState;
 
 /// A message shown above the form, or next to the field it is about.
-enum Notice<'a> {
-    Form(&'a str),
-    Email(&'a str),
+enum Notice {
+    Form(String),
+    Email(String),
 }
 
 fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, notice: Option<Notice>) -> String {
     let alert = |id: &str, m: &str| format!("<p class=\"error\" id=\"{id}\" role=\"alert\">{}</p>", esc(m));
     let (form_error, email_error, described) = match notice {
-        Some(Notice::Form(m)) => (alert("form-error", m), String::new(), ""),
+        Some(Notice::Form(m)) => (alert("form-error", &m), String::new(), ""),
         Some(Notice::Email(m)) => (
             String::new(),
-            alert("email-error", m),
-            " aria-describedby=\"email-error\"",
+            alert("email-error", &m),
+            " aria-invalid=\"true\" aria-describedby=\"email-error\"",
         ),
         None => (String::new(), String::new(), ""),
     };
-    let sign_up = if state.gh.sign_up_policy().offers_sign_up() {
+    let with_next = |path: &str| {
         let q: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("next", next)
             .finish();
-        format!("<p>New here? <a href=\"/signup?{}\">Create an account</a></p>", esc(&q))
+        esc(&format!("{path}?{q}"))
+    };
+    let sign_up = if state.gh.sign_up_policy().offers_sign_up() {
+        format!(
+            "<p>New here? <a href=\"{}\">Create an account</a></p>",
+            with_next("/signup")
+        )
     } else {
         String::new()
     };
@@ -57,13 +66,31 @@ fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, noti
          <label for=\"email\">Email</label><input type=\"text\" id=\"email\" name=\"email\" value=\"{}\" autocomplete=\"username\" required autofocus{described}>{email_error}\
          <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">Sign in</button></form>\
-         {}<p><a href=\"/reset\">Forgot your password?</a></p>{sign_up}{}",
+         {}<p><a href=\"{}\">Forgot your password?</a></p>{sign_up}{}",
         browser.csrf_field(state),
         hidden("next", next),
         esc(&email.replace(|c: char| c.is_control(), "")),
         passkeys::sign_in_button(state, browser, next),
+        with_next("/reset"),
         upstream::buttons(state, next),
     )
+}
+
+/// The sign-in page, in the brand of the app whose authorization request `next` returns to.
+async fn sign_in_page(
+    state: &AppState,
+    browser: &Browser,
+    next: &str,
+    email: &str,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> Response {
+    let brand = brand_of_next(state, next).await;
+    let title = brand
+        .as_ref()
+        .map_or_else(|| "Sign in".to_owned(), |app| format!("Sign in to {}", app.name));
+    let body = login_form(state, browser, next, email, notice);
+    browser.finish(branded_page(status, &title, brand.as_ref(), &body))
 }
 
 /// The sign-in page again, with `message` above the form.
@@ -71,7 +98,7 @@ fn login_again(state: &AppState, browser: &Browser, next: &str, status: StatusCo
     page(
         status,
         "Sign in",
-        &login_form(state, browser, next, "", Some(Notice::Form(message))),
+        &login_form(state, browser, next, "", Some(Notice::Form(message.to_owned()))),
     )
 }
 
@@ -93,8 +120,7 @@ fn session_cookie(session: &Session, cookie: &SecretString, secure: bool) -> Hea
 pub async fn login_page(State(state): State<Arc<AppState>>, browser: Browser, RawQuery(query): RawQuery) -> Response {
     let form = Form::parse(query.unwrap_or_default().as_bytes());
     let next = form.get("next").and_then(local_path).unwrap_or("/account");
-    let body = login_form(&state, &browser, next, &login_hint(next), None);
-    browser.finish(page(StatusCode::OK, "Sign in", &body))
+    sign_in_page(&state, &browser, next, &login_hint(next), None, StatusCode::OK).await
 }
 
 /// `POST /login`: on success sets the session cookie and returns to `next`.
@@ -105,16 +131,15 @@ pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, brows
     let form = Form::parse(&body);
     let next = form.get("next").and_then(local_path).unwrap_or("/account").to_owned();
     let email = form.get("email").unwrap_or("").to_owned();
-    let again_with = |status: StatusCode, notice: Notice| {
-        browser.finish(page(
-            status,
-            "Sign in",
-            &login_form(&state, &browser, &next, &email, Some(notice)),
-        ))
-    };
-    let again = |status: StatusCode, message: &str| again_with(status, Notice::Form(message));
+    let again =
+        |status: StatusCode, notice: Notice| sign_in_page(&state, &browser, &next, &email, Some(notice), status);
+    let refused = |m: &str| Notice::Form(m.to_owned());
     if !browser.check_csrf(&state, &form) {
-        return again(StatusCode::FORBIDDEN, "The form expired; please sign in again.");
+        return again(
+            StatusCode::FORBIDDEN,
+            refused("The form expired; please sign in again."),
+        )
+        .await;
     }
     let attempt = SignIn {
         email: email.clone(),
@@ -133,25 +158,36 @@ pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, brows
             browser.finish(second_step::ask(&state, &browser, &next, &pending).await)
         }
         Ok(SignInOutcome::Invalid | SignInOutcome::Expired) => {
-            again(StatusCode::UNAUTHORIZED, "The email or password is not correct.")
+            again(
+                StatusCode::UNAUTHORIZED,
+                refused("The email or password is not correct."),
+            )
+            .await
         }
         Ok(SignInOutcome::Throttled { retry_after_secs }) => {
             let mut res = again(
                 StatusCode::TOO_MANY_REQUESTS,
-                &format!("Too many failed attempts. Try again in {retry_after_secs} s."),
-            );
+                refused(&format!("Too many failed attempts. Try again in {retry_after_secs} s.")),
+            )
+            .await;
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
             res
         }
         Err(Error::Invalid { field, reason }) if field == "email" => {
-            again_with(StatusCode::BAD_REQUEST, Notice::Email(&format!("The email {reason}.")))
+            again(StatusCode::BAD_REQUEST, Notice::Email(format!("The email {reason}."))).await
         }
-        Err(Error::Invalid { field, reason }) => again(StatusCode::BAD_REQUEST, &format!("{field}: {reason}")),
+        Err(Error::Invalid { field, reason }) => {
+            again(StatusCode::BAD_REQUEST, refused(&format!("{field}: {reason}"))).await
+        }
         Err(e) => {
             tracing::error!(error = %e, "sign-in failed");
-            again(StatusCode::INTERNAL_SERVER_ERROR, "Signing in failed; try again.")
+            again(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                refused("Signing in failed; try again."),
+            )
+            .await
         }
     }
 }

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use gatehouse_core::Error;
+use gatehouse_core::clients::AppBrand;
 
 use crate::extract::{Form, is_form};
 use crate::routes::console::forms::FormState;
@@ -17,6 +18,8 @@ use crate::state::AppState;
 #[template(path = "pages/message.html")]
 struct MessagePage<'a> {
     title: &'a str,
+    /// Messages are not branded: they answer mailed links, not an app's request.
+    brand: Option<&'a AppBrand>,
     class: &'a str,
     text: &'a str,
     csrf: String,
@@ -37,6 +40,7 @@ pub fn message(
     let class = if status.is_success() { "notice" } else { "error" };
     let page = MessagePage {
         title,
+        brand: None,
         class,
         text,
         csrf: String::new(),
@@ -58,6 +62,7 @@ pub fn confirm(
 ) -> Response {
     let page = MessagePage {
         title,
+        brand: None,
         class: "notice",
         text,
         csrf: browser.csrf_token(state),

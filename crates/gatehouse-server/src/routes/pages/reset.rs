@@ -10,34 +10,46 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use gatehouse_core::Error;
+use gatehouse_core::clients::AppBrand;
 use gatehouse_core::people::LinkPurpose;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::people::{LinkUse, Sent};
 
-use super::notice::{dead_link, expired, failed, message, posted, throttled, too_many, wait_message};
+use super::notice::{dead_link, expired, failed, login_to, message, posted, throttled, too_many, wait_message};
 use crate::extract::Form;
 use crate::routes::console::forms::FormState;
 use crate::routes::console::layout::html;
-use crate::routes::web::{Browser, SESSION_COOKIE, set_cookie};
+use crate::routes::web::{Browser, SESSION_COOKIE, brand_of_next, local_path, set_cookie, with_logo};
 use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "pages/reset.html")]
 struct ResetPage<'a> {
     title: &'a str,
+    brand: Option<&'a AppBrand>,
     csrf: String,
+    /// Where signing in goes afterwards: an app's authorization request brands the page.
+    next: &'a str,
+    login: String,
     /// The link's token: the page asks for the new password.
     token: Option<&'a str>,
     form: FormState,
 }
 
-fn form_page(
+/// The form asking for the address (`token` `None`, in the brand of the app whose authorization
+/// request `next` returns to) or for the new password of a mailed link.
+async fn form_page(
     state: &AppState,
     browser: &Browser,
     status: StatusCode,
     form: FormState,
     token: Option<&str>,
+    next: &str,
 ) -> Response {
+    let brand = match token {
+        None => brand_of_next(state, next).await,
+        Some(_) => None,
+    };
     let title = if token.is_some() {
         "Choose a new password"
     } else {
@@ -45,25 +57,32 @@ fn form_page(
     };
     let page = ResetPage {
         title,
+        brand: brand.as_ref(),
         csrf: browser.csrf_token(state),
+        next,
+        login: login_to(next),
         token,
         form,
     };
-    browser.finish(html(status, &page))
+    browser.finish(with_logo(html(status, &page), brand.as_ref()))
 }
 
 const AGAIN: (&str, &str) = ("/reset", "Ask for a new link");
 
-/// `GET /reset`.
-pub async fn show(State(state): State<Arc<AppState>>, browser: Browser) -> Response {
-    form_page(&state, &browser, StatusCode::OK, FormState::default(), None)
+/// `GET /reset[?next=…]`.
+pub async fn show(State(state): State<Arc<AppState>>, browser: Browser, RawQuery(query): RawQuery) -> Response {
+    let q = Form::parse(query.unwrap_or_default().as_bytes());
+    let next = q.get("next").and_then(local_path).unwrap_or("");
+    form_page(&state, &browser, StatusCode::OK, FormState::default(), None, next).await
 }
 
 /// `POST /reset`: mails a link if the address has an account (the answer does not say).
 pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, browser: Browser, body: Bytes) -> Response {
-    let again = |status, form| form_page(&state, &browser, status, form, None);
+    let raw = Form::parse(&body);
+    let next = raw.get("next").and_then(local_path).unwrap_or("").to_owned();
+    let again = |status, form| form_page(&state, &browser, status, form, None, &next);
     let Some(form) = posted(&state, &browser, &headers, &body) else {
-        return again(StatusCode::FORBIDDEN, expired(&Form::parse(&body)));
+        return again(StatusCode::FORBIDDEN, expired(&raw)).await;
     };
     match state
         .gh
@@ -75,17 +94,18 @@ pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, brow
             StatusCode::OK,
             "Check your email",
             "If an account has this address, a link to choose a new password is on its way. It works for one hour.",
-            Some(("/login", "Back to sign in")),
+            Some((&login_to(&next), "Back to sign in")),
         ),
         Ok(Sent::Throttled { retry_after_secs }) => throttled(
             again(
                 StatusCode::OK,
                 FormState::refused(&form, "form", wait_message(retry_after_secs)),
-            ),
+            )
+            .await,
             retry_after_secs,
         ),
         Err(Error::Invalid { field, reason }) => {
-            again(StatusCode::BAD_REQUEST, FormState::refused(&form, &field, reason))
+            again(StatusCode::BAD_REQUEST, FormState::refused(&form, &field, reason)).await
         }
         Err(e) => failed(&browser, &e),
     }
@@ -96,7 +116,9 @@ pub async fn confirm_page(State(state): State<Arc<AppState>>, browser: Browser, 
     let q = Form::parse(query.unwrap_or_default().as_bytes());
     let token = q.get("token").unwrap_or("");
     match state.gh.check_link(token, LinkPurpose::Reset, &browser.ip).await {
-        Ok(LinkUse::Done(())) => form_page(&state, &browser, StatusCode::OK, FormState::default(), Some(token)),
+        Ok(LinkUse::Done(())) => {
+            form_page(&state, &browser, StatusCode::OK, FormState::default(), Some(token), "").await
+        }
         Ok(LinkUse::Refused) => dead_link(&browser, AGAIN),
         Ok(LinkUse::Throttled { retry_after_secs }) => {
             throttled(too_many(&browser, retry_after_secs), retry_after_secs)
@@ -115,7 +137,7 @@ pub async fn confirm(
     let raw = Form::parse(&body);
     let token = raw.get("token").unwrap_or("").to_owned();
     let Some(form) = posted(&state, &browser, &headers, &body) else {
-        return form_page(&state, &browser, StatusCode::FORBIDDEN, expired(&raw), Some(&token));
+        return form_page(&state, &browser, StatusCode::FORBIDDEN, expired(&raw), Some(&token), "").await;
     };
     let new = SecretString::new(form.get("new_password").unwrap_or(""));
     match state.gh.reset_password(&token, &new, &browser.ip).await {
@@ -137,13 +159,17 @@ pub async fn confirm(
         Ok(LinkUse::Throttled { retry_after_secs }) => {
             throttled(too_many(&browser, retry_after_secs), retry_after_secs)
         }
-        Err(Error::Invalid { field, reason }) => form_page(
-            &state,
-            &browser,
-            StatusCode::BAD_REQUEST,
-            FormState::refused(&form, &field, reason),
-            Some(&token),
-        ),
+        Err(Error::Invalid { field, reason }) => {
+            form_page(
+                &state,
+                &browser,
+                StatusCode::BAD_REQUEST,
+                FormState::refused(&form, &field, reason),
+                Some(&token),
+                "",
+            )
+            .await
+        }
         Err(e) => failed(&browser, &e),
     }
 }

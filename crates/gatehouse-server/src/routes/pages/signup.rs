@@ -10,6 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::Error;
+use gatehouse_core::clients::AppBrand;
 use gatehouse_core::people::LinkPurpose;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::people::{LinkUse, Sent, SignUp, SignUpOutcome};
@@ -20,13 +21,14 @@ use super::notice::{
 use crate::extract::Form;
 use crate::routes::console::forms::FormState;
 use crate::routes::console::layout::html;
-use crate::routes::web::{Browser, local_path};
+use crate::routes::web::{Browser, brand_of_next, local_path, with_logo};
 use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "pages/signup.html")]
 struct SignUpPage<'a> {
     title: &'a str,
+    brand: Option<&'a AppBrand>,
     csrf: String,
     next: &'a str,
     invitation: Option<&'a str>,
@@ -34,7 +36,8 @@ struct SignUpPage<'a> {
     form: FormState,
 }
 
-fn form_page(
+/// The form, in the brand of the app whose authorization request `next` returns to.
+async fn form_page(
     state: &AppState,
     browser: &Browser,
     status: StatusCode,
@@ -42,15 +45,21 @@ fn form_page(
     next: &str,
     invitation: Option<&str>,
 ) -> Response {
+    let brand = brand_of_next(state, next).await;
+    let title = brand.as_ref().map_or_else(
+        || "Create your account".to_owned(),
+        |app| format!("Create your account for {}", app.name),
+    );
     let page = SignUpPage {
-        title: "Create your account",
+        title: &title,
+        brand: brand.as_ref(),
         csrf: browser.csrf_token(state),
         next,
         invitation,
         login: login_to(next),
         form,
     };
-    browser.finish(html(status, &page))
+    browser.finish(with_logo(html(status, &page), brand.as_ref()))
 }
 
 fn closed(browser: &Browser) -> Response {
@@ -88,7 +97,7 @@ pub async fn show(State(state): State<Arc<AppState>>, browser: Browser, RawQuery
             }
         }
     }
-    form_page(&state, &browser, StatusCode::OK, form, next, invitation)
+    form_page(&state, &browser, StatusCode::OK, form, next, invitation).await
 }
 
 /// `POST /signup`.
@@ -101,7 +110,7 @@ pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, brow
         return closed(&browser);
     }
     let Some(form) = posted(&state, &browser, &headers, &body) else {
-        return again(StatusCode::FORBIDDEN, expired(&raw));
+        return again(StatusCode::FORBIDDEN, expired(&raw)).await;
     };
     let req = SignUp {
         email: form.get("email").unwrap_or("").to_owned(),
@@ -123,15 +132,19 @@ pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, brow
             again(
                 StatusCode::OK,
                 FormState::refused(&form, "form", wait_message(retry_after_secs)),
-            ),
+            )
+            .await,
             retry_after_secs,
         ),
-        Ok(SignUpOutcome::NotAllowed) => again(
-            StatusCode::FORBIDDEN,
-            FormState::refused(&form, "email", "may not sign up on this server: ask for an invitation"),
-        ),
+        Ok(SignUpOutcome::NotAllowed) => {
+            again(
+                StatusCode::FORBIDDEN,
+                FormState::refused(&form, "email", "may not sign up on this server: ask for an invitation"),
+            )
+            .await
+        }
         Err(Error::Invalid { field, reason }) => {
-            again(StatusCode::BAD_REQUEST, FormState::refused(&form, &field, reason))
+            again(StatusCode::BAD_REQUEST, FormState::refused(&form, &field, reason)).await
         }
         Err(e) => {
             tracing::error!(error = %e, "sign-up failed");
@@ -139,6 +152,7 @@ pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, brow
                 StatusCode::INTERNAL_SERVER_ERROR,
                 FormState::refused(&form, "form", "Signing up failed; try again."),
             )
+            .await
         }
     }
 }

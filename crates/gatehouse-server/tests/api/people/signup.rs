@@ -23,7 +23,10 @@ async fn sign_up_from_an_app_verifies_the_address_once_and_returns_to_the_app() 
             .find(|h| h.starts_with("/signup?"))
             .map(|h| h[..h.find('"').unwrap()].replace("&amp;", "&"))
             .expect("the sign-in page links to sign-up");
-        assert!(login.body.contains("href=\"/reset\""), "and to the reset page");
+        assert!(
+            login.body.contains("href=\"/reset?next=%2Foauth%2Fauthorize%3F"),
+            "and to the reset page, which keeps the request"
+        );
         let form = b.get(&signup_link).await;
         assert_eq!(form.status, 200, "{}", form.body);
         let sent = submit_sign_up(&b, &form, "grace@example.com", PASSWORD).await;
