@@ -1,5 +1,5 @@
 //! Load benchmark of the authorization server (SPEC §5): client credentials (ES256 and EdDSA
-//! access tokens), introspection, participant tokens minted and validated over REST (SPEC §6.3),
+//! access tokens, and for an API resource), token exchange (RFC 8693), introspection, participant tokens minted and validated over REST (SPEC §6.3),
 //! refresh-token rotation, complete code flows with PKCE, password sign-in, and client credentials
 //! during a sign-in storm. Each figure comes with the share it is
 //! of a bare axum handler (`ceiling`) measured just before it with the same load generator (the
@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use gatehouse_bench::load::{self, Operation, Outcome, Window};
 use gatehouse_bench::oauth::ops::{CodeFlow, Login, Refresh, Repeat};
-use gatehouse_bench::oauth::{Fixture, LoginForm};
+use gatehouse_bench::oauth::{Fixture, LoginForm, RESOURCE};
 use gatehouse_bench::server::{Gatehouse, PgDatabase, Pinned, own_cpus, server_cpus, sibling_binary};
 use hyper::header::HeaderValue;
 
@@ -331,6 +331,26 @@ async fn scenarios(
             .measure_against_floor(target, label, backend, Some(18_000.0), cc())
             .await?;
     }
+    // Measured right after `cc`, each against half or 95 % of its figure (issue 22's goals).
+    let cc_rate = bench
+        .rows
+        .last()
+        .filter(|r| bench.wants("cc") && r.backend == backend)
+        .map(|r| r.outcome.ops_per_sec());
+    if bench.wants("cc_resource") {
+        let ops = vec![Repeat::client_credentials_for(&basic, RESOURCE); n];
+        let label = "client_credentials with resource, ES256";
+        let goal = cc_rate.map(|r| 0.95 * r);
+        bench.measure_against_floor(target, label, backend, goal, ops).await?;
+    }
+    if bench.wants("exchange") {
+        let body = Fixture::exchange_body(&fixture.exchange_subject().await?);
+        let exchanger = HeaderValue::from_str(&fixture.exchange_basic)?;
+        let ops = vec![Repeat::token_exchange(&exchanger, body); n];
+        let label = "token exchange (RFC 8693), ES256";
+        let goal = cc_rate.map(|r| r / 2.0);
+        bench.measure_against_floor(target, label, backend, goal, ops).await?;
+    }
     if bench.wants("introspect") {
         let key = HeaderValue::from_str(&format!("Bearer {}", fixture.project_key))?;
         let ops = vec![Repeat::introspection(key, &access_token); n];
@@ -458,7 +478,7 @@ fn parse_args() -> anyhow::Result<(Vec<&'static str>, Bench)> {
             "--only" => bench.only = Some(value()?.split(',').map(str::to_owned).collect()),
             other => anyhow::bail!(
                 "unknown argument {other}; usage: oauth_load [sqlite|postgres|all] [--warmup S] [--window S] \
-                 [--connections N] [--only ceiling,healthz,cc,introspect,participant,refresh,code,login,storm,eddsa]"
+                 [--connections N] [--only ceiling,healthz,cc,cc_resource,exchange,introspect,participant,refresh,code,login,storm,eddsa]"
             ),
         }
     }

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use gatehouse_core::clients::TOKEN_EXCHANGE;
 use gatehouse_testkit::Browser;
 use serde_json::{Value, json};
 
@@ -18,6 +19,11 @@ use crate::server::{Gatehouse, post};
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
 /// Scopes of the code flows: an ID token and a refresh token each time.
 pub const FLOW_SCOPE: &str = "openid offline_access";
+/// The project's API resource (RFC 8707), with its one scope.
+pub const RESOURCE: &str = "https://api.bench.example";
+const RESOURCE_SCOPE: &str = "bench.read";
+/// The subject token type of the token-exchange scenario (RFC 8693 §3).
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// What the scenarios need from the server.
 #[derive(Debug, Clone)]
@@ -29,6 +35,8 @@ pub struct Fixture {
     pub client_id: String,
     /// `Basic …` for `client_secret_basic`.
     pub basic: String,
+    /// `Basic …` of a second client, allowed token exchange for [`RESOURCE`].
+    pub exchange_basic: String,
     pub email: String,
     pub password: String,
 }
@@ -63,7 +71,8 @@ pub fn form_body(pairs: &[(&str, &str)]) -> String {
 }
 
 impl Fixture {
-    /// Creates a project, its API key, a confidential client with every grant, and a user.
+    /// Creates a project, its API key, an API resource, a confidential client with every grant
+    /// but token exchange, one with token exchange for the resource, and a user.
     pub async fn create(gh: &Gatehouse) -> anyhow::Result<Self> {
         let http = reqwest::Client::new();
         let base = gh.base.clone();
@@ -86,27 +95,41 @@ impl Fixture {
             json!({ "name": "bench" }),
         )
         .await?;
+        post(
+            &http,
+            &base,
+            admin,
+            &format!("/accounts/projects/{project_id}/resources"),
+            json!({
+                "identifier": RESOURCE,
+                "name": "Bench API",
+                "scopes": [{ "name": RESOURCE_SCOPE, "description": "Read the bench API" }],
+            }),
+        )
+        .await?;
+        let clients = format!("/accounts/projects/{project_id}/oauth/clients");
         let client = post(
             &http,
             &base,
             admin,
-            &format!("/accounts/projects/{project_id}/oauth/clients"),
+            &clients,
             json!({
                 "name": "bench",
                 "redirect_uris": [REDIRECT_URI],
                 "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
-                "scope": "openid profile email offline_access gatehouse_api",
+                "scope": format!("openid profile email offline_access gatehouse_api {RESOURCE_SCOPE}"),
             }),
         )
         .await?;
         let client_id = str_at(&client, "/client/client_id")?;
-        let secret = str_at(&client, "/client/client_secret")?;
-        // RFC 6749 §2.3.1: both parts are form-encoded before base64.
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let basic = format!(
-            "Basic {}",
-            STANDARD.encode(format!("{}:{}", enc(&client_id), enc(&secret)))
-        );
+        let basic = basic_of(&client)?;
+        let exchanger = json!({
+            "name": "bench exchange",
+            "grant_types": [TOKEN_EXCHANGE],
+            "response_types": [],
+            "token_exchange_resources": [RESOURCE],
+        });
+        let exchange_basic = basic_of(&post(&http, &base, admin, &clients, exchanger).await?)?;
         let email = format!("bench-{tag}@example.com");
         let password = "bench-user-password-0001".to_owned();
         post(
@@ -123,6 +146,7 @@ impl Fixture {
             project_key: str_at(&key, "/value")?,
             client_id,
             basic,
+            exchange_basic,
             email,
             password,
         })
@@ -130,11 +154,15 @@ impl Fixture {
 
     /// `/oauth/authorize?…` of a code flow with PKCE `challenge`.
     pub fn authorize_path(&self, challenge: &str) -> String {
+        self.authorize_path_for(challenge, FLOW_SCOPE)
+    }
+
+    fn authorize_path_for(&self, challenge: &str, scope: &str) -> String {
         let q = form_body(&[
             ("response_type", "code"),
             ("client_id", &self.client_id),
             ("redirect_uri", REDIRECT_URI),
-            ("scope", FLOW_SCOPE),
+            ("scope", scope),
             ("state", "s"),
             ("nonce", "n"),
             ("code_challenge", challenge),
@@ -160,22 +188,7 @@ impl Fixture {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let browser = Browser::new(&self.base);
-            let (verifier, challenge) = pkce_pair();
-            let page = browser
-                .authorize(&self.authorize_path(&challenge), &self.email, &self.password)
-                .await;
-            anyhow::ensure!(
-                page.location.is_some(),
-                "no redirect after sign-in: {} {}",
-                page.status,
-                page.body
-            );
-            let code = page
-                .redirect_params()
-                .get("code")
-                .cloned()
-                .context("no code in the redirect")?;
-            let tokens = self.token(&http, Self::code_exchange_body(&code, &verifier)).await?;
+            let tokens = self.code_flow(&http, &browser, FLOW_SCOPE).await?;
             out.push(SignedIn {
                 session_cookie: browser.cookie("gh_session").context("no session cookie")?,
                 csrf_cookie: browser.cookie("gh_csrf").context("no CSRF cookie")?,
@@ -183,6 +196,46 @@ impl Fixture {
             });
         }
         Ok(out)
+    }
+
+    /// Signs `browser` in (consenting when asked) and redeems the code for `scope`: the tokens.
+    async fn code_flow(&self, http: &reqwest::Client, browser: &Browser, scope: &str) -> anyhow::Result<Value> {
+        let (verifier, challenge) = pkce_pair();
+        let page = browser
+            .authorize(&self.authorize_path_for(&challenge, scope), &self.email, &self.password)
+            .await;
+        anyhow::ensure!(
+            page.location.is_some(),
+            "no redirect after sign-in: {} {}",
+            page.status,
+            page.body
+        );
+        let code = page
+            .redirect_params()
+            .get("code")
+            .cloned()
+            .context("no code in the redirect")?;
+        self.token(http, Self::code_exchange_body(&code, &verifier)).await
+    }
+
+    /// The user's access token from a code flow whose grant holds the resource's scope: the
+    /// subject token of the token-exchange scenario.
+    pub async fn exchange_subject(&self) -> anyhow::Result<String> {
+        let scope = format!("openid {RESOURCE_SCOPE}");
+        let tokens = self
+            .code_flow(&reqwest::Client::new(), &Browser::new(&self.base), &scope)
+            .await?;
+        str_at(&tokens, "/access_token")
+    }
+
+    /// The body of a token exchange of `subject` for [`RESOURCE`] (RFC 8693 §2.1).
+    pub fn exchange_body(subject: &str) -> String {
+        form_body(&[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", subject),
+            ("subject_token_type", ACCESS_TOKEN_TYPE),
+            ("resource", RESOURCE),
+        ])
     }
 
     /// `n` sign-in forms as fresh browsers get them.
@@ -234,6 +287,17 @@ impl Fixture {
         anyhow::ensure!(status.is_success(), "token request: {status}: {text}");
         Ok(serde_json::from_str(&text)?)
     }
+}
+
+/// `Basic …` of a created client (RFC 6749 §2.3.1: both parts form-encoded before base64).
+fn basic_of(created: &Value) -> anyhow::Result<String> {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let id = str_at(created, "/client/client_id")?;
+    let secret = str_at(created, "/client/client_secret")?;
+    Ok(format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", enc(&id), enc(&secret)))
+    ))
 }
 
 fn str_at(v: &Value, pointer: &str) -> anyhow::Result<String> {

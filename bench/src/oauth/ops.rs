@@ -11,7 +11,7 @@ use hyper::{Method, StatusCode};
 use super::{Fixture, LoginForm, form_body, pkce_pair};
 use crate::load::{Conn, Operation};
 
-/// The same request every time: client credentials, introspection, the ceiling.
+/// The same request every time: client credentials, token exchange, introspection, the ceiling.
 #[derive(Clone)]
 pub struct Repeat {
     method: Method,
@@ -96,6 +96,17 @@ impl Repeat {
             "grant_type=client_credentials".into(),
             b"\"access_token\"",
         )
+    }
+
+    /// `grant_type=client_credentials` for the API resource `resource` (RFC 8707).
+    pub fn client_credentials_for(basic: &HeaderValue, resource: &str) -> Self {
+        let body = form_body(&[("grant_type", "client_credentials"), ("resource", resource)]);
+        Self::form("/oauth/token", basic.clone(), body, b"\"access_token\"")
+    }
+
+    /// A token exchange (RFC 8693) with `body`, by the client of `basic`.
+    pub fn token_exchange(basic: &HeaderValue, body: String) -> Self {
+        Self::form("/oauth/token", basic.clone(), body, b"\"issued_token_type\"")
     }
 
     /// Introspection of a valid `token` by `authorization` (a Bearer API key or a client's Basic).

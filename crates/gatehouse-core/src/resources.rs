@@ -177,20 +177,29 @@ fn addressable<'a>(
     default: Option<&str>,
     client_scopes: &[String],
 ) -> std::result::Result<&'a ApiResource, OAuthError> {
-    let target = |msg: &str| OAuthError::new(OAuthErrorCode::InvalidTarget, msg);
-    if check_identifier(wanted).is_err() {
-        return Err(target("a resource must be an absolute URI without a fragment"));
-    }
-    let r = resources
-        .iter()
-        .find(|r| r.identifier == wanted)
-        .ok_or_else(|| target("the resource is unknown"))?;
+    let r = find_target(resources, wanted)?;
     let allowed = default == Some(wanted) || client_scopes.iter().any(|s| r.defines(s));
     if allowed {
         Ok(r)
     } else {
-        Err(target("this client may not request tokens for the resource"))
+        Err(OAuthError::new(
+            OAuthErrorCode::InvalidTarget,
+            "this client may not request tokens for the resource",
+        ))
     }
+}
+
+/// The project's resource `wanted` names, if it is well formed (RFC 8707 §2) and known;
+/// `invalid_target` otherwise.
+pub fn find_target<'a>(resources: &'a [ApiResource], wanted: &str) -> std::result::Result<&'a ApiResource, OAuthError> {
+    let target = |msg: &str| OAuthError::new(OAuthErrorCode::InvalidTarget, msg);
+    if check_identifier(wanted).is_err() {
+        return Err(target("a resource must be an absolute URI without a fragment"));
+    }
+    resources
+        .iter()
+        .find(|r| r.identifier == wanted)
+        .ok_or_else(|| target("the resource is unknown"))
 }
 
 /// Most `resource` parameters one authorization request may carry.

@@ -45,6 +45,10 @@ pub struct OAuthClient {
     pub metadata: BTreeMap<String, String>,
     /// The API resource (its identifier) tokens are for when a request names none (RFC 8707).
     pub default_resource: Option<String>,
+    /// The API resources (identifiers) a token exchange by this client may issue tokens for
+    /// (RFC 8693).
+    #[serde(default)]
+    pub token_exchange_resources: Vec<String>,
     /// Created by the server itself at first start (SPEC §4.7).
     pub official: bool,
     pub created_at: String,
@@ -147,6 +151,10 @@ pub struct ClientInput {
     /// The identifier of one of the project's API resources; `""` removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_resource: Option<String>,
+    /// Identifiers of the project's API resources a token exchange may issue tokens for; `[]`
+    /// allows none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_exchange_resources: Option<Vec<String>>,
 }
 
 /// Distinguishes an explicit `null` (`Some(None)`) from an absent field (`None`).

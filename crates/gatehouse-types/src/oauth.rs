@@ -23,6 +23,10 @@ pub struct TokenResponse {
     pub id_token: Option<SecretString>,
     /// The granted scopes (RFC 6749 §3.3: always sent, so a narrowed grant is visible).
     pub scope: String,
+    /// What a token exchange issued (RFC 8693 §2.2.1):
+    /// `urn:ietf:params:oauth:token-type:access_token`. Absent from other grants' responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
 }
 
 /// The device authorization response (RFC 8628 §3.2).

@@ -229,6 +229,7 @@ mod tests {
             refresh_token: Some("rt-hunter2".into()),
             id_token: Some("id-hunter2".into()),
             scope: "openid".into(),
+            issued_token_type: None,
         };
         let user = crate::CreateUser {
             email: "a@example.com".into(),
@@ -250,6 +251,7 @@ mod tests {
             refresh_token: Some("rt".into()),
             id_token: None,
             scope: "openid".into(),
+            issued_token_type: None,
         };
         let json =
             r#"{"access_token":"at","token_type":"Bearer","expires_in":300,"refresh_token":"rt","scope":"openid"}"#;

@@ -203,6 +203,7 @@ mod tests {
             refresh_token: Some("rt-hunter2".into()),
             id_token: None,
             scope: "openid".into(),
+            issued_token_type: None,
         };
         let stored = StoredTokens::from_response(CLIENT_ID, response, 100, None);
         let shown = format!("{stored:?}");
@@ -219,6 +220,7 @@ mod tests {
             refresh_token: None,
             id_token: None,
             scope: "openid".into(),
+            issued_token_type: None,
         };
         let stored = StoredTokens::from_response(CLIENT_ID, response.clone(), 100, Some("old".into()));
         assert_eq!(

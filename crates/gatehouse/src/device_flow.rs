@@ -158,6 +158,7 @@ mod tests {
             refresh_token: Some("r".into()),
             id_token: None,
             scope: "openid".into(),
+            issued_token_type: None,
         })
     }
 

@@ -58,7 +58,7 @@ const CLIENTS: &str = r#"{"clients":[{"client_id":"web","project_id":"11111111-1
 "allowed_cors_origins":[],"scope":"openid","offline_access":false,"require_pkce":true,"access_token_ttl":3600,
 "refresh_token_ttl":2592000,"id_token_ttl":3600,"refresh_grace_seconds":10,"id_token_signed_response_alg":"ES256",
 "revoke_on_logout":true,"metadata":{},"official":false,"created_at":"2025-01-01T00:00:00Z",
-"updated_at":"2025-01-01T00:00:00Z","secret_rotated_at":null,"default_resource":null}],"total":1}"#;
+"updated_at":"2025-01-01T00:00:00Z","secret_rotated_at":null,"default_resource":null,"token_exchange_resources":[]}],"total":1}"#;
 
 #[tokio::test]
 async fn client_list_prints_a_table() {

@@ -8,7 +8,9 @@ pub mod uri;
 pub mod usage;
 
 pub use brand::AppBrand;
-pub use settings::{AUTH_METHODS, ClientSettings, GRANT_TYPES, KNOWN_SCOPES, RESPONSE_TYPES, SIGNING_ALGS};
+pub use settings::{
+    AUTH_METHODS, ClientSettings, GRANT_TYPES, KNOWN_SCOPES, RESPONSE_TYPES, SIGNING_ALGS, TOKEN_EXCHANGE,
+};
 
 use crate::crypto::KeyedHasher;
 use crate::ids::{ClientId, ProjectId};

@@ -29,7 +29,10 @@ pub const GRANT_TYPES: &[&str] = &[
     "client_credentials",
     "urn:ietf:params:oauth:grant-type:device_code",
     "implicit",
+    TOKEN_EXCHANGE,
 ];
+/// The token exchange grant (RFC 8693 §2.1).
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// The response types a client may be allowed (SPEC §4.1).
 pub const RESPONSE_TYPES: &[&str] = &[
     "code",
@@ -86,6 +89,10 @@ pub struct ClientSettings {
     /// The API resource tokens are for when a request names none (RFC 8707).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_resource: Option<String>,
+    /// The API resources (identifiers) a token exchange by this client may issue tokens for
+    /// (RFC 8693 §2.1 `resource`/`audience`); none unless listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_exchange_resources: Vec<String>,
 }
 
 impl ClientSettings {
@@ -115,6 +122,7 @@ impl ClientSettings {
             revoke_on_logout: true,
             metadata: BTreeMap::new(),
             default_resource: None,
+            token_exchange_resources: Vec::new(),
         }
     }
 
@@ -198,6 +206,7 @@ impl ClientSettings {
         if let Some(r) = &i.default_resource {
             s.default_resource = Some(r.clone()).filter(|r| !r.is_empty());
         }
+        set(&mut s.token_exchange_resources, &i.token_exchange_resources);
         if let Some(offline) = i.offline_access {
             let listed = i.grant_types.as_ref().map(|g| g.iter().any(|x| x == "refresh_token"));
             if listed.is_some_and(|l| l != offline) {
@@ -280,6 +289,12 @@ impl ClientSettings {
                 "client_credentials requires a confidential client (require_client_secret = true)",
             ));
         }
+        if public && self.has_grant(TOKEN_EXCHANGE) {
+            return Err(Error::invalid(
+                "grant_types",
+                "token exchange requires a confidential client (require_client_secret = true)",
+            ));
+        }
         if public && !self.require_pkce {
             return Err(Error::invalid("require_pkce", "public clients must use PKCE"));
         }
@@ -313,6 +328,15 @@ impl ClientSettings {
             check_identifier(r).map_err(|_| {
                 Error::invalid(
                     "default_resource",
+                    format!("{r:?} must be an absolute URI without fragment"),
+                )
+            })?;
+        }
+        bounded_unique("token_exchange_resources", &self.token_exchange_resources)?;
+        for r in &self.token_exchange_resources {
+            check_identifier(r).map_err(|_| {
+                Error::invalid(
+                    "token_exchange_resources",
                     format!("{r:?} must be an absolute URI without fragment"),
                 )
             })?;

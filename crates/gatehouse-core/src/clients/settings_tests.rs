@@ -564,3 +564,47 @@ fn response_types_follow_a_change_of_grants() {
         .unwrap();
     assert_eq!(back.response_types, ["code"]);
 }
+
+#[test]
+fn token_exchange_needs_a_confidential_client_and_a_policy_of_resource_identifiers() {
+    let agent = ClientInput {
+        name: Some("Agent".into()),
+        grant_types: Some(vec![TOKEN_EXCHANGE.into()]),
+        token_exchange_resources: Some(vec!["https://billing.acme.example".into()]),
+        ..Default::default()
+    };
+    let s = ClientSettings::create(&agent).unwrap();
+    assert!(s.has_grant(TOKEN_EXCHANGE) && s.response_types.is_empty());
+    assert_eq!(s.token_exchange_resources, ["https://billing.acme.example"]);
+    assert_eq!(
+        field_of(&ClientInput {
+            require_client_secret: Some(false),
+            ..agent.clone()
+        }),
+        "grant_types"
+    );
+    for bad in [
+        vec!["billing"],
+        vec!["https://a.example/#x"],
+        vec!["https://a.example", "https://a.example"],
+    ] {
+        assert_eq!(
+            field_of(&ClientInput {
+                token_exchange_resources: Some(bad.iter().map(|b| (*b).to_owned()).collect()),
+                ..agent.clone()
+            }),
+            "token_exchange_resources",
+            "{bad:?}"
+        );
+    }
+    // An update leaves the policy alone unless it is given; `[]` empties it.
+    let kept = s.update(&ClientInput::default()).unwrap();
+    assert_eq!(kept.token_exchange_resources, s.token_exchange_resources);
+    let emptied = s
+        .update(&ClientInput {
+            token_exchange_resources: Some(Vec::new()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(emptied.token_exchange_resources.is_empty());
+}

@@ -37,6 +37,10 @@ pub struct IssuedTokens {
     pub id_token: Option<SecretString>,
     /// The granted scopes, space separated.
     pub scope: String,
+    /// What a token exchange issued (RFC 8693 §2.2.1); absent for every other grant, so a
+    /// sealed successor's bytes are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
 }
 
 /// A started device authorization (RFC 8628 §3.2). Not `Clone`: the device code is handed out
@@ -74,6 +78,7 @@ mod tests {
                 refresh_token: Some("rt-1".into()),
                 id_token: Some("eyJ.id.sig".into()),
                 scope: "openid offline_access".into(),
+                issued_token_type: None,
             }
         );
         // And what this version seals, earlier versions open: the same bytes.

@@ -140,7 +140,7 @@ impl Gatehouse {
         check_llm_proxy(&access, &current.settings)?;
         let settings = current.settings.update(input)?;
         check_llm_proxy(&access, &settings)?;
-        if input.scope.is_some() || input.default_resource.is_some() {
+        if input.scope.is_some() || input.default_resource.is_some() || input.token_exchange_resources.is_some() {
             self.check_client_resources(project, &settings).await?;
         }
         let mut next = Client {
@@ -352,15 +352,15 @@ impl Gatehouse {
         }
     }
 
-    /// Scopes beyond the built-in ones, and the default resource, must be the project's own
-    /// API resources' (never another project's).
+    /// Scopes beyond the built-in ones, the default resource and the token exchange resources
+    /// must be the project's own API resources' (never another project's).
     async fn check_client_resources(&self, project: ProjectId, s: &ClientSettings) -> Result<()> {
         let custom: Vec<&String> = s
             .scope
             .iter()
             .filter(|sc| !KNOWN_SCOPES.contains(&sc.as_str()))
             .collect();
-        if custom.is_empty() && s.default_resource.is_none() {
+        if custom.is_empty() && s.default_resource.is_none() && s.token_exchange_resources.is_empty() {
             return Ok(());
         }
         let resources = self.store.list_resources(project).await?;
@@ -370,12 +370,19 @@ impl Gatehouse {
                 format!("{unknown:?} is neither a built-in scope nor a scope of this project's API resources"),
             ));
         }
-        match &s.default_resource {
-            Some(d) if !resources.iter().any(|r| &r.identifier == d) => Err(Error::invalid(
+        let known = |id: &String| resources.iter().any(|r| &r.identifier == id);
+        if let Some(d) = s.default_resource.as_ref().filter(|d| !known(d)) {
+            return Err(Error::invalid(
                 "default_resource",
                 format!("{d:?} is not an API resource of this project"),
+            ));
+        }
+        match s.token_exchange_resources.iter().find(|r| !known(r)) {
+            Some(r) => Err(Error::invalid(
+                "token_exchange_resources",
+                format!("{r:?} is not an API resource of this project"),
             )),
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 

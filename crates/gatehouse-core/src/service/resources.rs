@@ -154,14 +154,16 @@ impl Gatehouse {
             .ok_or(Error::NotFound("resource"))
     }
 
-    /// Ids of the clients of the resource's project that hold one of its scopes or have it as
-    /// their default resource (first 20).
+    /// Ids of the clients of the resource's project that hold one of its scopes, have it as
+    /// their default resource or may exchange tokens for it (first 20).
     async fn clients_using(&self, r: &ApiResource) -> Result<Vec<String>> {
         let clients = self.store.list_client_settings(r.project_id).await?;
         Ok(clients
             .into_iter()
             .filter(|(_, s)| {
-                s.default_resource.as_deref() == Some(r.identifier.as_str()) || s.scope.iter().any(|sc| r.defines(sc))
+                s.default_resource.as_deref() == Some(r.identifier.as_str())
+                    || s.scope.iter().any(|sc| r.defines(sc))
+                    || s.token_exchange_resources.contains(&r.identifier)
             })
             .map(|(id, _)| id.to_string())
             .take(20)

@@ -34,6 +34,7 @@ pub fn client_dto(c: &Client) -> t::OAuthClient {
         id_token_signed_response_alg: s.id_token_signed_response_alg.clone(),
         revoke_on_logout: s.revoke_on_logout,
         default_resource: s.default_resource.clone(),
+        token_exchange_resources: s.token_exchange_resources.clone(),
         metadata: s.metadata.clone(),
         official: c.official,
         created_at: c.created_at.rfc3339(),

@@ -13,6 +13,7 @@ pub fn token_dto(i: IssuedTokens) -> t::TokenResponse {
         refresh_token: i.refresh_token,
         id_token: i.id_token,
         scope: i.scope,
+        issued_token_type: i.issued_token_type,
     }
 }
 
@@ -43,6 +44,7 @@ mod tests {
             refresh_token: refresh_token.map(SecretString::new),
             id_token: id_token.map(SecretString::new),
             scope: "openid offline_access".into(),
+            issued_token_type: None,
         }
     }
 

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use crate::{TestServer, api_test};
 
-fn orders(identifier: &str, scopes: &[&str]) -> Value {
+/// A resource body: `identifier` with `scopes`, each described as "Use <scope>".
+pub fn orders(identifier: &str, scopes: &[&str]) -> Value {
     json!({
         "identifier": identifier,
         "name": "Orders API",
@@ -181,7 +182,7 @@ api_test!(identifiers_and_scope_names_are_unique_per_project_only, |s| {
 });
 
 /// `POST …/resources` with `body`.
-async fn create(s: &TestServer, key: &str, project: &str, body: Value) -> (u16, Value) {
+pub async fn create(s: &TestServer, key: &str, project: &str, body: Value) -> (u16, Value) {
     call(s, key, project, Method::POST, "", Some(body)).await
 }
 

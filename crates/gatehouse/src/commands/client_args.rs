@@ -13,6 +13,8 @@ use crate::UsageError;
 
 /// The device authorization grant (RFC 8628 §3.4), which `--grant-type device_code` abbreviates.
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// The token exchange grant (RFC 8693 §2.1), which `--grant-type token_exchange` abbreviates.
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 /// `gatehouse client create`.
 #[derive(Debug, Clone, Args)]
@@ -78,7 +80,7 @@ pub struct ClientFields {
     #[arg(long, value_name = "METHOD")]
     pub token_endpoint_auth_method: Option<String>,
     /// Allowed grant type (repeatable): authorization_code, refresh_token, client_credentials,
-    /// device_code, implicit. Leave implicit off unless an application cannot use
+    /// device_code, token_exchange, implicit. Leave implicit off unless an application cannot use
     /// authorization_code with PKCE: it returns tokens in the redirect URL, which RFC 9700
     /// §2.1.2 discourages.
     #[arg(long = "grant-type", value_name = "GRANT", value_parser = parse_grant_type)]
@@ -129,6 +131,10 @@ pub struct ClientFields {
     /// Identifier of the API resource tokens are for when a request names none ("" removes it).
     #[arg(long, value_name = "URI")]
     pub default_resource: Option<String>,
+    /// Identifier of an API resource a token exchange may issue tokens for (repeatable; on
+    /// update, replaces the list).
+    #[arg(long = "token-exchange-resource", value_name = "URI")]
+    pub token_exchange_resources: Vec<String>,
     /// Revoke the session's refresh tokens on logout (the default).
     #[arg(long, conflicts_with = "no_revoke_on_logout")]
     pub revoke_on_logout: bool,
@@ -154,6 +160,7 @@ pub enum ClearField {
     CorsOrigins,
     Scope,
     Metadata,
+    TokenExchangeResources,
 }
 
 impl ClientFields {
@@ -186,6 +193,7 @@ impl ClientFields {
             revoke_on_logout: flag(self.revoke_on_logout, self.no_revoke_on_logout),
             metadata: (!self.metadata.is_empty()).then(|| self.metadata.iter().cloned().collect::<BTreeMap<_, _>>()),
             default_resource: self.default_resource.clone(),
+            token_exchange_resources: list(&self.token_exchange_resources),
         }
     }
 }
@@ -216,6 +224,7 @@ pub fn update_input(args: &UpdateArgs) -> Result<ClientInput, UsageError> {
             ClearField::CorsOrigins => input.allowed_cors_origins.replace(Vec::new()).is_some(),
             ClearField::Scope => input.scope.replace(String::new()).is_some(),
             ClearField::Metadata => input.metadata.replace(BTreeMap::new()).is_some(),
+            ClearField::TokenExchangeResources => input.token_exchange_resources.replace(Vec::new()).is_some(),
         };
         if already_set {
             let name = field.to_possible_value().map(|v| v.get_name().to_owned());
@@ -266,11 +275,13 @@ fn join_scopes(values: &[String]) -> String {
     scopes.join(" ")
 }
 
-/// `device_code` abbreviates the RFC 8628 grant URN; other grant types pass unchanged.
+/// `device_code` and `token_exchange` abbreviate the RFC 8628 and RFC 8693 grant URNs; other
+/// grant types pass unchanged.
 pub fn parse_grant_type(value: &str) -> Result<String, String> {
     match value.trim() {
         "" => Err("grant type must not be empty".into()),
         "device_code" => Ok(DEVICE_CODE_GRANT.to_owned()),
+        "token_exchange" => Ok(TOKEN_EXCHANGE_GRANT.to_owned()),
         other => Ok(other.to_owned()),
     }
 }

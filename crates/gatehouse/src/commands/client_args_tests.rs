@@ -62,6 +62,8 @@ fn every_flag_maps_to_its_client_input_field() {
         "--refresh-token-ttl=30d",
         "--id-token-ttl=600",
         "--default-resource=https://api.app.example",
+        "--token-exchange-resource=https://api.app.example",
+        "--token-exchange-resource=https://billing.app.example",
         "--refresh-grace-seconds=5",
         "--id-token-alg=RS256",
         "--no-revoke-on-logout",
@@ -98,6 +100,10 @@ fn every_flag_maps_to_its_client_input_field() {
             ("tier".into(), "gold".into()),
         ])),
         default_resource: Some("https://api.app.example".into()),
+        token_exchange_resources: Some(vec![
+            "https://api.app.example".into(),
+            "https://billing.app.example".into(),
+        ]),
     };
     assert_eq!(input, expected);
 }
@@ -198,8 +204,9 @@ fn scopes_are_split_joined_and_deduplicated() {
 }
 
 #[test]
-fn device_code_is_expanded_to_its_urn() {
+fn device_code_and_token_exchange_are_expanded_to_their_urns() {
     assert_eq!(parse_grant_type("device_code").as_deref(), Ok(DEVICE_CODE_GRANT));
+    assert_eq!(parse_grant_type("token_exchange").as_deref(), Ok(TOKEN_EXCHANGE_GRANT));
     assert_eq!(parse_grant_type("implicit").as_deref(), Ok("implicit"));
     assert!(parse_grant_type(" ").is_err());
 }

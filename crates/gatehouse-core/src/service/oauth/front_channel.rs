@@ -84,6 +84,7 @@ impl Gatehouse {
                 refresh_token: None,
                 audience: None,
                 amr: Some(session.amr),
+                delegation: None,
             };
             let access_token = rt.token().then(|| self.access_token(&issue, now)).transpose()?;
             if rt.id_token() {

@@ -71,6 +71,10 @@ impl Gatehouse {
             {
                 out["username"] = u.email.into();
             }
+            // RFC 8693 §4.1: who acts for `sub` in a token from a token exchange.
+            if let Some(act) = &c.act {
+                out["act"] = serde_json::to_value(act).map_err(Error::unexpected)?;
+            }
             return Ok(out);
         }
         let Some((presented, grant, user)) = self.refresh_token_grant(token).await? else {

@@ -6,6 +6,7 @@ pub mod authorize;
 mod browser_seal;
 mod client_auth;
 mod device;
+mod exchange;
 mod front_channel;
 mod introspect;
 mod keys;
@@ -161,6 +162,17 @@ pub struct AccessClaims {
     pub project_id: uuid::Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// Who acts for `sub` in a token from a token exchange (RFC 8693 §4.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+}
+
+/// The `act` claim (RFC 8693 §4.1): the current actor, and nested in it the actor it acts for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Actor>>,
 }
 
 impl AccessClaims {
@@ -207,6 +219,15 @@ pub(crate) struct Issue<'a> {
     pub refresh_token: Option<String>,
     /// The API resource the access token is for (RFC 8707); `None`: Gatehouse itself.
     pub audience: Option<&'a ApiResource>,
+    /// For a token exchange (RFC 8693): who acts, and the longest lifetime the token may have.
+    pub delegation: Option<Delegation<'a>>,
+}
+
+/// What a token issued by a token exchange adds to its claims (RFC 8693 §2.2.1, §4.1).
+pub(crate) struct Delegation<'a> {
+    pub act: &'a Actor,
+    /// Seconds the token may live at most (it never outlives the subject token).
+    pub max_ttl: u32,
 }
 
 impl Gatehouse {
@@ -310,6 +331,7 @@ impl Gatehouse {
             refresh_token: i.refresh_token.map(Into::into),
             id_token: id_token.map(Into::into),
             scope: i.scopes.to_wire(),
+            issued_token_type: i.delegation.as_ref().map(|_| exchange::ACCESS_TOKEN_TYPE.to_owned()),
         })
     }
 
@@ -339,6 +361,7 @@ impl Gatehouse {
                 TokenFormat::Jwt,
             ),
         };
+        let ttl = i.delegation.as_ref().map_or(ttl, |d| ttl.min(d.max_ttl));
         let claims = AccessClaims {
             iss: self.provider.config.issuer.clone(),
             sub: i.user.map_or_else(|| i.client.id.to_string(), |u| u.id.to_string()),
@@ -350,6 +373,7 @@ impl Gatehouse {
             jti,
             project_id: i.client.project_id.uuid(),
             auth_time: i.auth_time.map(Timestamp::secs),
+            act: i.delegation.as_ref().map(|d| d.act.clone()),
         };
         let token = match format {
             TokenFormat::Jwt => self.sign(alg, "at+jwt", &claims, now)?,

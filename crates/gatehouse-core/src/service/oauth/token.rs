@@ -1,11 +1,11 @@
 //! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6; RFC 7636 §4.6; RFC 8628 §3.4–3.5):
-//! the four grants, with refresh-token rotation in families.
+//! the grants, with refresh-token rotation in families; the token exchange is in `exchange.rs`.
 
 use tracing::instrument;
 
 use super::super::Gatehouse;
 use super::Issue;
-use crate::clients::Client;
+use crate::clients::{Client, TOKEN_EXCHANGE};
 use crate::crypto::RowAad;
 use crate::error::Result;
 use crate::ids::ResourceId;
@@ -34,6 +34,14 @@ pub struct TokenParams {
     pub scope: Option<String>,
     /// RFC 8707 `resource` parameters, as given.
     pub resource: Vec<String>,
+    /// RFC 8693 §2.1 `audience` parameters, as given.
+    pub audience: Vec<String>,
+    /// The token exchange's parameters (RFC 8693 §2.1).
+    pub subject_token: Option<Secret<String>>,
+    pub subject_token_type: Option<String>,
+    pub actor_token: Option<Secret<String>>,
+    pub actor_token_type: Option<String>,
+    pub requested_token_type: Option<String>,
 }
 
 impl Gatehouse {
@@ -73,9 +81,13 @@ impl Gatehouse {
                 allowed(grant_type)?;
                 Box::pin(self.device_grant(client, p)).await
             }
+            TOKEN_EXCHANGE => {
+                allowed(grant_type)?;
+                Box::pin(self.exchange_grant(client, p)).await
+            }
             _ => Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
-                "grant_type must be authorization_code, refresh_token, client_credentials or device_code",
+                "grant_type must be authorization_code, refresh_token, client_credentials, device_code or token-exchange",
             )),
         }
     }
@@ -233,6 +245,7 @@ impl Gatehouse {
             amr: Some(new.grant.amr),
             refresh_token: new.refresh.map(Secret::into_secret),
             audience: target,
+            delegation: None,
         })
         .await
     }
@@ -312,6 +325,7 @@ impl Gatehouse {
                     amr: Some(grant.amr),
                     refresh_token: Some(next.encode(self.keys.hasher()).into_secret()),
                     audience: target,
+                    delegation: None,
                 })
                 .await?;
             let json = serde_json::to_vec(&issued).map_err(crate::Error::unexpected)?;
@@ -387,6 +401,7 @@ impl Gatehouse {
             amr: None,
             refresh_token: None,
             audience: target,
+            delegation: None,
         })
         .await
     }

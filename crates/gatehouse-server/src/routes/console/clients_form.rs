@@ -29,6 +29,7 @@ pub struct Values {
     pub post_logout_redirect_uris: String,
     pub allowed_cors_origins: String,
     pub scope: String,
+    pub token_exchange_resources: String,
     pub token_endpoint_auth_method: String,
     pub require_pkce: bool,
     pub access_token_ttl: String,
@@ -71,6 +72,7 @@ impl Values {
             post_logout_redirect_uris: s.post_logout_redirect_uris.join("\n"),
             allowed_cors_origins: s.allowed_cors_origins.join("\n"),
             scope: s.scope.join("\n"),
+            token_exchange_resources: s.token_exchange_resources.join("\n"),
             token_endpoint_auth_method: s.token_endpoint_auth_method.clone(),
             require_pkce: s.require_pkce,
             access_token_ttl: s.access_token_ttl.to_string(),
@@ -103,6 +105,7 @@ impl Values {
             post_logout_redirect_uris: text("post_logout_redirect_uris"),
             allowed_cors_origins: text("allowed_cors_origins"),
             scope: text("scope"),
+            token_exchange_resources: text("token_exchange_resources"),
             token_endpoint_auth_method: text("token_endpoint_auth_method"),
             require_pkce: on("require_pkce"),
             access_token_ttl: text("access_token_ttl"),
@@ -156,6 +159,7 @@ impl Values {
             revoke_on_logout: Some(self.revoke_on_logout),
             metadata: None,
             default_resource: None,
+            token_exchange_resources: Some(lines(&self.token_exchange_resources)),
         })
     }
 
@@ -204,6 +208,7 @@ const LABELS: &[(&str, &str)] = &[
     ("post_logout_redirect_uris", "Post Logout Redirect URIs"),
     ("allowed_cors_origins", "Allowed CORS Origins"),
     ("scope", "Allowed Scopes"),
+    ("token_exchange_resources", "Token Exchange Resources"),
     ("token_endpoint_auth_method", "Token endpoint authentication"),
     ("response_types", "Response types"),
     ("require_pkce", "Require PKCE"),

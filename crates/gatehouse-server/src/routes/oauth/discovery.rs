@@ -39,7 +39,8 @@ pub fn metadata(issuer: &str) -> serde_json::Value {
             "implicit",
             "refresh_token",
             "client_credentials",
-            "urn:ietf:params:oauth:grant-type:device_code"
+            "urn:ietf:params:oauth:grant-type:device_code",
+            gatehouse_core::clients::TOKEN_EXCHANGE
         ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],

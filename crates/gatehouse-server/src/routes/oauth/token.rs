@@ -100,7 +100,13 @@ pub async fn token(
             refresh_token: secret(&form, "refresh_token")?,
             device_code: secret(&form, "device_code")?,
             scope: single(&form, "scope")?,
-            resource: resources(&form),
+            resource: repeated(&form, "resource"),
+            audience: repeated(&form, "audience"),
+            subject_token: secret(&form, "subject_token")?,
+            subject_token_type: single(&form, "subject_token_type")?,
+            actor_token: secret(&form, "actor_token")?,
+            actor_token_type: single(&form, "actor_token_type")?,
+            requested_token_type: single(&form, "requested_token_type")?,
         };
         let allowed = client_origin_allowed(&headers, &client);
         let response = state.gh.token(&client, params).await.map_err(OAuthJsonError::from);
@@ -114,10 +120,10 @@ pub async fn token(
     }
 }
 
-/// The RFC 8707 `resource` parameters, as given (the one parameter that may repeat).
-fn resources(form: &Form) -> Vec<String> {
+/// The values of a parameter that may repeat, as given: RFC 8707 `resource`, RFC 8693 `audience`.
+fn repeated(form: &Form, name: &str) -> Vec<String> {
     form.pairs()
-        .filter(|(k, _)| *k == "resource")
+        .filter(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
         .collect()
 }
@@ -132,7 +138,7 @@ pub async fn device_authorization(
         let form = form(&headers, &body)?;
         let client = authenticate(&state, peer, &headers, &form).await?;
         let scope = single(&form, "scope")?;
-        let resource = resources(&form);
+        let resource = repeated(&form, "resource");
         Ok::<_, OAuthJsonError>(state.gh.device_authorize(&client, scope.as_deref(), &resource).await?)
     }
     .await;

@@ -301,3 +301,73 @@ api_test!(
         );
     }
 );
+
+api_test!(
+    the_token_exchange_policy_is_set_through_the_form_and_checked_against_the_project,
+    |s| {
+        let (p, key, browser, _) = developer(&s, "agent@example.com").await;
+        let billing = "https://billing.acme.example";
+        let (st, r) =
+            crate::resources::create(&s, &key, &p, crate::resources::orders(billing, &["billing.read"])).await;
+        assert_eq!(st, 201, "{r}");
+        let new = browser.get(&format!("/console/projects/{p}/clients/new")).await;
+        assert!(
+            new.body.contains(">Token Exchange Resources<"),
+            "the form lacks the field"
+        );
+        assert!(
+            new.body
+                .contains("value=\"urn:ietf:params:oauth:grant-type:token-exchange\"")
+        );
+        let mut form = form_to(&new, &format!("/console/projects/{p}/clients"));
+        // Token exchange alone: no code flow, so no response type or redirect URI.
+        form.fields
+            .retain(|(k, _)| !["grant_types", "response_types", "offline_access"].contains(&k.as_str()));
+        form.fields.push((
+            "grant_types".into(),
+            "urn:ietf:params:oauth:grant-type:token-exchange".into(),
+        ));
+        let refused = browser
+            .submit(
+                &form,
+                &[
+                    ("name", "Billing agent"),
+                    ("token_exchange_resources", "https://other.example"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(
+            refused.body.contains("id=\"token_exchange_resources-error\"")
+                && refused.body.contains("is not an API resource of this project"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains(">https://other.example</textarea>"),
+            "the typed value is kept"
+        );
+        let created = browser
+            .submit(
+                &form,
+                &[("name", "Billing agent"), ("token_exchange_resources", billing)],
+                None,
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let (_, list) = s
+            .call_as(
+                &key,
+                Method::GET,
+                &format!("/accounts/projects/{p}/oauth/clients"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            list["clients"][0]["token_exchange_resources"],
+            json!([billing]),
+            "{list}"
+        );
+    }
+);

@@ -4,7 +4,7 @@
 //!
 //! This module holds the client and request helpers the flows share; the tests are in [`code`],
 //! [`front_channel`], [`refresh`], [`resource_indicators`], [`opaque`], [`device`], [`lifecycle`],
-//! [`protection`], [`throttling`] and [`endpoints`].
+//! [`protection`], [`throttling`], [`token_exchange`] and [`endpoints`].
 
 use std::collections::BTreeMap;
 
@@ -27,6 +27,7 @@ mod refresh;
 mod resource_indicators;
 pub mod second_factor;
 mod throttling;
+mod token_exchange;
 
 pub const EMAIL: &str = "ada@example.com";
 pub const PASSWORD: &str = "correct horse battery staple";
