@@ -101,6 +101,10 @@ pub fn console_routes() -> Router<Arc<AppState>> {
             get(settings::show).post(settings::rename),
         )
         .route("/console/projects/{project_id}/settings/delete", post(settings::delete))
+        .route(
+            "/console/projects/{project_id}/settings/sign-in",
+            post(settings::sign_in),
+        )
         .route("/console/projects/{project_id}/audit", get(audit::list))
         .route("/console/account", get(account::show))
         .route("/console/account/password", post(account::change_password))

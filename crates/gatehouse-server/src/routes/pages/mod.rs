@@ -33,7 +33,26 @@ enum Notice<'a> {
     Email(&'a str),
 }
 
-fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, notice: Option<Notice>) -> String {
+/// Whether sign-up is offered at all by the policy that applies to a sign-up returning to `next`
+/// or through `invitation` (that of the app's or the invitation's project, else the server's).
+async fn offers_sign_up(state: &AppState, next: &str, invitation: Option<&str>) -> bool {
+    match state.gh.sign_up_policy_for(next, invitation).await {
+        Ok(policy) => policy.offers_sign_up(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the sign-up policy failed");
+            false
+        }
+    }
+}
+
+fn login_form(
+    state: &AppState,
+    browser: &Browser,
+    next: &str,
+    email: &str,
+    sign_up: bool,
+    notice: Option<Notice>,
+) -> String {
     let alert = |id: &str, m: &str| format!("<p class=\"error\" id=\"{id}\" role=\"alert\">{}</p>", esc(m));
     let (form_error, email_error, described) = match notice {
         Some(Notice::Form(m)) => (alert("form-error", m), String::new(), ""),
@@ -44,7 +63,7 @@ fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, noti
         ),
         None => (String::new(), String::new(), ""),
     };
-    let sign_up = if state.gh.sign_up_policy().offers_sign_up() {
+    let sign_up = if sign_up {
         let q: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("next", next)
             .finish();
@@ -66,12 +85,18 @@ fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, noti
     )
 }
 
-/// The sign-in page again, with `message` above the form.
-fn login_again(state: &AppState, browser: &Browser, next: &str, status: StatusCode, message: &str) -> Response {
+/// The sign-in page again, with `message` above the form; `sign_up` from [`offers_sign_up`].
+fn login_again(
+    state: &AppState,
+    browser: &Browser,
+    (next, sign_up): (&str, bool),
+    status: StatusCode,
+    message: &str,
+) -> Response {
     page(
         status,
         "Sign in",
-        &login_form(state, browser, next, "", Some(Notice::Form(message))),
+        &login_form(state, browser, next, "", sign_up, Some(Notice::Form(message))),
     )
 }
 
@@ -93,7 +118,8 @@ fn session_cookie(session: &Session, cookie: &SecretString, secure: bool) -> Hea
 pub async fn login_page(State(state): State<Arc<AppState>>, browser: Browser, RawQuery(query): RawQuery) -> Response {
     let form = Form::parse(query.unwrap_or_default().as_bytes());
     let next = form.get("next").and_then(local_path).unwrap_or("/account");
-    let body = login_form(&state, &browser, next, &login_hint(next), None);
+    let sign_up = offers_sign_up(&state, next, None).await;
+    let body = login_form(&state, &browser, next, &login_hint(next), sign_up, None);
     browser.finish(page(StatusCode::OK, "Sign in", &body))
 }
 
@@ -105,11 +131,12 @@ pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, brows
     let form = Form::parse(&body);
     let next = form.get("next").and_then(local_path).unwrap_or("/account").to_owned();
     let email = form.get("email").unwrap_or("").to_owned();
+    let sign_up = offers_sign_up(&state, &next, None).await;
     let again_with = |status: StatusCode, notice: Notice| {
         browser.finish(page(
             status,
             "Sign in",
-            &login_form(&state, &browser, &next, &email, Some(notice)),
+            &login_form(&state, &browser, &next, &email, sign_up, Some(notice)),
         ))
     };
     let again = |status: StatusCode, message: &str| again_with(status, Notice::Form(message));
