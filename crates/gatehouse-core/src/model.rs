@@ -2,6 +2,7 @@
 
 use crate::access::MemberFlags;
 use crate::ids::{ApiKeyId, DataKeyId, ProjectId, RegistrationId, SecretId, UserId};
+use crate::people::ProjectSettings;
 use crate::secret::Redacted;
 use crate::time::Timestamp;
 
@@ -11,6 +12,8 @@ pub struct Project {
     pub id: ProjectId,
     pub name: String,
     pub is_system: bool,
+    /// How people sign in to the project's apps.
+    pub settings: ProjectSettings,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -90,6 +90,62 @@ impl SignUpPolicy {
     }
 }
 
+/// A project's rules for the people who sign in to its apps (SPEC §5.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectSettings {
+    /// Who may sign up from an authorization request of the project's clients or through its
+    /// invitations; `None` follows the server's `signup` setting.
+    pub signup: Option<SignUpPolicy>,
+    /// Signing in to any client of the project needs two factors (password or a verified
+    /// passkey user, and an authenticator app code or a passkey).
+    pub require_second_factor: bool,
+}
+
+impl ProjectSettings {
+    /// Reads the settings: `signup` is `inherit` or a policy name ([`SignUpPolicy::parse`]);
+    /// domains are only for `domains`.
+    pub fn parse(signup: &str, domains: &[String], require_second_factor: bool) -> Result<Self> {
+        if signup != "domains" && !domains.is_empty() {
+            return Err(Error::invalid(
+                "signup_domains",
+                "may only be given with signup = domains",
+            ));
+        }
+        let signup = match signup {
+            "inherit" => None,
+            "closed" | "invite" | "open" | "domains" => Some(SignUpPolicy::parse(signup, domains)?),
+            _ => {
+                return Err(Error::invalid(
+                    "signup",
+                    "must be inherit, closed, invite, open or domains",
+                ));
+            }
+        };
+        Ok(Self {
+            signup,
+            require_second_factor,
+        })
+    }
+
+    /// The sign-up mode's name: `inherit` or the policy's.
+    pub fn signup_name(&self) -> &'static str {
+        self.signup.as_ref().map_or("inherit", SignUpPolicy::name)
+    }
+
+    /// The domains of a `domains` policy (empty otherwise).
+    pub fn signup_domains(&self) -> &[String] {
+        match &self.signup {
+            Some(SignUpPolicy::Domains(list)) => list,
+            _ => &[],
+        }
+    }
+
+    /// The policy that applies: the project's own, or `server`'s.
+    pub fn sign_up_policy<'a>(&'a self, server: &'a SignUpPolicy) -> &'a SignUpPolicy {
+        self.signup.as_ref().unwrap_or(server)
+    }
+}
+
 /// What a mailed link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkPurpose {
@@ -169,6 +225,22 @@ impl std::fmt::Debug for Mail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn project_settings_inherit_or_override_the_server() {
+        let inherit = ProjectSettings::parse("inherit", &[], false).unwrap();
+        assert_eq!(inherit.sign_up_policy(&SignUpPolicy::Open), &SignUpPolicy::Open);
+        assert_eq!(inherit.signup_name(), "inherit");
+        let closed = ProjectSettings::parse("closed", &[], true).unwrap();
+        assert_eq!(closed.sign_up_policy(&SignUpPolicy::Open), &SignUpPolicy::Closed);
+        assert!(closed.require_second_factor);
+        let d = ProjectSettings::parse("domains", &["corp.example".into()], false).unwrap();
+        assert_eq!(d.signup_domains(), ["corp.example".to_owned()]);
+        let e = ProjectSettings::parse("open", &["corp.example".into()], false).unwrap_err();
+        assert!(e.to_string().starts_with("signup_domains:"), "{e}");
+        let e = ProjectSettings::parse("sometimes", &[], false).unwrap_err();
+        assert!(e.to_string().starts_with("signup: must be inherit"), "{e}");
+    }
 
     #[test]
     fn policies_parse_and_admit_by_domain() {

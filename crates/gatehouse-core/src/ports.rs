@@ -22,7 +22,7 @@ use crate::llm::{Provider, ProviderConfig, UsageRow};
 use crate::model::*;
 use crate::oauth::{DeviceApproval, DeviceGrant, Grant, RefreshState, Session, SigningKeyRecord};
 use crate::passkeys::{Ceremony, CeremonyPurpose, PasskeyRecord};
-use crate::people::{AccountLink, Invitation, Mail};
+use crate::people::{AccountLink, Invitation, Mail, ProjectSettings};
 use crate::resources::ApiResource;
 use crate::rooms::{Presence, Room, RoomGrant};
 use crate::secret::SecretString;
@@ -42,6 +42,14 @@ pub trait ProjectStore: Send + Sync {
     /// Projects `user` is a member of; every project when `user` is `None` (server admins).
     async fn list_projects(&self, user: Option<UserId>) -> Result<Vec<Project>>;
     async fn rename_project(&self, id: ProjectId, name: &str, at: Timestamp, audit: &AuditRecord) -> Result<bool>;
+    /// Replaces a project's sign-in settings.
+    async fn update_project_settings(
+        &self,
+        id: ProjectId,
+        settings: &ProjectSettings,
+        at: Timestamp,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
     /// Deletes the project and every row that belongs to it except its audit log.
     async fn delete_project(&self, id: ProjectId, audit: &AuditRecord) -> Result<bool>;
 }

@@ -21,7 +21,7 @@ use crate::routes::{
     info(title = "Gatehouse REST API", description = "Projects, API keys, participant tokens, rooms and room grants, room secrets and the third-party OAuth broker, the OAuth client registry, external OAuth registrations, upstream identity providers, project secrets, API resources, the LLM proxy gate's provider keys and the audit log."),
     paths(
         system::healthz, system::readyz,
-        create_project, list_projects, get_project, update_project, delete_project, role,
+        create_project, list_projects, get_project, update_project, delete_project, get_project_settings, put_project_settings, role,
         list_members, add_member, update_member, remove_member, list_invitations, revoke_invitation, create_user, profile,
         api_keys::create, api_keys::list, api_keys::revoke,
         participants::create, participants::validate,

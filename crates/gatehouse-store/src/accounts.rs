@@ -9,6 +9,7 @@ macro_rules! accounts_impl {
             use gatehouse_core::access::MemberFlags;
             use gatehouse_core::ids::*;
             use gatehouse_core::model::*;
+            use gatehouse_core::people::ProjectSettings;
             use gatehouse_core::ports::*;
             use gatehouse_core::time::Timestamp;
 
@@ -71,9 +72,18 @@ macro_rules! accounts_impl {
                     id: ProjectId::from_uuid(get(r, "id")?),
                     name: get(r, "name")?,
                     is_system: get(r, "is_system")?,
+                    settings: project_settings(r)?,
                     created_at: Timestamp::from_millis(get(r, "created_at")?),
                     updated_at: Timestamp::from_millis(get(r, "updated_at")?),
                 })
+            }
+
+            fn project_settings(r: &$row) -> Result<ProjectSettings> {
+                let signup: String = get(r, "signup")?;
+                let domains: String = get(r, "signup_domains")?;
+                let domains: Vec<String> = domains.split_whitespace().map(str::to_owned).collect();
+                ProjectSettings::parse(&signup, &domains, get(r, "require_second_factor")?)
+                    .map_err(unexpected)
             }
 
             /// The four member flags of a row (a membership or an invitation).
@@ -128,16 +138,19 @@ macro_rules! accounts_impl {
                 })
             }
 
-            const PROJECT_COLS: &str = "p.id, p.name, p.is_system, p.created_at, p.updated_at";
+            const PROJECT_COLS: &str = "p.id, p.name, p.is_system, p.signup, p.signup_domains, p.require_second_factor, p.created_at, p.updated_at";
 
             #[async_trait]
             impl ProjectStore for $store {
                 async fn insert_project(&self, p: &Project, creator: Option<(UserId, MemberFlags)>, audit: &AuditRecord) -> Result<()> {
                     let mut tx = begin(&self.pool).await?;
-                    sqlx::query("INSERT INTO projects (id, name, is_system, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
+                    sqlx::query("INSERT INTO projects (id, name, is_system, signup, signup_domains, require_second_factor, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                         .bind(p.id.uuid())
                         .bind(&p.name)
                         .bind(p.is_system)
+                        .bind(p.settings.signup_name())
+                        .bind(p.settings.signup_domains().join(" "))
+                        .bind(p.settings.require_second_factor)
                         .bind(p.created_at.millis())
                         .bind(p.updated_at.millis())
                         .execute(&mut *tx)
@@ -171,6 +184,16 @@ macro_rules! accounts_impl {
                     let stmt = sqlx::query("UPDATE projects SET name = $2, updated_at = $3 WHERE id = $1")
                         .bind(id.uuid())
                         .bind(name)
+                        .bind(at.millis());
+                    change_one(&self.pool, stmt, unexpected, audit).await
+                }
+
+                async fn update_project_settings(&self, id: ProjectId, settings: &ProjectSettings, at: Timestamp, audit: &AuditRecord) -> Result<bool> {
+                    let stmt = sqlx::query("UPDATE projects SET signup = $2, signup_domains = $3, require_second_factor = $4, updated_at = $5 WHERE id = $1")
+                        .bind(id.uuid())
+                        .bind(settings.signup_name())
+                        .bind(settings.signup_domains().join(" "))
+                        .bind(settings.require_second_factor)
                         .bind(at.millis());
                     change_one(&self.pool, stmt, unexpected, audit).await
                 }

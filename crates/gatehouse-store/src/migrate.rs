@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_verified_email"),
     migration!(16, "0016_identity_providers"),
     migration!(17, "0017_grant_resources"),
+    migration!(18, "0018_project_sign_in_settings"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

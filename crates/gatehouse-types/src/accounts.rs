@@ -27,6 +27,48 @@ pub struct ProjectInput {
     pub name: String,
 }
 
+/// Who may sign up from a project's apps and invitations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SignUpMode {
+    /// The server's `signup` setting.
+    Inherit,
+    Closed,
+    Invite,
+    Open,
+    Domains,
+}
+
+impl SignUpMode {
+    /// The mode's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inherit => "inherit",
+            Self::Closed => "closed",
+            Self::Invite => "invite",
+            Self::Open => "open",
+            Self::Domains => "domains",
+        }
+    }
+}
+
+/// `GET, PUT /accounts/projects/{project_id}/settings`: how people sign in to the project's apps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSettings {
+    /// Sign-up reached from an authorization request of the project's clients, and through the
+    /// project's invitations.
+    pub signup: SignUpMode,
+    /// With `signup = domains`: 1–100 email domains (`corp.example`); empty otherwise.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub signup_domains: Vec<String>,
+    /// Signing in to any client of the project needs a second factor (an authenticator app code
+    /// or a passkey).
+    #[serde(default)]
+    pub require_second_factor: bool,
+}
+
 /// `GET /accounts/projects`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectList {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use gatehouse_types::{
     AddMember, Added, ApiKeyList, CreateApiKey, CreateUser, CreatedApiKey, Member, MemberList, Project, ProjectInput,
-    ProjectList, RoleInfo, UpdateMember, User,
+    ProjectList, ProjectSettings, RoleInfo, UpdateMember, User,
 };
 
 use crate::{Client, Error};
@@ -31,6 +31,23 @@ impl Client {
     pub async fn update_project(&self, project_id: Uuid, input: &ProjectInput) -> Result<Project, Error> {
         let p = project_id.to_string();
         self.with_body(Method::PUT, &["accounts", "projects", &p], input).await
+    }
+
+    /// `GET /accounts/projects/{project_id}/settings`: how people sign in to its apps.
+    pub async fn project_settings(&self, project_id: Uuid) -> Result<ProjectSettings, Error> {
+        let p = project_id.to_string();
+        self.get(&["accounts", "projects", &p, "settings"]).await
+    }
+
+    /// `PUT /accounts/projects/{project_id}/settings` (admins).
+    pub async fn put_project_settings(
+        &self,
+        project_id: Uuid,
+        settings: &ProjectSettings,
+    ) -> Result<ProjectSettings, Error> {
+        let p = project_id.to_string();
+        self.with_body(Method::PUT, &["accounts", "projects", &p, "settings"], settings)
+            .await
     }
 
     /// `DELETE /accounts/projects/{project_id}` (admins).

@@ -8,6 +8,7 @@ use crate::access::{Access, MemberFlags, Principal};
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, UserId, new_row_id};
 use crate::model::{Member, Project, User};
+use crate::people::ProjectSettings;
 use crate::ports::Invalidation;
 use crate::secret::SecretString;
 use crate::text::{MAX_EMAIL, check_email, check_email_ref, check_name};
@@ -40,6 +41,7 @@ impl Gatehouse {
             id: ProjectId::from_uuid(new_row_id()),
             name: name.to_owned(),
             is_system: false,
+            settings: ProjectSettings::default(),
             created_at: now,
             updated_at: now,
         };
@@ -83,6 +85,36 @@ impl Gatehouse {
             json!({ "name": name }),
         );
         if !self.store.rename_project(id, name, self.clock.now(), &audit).await? {
+            return Err(Error::NotFound("project"));
+        }
+        self.store.get_project(id).await?.ok_or(Error::NotFound("project"))
+    }
+
+    /// Replaces how people sign in to a project's apps (admins): its sign-up policy and whether
+    /// a second factor is required.
+    pub async fn update_project_settings(
+        &self,
+        who: &Principal,
+        id: ProjectId,
+        settings: &ProjectSettings,
+    ) -> Result<Project> {
+        self.access(who, id).await?.require_admin()?;
+        let audit = self.audit(
+            who,
+            id,
+            "project.settings",
+            ("project", id.to_string()),
+            json!({
+                "signup": settings.signup_name(),
+                "signup_domains": settings.signup_domains(),
+                "require_second_factor": settings.require_second_factor,
+            }),
+        );
+        if !self
+            .store
+            .update_project_settings(id, settings, self.clock.now(), &audit)
+            .await?
+        {
             return Err(Error::NotFound("project"));
         }
         self.store.get_project(id).await?.ok_or(Error::NotFound("project"))

@@ -10,6 +10,7 @@ use crate::clients::{Client, ClientSettings, SecretHashes};
 use crate::error::Result;
 use crate::ids::{ClientId, ProjectId, new_row_id};
 use crate::model::{AuditRecord, BootstrapPlan, Project};
+use crate::people::ProjectSettings;
 use crate::rng::random_token;
 use crate::secret::SecretString;
 
@@ -59,6 +60,7 @@ impl Gatehouse {
             id: ProjectId::SYSTEM,
             name: "System".into(),
             is_system: true,
+            settings: ProjectSettings::default(),
             created_at: now,
             updated_at: now,
         };

@@ -2,7 +2,7 @@
 
 use gatehouse_core::access::Access;
 use gatehouse_core::model::{ApiKeyRecord, AuditRecord, Member, Project, User};
-use gatehouse_core::people::Invitation;
+use gatehouse_core::people::{Invitation, ProjectSettings, SignUpPolicy};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::time::Timestamp;
 use gatehouse_types as t;
@@ -15,6 +15,22 @@ pub fn project_dto(p: &Project) -> t::Project {
         is_system: p.is_system,
         created_at: p.created_at.rfc3339(),
         updated_at: p.updated_at.rfc3339(),
+    }
+}
+
+/// A project's sign-in settings.
+pub fn project_settings_dto(s: &ProjectSettings) -> t::ProjectSettings {
+    let signup = match &s.signup {
+        None => t::SignUpMode::Inherit,
+        Some(SignUpPolicy::Closed) => t::SignUpMode::Closed,
+        Some(SignUpPolicy::Invite) => t::SignUpMode::Invite,
+        Some(SignUpPolicy::Open) => t::SignUpMode::Open,
+        Some(SignUpPolicy::Domains(_)) => t::SignUpMode::Domains,
+    };
+    t::ProjectSettings {
+        signup,
+        signup_domains: s.signup_domains().to_vec(),
+        require_second_factor: s.require_second_factor,
     }
 }
 

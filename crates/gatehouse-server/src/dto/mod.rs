@@ -18,7 +18,8 @@ mod rooms;
 mod secrets;
 
 pub use accounts::{
-    api_key_dto, audit_event_dto, created_api_key_dto, invitation_dto, member_dto, project_dto, role_dto, user_dto,
+    api_key_dto, audit_event_dto, created_api_key_dto, invitation_dto, member_dto, project_dto, project_settings_dto,
+    role_dto, user_dto,
 };
 pub use broker::{oauth_token_dto, offline_token_dto, room_secret_list_dto};
 pub use clients::client_dto;

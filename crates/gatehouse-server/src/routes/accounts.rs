@@ -7,12 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use gatehouse_core::access::MemberFlags;
 use gatehouse_core::ids::{InvitationId, ProjectId, UserId};
+use gatehouse_core::people::ProjectSettings;
 use gatehouse_core::service::accounts::UserRef;
 use gatehouse_core::service::people::Added;
 use gatehouse_types as t;
 use uuid::Uuid;
 
-use crate::dto::{invitation_dto, member_dto, project_dto, role_dto, user_dto};
+use crate::dto::{invitation_dto, member_dto, project_dto, project_settings_dto, role_dto, user_dto};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json, Path};
 use crate::state::AppState;
@@ -63,6 +64,35 @@ pub async fn update_project(
     Ok(Json(project_dto(
         &s.gh.rename_project(&who, ProjectId::from_uuid(id), &body.name).await?,
     )))
+}
+
+/// How people sign in to the project's apps (any member).
+#[utoipa::path(get, path = "/accounts/projects/{project_id}/settings", tag = "projects",
+    responses((status = 200, body = t::ProjectSettings), (status = 404, body = t::ErrorBody)))]
+pub async fn get_project_settings(
+    State(s): State<Arc<AppState>>,
+    Caller(who): Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<t::ProjectSettings>> {
+    let p = s.gh.get_project(&who, ProjectId::from_uuid(id)).await?;
+    Ok(Json(project_settings_dto(&p.settings)))
+}
+
+/// Replace how people sign in to the project's apps (admins): its sign-up policy, overriding
+/// the server's, and whether a second factor is required.
+#[utoipa::path(put, path = "/accounts/projects/{project_id}/settings", request_body = t::ProjectSettings, tag = "projects",
+    responses((status = 200, body = t::ProjectSettings), (status = 400, body = t::ErrorBody), (status = 403, body = t::ErrorBody), (status = 404, body = t::ErrorBody)))]
+pub async fn put_project_settings(
+    State(s): State<Arc<AppState>>,
+    Caller(who): Caller,
+    Path(id): Path<Uuid>,
+    Json(body): Json<t::ProjectSettings>,
+) -> ApiResult<Json<t::ProjectSettings>> {
+    let settings = ProjectSettings::parse(body.signup.as_str(), &body.signup_domains, body.require_second_factor)?;
+    let p =
+        s.gh.update_project_settings(&who, ProjectId::from_uuid(id), &settings)
+            .await?;
+    Ok(Json(project_settings_dto(&p.settings)))
 }
 
 /// Delete a project and everything in it (admins).

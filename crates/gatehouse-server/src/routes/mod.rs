@@ -45,6 +45,10 @@ pub fn router() -> Router<Arc<AppState>> {
             "/accounts/projects/{project_id}",
             get(get_project).put(update_project).delete(delete_project),
         )
+        .route(
+            "/accounts/projects/{project_id}/settings",
+            get(get_project_settings).put(put_project_settings),
+        )
         .route("/accounts/projects/{project_id}/role", get(role))
         .route(
             "/accounts/projects/{project_id}/users",
@@ -219,6 +223,7 @@ fn provider_routes() -> Router<Arc<AppState>> {
         .route("/logout", get(pages::logout).post(pages::logout))
         .route("/login", get(pages::login_page).post(pages::login))
         .route("/login/second", post(pages::second_step::submit))
+        .route("/account/two-step", get(pages::factors::two_step))
         .route("/account/totp", post(pages::factors::start_totp))
         .route("/account/totp/confirm", post(pages::factors::confirm_totp))
         .route("/account/totp/remove", post(pages::factors::remove_totp))

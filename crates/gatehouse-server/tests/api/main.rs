@@ -21,6 +21,7 @@ mod oidc_interop;
 mod openapi;
 mod participants;
 mod people;
+mod project_settings;
 mod resources;
 mod rooms;
 mod sdk;

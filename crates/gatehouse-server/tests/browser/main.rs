@@ -17,6 +17,7 @@ mod pages;
 mod passkeys;
 mod people;
 mod project_pages;
+mod resources;
 mod upstream;
 
 use std::path::Path;

@@ -9,7 +9,8 @@ use crate::console::{add_member, client, open, project};
 use crate::{EMAIL, PASSWORD, browser_test, copy_shown, inspect, too_wide};
 
 /// A project's pages other than its clients, by their path.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
+    "resources",
     "api-keys",
     "members",
     "rooms",

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use gatehouse_core::access::{MemberFlags, Principal};
 use gatehouse_core::crypto::MasterKey;
 use gatehouse_core::ids::{ProjectId, UserId};
+use gatehouse_core::people::ProjectSettings;
 use gatehouse_core::ports::Page;
 use gatehouse_core::rng::SystemRng;
 use gatehouse_core::secret::SecretString;
@@ -173,5 +174,30 @@ async fn members_without_developer_rights_read_but_cannot_change() {
             "App",
             "nothing changed"
         );
+    }
+}
+
+#[tokio::test]
+async fn project_sign_in_settings_are_stored_and_listed_with_the_project() {
+    for db in databases().await {
+        let (gh, admin, _) = bootstrapped(db.store()).await;
+        let p = gh.create_project(&admin, "P").await.unwrap();
+        assert_eq!(p.settings, ProjectSettings::default());
+        let settings =
+            ProjectSettings::parse("domains", &["corp.example".into(), "team.example".into()], true).unwrap();
+        let updated = gh.update_project_settings(&admin, p.id, &settings).await.unwrap();
+        assert_eq!(updated.settings, settings);
+        assert!(updated.updated_at >= p.updated_at);
+        let listed = gh.list_projects(&admin).await.unwrap();
+        let found = listed.iter().find(|q| q.id == p.id).unwrap();
+        assert_eq!(found.settings, settings, "listed with its settings");
+        let back = ProjectSettings::parse("inherit", &[], false).unwrap();
+        let reset = gh.update_project_settings(&admin, p.id, &back).await.unwrap();
+        assert_eq!(reset.settings, ProjectSettings::default());
+        let missing = ProjectId::from_uuid(uuid::Uuid::new_v4());
+        assert!(matches!(
+            gh.update_project_settings(&admin, missing, &settings).await,
+            Err(Error::NotFound(_))
+        ));
     }
 }

@@ -1,8 +1,9 @@
-//! `gatehouse project …`: list, create, show and delete projects, and choose the active one.
+//! `gatehouse project …`: list, create, show, update and delete projects (with how people sign
+//! in to their apps), and choose the active one.
 
 use anyhow::Result;
 use clap::Subcommand;
-use gatehouse_types::{Project, ProjectInput};
+use gatehouse_types::{Project, ProjectInput, ProjectSettings, SignUpMode};
 
 use crate::config::{self, ActiveProject};
 use crate::context::{Ctx, resolve_project, warn};
@@ -28,6 +29,25 @@ pub enum ProjectCommand {
         #[arg(value_name = "ID|NAME")]
         target: Option<String>,
     },
+    /// Rename a project or change how people sign in to its apps (project admins) [default:
+    /// the active project].
+    Update {
+        /// Project id or name.
+        #[arg(value_name = "ID|NAME")]
+        target: Option<String>,
+        /// New name, 1–200 characters.
+        #[arg(long)]
+        name: Option<String>,
+        /// Who may sign up from the project's apps and invitations; `inherit` follows the server.
+        #[arg(long, value_enum)]
+        signup: Option<SignUpArg>,
+        /// An email domain of `--signup domains` (repeat for several).
+        #[arg(long = "signup-domain", value_name = "DOMAIN")]
+        signup_domains: Vec<String>,
+        /// Whether signing in to the project's apps needs a second factor.
+        #[arg(long, value_name = "true|false")]
+        require_second_factor: Option<bool>,
+    },
     /// Delete a project and everything in it (project admins).
     Delete {
         /// Project id or name.
@@ -40,6 +60,28 @@ pub enum ProjectCommand {
         #[arg(value_name = "ID|NAME")]
         target: String,
     },
+}
+
+/// `--signup`: the sign-up modes of a project.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SignUpArg {
+    Inherit,
+    Closed,
+    Invite,
+    Open,
+    Domains,
+}
+
+impl From<SignUpArg> for SignUpMode {
+    fn from(a: SignUpArg) -> Self {
+        match a {
+            SignUpArg::Inherit => Self::Inherit,
+            SignUpArg::Closed => Self::Closed,
+            SignUpArg::Invite => Self::Invite,
+            SignUpArg::Open => Self::Open,
+            SignUpArg::Domains => Self::Domains,
+        }
+    }
 }
 
 /// Runs a project command.
@@ -77,7 +119,40 @@ pub async fn run(ctx: &mut Ctx<'_>, cmd: ProjectCommand) -> Result<()> {
                 None => ctx.project_id(&client).await?,
             };
             let project = client.get_project(id).await?;
-            show(ctx, &project)
+            let settings = client.project_settings(id).await?;
+            show_with_settings(ctx, &project, &settings)
+        }
+        ProjectCommand::Update {
+            target,
+            name,
+            signup,
+            signup_domains,
+            require_second_factor,
+        } => {
+            let id = match target {
+                Some(target) => resolve_project(&client, &target).await?,
+                None => ctx.project_id(&client).await?,
+            };
+            let project = match name {
+                Some(name) => client.update_project(id, &ProjectInput { name }).await?,
+                None => client.get_project(id).await?,
+            };
+            let mut settings = client.project_settings(id).await?;
+            if signup.is_some() || !signup_domains.is_empty() || require_second_factor.is_some() {
+                if let Some(mode) = signup {
+                    settings.signup = mode.into();
+                    // Domains belong to `domains` only: another mode drops the old list.
+                    settings.signup_domains.clear();
+                }
+                if !signup_domains.is_empty() {
+                    settings.signup_domains = signup_domains;
+                }
+                if let Some(required) = require_second_factor {
+                    settings.require_second_factor = required;
+                }
+                settings = client.put_project_settings(id, &settings).await?;
+            }
+            show_with_settings(ctx, &project, &settings)
         }
         ProjectCommand::Delete { target } => {
             let id = resolve_project(&client, &target).await?;
@@ -137,5 +212,31 @@ fn show(ctx: &mut Ctx<'_>, project: &Project) -> Result<()> {
         ("System", yes_no(project.is_system).to_owned()),
         ("Created", project.created_at.clone()),
         ("Updated", project.updated_at.clone()),
+    ]))
+}
+
+/// A project with how people sign in to its apps (`project get`, `project update`).
+fn show_with_settings(ctx: &mut Ctx<'_>, project: &Project, settings: &ProjectSettings) -> Result<()> {
+    if ctx.json() {
+        let mut value = serde_json::to_value(project)?;
+        value["settings"] = serde_json::to_value(settings)?;
+        return ctx.print_json(&value);
+    }
+    show(ctx, project)?;
+    let signup = match settings.signup {
+        SignUpMode::Domains => format!("domains ({})", settings.signup_domains.join(", ")),
+        mode => mode.as_str().to_owned(),
+    };
+    ctx.print(&fields(&[
+        ("Sign-up", signup),
+        (
+            "Second factor",
+            if settings.require_second_factor {
+                "required"
+            } else {
+                "optional"
+            }
+            .to_owned(),
+        ),
     ]))
 }

@@ -167,6 +167,7 @@ mod keys;
 mod llm;
 mod nodes;
 mod oauth2;
+mod projects;
 mod resources;
 mod rooms;
 mod users;

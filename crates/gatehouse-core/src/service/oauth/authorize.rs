@@ -167,6 +167,8 @@ pub struct AuthorizeRequest {
     max_age: Option<i64>,
     /// The client prefers two factors (`acr_values` starting with [`ACR_MFA`]).
     wants_mfa: bool,
+    /// The client's project requires two factors of everyone signing in to its apps.
+    requires_mfa: bool,
 }
 
 /// Why a request cannot even be answered at its redirect URI.
@@ -183,6 +185,9 @@ pub enum AuthorizeFailure {
 pub enum AuthorizeStep {
     /// Ask the user to sign in (again), then come back.
     SignIn,
+    /// Ask the user to set up a second factor, which the client's project requires, then come
+    /// back.
+    EnrolSecondFactor,
     /// Ask the user to consent to the scopes.
     Consent,
     /// Answer the client: a code and/or tokens, or an error.
@@ -331,6 +336,12 @@ impl Gatehouse {
             .project_resources(client.project_id)
             .await
             .map_err(|e| fail(e.into()))?;
+        let requires_mfa = self
+            .store
+            .get_project(client.project_id)
+            .await
+            .map_err(|e| fail(e.into()))?
+            .is_some_and(|p| p.settings.require_second_factor);
         let (scopes, resources, resource_scopes) =
             user_grant_scopes(&client, &project_resources, requested.as_ref(), &params.resource).map_err(&fail)?;
         let openid = scopes.contains("openid");
@@ -404,6 +415,7 @@ impl Gatehouse {
                 .as_deref()
                 .and_then(|v| v.split(' ').next())
                 .is_some_and(|first| first == ACR_MFA),
+            requires_mfa,
             params,
             client,
             redirect_uri,
@@ -446,8 +458,23 @@ impl Gatehouse {
             .is_some_and(|max| now.millis() - session.auth_time.millis() > max.saturating_mul(1000));
         // `acr_values` is a wish (OIDC Core §5.5.1.1): a person who has a second factor but
         // signed in without it signs in again; one without a factor gets the one-factor `acr`.
-        let step_up = req.wants_mfa && session.amr.factors() < 2 && self.has_second_factor(user.id).await?;
-        if !fresh && (req.prompt_login || too_old || step_up) {
+        // A project that requires two factors is no wish: a person without a second factor sets
+        // one up, and a session without it is never enough, however fresh.
+        let one_factor = session.amr.factors() < 2;
+        let has_factor = one_factor && (req.wants_mfa || req.requires_mfa) && self.has_second_factor(user.id).await?;
+        let required = req.requires_mfa && one_factor;
+        if required && !has_factor {
+            return if req.prompt_none {
+                interaction(
+                    OAuthErrorCode::InteractionRequired,
+                    "the project requires a second factor, which the user must set up",
+                )
+            } else {
+                Ok(AuthorizeStep::EnrolSecondFactor)
+            };
+        }
+        let step_up = req.wants_mfa && has_factor;
+        if required || (!fresh && (req.prompt_login || too_old || step_up)) {
             return if req.prompt_none {
                 interaction(OAuthErrorCode::LoginRequired, "the user must sign in again")
             } else {

@@ -130,6 +130,14 @@ impl Gatehouse {
     #[instrument(level = "debug", skip_all)]
     pub async fn decide_device_request(&self, session: &Session, user_code: &str, approve: bool) -> Result<()> {
         let view = self.find_device_request(session, user_code).await?;
+        if approve && session.amr.factors() < 2 {
+            let project = self.store.get_project(view.client.project_id).await?;
+            if project.is_some_and(|p| p.settings.require_second_factor) {
+                return Err(Error::Forbidden(
+                    "this application's project requires two-step sign-in: set up an authenticator app or a passkey on your account page, sign in again with it, and enter the code again".into(),
+                ));
+            }
+        }
         let approval = DeviceApproval {
             user_id: session.user_id,
             session_id: session.id,

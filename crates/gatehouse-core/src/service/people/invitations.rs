@@ -73,7 +73,8 @@ impl Gatehouse {
         self.store.put_invitation(&invitation, &audit).await?;
         let token = format!("{}.{}", id.uuid().simple(), secret.expose_secret());
         if self.count_mail_to(email).is_ok() {
-            self.post(self.invitation_mail(email, &project.name, existing.is_some(), &token));
+            let offers_sign_up = project.settings.sign_up_policy(self.sign_up_policy()).offers_sign_up();
+            self.post(self.invitation_mail(email, &project.name, existing.is_some(), offers_sign_up, &token));
         } else {
             tracing::info!(invitation = %id, "too many mails to this address: the invitation waits on the account page");
         }
@@ -170,7 +171,7 @@ impl Gatehouse {
     }
 
     /// The live invitation `token` names, its secret checked in constant time.
-    async fn open_invitation(&self, token: &str) -> Result<Option<Invitation>> {
+    pub(super) async fn open_invitation(&self, token: &str) -> Result<Option<Invitation>> {
         let Some((id, secret)) = split_token(token) else {
             return Ok(None);
         };

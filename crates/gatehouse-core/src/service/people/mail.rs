@@ -87,14 +87,23 @@ impl Gatehouse {
         )
     }
 
-    pub(super) fn invitation_mail(&self, to: &str, project: &str, has_account: bool, token: &str) -> Mail {
+    /// The invitation to `project`; `offers_sign_up`: the project's sign-up policy lets an
+    /// invited person without an account create one.
+    pub(super) fn invitation_mail(
+        &self,
+        to: &str,
+        project: &str,
+        has_account: bool,
+        offers_sign_up: bool,
+        token: &str,
+    ) -> Mail {
         let issuer = &self.provider.config.issuer;
         let ttl = format!(
             "The invitation waits {} days for your answer.",
             hours(INVITATION_TTL_SECS) / 24
         );
         let intro = format!("You are invited to join the project \u{201c}{project}\u{201d} on Gatehouse.");
-        if has_account || !self.sign_up_policy().offers_sign_up() {
+        if has_account || !offers_sign_up {
             let next = if has_account {
                 "Sign in and accept it on your account page."
             } else {

@@ -16,7 +16,7 @@ pub use invitations::Added;
 pub use signup::{SignUp, SignUpOutcome};
 
 use super::Gatehouse;
-use crate::ids::{LinkId, new_row_id};
+use crate::ids::{LinkId, ProjectId, new_row_id};
 use crate::oauth::limiter::{Limiter, network};
 use crate::people::{AccountLink, LinkPurpose, Mail, SignUpPolicy};
 use crate::ports::Mailer;
@@ -98,6 +98,42 @@ impl Gatehouse {
     /// Who may sign up on this server.
     pub fn sign_up_policy(&self) -> &SignUpPolicy {
         &self.provider.config.signup
+    }
+
+    /// The sign-up policy that applies to a sign-up (SPEC §5.4): that of the project whose
+    /// invitation `invitation` is, else that of the project of the client whose authorization
+    /// request `next` returns to, else the server's. The project comes from the stored
+    /// invitation or client, never from the form.
+    pub async fn sign_up_policy_for(&self, next: &str, invitation: Option<&str>) -> crate::Result<SignUpPolicy> {
+        let invited = match invitation {
+            Some(token) => self.open_invitation(token).await?.map(|i| i.project_id),
+            None => None,
+        };
+        let project = match invited {
+            Some(p) => Some(p),
+            None => self.authorizing_project(next).await?,
+        };
+        let server = self.sign_up_policy();
+        Ok(match project {
+            Some(p) => self
+                .store
+                .get_project(p)
+                .await?
+                .map_or_else(|| server.clone(), |p| p.settings.sign_up_policy(server).clone()),
+            None => server.clone(),
+        })
+    }
+
+    /// The project of the enabled client whose authorization request the same-origin path
+    /// `next` is (`/oauth/authorize?…client_id=…`).
+    async fn authorizing_project(&self, next: &str) -> crate::Result<Option<ProjectId>> {
+        let Some(query) = next.strip_prefix("/oauth/authorize?") else {
+            return Ok(None);
+        };
+        let Some((_, client_id)) = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "client_id") else {
+            return Ok(None);
+        };
+        Ok(self.enabled_client(&client_id).await?.map(|c| c.project_id))
     }
 
     /// A new link's id, its token for the mail, and the keyed hash of its secret for storage.

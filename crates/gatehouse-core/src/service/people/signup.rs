@@ -50,7 +50,7 @@ impl Gatehouse {
         if req.next.len() > MAX_NEXT {
             return Err(Error::invalid("next", format!("must be at most {MAX_NEXT} bytes")));
         }
-        let policy = self.sign_up_policy();
+        let policy = self.sign_up_policy_for(&req.next, req.invitation.as_deref()).await?;
         let invited = match (&req.invitation, policy.offers_sign_up()) {
             (Some(token), true) => self.invitation_for(token, &email).await?.is_some(),
             _ => false,

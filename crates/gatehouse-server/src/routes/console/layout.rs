@@ -21,8 +21,9 @@ use crate::state::AppState;
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The project pages, in navigation order: (path segment, label).
-pub const SECTIONS: [(&str, &str); 8] = [
+pub const SECTIONS: [(&str, &str); 9] = [
     ("clients", "OAuth clients"),
+    ("resources", "API resources"),
     ("api-keys", "API keys"),
     ("members", "Members"),
     ("rooms", "Rooms"),

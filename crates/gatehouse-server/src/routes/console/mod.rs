@@ -15,6 +15,7 @@ pub(crate) mod forms;
 pub(crate) mod layout;
 pub(crate) mod members;
 pub(crate) mod projects;
+pub(crate) mod resources;
 pub(crate) mod rooms;
 pub(crate) mod secrets;
 pub(crate) mod session;
@@ -97,10 +98,27 @@ pub fn console_routes() -> Router<Arc<AppState>> {
             get(secrets::confirm_delete).post(secrets::delete),
         )
         .route(
+            "/console/projects/{project_id}/resources",
+            get(resources::list).post(resources::create),
+        )
+        .route("/console/projects/{project_id}/resources/new", get(resources::new))
+        .route(
+            "/console/projects/{project_id}/resources/{id}",
+            get(resources::show).post(resources::update),
+        )
+        .route(
+            "/console/projects/{project_id}/resources/{id}/delete",
+            get(resources::confirm_delete).post(resources::delete),
+        )
+        .route(
             "/console/projects/{project_id}/settings",
             get(settings::show).post(settings::rename),
         )
         .route("/console/projects/{project_id}/settings/delete", post(settings::delete))
+        .route(
+            "/console/projects/{project_id}/settings/sign-in",
+            post(settings::sign_in),
+        )
         .route("/console/projects/{project_id}/audit", get(audit::list))
         .route("/console/account", get(account::show))
         .route("/console/account/password", post(account::change_password))

@@ -84,6 +84,12 @@ async fn proceed(
         .await
     {
         Ok(AuthorizeStep::SignIn) => to_login(&authorize_path(&req.params, Some(&state.gh.login_marker()))),
+        Ok(AuthorizeStep::EnrolSecondFactor) => {
+            let q: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", &authorize_path(&req.params, None))
+                .finish();
+            see_other(&format!("/account/two-step?{q}"))
+        }
         Ok(AuthorizeStep::Consent) => consent_page(state, browser, req, marker).await,
         Ok(AuthorizeStep::Respond(r)) => respond(&r),
         Err(e) => respond(&req.error(&state.gh.provider_config().issuer, &OAuthError::from(e))),

@@ -43,7 +43,7 @@ pub(crate) async fn render(state: &AppState, browser: &Browser, message: Option<
             );
         }
     };
-    let factors = match super::factors::section(state, browser, user).await {
+    let factors = match super::factors::section(state, browser, user, "").await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "reading second factors failed");

@@ -1,11 +1,13 @@
 //! The account page's two-step sign-in section (SPEC §5.4): set up an authenticator app (the
 //! secret shown as an `otpauth://` link and as a key to type, confirmed by a first code), the
-//! recovery codes shown once, and removing the authenticator with the password.
+//! recovery codes shown once, and removing the authenticator with the password. The same forms
+//! make the page `/account/two-step`, where a person whose app's project requires a second factor
+//! sets one up and is returned to the authorization request (`next`).
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::Error;
@@ -13,14 +15,31 @@ use gatehouse_core::model::User;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::service::factors::TotpSetup;
 
-use crate::routes::web::{Browser, error_page, esc, page};
+use crate::extract::Form;
+use crate::routes::web::{Browser, error_page, esc, hidden, local_path, page, to_login};
 use crate::state::AppState;
 
 const SETUP_TITLE: &str = "Set up an authenticator app";
 
-/// The section of the account page: what is set up, and the forms to change it.
-pub(crate) async fn section(state: &AppState, browser: &Browser, user: &User) -> Result<String, Error> {
-    let csrf = browser.csrf_field(state);
+/// The same-origin path a form of these pages returns to once a factor is set up ("": none).
+fn next_of(form: &Form) -> &str {
+    form.get("next").and_then(local_path).unwrap_or("")
+}
+
+/// `csrf` and, when there is one, the `next` field of a form.
+fn form_fields(state: &AppState, browser: &Browser, next: &str) -> String {
+    let next = if next.is_empty() {
+        String::new()
+    } else {
+        hidden("next", next)
+    };
+    format!("{}{next}", browser.csrf_field(state))
+}
+
+/// The section of the account page: what is set up, and the forms to change it. With `next`,
+/// setting up a factor returns there.
+pub(crate) async fn section(state: &AppState, browser: &Browser, user: &User, next: &str) -> Result<String, Error> {
+    let csrf = form_fields(state, browser, next);
     let body = match state.gh.totp_factor(user.id).await? {
         Some(f) if f.confirmed_at.is_some() => format!(
             "<p>An authenticator app is set up: signing in asks for its code after the password. \
@@ -35,11 +54,44 @@ pub(crate) async fn section(state: &AppState, browser: &Browser, user: &User) ->
              <form method=\"post\" action=\"/account/totp\">{csrf}<button type=\"submit\">Set up an authenticator app</button></form>"
         ),
     };
-    let passkeys = super::passkeys::section(state, browser, user).await?;
+    let passkeys = super::passkeys::section(state, browser, user, next).await?;
     Ok(format!("<h2>Two-step sign-in</h2>{body}{passkeys}"))
 }
 
-fn setup_page(state: &AppState, browser: &Browser, setup: &TotpSetup, error: Option<&str>) -> Response {
+/// `GET /account/two-step?next=…`: the application being signed in to requires a second factor;
+/// setting one up here returns to it.
+pub async fn two_step(State(state): State<Arc<AppState>>, browser: Browser, RawQuery(query): RawQuery) -> Response {
+    let q = Form::parse(query.unwrap_or_default().as_bytes());
+    let next = next_of(&q).to_owned();
+    let Some((_, user)) = &browser.session else {
+        let here = url::form_urlencoded::Serializer::new(String::from("/account/two-step?"))
+            .append_pair("next", &next)
+            .finish();
+        return to_login(&here);
+    };
+    let res = match section(&state, &browser, user, &next).await {
+        Ok(forms) => {
+            let back = if next.is_empty() { "/account" } else { &next };
+            page(
+                StatusCode::OK,
+                "Set up two-step sign-in",
+                &format!(
+                    "<p class=\"notice\" role=\"status\">The application you are signing in to asks everyone for a second step: \
+                     a code from an authenticator app, or a passkey. Set one up to continue.</p>{forms}\
+                     <p><a href=\"{}\">Continue once it is set up</a></p>",
+                    esc(back)
+                ),
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading second factors failed");
+            error_page(StatusCode::INTERNAL_SERVER_ERROR, "Your account could not be loaded.")
+        }
+    };
+    browser.finish(res)
+}
+
+fn setup_page(state: &AppState, browser: &Browser, setup: &TotpSetup, next: &str, error: Option<&str>) -> Response {
     let (error, described) = error.map_or((String::new(), ""), |m| {
         (
             format!("<p class=\"error\" id=\"code-error\" role=\"alert\">{}</p>", esc(m)),
@@ -55,7 +107,7 @@ fn setup_page(state: &AppState, browser: &Browser, setup: &TotpSetup, error: Opt
          <p><a href=\"/account\">Cancel</a></p>",
         esc(setup.uri.expose_secret()),
         esc(setup.text_key.expose_secret()),
-        browser.csrf_field(state),
+        form_fields(state, browser, next),
     );
     let status = if error.is_empty() {
         StatusCode::OK
@@ -72,12 +124,12 @@ pub async fn start_totp(
     browser: Browser,
     body: Bytes,
 ) -> Response {
-    let (_, _, user) = match browser.signed_in_form(&state, &headers, &body, "/account") {
+    let (form, _, user) = match browser.signed_in_form(&state, &headers, &body, "/account") {
         Ok(f) => f,
         Err(res) => return *res,
     };
     let res = match state.gh.start_totp(user).await {
-        Ok(setup) => setup_page(&state, &browser, &setup, None),
+        Ok(setup) => setup_page(&state, &browser, &setup, next_of(&form), None),
         Err(Error::Conflict(m)) => error_page(StatusCode::CONFLICT, &format!("{m}; remove it first.")),
         Err(e) => {
             tracing::error!(error = %e, "starting TOTP setup failed");
@@ -102,8 +154,14 @@ pub async fn confirm_totp(
         Ok(f) => f,
         Err(res) => return *res,
     };
+    let next = next_of(&form);
     let res = match state.gh.confirm_totp(user, form.get("code").unwrap_or("")).await {
         Ok(codes) => {
+            let onward = if next.is_empty() {
+                "<a href=\"/account\">Back to your account</a>".to_owned()
+            } else {
+                format!("<a href=\"{}\">Continue to the application</a>", esc(next))
+            };
             let items: String = codes
                 .iter()
                 .map(|c| format!("<li><code>{}</code></li>", esc(c.expose_secret())))
@@ -114,12 +172,12 @@ pub async fn confirm_totp(
                 &format!(
                     "<p class=\"notice\" role=\"status\">Signing in now asks for a code from your authenticator app after the password.</p>\
                      <h2>Recovery codes</h2><p>Each of these codes signs you in once if you lose your phone. Save them somewhere safe now: they are not shown again.</p>\
-                     <ul class=\"recovery-codes\">{items}</ul><p><a href=\"/account\">Back to your account</a></p>"
+                     <ul class=\"recovery-codes\">{items}</ul><p>{onward}</p>"
                 ),
             )
         }
         Err(Error::Invalid { reason, .. }) => match state.gh.pending_totp(user).await {
-            Ok(Some(setup)) => setup_page(&state, &browser, &setup, Some(&format!("The code {reason}."))),
+            Ok(Some(setup)) => setup_page(&state, &browser, &setup, next, Some(&format!("The code {reason}."))),
             Ok(None) => error_page(StatusCode::BAD_REQUEST, &format!("The code {reason}.")),
             Err(e) => {
                 tracing::error!(error = %e, "reading TOTP setup failed");

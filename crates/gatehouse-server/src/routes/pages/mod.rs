@@ -36,7 +36,26 @@ enum Notice {
     Email(String),
 }
 
-fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, notice: Option<Notice>) -> String {
+/// Whether sign-up is offered at all by the policy that applies to a sign-up returning to `next`
+/// or through `invitation` (that of the app's or the invitation's project, else the server's).
+async fn offers_sign_up(state: &AppState, next: &str, invitation: Option<&str>) -> bool {
+    match state.gh.sign_up_policy_for(next, invitation).await {
+        Ok(policy) => policy.offers_sign_up(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the sign-up policy failed");
+            false
+        }
+    }
+}
+
+fn login_form(
+    state: &AppState,
+    browser: &Browser,
+    next: &str,
+    email: &str,
+    sign_up: bool,
+    notice: Option<Notice>,
+) -> String {
     let alert = |id: &str, m: &str| format!("<p class=\"error\" id=\"{id}\" role=\"alert\">{}</p>", esc(m));
     let (form_error, email_error, described) = match notice {
         Some(Notice::Form(m)) => (alert("form-error", &m), String::new(), ""),
@@ -53,7 +72,7 @@ fn login_form(state: &AppState, browser: &Browser, next: &str, email: &str, noti
             .finish();
         esc(&format!("{path}?{q}"))
     };
-    let sign_up = if state.gh.sign_up_policy().offers_sign_up() {
+    let sign_up = if sign_up {
         format!(
             "<p>New here? <a href=\"{}\">Create an account</a></p>",
             with_next("/signup")
@@ -89,16 +108,23 @@ async fn sign_in_page(
     let title = brand
         .as_ref()
         .map_or_else(|| "Sign in".to_owned(), |app| format!("Sign in to {}", app.name));
-    let body = login_form(state, browser, next, email, notice);
+    let sign_up = offers_sign_up(state, next, None).await;
+    let body = login_form(state, browser, next, email, sign_up, notice);
     browser.finish(branded_page(status, &title, brand.as_ref(), &body))
 }
 
-/// The sign-in page again, with `message` above the form.
-fn login_again(state: &AppState, browser: &Browser, next: &str, status: StatusCode, message: &str) -> Response {
+/// The sign-in page again, with `message` above the form; `sign_up` from [`offers_sign_up`].
+fn login_again(
+    state: &AppState,
+    browser: &Browser,
+    (next, sign_up): (&str, bool),
+    status: StatusCode,
+    message: &str,
+) -> Response {
     page(
         status,
         "Sign in",
-        &login_form(state, browser, next, "", Some(Notice::Form(message.to_owned()))),
+        &login_form(state, browser, next, "", sign_up, Some(Notice::Form(message.to_owned()))),
     )
 }
 

@@ -88,12 +88,18 @@ fn checked_form(state: &AppState, browser: &Browser, headers: &HeaderMap, body: 
     Ok(form)
 }
 
-/// The account page's passkeys: the list, and the form to add one.
-pub(crate) async fn section(state: &AppState, browser: &Browser, user: &User) -> Result<String, Error> {
+/// The account page's passkeys: the list, and the form to add one, which returns to `next`
+/// (when not empty) once the passkey is added.
+pub(crate) async fn section(state: &AppState, browser: &Browser, user: &User, next: &str) -> Result<String, Error> {
     if !state.gh.passkeys_available() {
         return Ok(String::new());
     }
     let csrf = browser.csrf_field(state);
+    let onward = if next.is_empty() {
+        String::new()
+    } else {
+        hidden("next", next)
+    };
     let keys = state.gh.passkeys(user.id).await?;
     let rows: String = keys
         .iter()
@@ -119,7 +125,7 @@ pub(crate) async fn section(state: &AppState, browser: &Browser, user: &User) ->
     Ok(format!(
         "<h2>Passkeys</h2><p>A passkey signs you in with your device's screen lock or security key instead of a password, \
          and can stand in for the authenticator app's code after the password.</p>{list}\
-         <form method=\"post\" action=\"/account/passkeys\" data-passkey=\"register\">{csrf}{}\
+         <form method=\"post\" action=\"/account/passkeys\" data-passkey=\"register\">{csrf}{onward}{}\
          <label for=\"passkey_name\">Name of the new passkey</label><input type=\"text\" id=\"passkey_name\" name=\"name\" maxlength=\"64\" placeholder=\"Work laptop\" required>\
          <p class=\"error\" id=\"passkey-error\" role=\"alert\" hidden></p>\
          <button type=\"submit\">Add a passkey</button></form>{NEEDS_SCRIPT}{SCRIPT_TAG}",
@@ -191,7 +197,10 @@ pub async fn register(
         None => Err(Error::invalid("credential", NO_ANSWER)),
     };
     let res = match result {
-        Ok(()) => super::account::render(&state, &browser, Some(("notice", "The passkey is added."))).await,
+        Ok(()) => match form.get("next").and_then(local_path) {
+            Some(next) => see_other(next),
+            None => super::account::render(&state, &browser, Some(("notice", "The passkey is added."))).await,
+        },
         Err(Error::Invalid { field, reason }) => {
             let message = if reason == NO_ANSWER {
                 reason
@@ -294,7 +303,9 @@ pub async fn sign_in(
 ) -> Response {
     let form = Form::parse(&body);
     let next = form.get("next").and_then(local_path).unwrap_or("/account").to_owned();
-    let again = |status: StatusCode, message: &str| super::login_again(&state, &browser, &next, status, message);
+    let sign_up = super::offers_sign_up(&state, &next, None).await;
+    let again =
+        |status: StatusCode, message: &str| super::login_again(&state, &browser, (&next, sign_up), status, message);
     if !is_form(&headers) {
         return browser.finish(error_page(StatusCode::BAD_REQUEST, "Expected a form post."));
     }

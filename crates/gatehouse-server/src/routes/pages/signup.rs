@@ -1,4 +1,5 @@
-//! `/signup` (SPEC §5.4): the sign-up form, as the server's policy allows it, and the page of
+//! `/signup` (SPEC §5.4): the sign-up form, as the policy that applies allows it (that of the
+//! project whose app's authorization request or invitation led here, else the server's), and the page of
 //! the verification link, which creates the account when its button is pressed. Reached from an
 //! authorization request (`next=`), the person returns to it after signing in.
 
@@ -77,7 +78,7 @@ pub async fn show(State(state): State<Arc<AppState>>, browser: Browser, RawQuery
     let q = Form::parse(query.unwrap_or_default().as_bytes());
     let next = q.get("next").and_then(local_path).unwrap_or("");
     let invitation = q.get("invitation").filter(|t| t.len() <= 128);
-    if !state.gh.sign_up_policy().offers_sign_up() {
+    if !super::offers_sign_up(&state, next, invitation).await {
         return closed(&browser);
     }
     let mut form = FormState::default();
@@ -106,7 +107,7 @@ pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, brow
     let next = raw.get("next").and_then(local_path).unwrap_or("").to_owned();
     let invitation = raw.get("invitation").filter(|t| t.len() <= 128).map(str::to_owned);
     let again = |status, form| form_page(&state, &browser, status, form, &next, invitation.as_deref());
-    if !state.gh.sign_up_policy().offers_sign_up() {
+    if !super::offers_sign_up(&state, &next, invitation.as_deref()).await {
         return closed(&browser);
     }
     let Some(form) = posted(&state, &browser, &headers, &body) else {

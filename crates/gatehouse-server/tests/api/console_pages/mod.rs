@@ -7,6 +7,7 @@ mod account;
 mod api_keys;
 mod external_oauth;
 mod members;
+mod resources;
 mod rooms;
 mod secrets;
 mod settings_audit;

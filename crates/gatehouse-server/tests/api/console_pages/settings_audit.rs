@@ -165,3 +165,79 @@ api_test!(the_audit_log_pages_newest_first_and_filters_by_actor_and_action, |s| 
         .await;
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
 });
+
+api_test!(
+    the_settings_page_changes_how_people_sign_in_with_errors_next_to_the_field,
+    |s| {
+        let (p, key, me, browser, page) = admin(&s, "policy@example.com", "settings").await;
+        let base = format!("/console/projects/{p}/settings");
+        let action = format!("{base}/sign-in");
+        assert!(
+            page.body.contains("<label for=\"signup\">Who may sign up</label>"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("<option value=\"inherit\" selected>"),
+            "{}",
+            page.body
+        );
+        let refused = browser
+            .submit(
+                &form_to(&page, &action),
+                &[("signup", "domains"), ("signup_domains", "")],
+                None,
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(refused.body.contains("id=\"signup_domains-error\""), "{}", refused.body);
+        assert!(
+            refused.body.contains("<option value=\"domains\" selected>"),
+            "the choice is kept"
+        );
+        assert!(refused.body.contains("value=\"Pages\""), "the other form is unchanged");
+        let bad = browser
+            .submit(&form_to(&page, &action), &[("signup", "sometimes")], None)
+            .await;
+        assert_eq!(bad.status, 400);
+        assert!(bad.body.contains("id=\"signup-error\""), "{}", bad.body);
+        let forged = browser
+            .post(
+                &action,
+                &[("csrf".into(), "forged".into()), ("signup".into(), "open".into())],
+            )
+            .await;
+        assert_eq!(forged.status, 403);
+
+        let saved = submit(
+            &browser,
+            &page,
+            &action,
+            &[
+                ("signup", "domains"),
+                ("signup_domains", "corp.example\nteam.example"),
+                ("require_second_factor", "on"),
+            ],
+        )
+        .await;
+        assert!(saved.body.contains("The sign-in settings are saved."), "{}", saved.body);
+        assert!(
+            saved.body.contains("domains: corp.example, team.example"),
+            "{}",
+            saved.body
+        );
+        assert!(
+            saved
+                .body
+                .contains("id=\"require_second_factor\" name=\"require_second_factor\" checked")
+        );
+        assert_audited(&s, &key, &p, "project.settings", &me).await;
+        let (_, v) = s
+            .call_as(&key, Method::GET, &format!("/accounts/projects/{p}/settings"), None)
+            .await;
+        assert_eq!(
+            v,
+            json!({ "signup": "domains", "signup_domains": ["corp.example", "team.example"], "require_second_factor": true })
+        );
+    }
+);

@@ -4,7 +4,7 @@
 //!
 //! This module holds the client and request helpers the flows share; the tests are in [`code`],
 //! [`front_channel`], [`refresh`], [`resource_indicators`], [`opaque`], [`device`], [`lifecycle`],
-//! [`protection`], [`throttling`], [`token_exchange`] and [`endpoints`].
+//! [`project_second_factor`], [`protection`], [`throttling`], [`token_exchange`] and [`endpoints`].
 
 use std::collections::BTreeMap;
 
@@ -22,6 +22,7 @@ mod front_channel;
 mod lifecycle;
 mod opaque;
 mod passkeys;
+mod project_second_factor;
 mod protection;
 mod refresh;
 mod resource_indicators;
@@ -63,6 +64,11 @@ pub struct App {
 }
 
 pub async fn app(s: &TestServer, extra: Value) -> App {
+    app_in(s, &s.system_project, extra).await
+}
+
+/// A confidential web client of `project`, created by the server admin.
+pub async fn app_in(s: &TestServer, project: &str, extra: Value) -> App {
     let mut settings = json!({
         "name": "Web app",
         "redirect_uris": [REDIRECT],
@@ -72,7 +78,7 @@ pub async fn app(s: &TestServer, extra: Value) -> App {
     for (k, v) in extra.as_object().unwrap() {
         settings[k] = v.clone();
     }
-    let (id, secret) = s.client(&s.admin_key, &s.system_project, settings).await;
+    let (id, secret) = s.client(&s.admin_key, project, settings).await;
     App {
         id,
         secret: secret.unwrap_or_default(),

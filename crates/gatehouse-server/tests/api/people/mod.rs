@@ -4,6 +4,7 @@
 //! is stored in plaintext; what the tokens then say of the address.
 
 pub(crate) mod invitations;
+mod project_policy;
 mod reset;
 mod signup;
 mod verified;
