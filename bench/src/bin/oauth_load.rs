@@ -1,7 +1,7 @@
 //! Load benchmark of the authorization server (SPEC §5): client credentials (ES256 and EdDSA
 //! access tokens, and for an API resource), token exchange (RFC 8693), introspection, participant tokens minted and validated over REST (SPEC §6.3),
 //! refresh-token rotation, complete code flows with PKCE, password sign-in, and client credentials
-//! during a sign-in storm. Each figure comes with the share it is
+//! during a sign-in storm and during a sign-up storm. Each figure comes with the share it is
 //! of a bare axum handler (`ceiling`) measured just before it with the same load generator (the
 //! machine is shared, so only adjacent figures compare), the server's CPU time per request, and
 //! how much CPU other processes took meanwhile. ES256 client credentials are also given as a share
@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use gatehouse_bench::load::{self, Operation, Outcome, Window};
-use gatehouse_bench::oauth::ops::{CodeFlow, Login, Refresh, Repeat};
+use gatehouse_bench::oauth::ops::{CodeFlow, Login, Refresh, Repeat, SignUp};
 use gatehouse_bench::oauth::{Fixture, LoginForm, RESOURCE};
 use gatehouse_bench::server::{Gatehouse, PgDatabase, Pinned, own_cpus, server_cpus, sibling_binary};
 use hyper::header::HeaderValue;
@@ -100,6 +100,13 @@ impl Row {
     }
 }
 
+/// What storms the server beside client credentials.
+struct Storm {
+    name: &'static str,
+    label: &'static str,
+    unit: &'static str,
+}
+
 struct Bench {
     window: Window,
     connections: usize,
@@ -171,6 +178,49 @@ impl Bench {
             ceiling,
             floor: None,
             target: goal,
+        });
+        Ok(())
+    }
+
+    /// Client credentials alone, then again while `others` (as many connections again) hash
+    /// passwords: the storm keeps at least half the solo throughput.
+    async fn storm<O: Operation>(
+        &mut self,
+        target: Target,
+        backend: &'static str,
+        storm: &Storm,
+        cc: impl Fn() -> Vec<Repeat>,
+        others: Vec<O>,
+    ) -> anyhow::Result<()> {
+        let label = format!("client_credentials solo (before the {} storm)", storm.name);
+        self.measure(target, &label, backend, "req/s", None, cc()).await?;
+        let solo = self.rows.last().map_or(0.0, |r| r.outcome.ops_per_sec());
+        let ceiling = self.bare_now(CEILING).await?;
+        let cc = cc();
+        let (n, m) = (cc.len(), others.len());
+        let cc_load = load::prepare(target.addr, cc).await?;
+        let others_load = load::prepare(target.addr, others).await?;
+        let (cc_out, others_out) = tokio::join!(
+            cc_load.run(self.window, Some(target.pid)),
+            others_load.run(self.window, Some(target.pid))
+        );
+        self.record(Row {
+            scenario: format!("client_credentials during a {} storm ({n} + {m} conns)", storm.name),
+            backend,
+            unit: "req/s",
+            outcome: cc_out?,
+            ceiling,
+            floor: None,
+            target: Some(solo / 2.0),
+        });
+        self.record(Row {
+            scenario: format!("{} during the storm (same window)", storm.label),
+            backend,
+            unit: storm.unit,
+            outcome: others_out?,
+            ceiling,
+            floor: None,
+            target: None,
         });
         Ok(())
     }
@@ -297,7 +347,9 @@ async fn scenarios(
     database_url: Option<&str>,
 ) -> anyhow::Result<()> {
     let n = bench.connections;
-    let gh = Gatehouse::start(dir, database_url, &[]).await?;
+    // Open sign-up, for the sign-up storm; the messages go to files in the data directory.
+    let env = [("GATEHOUSE_SIGNUP".to_owned(), "open".to_owned())];
+    let gh = Gatehouse::start(dir, database_url, &env).await?;
     let target = Target::from(&gh.process);
     let fixture = Arc::new(Fixture::create(&gh).await?);
     println!(
@@ -402,34 +454,25 @@ async fn scenarios(
             .await?;
     }
     if bench.wants("storm") {
-        let label = "client_credentials solo (before the storm)";
-        bench.measure(target, label, backend, "req/s", None, cc()).await?;
-        let solo = bench.rows.last().map_or(0.0, |r| r.outcome.ops_per_sec());
-        let ceiling = bench.bare_now(CEILING).await?;
-        let cc_load = load::prepare(target.addr, cc()).await?;
-        let login_load = load::prepare(target.addr, logins(&forms)?).await?;
-        let (cc_out, login_out) = tokio::join!(
-            cc_load.run(bench.window, Some(target.pid)),
-            login_load.run(bench.window, Some(target.pid))
-        );
-        bench.record(Row {
-            scenario: format!("client_credentials during a sign-in storm ({n} + {n} conns)"),
-            backend,
-            unit: "req/s",
-            outcome: cc_out?,
-            ceiling,
-            floor: None,
-            target: Some(solo / 2.0),
-        });
-        bench.record(Row {
-            scenario: "password sign-in during the storm (same window)".into(),
-            backend,
+        let storm = Storm {
+            name: "sign-in",
+            label: "password sign-in (POST /login)",
             unit: "logins/s",
-            outcome: login_out?,
-            ceiling,
-            floor: None,
-            target: None,
-        });
+        };
+        bench.storm(target, backend, &storm, cc, logins(&forms)?).await?;
+    }
+    if bench.wants("signup") {
+        let signups = forms
+            .iter()
+            .enumerate()
+            .map(|(i, f)| SignUp::new(f, &format!("{backend}{i}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let storm = Storm {
+            name: "sign-up",
+            label: "sign-up (POST /signup)",
+            unit: "sign-ups/s",
+        };
+        bench.storm(target, backend, &storm, cc, signups).await?;
     }
     drop(gh);
 
@@ -478,7 +521,7 @@ fn parse_args() -> anyhow::Result<(Vec<&'static str>, Bench)> {
             "--only" => bench.only = Some(value()?.split(',').map(str::to_owned).collect()),
             other => anyhow::bail!(
                 "unknown argument {other}; usage: oauth_load [sqlite|postgres|all] [--warmup S] [--window S] \
-                 [--connections N] [--only ceiling,healthz,cc,cc_resource,exchange,introspect,participant,refresh,code,login,storm,eddsa]"
+                 [--connections N] [--only ceiling,healthz,cc,cc_resource,exchange,introspect,participant,refresh,code,login,storm,signup,eddsa]"
             ),
         }
     }

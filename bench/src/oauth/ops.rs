@@ -209,6 +209,50 @@ impl Operation for CodeFlow {
     }
 }
 
+/// A sign-up through the `/signup` form, a new address each time: the password is hashed
+/// (Argon2id on the same bounded pool as sign-ins) whether the mail is then sent or the client
+/// address has reached its sending limit (`429`).
+pub struct SignUp {
+    cookie: HeaderValue,
+    csrf: String,
+    /// Tells this connection's addresses apart from the other connections'.
+    tag: String,
+    count: u64,
+}
+
+impl SignUp {
+    /// Sign-ups through `form`'s CSRF pair; `tag` makes the addresses unique to the connection.
+    pub fn new(form: &LoginForm, tag: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            cookie: HeaderValue::from_str(&format!("gh_csrf={}", form.csrf_cookie))?,
+            csrf: form.csrf.clone(),
+            tag: tag.to_owned(),
+            count: 0,
+        })
+    }
+}
+
+impl Operation for SignUp {
+    async fn run(&mut self, conn: &mut Conn) -> anyhow::Result<()> {
+        self.count += 1;
+        let email = format!("storm-{}-{}@bench.example", self.tag, self.count);
+        let body = form_body(&[
+            ("csrf", &self.csrf),
+            ("email", &email),
+            ("name", "Storm"),
+            ("password", "correct horse battery staple storm"),
+        ]);
+        let req = conn.form("/signup", &[(header::COOKIE, &self.cookie)], body)?;
+        let reply = conn.send(req).await?;
+        anyhow::ensure!(
+            matches!(reply.status, StatusCode::OK | StatusCode::TOO_MANY_REQUESTS),
+            "sign-up answered {}",
+            reply.status
+        );
+        Ok(())
+    }
+}
+
 /// A password sign-in through the login form (Argon2id on the server's bounded pool).
 pub struct Login {
     cookie: HeaderValue,
