@@ -124,7 +124,14 @@ fn login_again(
     page(
         status,
         "Sign in",
-        &login_form(state, browser, next, "", sign_up, Some(Notice::Form(message.to_owned()))),
+        &login_form(
+            state,
+            browser,
+            next,
+            "",
+            sign_up,
+            Some(Notice::Form(message.to_owned())),
+        ),
     )
 }
 

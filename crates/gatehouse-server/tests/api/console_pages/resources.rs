@@ -61,17 +61,30 @@ api_test!(api_resources_are_created_edited_and_deleted_through_the_console, |s| 
         &browser,
         &edit,
         &format!("{base}/{id}"),
-        &[("name", "Orders"), ("scopes", "orders.read"), ("token_format", "opaque")],
+        &[
+            ("name", "Orders"),
+            ("scopes", "orders.read"),
+            ("token_format", "opaque"),
+        ],
     )
     .await;
     assert!(saved.body.contains("API resource Orders saved."), "{}", saved.body);
     assert_audited(&s, &key, &p, "resource.update", &me).await;
     let (_, got) = s
-        .call_as(&key, Method::GET, &format!("/accounts/projects/{p}/resources/{id}"), None)
+        .call_as(
+            &key,
+            Method::GET,
+            &format!("/accounts/projects/{p}/resources/{id}"),
+            None,
+        )
         .await;
     assert_eq!(got["token_format"], "opaque", "{got}");
     let edit = browser.get(&format!("{base}/{id}")).await;
-    assert!(edit.body.contains("<option value=\"opaque\" selected>"), "{}", edit.body);
+    assert!(
+        edit.body.contains("<option value=\"opaque\" selected>"),
+        "{}",
+        edit.body
+    );
 
     // In use by a client: the first answer asks again (409), the forced one deletes.
     let settings = json!({

@@ -442,7 +442,12 @@ api_test!(opaque_tokens_are_exchanged_and_issued_as_their_resource_says, |s| {
     assert_eq!(st, 200, "{list}");
     for r in list["resources"].as_array().unwrap() {
         let one = format!("{path}/{}", r["id"].as_str().unwrap());
-        let scopes: Vec<&str> = r["scopes"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        let scopes: Vec<&str> = r["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
         let mut body = orders(r["identifier"].as_str().unwrap(), &scopes);
         body["token_format"] = json!("opaque");
         let (st, u) = s.call_as(&x.key, Method::PUT, &one, Some(body)).await;
