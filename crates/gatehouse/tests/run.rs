@@ -52,7 +52,7 @@ fn cli(base: &str, args: &[&str]) -> Cli {
 }
 
 const CLIENTS: &str = r#"{"clients":[{"client_id":"web","project_id":"11111111-1111-1111-1111-111111111111",
-"name":"Web app","enabled":true,"client_uri":"https://app.example","require_client_secret":true,
+"name":"Web app","enabled":true,"client_uri":"https://app.example","logo_uri":null,"policy_uri":null,"tos_uri":null,"require_client_secret":true,
 "has_client_secret":true,"token_endpoint_auth_method":"client_secret_basic","grant_types":["authorization_code"],
 "response_types":["code"],"redirect_uris":["https://app.example/cb"],"post_logout_redirect_uris":[],
 "allowed_cors_origins":[],"scope":"openid","offline_access":false,"require_pkce":true,"access_token_ttl":3600,
